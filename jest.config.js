@@ -1,0 +1,4 @@
+/** @type {import('jest').Config} */
+export default {
+  projects: ['<rootDir>/packages/*'],
+};

@@ -1,0 +1,1 @@
+export { RECORD_SCHEMA_VERSION } from '@graph2kafka/core';

@@ -1,0 +1,10 @@
+export { brokerStatus, connectionOf, startBroker, stopBroker } from './broker.ts';
+export type { StartResult } from './broker.ts';
+export { brokersFromEnv, connectionFromEnv, connectionToEnv } from './connection.ts';
+export { KafkaLocalError } from './errors.ts';
+export type { KafkaLocalErrorCode } from './errors.ts';
+export { ensureJars, libsDir } from './fetch-jars.ts';
+export { DEFAULT_KAFKA_VERSION, findRepoRoot, optionsFromEnv } from './options.ts';
+export { requirePortFree } from './ports.ts';
+export { parseJavaMajor, requireJava, requireMaven } from './prerequisites.ts';
+export type { BrokerState, KafkaConnection, KafkaLocalOptions, SaslUser } from './types.ts';
