@@ -1,0 +1,359 @@
+import { SimUsageError } from './errors.ts';
+import { changeKey, outlookId } from './ids.ts';
+import type { ChangeType, SimUser } from './types.ts';
+
+/** The Graph `event` properties a `$select` may name (resources/event, v1.0). */
+export const EVENT_PROPERTIES = new Set([
+  'allowNewTimeProposals',
+  'attendees',
+  'body',
+  'bodyPreview',
+  'cancelledOccurrences',
+  'categories',
+  'changeKey',
+  'createdDateTime',
+  'end',
+  'hasAttachments',
+  'hideAttendees',
+  'iCalUId',
+  'id',
+  'importance',
+  'isAllDay',
+  'isCancelled',
+  'isDraft',
+  'isOnlineMeeting',
+  'isOrganizer',
+  'isReminderOn',
+  'lastModifiedDateTime',
+  'location',
+  'locations',
+  'onlineMeeting',
+  'onlineMeetingProvider',
+  'onlineMeetingUrl',
+  'organizer',
+  'originalEndTimeZone',
+  'originalStart',
+  'originalStartTimeZone',
+  'recurrence',
+  'reminderMinutesBeforeStart',
+  'responseRequested',
+  'responseStatus',
+  'sensitivity',
+  'seriesMasterId',
+  'showAs',
+  'start',
+  'subject',
+  'transactionId',
+  'type',
+  'webLink',
+]);
+
+/** What the control API lets a test set on an event. */
+export interface EventInput {
+  subject?: string;
+  body?: string;
+  start?: string;
+  end?: string;
+  location?: string;
+  attendees?: string[];
+  categories?: string[];
+  isAllDay?: boolean;
+  isCancelled?: boolean;
+  showAs?: 'free' | 'tentative' | 'busy' | 'oof' | 'workingElsewhere';
+  importance?: 'low' | 'normal' | 'high';
+}
+
+const INPUT_KEYS = new Set([
+  'subject',
+  'body',
+  'start',
+  'end',
+  'location',
+  'attendees',
+  'categories',
+  'isAllDay',
+  'isCancelled',
+  'showAs',
+  'importance',
+]);
+
+export interface StoredEvent {
+  immutableId: string;
+  restId: string;
+  userId: string;
+  calendarId: string;
+  /** Global change sequence number of the last change; delta tokens are positions in this sequence. */
+  seq: number;
+  createdMs: number;
+  modifiedMs: number;
+  changeKey: string;
+  iCalUId: string;
+  input: Required<Omit<EventInput, 'start' | 'end'>>;
+  startMs: number;
+  endMs: number;
+}
+
+export interface Removal {
+  seq: number;
+  userId: string;
+  restId: string;
+  immutableId: string;
+  /** A move: only the REST id went away; the immutable id lives on. */
+  restOnly: boolean;
+}
+
+export interface CalendarChange {
+  type: ChangeType;
+  event: StoredEvent;
+  /** For a move: the REST id the event had before. */
+  previousRestId?: string;
+  moved?: boolean;
+}
+
+/** Graph's dateTimeTimeZone format: local time without offset, seven fractional digits. */
+export const graphDateTime = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}.0000000`;
+
+function parseTime(value: unknown, field: string): number {
+  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
+    throw new SimUsageError(`event ${field} must be an ISO 8601 date-time string, got ${JSON.stringify(value)}`);
+  }
+  return Date.parse(value);
+}
+
+function checkInput(input: Record<string, unknown>): EventInput {
+  const unknown = Object.keys(input).filter((k) => !INPUT_KEYS.has(k));
+  if (unknown.length) {
+    throw new SimUsageError(`unknown event field(s) ${unknown.join(', ')}; allowed: ${[...INPUT_KEYS].join(', ')}`);
+  }
+  for (const key of ['subject', 'body', 'location', 'showAs', 'importance'] as const) {
+    if (input[key] !== undefined && typeof input[key] !== 'string')
+      throw new SimUsageError(`event ${key} must be a string`);
+  }
+  for (const key of ['attendees', 'categories'] as const) {
+    const v = input[key];
+    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
+      throw new SimUsageError(`event ${key} must be an array of strings`);
+    }
+  }
+  for (const key of ['isAllDay', 'isCancelled'] as const) {
+    if (input[key] !== undefined && typeof input[key] !== 'boolean')
+      throw new SimUsageError(`event ${key} must be a boolean`);
+  }
+  return input;
+}
+
+export type ChangeListener = (change: CalendarChange) => void;
+
+/** Every mailbox's calendar events, with a change sequence for delta queries and listeners for notifications. */
+export class Calendar {
+  private readonly byImmutableId = new Map<string, StoredEvent>();
+  private readonly byRestId = new Map<string, StoredEvent>();
+  private readonly removals: Removal[] = [];
+  private seqCounter = 0;
+  private readonly listeners: ChangeListener[] = [];
+
+  private readonly now: () => number;
+
+  constructor(now: () => number) {
+    this.now = now;
+  }
+
+  get currentSeq(): number {
+    return this.seqCounter;
+  }
+
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  create(user: SimUser, raw: Record<string, unknown>): StoredEvent {
+    const input = checkInput(raw);
+    const now = this.now();
+    const startMs = input.start !== undefined ? parseTime(input.start, 'start') : now + 3_600_000;
+    const endMs = input.end !== undefined ? parseTime(input.end, 'end') : startMs + 1_800_000;
+    if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    const event: StoredEvent = {
+      immutableId: outlookId(),
+      restId: outlookId(),
+      userId: user.id,
+      calendarId: 'calendar',
+      seq: ++this.seqCounter,
+      createdMs: now,
+      modifiedMs: now,
+      changeKey: changeKey(),
+      iCalUId: `040000008200E00074C5B7101A82E008${outlookId().slice(4, 40)}`,
+      input: {
+        subject: input.subject ?? '',
+        body: input.body ?? '',
+        location: input.location ?? '',
+        attendees: input.attendees ?? [],
+        categories: input.categories ?? [],
+        isAllDay: input.isAllDay ?? false,
+        isCancelled: input.isCancelled ?? false,
+        showAs: input.showAs ?? 'busy',
+        importance: input.importance ?? 'normal',
+      },
+      startMs,
+      endMs,
+    };
+    this.byImmutableId.set(event.immutableId, event);
+    this.byRestId.set(event.restId, event);
+    this.emit({ type: 'created', event });
+    return event;
+  }
+
+  update(userId: string, id: string, raw: Record<string, unknown>): StoredEvent {
+    const event = this.require(userId, id);
+    const input = checkInput(raw);
+    const { start, end, ...rest } = input;
+    const startMs = start !== undefined ? parseTime(start, 'start') : event.startMs;
+    const endMs = end !== undefined ? parseTime(end, 'end') : event.endMs;
+    if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    Object.assign(event.input, rest);
+    event.startMs = startMs;
+    event.endMs = endMs;
+    this.touch(event);
+    this.emit({ type: 'updated', event });
+    return event;
+  }
+
+  delete(userId: string, id: string): StoredEvent {
+    const event = this.require(userId, id);
+    this.byImmutableId.delete(event.immutableId);
+    this.byRestId.delete(event.restId);
+    event.seq = ++this.seqCounter;
+    this.removals.push({
+      seq: event.seq,
+      userId,
+      restId: event.restId,
+      immutableId: event.immutableId,
+      restOnly: false,
+    });
+    this.emit({ type: 'deleted', event });
+    return event;
+  }
+
+  /** Moves the event to another calendar: its REST id changes, its immutable id does not. */
+  move(userId: string, id: string, calendarId: string): StoredEvent {
+    const event = this.require(userId, id);
+    const previousRestId = event.restId;
+    this.byRestId.delete(previousRestId);
+    event.restId = outlookId();
+    event.calendarId = calendarId;
+    this.byRestId.set(event.restId, event);
+    this.touch(event);
+    this.removals.push({
+      seq: event.seq,
+      userId,
+      restId: previousRestId,
+      immutableId: event.immutableId,
+      restOnly: true,
+    });
+    this.emit({ type: 'updated', event, previousRestId, moved: true });
+    return event;
+  }
+
+  /** An event by REST id or immutable id, only inside its own mailbox. */
+  find(userId: string, id: string): StoredEvent | undefined {
+    const event = this.byRestId.get(id) ?? this.byImmutableId.get(id);
+    return event && event.userId === userId ? event : undefined;
+  }
+
+  forUser(userId: string): StoredEvent[] {
+    return [...this.byImmutableId.values()].filter((e) => e.userId === userId);
+  }
+
+  /** Live events and removals of one mailbox changed in (afterSeq, uptoSeq], ordered by change. */
+  changesBetween(userId: string, afterSeq: number, uptoSeq: number): { events: StoredEvent[]; removals: Removal[] } {
+    const inRange = (seq: number): boolean => seq > afterSeq && seq <= uptoSeq;
+    return {
+      events: this.forUser(userId)
+        .filter((e) => inRange(e.seq))
+        .sort((a, b) => a.seq - b.seq),
+      removals: this.removals.filter((r) => r.userId === userId && inRange(r.seq)),
+    };
+  }
+
+  private require(userId: string, id: string): StoredEvent {
+    const event = this.find(userId, id);
+    if (!event) throw new SimUsageError(`user ${userId} has no event ${id}`, 404);
+    return event;
+  }
+
+  private touch(event: StoredEvent): void {
+    event.seq = ++this.seqCounter;
+    event.modifiedMs = this.now();
+    event.changeKey = changeKey();
+  }
+
+  private emit(change: CalendarChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}
+
+/** The event as Graph's JSON shows it, with the id flavour the caller asked for. */
+export function renderEvent(
+  event: StoredEvent,
+  owner: SimUser,
+  immutable: boolean,
+  graphBase: string,
+): Record<string, unknown> {
+  const { input } = event;
+  const id = immutable ? event.immutableId : event.restId;
+  const preview = input.body.replace(/<[^>]*>/g, '').slice(0, 255);
+  return {
+    '@odata.etag': `W/"${event.changeKey}"`,
+    id,
+    createdDateTime: new Date(event.createdMs).toISOString(),
+    lastModifiedDateTime: new Date(event.modifiedMs).toISOString(),
+    changeKey: event.changeKey,
+    categories: input.categories,
+    transactionId: null,
+    originalStartTimeZone: 'UTC',
+    originalEndTimeZone: 'UTC',
+    iCalUId: event.iCalUId,
+    reminderMinutesBeforeStart: 15,
+    isReminderOn: true,
+    hasAttachments: false,
+    subject: input.subject,
+    bodyPreview: preview,
+    importance: input.importance,
+    sensitivity: 'normal',
+    isAllDay: input.isAllDay,
+    isCancelled: input.isCancelled,
+    isOrganizer: true,
+    responseRequested: true,
+    seriesMasterId: null,
+    showAs: input.showAs,
+    type: 'singleInstance',
+    webLink: `${graphBase.replace(/\/v1\.0$/, '')}/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
+    onlineMeetingUrl: null,
+    isOnlineMeeting: false,
+    onlineMeetingProvider: 'unknown',
+    allowNewTimeProposals: true,
+    isDraft: false,
+    hideAttendees: false,
+    responseStatus: { response: 'organizer', time: '0001-01-01T00:00:00Z' },
+    body: { contentType: 'html', content: input.body },
+    start: { dateTime: graphDateTime(event.startMs), timeZone: 'UTC' },
+    end: { dateTime: graphDateTime(event.endMs), timeZone: 'UTC' },
+    location: {
+      displayName: input.location,
+      locationType: 'default',
+      uniqueIdType: 'unknown',
+      address: {},
+      coordinates: {},
+    },
+    locations: input.location
+      ? [{ displayName: input.location, locationType: 'default', uniqueIdType: 'unknown' }]
+      : [],
+    recurrence: null,
+    attendees: input.attendees.map((address) => ({
+      type: 'required',
+      status: { response: 'none', time: '0001-01-01T00:00:00Z' },
+      emailAddress: { name: address.split('@')[0], address },
+    })),
+    organizer: { emailAddress: { name: owner.displayName, address: owner.mail } },
+    onlineMeeting: null,
+  };
+}

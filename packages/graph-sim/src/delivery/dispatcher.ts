@@ -1,0 +1,242 @@
+import type { SimClock } from '../clock.ts';
+import type { Faults } from '../faults.ts';
+import { guid } from '../ids.ts';
+import type { DeliveryOptions } from '../options.ts';
+import type { Records } from '../records.ts';
+import type { AttemptOutcome, ChangeNotification, NotificationRecord, Subscription } from '../types.ts';
+import type { EndpointHealth } from './endpoint-health.ts';
+
+type Kind = 'change' | 'lifecycle';
+
+interface Item {
+  record: NotificationRecord;
+  payload: ChangeNotification;
+  sub: Subscription;
+  createdMs: number;
+}
+
+interface Delivery {
+  id: string;
+  url: string;
+  kind: Kind;
+  items: Item[];
+  attempt: number;
+  firstAttemptMs: number | undefined;
+}
+
+export interface DispatcherDeps {
+  clock: SimClock;
+  options: DeliveryOptions;
+  faults: Faults;
+  health: EndpointHealth;
+  records: Records;
+  /** Whether the subscription still exists and its access is authorized (else delivery pauses). */
+  subscriptionState: (sub: Subscription) => 'active' | 'paused' | 'gone';
+  /** Notifications of this subscription were lost for good: Graph follows with a `missed` lifecycle event. */
+  onLost: (sub: Subscription) => void;
+}
+
+/**
+ * Delivers notifications the way Graph does: gathered into POSTs of several (mixing subscriptions that share
+ * a URL), a 2xx within 3 s counts, anything else is retried with exponential backoff and a 10 s timeout for up
+ * to 4 hours, then dropped. Every attempt and every notification's fate is recorded.
+ */
+export class Dispatcher {
+  private readonly gathering = new Map<string, { url: string; kind: Kind; items: Item[]; cancel: () => void }>();
+  private readonly ready = new Map<string, Delivery[]>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly waiting = new Set<() => void>();
+  private stopped = false;
+
+  private readonly deps: DispatcherDeps;
+
+  constructor(deps: DispatcherDeps) {
+    this.deps = deps;
+  }
+
+  enqueue(sub: Subscription, kind: Kind, url: string, payload: ChangeNotification, record: NotificationRecord): void {
+    const { records, health, faults } = this.deps;
+    records.addNotification(record);
+    if (kind === 'change') {
+      if (health.state(url) === 'drop')
+        return this.lose([{ record, payload, sub, createdMs: this.deps.clock.now() }], 'endpointInDropState');
+      if (faults.dropDelivery())
+        return this.lose([{ record, payload, sub, createdMs: this.deps.clock.now() }], 'injectedDrop');
+    }
+    const key = `${kind} ${url}`;
+    let batch = this.gathering.get(key);
+    if (!batch) {
+      batch = {
+        url,
+        kind,
+        items: [],
+        cancel: this.deps.clock.after(this.deps.options.batchWindowMs, () => this.flush(key)),
+      };
+      this.gathering.set(key, batch);
+    }
+    batch.items.push({ record, payload, sub, createdMs: this.deps.clock.now() });
+    if (batch.items.length >= this.deps.options.maxNotificationsPerPost) this.flush(key);
+  }
+
+  /** Pending work: notifications gathered, queued, waiting for a retry, or on the wire. */
+  get busy(): boolean {
+    if (this.gathering.size || this.waiting.size) return true;
+    for (const list of this.ready.values()) if (list.length) return true;
+    for (const n of this.inFlight.values()) if (n) return true;
+    return false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const g of this.gathering.values()) g.cancel();
+    for (const cancel of this.waiting) cancel();
+    this.gathering.clear();
+    this.waiting.clear();
+    this.ready.clear();
+  }
+
+  private flush(key: string): void {
+    const batch = this.gathering.get(key);
+    if (!batch) return;
+    batch.cancel();
+    this.gathering.delete(key);
+    const { maxNotificationsPerPost, slowDelayMs } = this.deps.options;
+    const delay = batch.kind === 'change' && this.deps.health.state(batch.url) === 'slow' ? slowDelayMs : 0;
+    for (let i = 0; i < batch.items.length; i += maxNotificationsPerPost) {
+      const delivery: Delivery = {
+        id: guid(),
+        url: batch.url,
+        kind: batch.kind,
+        items: batch.items.slice(i, i + maxNotificationsPerPost),
+        attempt: 0,
+        firstAttemptMs: undefined,
+      };
+      this.scheduleAt(delivery, this.deps.clock.now() + delay);
+    }
+  }
+
+  private scheduleAt(delivery: Delivery, atMs: number): void {
+    if (this.stopped) return;
+    if (atMs <= this.deps.clock.now()) {
+      this.makeReady(delivery);
+      return;
+    }
+    const cancel = this.deps.clock.at(atMs, () => {
+      this.waiting.delete(cancel);
+      this.makeReady(delivery);
+    });
+    this.waiting.add(cancel);
+  }
+
+  private makeReady(delivery: Delivery): void {
+    const list = this.ready.get(delivery.url) ?? [];
+    list.push(delivery);
+    this.ready.set(delivery.url, list);
+    this.pump(delivery.url);
+  }
+
+  private pump(url: string): void {
+    const list = this.ready.get(url);
+    while (!this.stopped && list?.length && (this.inFlight.get(url) ?? 0) < this.deps.options.concurrencyPerUrl) {
+      const delivery = list.shift()!;
+      this.inFlight.set(url, (this.inFlight.get(url) ?? 0) + 1);
+      void this.send(delivery).finally(() => {
+        this.inFlight.set(url, (this.inFlight.get(url) ?? 1) - 1);
+        this.pump(url);
+      });
+    }
+  }
+
+  private async send(delivery: Delivery): Promise<void> {
+    const { clock, options } = this.deps;
+    const now = clock.now();
+    const live: Item[] = [];
+    const paused: Item[] = [];
+    for (const item of delivery.items) {
+      // Lifecycle notifications outlive their subscription (subscriptionRemoved is about a gone one).
+      const state = delivery.kind === 'lifecycle' ? 'active' : this.deps.subscriptionState(item.sub);
+      if (state === 'gone') this.finish([item], 'dropped', 'subscriptionGone');
+      else if (state === 'paused') paused.push(item);
+      else live.push(item);
+    }
+    if (paused.length) {
+      // Unauthorized subscriptions are held, not attempted, and do not count against the endpoint.
+      const expired = paused.filter((i) => now - i.createdMs >= options.retryForMs);
+      if (expired.length) this.lose(expired, 'retriesExhausted');
+      const held = paused.filter((i) => now - i.createdMs < options.retryForMs);
+      if (held.length) this.scheduleAt({ ...delivery, id: guid(), items: held }, now + options.retryBaseDelayMs);
+    }
+    if (!live.length) return;
+    delivery.items = live;
+    delivery.attempt++;
+    delivery.firstAttemptMs ??= now;
+    const retry = delivery.attempt > 1;
+    const timeoutMs = retry ? options.retryTimeoutMs : options.firstAttemptTimeoutMs;
+    for (const item of live) item.record.attempts++;
+    const started = performance.now();
+    let status: number | undefined;
+    let error: string | undefined;
+    let outcome: AttemptOutcome;
+    try {
+      const res = await fetch(delivery.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'User-Agent': 'graph-sim (Microsoft Graph change notifications)',
+        },
+        body: JSON.stringify({ value: live.map((i) => i.payload) }),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+      status = res.status;
+      await res.arrayBuffer();
+      outcome = status >= 200 && status < 300 ? 'delivered' : 'rejected';
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      outcome = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : 'error';
+      error = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    }
+    const durationMs = performance.now() - started;
+    if (this.stopped) return;
+    this.deps.records.attempts.push({
+      deliveryId: delivery.id,
+      url: delivery.url,
+      kind: delivery.kind,
+      attempt: delivery.attempt,
+      notificationIds: live.map((i) => i.record.id),
+      at: new Date(now).toISOString(),
+      durationMs: Math.round(durationMs),
+      ...(status !== undefined ? { status } : {}),
+      ...(error !== undefined ? { error } : {}),
+      outcome,
+    });
+    if (delivery.kind === 'change') this.deps.health.observe(delivery.url, durationMs, outcome === 'timeout', retry);
+    if (outcome === 'delivered') {
+      this.finish(live, 'delivered');
+      return;
+    }
+    const after = clock.now();
+    if (after - delivery.firstAttemptMs >= options.retryForMs) {
+      this.lose(live, 'retriesExhausted');
+      return;
+    }
+    const backoff = Math.min(options.retryBaseDelayMs * 2 ** (delivery.attempt - 1), options.retryMaxDelayMs);
+    this.scheduleAt(delivery, after + backoff);
+  }
+
+  private finish(items: Item[], state: 'delivered' | 'dropped', reason?: string): void {
+    const at = this.deps.clock.nowIso();
+    for (const { record } of items) {
+      record.state = state;
+      if (state === 'delivered') record.deliveredAt = at;
+      else record.droppedReason = reason;
+    }
+  }
+
+  private lose(items: Item[], reason: string): void {
+    this.finish(items, 'dropped', reason);
+    const subs = new Map<string, Subscription>();
+    for (const item of items) if (item.record.kind === 'change') subs.set(item.sub.id, item.sub);
+    for (const sub of subs.values()) this.deps.onLost(sub);
+  }
+}

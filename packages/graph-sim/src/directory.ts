@@ -1,0 +1,91 @@
+import { SimUsageError } from './errors.ts';
+import { guid } from './ids.ts';
+import type { SeedApp, SeedTenant } from './options.ts';
+import type { SimApp, SimTenant, SimUser } from './types.ts';
+
+/** Tenants, their users (mailboxes) and the app registrations that may call Graph. */
+export class Directory {
+  readonly tenants = new Map<string, SimTenant>();
+  private readonly users = new Map<string, SimUser>();
+  private readonly usersByUpn = new Map<string, SimUser>();
+  readonly apps = new Map<string, SimApp>();
+
+  addTenant(seed: Pick<SeedTenant, 'id' | 'domain'>): SimTenant {
+    if (this.tenants.has(seed.id)) throw new SimUsageError(`tenant ${seed.id} already exists`, 409);
+    const tenant = { id: seed.id, domain: seed.domain.toLowerCase() };
+    this.tenants.set(tenant.id, tenant);
+    return tenant;
+  }
+
+  /** A tenant by GUID or by its domain, as the login endpoint accepts both. */
+  findTenant(idOrDomain: string): SimTenant | undefined {
+    const key = idOrDomain.toLowerCase();
+    return this.tenants.get(key) ?? [...this.tenants.values()].find((t) => t.domain === key);
+  }
+
+  addUser(tenantId: string, input: { id?: string; userPrincipalName: string; displayName?: string }): SimUser {
+    const tenant = this.tenants.get(tenantId);
+    if (!tenant) throw new SimUsageError(`tenant ${tenantId} does not exist`, 404);
+    const id = input.id ?? guid();
+    if (this.users.has(id)) throw new SimUsageError(`user ${id} already exists`, 409);
+    if (this.usersByUpn.has(input.userPrincipalName.toLowerCase())) {
+      throw new SimUsageError(`userPrincipalName ${input.userPrincipalName} is taken`, 409);
+    }
+    const user: SimUser = {
+      id,
+      tenantId,
+      userPrincipalName: input.userPrincipalName,
+      displayName: input.displayName ?? input.userPrincipalName.split('@')[0]!,
+      mail: input.userPrincipalName,
+    };
+    this.users.set(id, user);
+    this.usersByUpn.set(user.userPrincipalName.toLowerCase(), user);
+    return user;
+  }
+
+  /** A mailbox by id or userPrincipalName, seen from `tenantId` (other tenants' users do not exist there). */
+  findUser(idOrUpn: string, tenantId?: string): SimUser | undefined {
+    const user = this.users.get(idOrUpn.toLowerCase()) ?? this.usersByUpn.get(idOrUpn.toLowerCase());
+    if (!user || (tenantId && user.tenantId !== tenantId)) return undefined;
+    return user;
+  }
+
+  listUsers(tenantId?: string): SimUser[] {
+    return [...this.users.values()].filter((u) => !tenantId || u.tenantId === tenantId);
+  }
+
+  addApp(seed: SeedApp): SimApp {
+    if (this.apps.has(seed.clientId)) throw new SimUsageError(`app ${seed.clientId} already exists`, 409);
+    const app: SimApp = {
+      clientId: seed.clientId,
+      clientSecret: seed.clientSecret,
+      displayName: seed.displayName,
+      consentedTenants: new Set(),
+      servicePrincipalIds: new Map(),
+    };
+    this.apps.set(app.clientId, app);
+    for (const tenantId of seed.tenants) this.grant(app.clientId, tenantId);
+    return app;
+  }
+
+  app(clientId: string): SimApp {
+    const app = this.apps.get(clientId);
+    if (!app) throw new SimUsageError(`app ${clientId} is not registered`, 404);
+    return app;
+  }
+
+  grant(clientId: string, tenantId: string): void {
+    if (!this.tenants.has(tenantId)) throw new SimUsageError(`tenant ${tenantId} does not exist`, 404);
+    const app = this.app(clientId);
+    app.consentedTenants.add(tenantId);
+    if (!app.servicePrincipalIds.has(tenantId)) app.servicePrincipalIds.set(tenantId, guid());
+  }
+
+  revoke(clientId: string, tenantId: string): void {
+    this.app(clientId).consentedTenants.delete(tenantId);
+  }
+
+  isConsented(clientId: string, tenantId: string): boolean {
+    return this.apps.get(clientId)?.consentedTenants.has(tenantId) ?? false;
+  }
+}

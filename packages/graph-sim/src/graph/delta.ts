@@ -1,0 +1,164 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { renderEvent, type Calendar, type StoredEvent } from '../calendar.ts';
+import { GraphError } from '../errors.ts';
+import { graphJson } from '../http/respond.ts';
+import type { Router } from '../http/router.ts';
+import type { SimUser } from '../types.ts';
+import type { GraphContext } from './graph-context.ts';
+import { parsePrefer, preferenceApplied } from './prefer.ts';
+
+/** What a `$skiptoken`/`$deltatoken` stands for. Signed, so a client can only hand back what it was given. */
+interface SyncState {
+  u: string;
+  s: number;
+  e: number;
+  /** Changes after this sequence number are in this round. `-1`: the initial round (all live events). */
+  after: number;
+  upto: number;
+  off: number;
+  epoch: number;
+}
+
+const UNSUPPORTED = ['$select', '$filter', '$orderby', '$expand', '$search', '$top', '$skip'];
+
+/** `calendarView/delta` (v1.0): pages with nextLink, a deltaLink at the end, `@removed` entries, 410 on a bad token. */
+export class DeltaService {
+  private readonly key = randomBytes(32);
+  private readonly epochs = new Map<string, number>();
+
+  private readonly calendar: Calendar;
+
+  private readonly defaultPageSize: number;
+
+  constructor(calendar: Calendar, defaultPageSize: number) {
+    this.calendar = calendar;
+
+    this.defaultPageSize = defaultPageSize;
+  }
+
+  /** Makes every token issued so far for this mailbox invalid: the next use answers 410. */
+  invalidate(userId: string): void {
+    this.epochs.set(userId, (this.epochs.get(userId) ?? 0) + 1);
+  }
+
+  addRoutes(router: Router<GraphContext>): void {
+    router.add('GET', '/users/:userId/calendarView/delta', (req, _p, ctx) => {
+      const user = ctx.user!;
+      for (const name of UNSUPPORTED) {
+        if (req.query.has(name)) {
+          throw new GraphError(
+            400,
+            'ErrorInvalidUrlQuery',
+            `The following parameters are not supported with change tracking over the 'CalendarView' resource: '${name}'.`,
+          );
+        }
+      }
+      const prefs = parsePrefer(req.headers.prefer);
+      const pageSize = Math.min(prefs.maxPageSize ?? this.defaultPageSize, 1000);
+      const token = req.query.get('$deltatoken') ?? req.query.get('$skiptoken');
+      const state =
+        token !== null
+          ? this.decode(token, user, ctx)
+          : this.initial(user, req.query.get('startDateTime'), req.query.get('endDateTime'));
+      if (req.query.has('$deltatoken')) {
+        // A delta link marks a position; using it opens a round of everything changed since, up to now.
+        state.after = state.upto;
+        state.upto = this.calendar.currentSeq;
+        state.off = 0;
+      }
+      const items = this.items(user, state, prefs.immutableIds, ctx.graphBase);
+      const page = items.slice(state.off, state.off + pageSize);
+      const more = state.off + page.length < items.length;
+      const link = more
+        ? { '@odata.nextLink': this.link(ctx, user, '$skiptoken', { ...state, off: state.off + page.length }) }
+        : { '@odata.deltaLink': this.link(ctx, user, '$deltatoken', { ...state, off: 0 }) };
+      return graphJson(
+        200,
+        { '@odata.context': `${ctx.graphBase}/$metadata#Collection(event)`, ...link, value: page },
+        preferenceApplied(prefs),
+      );
+    });
+  }
+
+  private initial(user: SimUser, start: string | null, end: string | null): SyncState {
+    if (start === null || end === null) {
+      throw new GraphError(
+        400,
+        'ErrorInvalidParameter',
+        'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.',
+      );
+    }
+    const s = Date.parse(start);
+    const e = Date.parse(end);
+    if (Number.isNaN(s) || Number.isNaN(e) || e <= s) {
+      throw new GraphError(
+        400,
+        'ErrorInvalidParameter',
+        'StartDateTime and EndDateTime must be ISO 8601 date-times with EndDateTime after StartDateTime.',
+      );
+    }
+    return {
+      u: user.id,
+      s,
+      e,
+      after: -1,
+      upto: this.calendar.currentSeq,
+      off: 0,
+      epoch: this.epochs.get(user.id) ?? 0,
+    };
+  }
+
+  private items(user: SimUser, state: SyncState, immutable: boolean, graphBase: string): Record<string, unknown>[] {
+    const inRange = (e: StoredEvent): boolean => e.startMs < state.e && e.endMs > state.s;
+    const render = (e: StoredEvent): Record<string, unknown> => renderEvent(e, user, immutable, graphBase);
+    if (state.after < 0) {
+      return this.calendar
+        .forUser(user.id)
+        .filter((e) => e.seq <= state.upto && inRange(e))
+        .sort((a, b) => a.seq - b.seq)
+        .map(render);
+    }
+    const { events, removals } = this.calendar.changesBetween(user.id, state.after, state.upto);
+    const removed = (id: string): Record<string, unknown> => ({
+      '@odata.type': '#microsoft.graph.event',
+      id,
+      '@removed': { reason: 'deleted' },
+    });
+    const entries: Array<{ seq: number; item: Record<string, unknown> }> = [];
+    for (const e of events)
+      entries.push({ seq: e.seq, item: inRange(e) ? render(e) : removed(immutable ? e.immutableId : e.restId) });
+    for (const r of removals) {
+      if (r.restOnly && immutable) continue;
+      entries.push({ seq: r.seq, item: removed(immutable ? r.immutableId : r.restId) });
+    }
+    return entries.sort((a, b) => a.seq - b.seq).map((x) => x.item);
+  }
+
+  private link(ctx: GraphContext, user: SimUser, name: string, state: SyncState): string {
+    const body = Buffer.from(JSON.stringify(state)).toString('base64url');
+    const sig = createHmac('sha256', this.key).update(body).digest('base64url');
+    return `${ctx.graphBase}/users/${user.id}/calendarView/delta?${name}=${body}.${sig}`;
+  }
+
+  private decode(token: string, user: SimUser, ctx: GraphContext): SyncState {
+    const [body, sig] = token.split('.');
+    const gone = (range?: { s: number; e: number }): GraphError => {
+      const restart = range
+        ? `${ctx.graphBase}/users/${user.id}/calendarView/delta?startDateTime=${new Date(range.s).toISOString()}&endDateTime=${new Date(range.e).toISOString()}`
+        : `${ctx.graphBase}/users/${user.id}/calendarView/delta?$deltatoken=`;
+      return new GraphError(
+        410,
+        'SyncStateNotFound',
+        'The sync state is invalid or expired. Restart the synchronization from the Location header, without a token.',
+        { Location: restart },
+      );
+    };
+    if (!body || !sig) throw gone();
+    const expected = createHmac('sha256', this.key).update(body).digest();
+    const given = Buffer.from(sig, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw gone();
+    const state = JSON.parse(Buffer.from(body, 'base64url').toString()) as SyncState;
+    if (state.u !== user.id || state.epoch !== (this.epochs.get(user.id) ?? 0)) throw gone(state);
+    return state;
+  }
+}

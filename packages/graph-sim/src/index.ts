@@ -1,0 +1,24 @@
+export { GraphSim, type GraphSimUrls, type SimEventView } from './sim.ts';
+export {
+  CONTOSO_TENANT_ID,
+  DEV_APP_ID,
+  DEV_APP_SECRET,
+  FABRIKAM_TENANT_ID,
+  resolveOptions,
+  type FaultOptions,
+  type GraphSimInput,
+  type GraphSimOptions,
+} from './options.ts';
+export { encodeValidationToken, makeValidationToken } from './handshake.ts';
+export { GraphError, SimUsageError } from './errors.ts';
+export type { EndpointState } from './delivery/endpoint-health.ts';
+export type { FaultRule, FaultRuleInput } from './faults.ts';
+export type {
+  ChangeNotification,
+  ChangeType,
+  DeliveryAttemptRecord,
+  LifecycleEvent,
+  NotificationRecord,
+  RequestRecord,
+  Subscription,
+} from './types.ts';

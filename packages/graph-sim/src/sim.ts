@@ -1,0 +1,471 @@
+import type { Server } from 'node:https';
+import { handleLogin, loginRouter } from './auth/login-routes.ts';
+import { TokenIssuer } from './auth/token-issuer.ts';
+import { Calendar, renderEvent, type CalendarChange, type StoredEvent } from './calendar.ts';
+import { SimClock } from './clock.ts';
+import { controlRouter, handleControl } from './control/routes.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
+import { EndpointHealth, type EndpointState } from './delivery/endpoint-health.ts';
+import { Directory } from './directory.ts';
+import { SimUsageError } from './errors.ts';
+import { Faults, type FaultRule, type FaultRuleInput } from './faults.ts';
+import { DeltaService } from './graph/delta.ts';
+import { GraphApi } from './graph/graph-api.ts';
+import { startHttpsServer } from './http/server.ts';
+import { guid } from './ids.ts';
+import {
+  resolveOptions,
+  type FaultOptions,
+  type GraphSimInput,
+  type GraphSimOptions,
+  type SeedApp,
+} from './options.ts';
+import { SeededRandom } from './random.ts';
+import { Records } from './records.ts';
+import { SubscriptionService } from './subscriptions.ts';
+import { makeTlsMaterial } from './tls.ts';
+import type {
+  ChangeNotification,
+  ChangeType,
+  LifecycleEvent,
+  NotificationRecord,
+  SimRequest,
+  SimResponse,
+  SimUser,
+  Subscription,
+} from './types.ts';
+
+export interface GraphSimUrls {
+  /** https://127.0.0.1:PORT — also the login authority (`authorityHost` for `@azure/identity`). */
+  base: string;
+  authority: string;
+  /** Graph's v1.0 base URL, e.g. https://127.0.0.1:PORT/v1.0 */
+  graph: string;
+  control: string;
+}
+
+/** An event as the control API returns it: both id flavours and Graph's JSON (immutable ids). */
+export interface SimEventView {
+  id: string;
+  immutableId: string;
+  userId: string;
+  tenantId: string;
+  changeKey: string;
+  event: Record<string, unknown>;
+}
+
+const MISSED_DEBOUNCE_MS = 60_000;
+
+/** The simulator: one HTTPS server for login, Graph v1.0 and the `/_sim` control API. */
+export class GraphSim {
+  readonly options: GraphSimOptions;
+  readonly clock: SimClock;
+  readonly records: Records;
+  readonly directory = new Directory();
+  readonly calendar: Calendar;
+  readonly faults: Faults;
+  readonly health: EndpointHealth;
+  readonly subscriptions: SubscriptionService;
+  readonly delta: DeltaService;
+  readonly caCertPem: string;
+  urls!: GraphSimUrls;
+
+  private readonly random: SeededRandom;
+  private readonly dispatcher: Dispatcher;
+  private readonly graph: GraphApi;
+  private readonly login;
+  private readonly control;
+  private server: Server | undefined;
+  private readonly lastMissed = new Map<string, number>();
+
+  private constructor(
+    options: GraphSimOptions,
+    issuer: TokenIssuer,
+    clock: SimClock,
+    random: SeededRandom,
+    caCertPem: string,
+  ) {
+    this.options = options;
+    this.clock = clock;
+    this.random = random;
+    this.caCertPem = caCertPem;
+    this.records = new Records(options.maxRecords);
+    this.calendar = new Calendar(() => clock.now());
+    this.faults = new Faults(options.faults, random);
+    this.health = new EndpointHealth(clock, options.delivery);
+    this.delta = new DeltaService(this.calendar, options.deltaPageSize);
+    this.subscriptions = new SubscriptionService({
+      clock,
+      directory: this.directory,
+      records: this.records,
+      options: options.subscriptions,
+      throttling: options.throttling,
+      retryAfterSeconds: (ms) => Math.max(1, Math.ceil(ms / clock.speed / 1000)),
+      sendLifecycle: (sub, event) => this.sendLifecycle(sub, event),
+      onHandshake: (r) =>
+        this.records.attempts.push({
+          deliveryId: guid(),
+          url: r.url,
+          kind: 'handshake',
+          attempt: 1,
+          notificationIds: [],
+          at: clock.nowIso(),
+          durationMs: Math.round(r.durationMs),
+          ...(r.status !== undefined ? { status: r.status } : {}),
+          ...(r.error !== undefined ? { error: r.error } : {}),
+          outcome:
+            r.error === undefined
+              ? 'delivered'
+              : r.error === 'timeout'
+                ? 'timeout'
+                : r.status !== undefined
+                  ? 'rejected'
+                  : 'error',
+        }),
+    });
+    this.dispatcher = new Dispatcher({
+      clock,
+      options: options.delivery,
+      faults: this.faults,
+      health: this.health,
+      records: this.records,
+      subscriptionState: (sub) =>
+        !this.subscriptions.byId(sub.id) ? 'gone' : this.subscriptions.isAuthorized(sub) ? 'active' : 'paused',
+      onLost: (sub) => this.notifyMissed(sub),
+    });
+    this.graph = new GraphApi({
+      options,
+      clock,
+      random,
+      issuer,
+      directory: this.directory,
+      calendar: this.calendar,
+      delta: this.delta,
+      subscriptions: this.subscriptions,
+      faults: this.faults,
+      records: this.records,
+      graphBase: () => this.urls.graph,
+    });
+    this.login = loginRouter({
+      authority: () => this.urls.authority,
+      graphOrigin: () => this.urls.base,
+      clock,
+      directory: this.directory,
+      faults: this.faults,
+      issuer,
+      onTokenIssued: () => undefined,
+    });
+    this.control = controlRouter(this);
+    this.calendar.onChange((change) => this.notifyChange(change));
+    for (const tenant of options.tenants) {
+      this.directory.addTenant(tenant);
+      for (const user of tenant.users) this.directory.addUser(tenant.id, user);
+      for (let i = 1; i <= options.extraUsersPerTenant; i++) {
+        const n = String(i).padStart(4, '0');
+        this.directory.addUser(tenant.id, {
+          userPrincipalName: `user-${n}@${tenant.domain}`,
+          displayName: `User ${n}`,
+        });
+      }
+    }
+    for (const app of options.apps) this.directory.addApp(app);
+  }
+
+  static async start(input: GraphSimInput = {}): Promise<GraphSim> {
+    const options = resolveOptions(input);
+    const clock = new SimClock(options.clockStartMs, options.clockSpeed);
+    const random = new SeededRandom(options.seed);
+    const [tls, issuer] = await Promise.all([
+      makeTlsMaterial(),
+      TokenIssuer.create(clock, random, options.tokenLifetimeMinutes),
+    ]);
+    const sim = new GraphSim(options, issuer, clock, random, tls.certPem);
+    const { server, port } = await startHttpsServer(tls, options.host, options.port, (req) => sim.route(req));
+    sim.server = server;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const base = `https://${host}:${port}`;
+    sim.urls = { base, authority: base, graph: `${base}/v1.0`, control: `${base}/_sim` };
+    return sim;
+  }
+
+  async stop(): Promise<void> {
+    this.dispatcher.stop();
+    this.subscriptions.dispose();
+    this.clock.dispose();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** The first seeded tenant, app and users: what a quick start needs. */
+  get defaults(): { tenantId: string; clientId: string; clientSecret: string; users: SimUser[] } {
+    const tenant = this.options.tenants[0];
+    const app = this.options.apps[0];
+    if (!tenant || !app) throw new SimUsageError('the simulator was started without tenants or apps');
+    return {
+      tenantId: tenant.id,
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      users: this.directory.listUsers(tenant.id),
+    };
+  }
+
+  // ---- control surface (also served over HTTP under /_sim) ----
+
+  addTenant(input: { id?: string; domain: string }) {
+    return this.directory.addTenant({ id: input.id ?? guid(), domain: input.domain });
+  }
+
+  addUser(tenantId: string, input: { id?: string; userPrincipalName: string; displayName?: string }): SimUser {
+    return this.directory.addUser(tenantId, input);
+  }
+
+  addApp(input: Partial<SeedApp> & { tenants: string[] }) {
+    const app = this.directory.addApp({
+      clientId: input.clientId ?? guid(),
+      clientSecret: input.clientSecret ?? guid(),
+      displayName: input.displayName ?? 'graph-sim app',
+      tenants: input.tenants,
+    });
+    return { clientId: app.clientId, clientSecret: app.clientSecret, tenants: [...app.consentedTenants] };
+  }
+
+  /** Admin consent given back: subscriptions can be reauthorized again. */
+  grantConsent(clientId: string, tenantId: string): void {
+    this.directory.grant(clientId, tenantId);
+  }
+
+  /** Admin revoked consent: tokens and Graph calls are refused, deliveries pause, reauthorizationRequired is sent. */
+  revokeConsent(clientId: string, tenantId: string): Subscription[] {
+    this.directory.revoke(clientId, tenantId);
+    return this.subscriptions.suspend(clientId, tenantId);
+  }
+
+  createEvent(userId: string, input: Record<string, unknown>): SimEventView {
+    return this.view(this.calendar.create(this.user(userId), input));
+  }
+
+  updateEvent(userId: string, eventId: string, input: Record<string, unknown>): SimEventView {
+    return this.view(this.calendar.update(this.user(userId).id, eventId, input));
+  }
+
+  deleteEvent(userId: string, eventId: string): SimEventView {
+    return this.view(this.calendar.delete(this.user(userId).id, eventId));
+  }
+
+  moveEvent(userId: string, eventId: string, calendarId = 'archive'): SimEventView {
+    return this.view(this.calendar.move(this.user(userId).id, eventId, calendarId));
+  }
+
+  listEvents(userId: string): SimEventView[] {
+    return this.calendar.forUser(this.user(userId).id).map((e) => this.view(e));
+  }
+
+  /** Graph's JSON for an event as a GET would return it (`immutable` picks the id flavour). */
+  eventJson(userId: string, eventId: string, immutable = true): Record<string, unknown> {
+    const user = this.user(userId);
+    const event = this.calendar.find(user.id, eventId);
+    if (!event) throw new SimUsageError(`user ${userId} has no event ${eventId}`, 404);
+    return renderEvent(event, user, immutable, this.urls.graph);
+  }
+
+  /** A password reset: Graph removes the mailbox's subscriptions and says so with `subscriptionRemoved`. */
+  resetPassword(userId: string): Subscription[] {
+    const user = this.user(userId);
+    return this.subscriptions.forMailbox(user.id).map((s) => this.subscriptions.removeWithNotice(s.id));
+  }
+
+  /** Sends a lifecycle notification now; `subscriptionRemoved` also removes the subscription. */
+  lifecycle(subscriptionId: string, event: LifecycleEvent): void {
+    if (event === 'subscriptionRemoved') {
+      this.subscriptions.removeWithNotice(subscriptionId);
+      return;
+    }
+    const sub = this.subscriptions.byId(subscriptionId);
+    if (!sub) throw new SimUsageError(`subscription ${subscriptionId} does not exist`, 404);
+    if (event === 'reauthorizationRequired') sub.reauthorizationNoticeSentMs = this.clock.now();
+    this.sendLifecycle(sub, event);
+  }
+
+  /** Expires a subscription's authorization now: deliveries pause until it is renewed or reauthorized. */
+  expireAuthorization(subscriptionId: string): void {
+    const sub = this.subscriptions.byId(subscriptionId);
+    if (!sub) throw new SimUsageError(`subscription ${subscriptionId} does not exist`, 404);
+    sub.authorizedUntilMs = this.clock.now() - 1;
+  }
+
+  setFaults(patch: Partial<FaultOptions>): FaultOptions {
+    return this.faults.update(patch);
+  }
+
+  addFaultRule(rule: FaultRuleInput): FaultRule {
+    return this.faults.addRule(rule);
+  }
+
+  clearFaults(): void {
+    this.faults.reset(this.options.faults);
+  }
+
+  setEndpointState(url: string, state: EndpointState, forMs = this.options.delivery.dropForMs): void {
+    if (!['normal', 'slow', 'drop'].includes(state))
+      throw new SimUsageError(`endpoint state must be normal, slow or drop, got ${String(state)}`);
+    this.health.force(url, state, forMs);
+  }
+
+  invalidateDeltaTokens(userId: string): void {
+    this.delta.invalidate(this.user(userId).id);
+  }
+
+  notifications(filter: { state?: string; subscriptionId?: string; kind?: string } = {}): NotificationRecord[] {
+    return this.records
+      .allNotifications()
+      .filter(
+        (n) =>
+          (!filter.state || n.state === filter.state) &&
+          (!filter.subscriptionId || n.subscriptionId === filter.subscriptionId) &&
+          (!filter.kind || n.kind === filter.kind),
+      );
+  }
+
+  /**
+   * Resolves once no notification is pending (all delivered or dropped), or rejects after `timeoutMs` real ms
+   * with what is still pending — so a test fails with a reason instead of hanging.
+   */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const pending = this.notifications({ state: 'pending' });
+      if (!pending.length && !this.dispatcher.busy) return;
+      if (performance.now() > deadline) {
+        throw new Error(
+          `graph-sim: ${pending.length} notification(s) still pending after ${timeoutMs} ms (first: ${JSON.stringify(pending[0])})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  // ---- internals ----
+
+  private async route(req: SimRequest): Promise<SimResponse> {
+    if (/^\/_sim(\/|$)/.test(req.path)) return handleControl(this.control, req);
+    if (/^\/v1\.0(\/|$)/i.test(req.path)) return this.graph.handle(req);
+    const started = performance.now();
+    const response = await handleLogin(this.login, req, this.clock);
+    this.records.requests.push({
+      requestId: req.requestId,
+      at: this.clock.nowIso(),
+      method: req.method,
+      path: req.path,
+      query: req.query.toString(),
+      status: response.status,
+      ...(response.status >= 400 ? { errorCode: String((response.body as { error?: unknown }).error) } : {}),
+      durationMs: Math.round(performance.now() - started),
+    });
+    return response;
+  }
+
+  private user(idOrUpn: string): SimUser {
+    const user = this.directory.findUser(idOrUpn);
+    if (!user) throw new SimUsageError(`no user ${idOrUpn}`, 404);
+    return user;
+  }
+
+  private view(event: StoredEvent): SimEventView {
+    const user = this.user(event.userId);
+    return {
+      id: event.restId,
+      immutableId: event.immutableId,
+      userId: user.id,
+      tenantId: user.tenantId,
+      changeKey: event.changeKey,
+      event: renderEvent(event, user, true, this.urls.graph),
+    };
+  }
+
+  private notifyChange(change: CalendarChange): void {
+    const { event } = change;
+    for (const sub of this.subscriptions.forMailbox(event.userId)) {
+      const sends: Array<[ChangeType, string]> =
+        change.moved && !sub.immutableIds
+          ? [
+              ['deleted', change.previousRestId!],
+              ['created', event.restId],
+            ]
+          : [[change.type, sub.immutableIds ? event.immutableId : event.restId]];
+      for (const [changeType, eventId] of sends) {
+        if (!sub.changeTypes.includes(changeType)) continue;
+        const resource = `Users/${sub.userId}/Events/${eventId}`;
+        const id = guid();
+        const payload: ChangeNotification = {
+          id,
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: new Date(sub.expirationMs).toISOString(),
+          changeType,
+          resource,
+          resourceData: {
+            '@odata.type': '#Microsoft.Graph.Event',
+            '@odata.id': resource,
+            '@odata.etag': `W/"${event.changeKey}"`,
+            id: eventId,
+          },
+          clientState: sub.clientState ?? null,
+          tenantId: sub.tenantId,
+        };
+        this.dispatcher.enqueue(sub, 'change', sub.notificationUrl, payload, {
+          id,
+          kind: 'change',
+          subscriptionId: sub.id,
+          url: sub.notificationUrl,
+          changeType,
+          resource,
+          eventId,
+          userId: sub.userId,
+          tenantId: sub.tenantId,
+          createdAt: this.clock.nowIso(),
+          state: 'pending',
+          attempts: 0,
+        });
+      }
+    }
+  }
+
+  private sendLifecycle(sub: Subscription, lifecycleEvent: LifecycleEvent): void {
+    const record: NotificationRecord = {
+      id: guid(),
+      kind: 'lifecycle',
+      subscriptionId: sub.id,
+      url: sub.lifecycleNotificationUrl ?? '',
+      lifecycleEvent,
+      userId: sub.userId,
+      tenantId: sub.tenantId,
+      createdAt: this.clock.nowIso(),
+      state: 'pending',
+      attempts: 0,
+    };
+    if (!sub.lifecycleNotificationUrl) {
+      // Without a lifecycle URL Graph has nowhere to say it; the record shows what was lost.
+      this.records.addNotification({ ...record, state: 'dropped', droppedReason: 'noLifecycleNotificationUrl' });
+      return;
+    }
+    const payload: ChangeNotification = {
+      subscriptionId: sub.id,
+      subscriptionExpirationDateTime: new Date(sub.expirationMs).toISOString(),
+      tenantId: sub.tenantId,
+      clientState: sub.clientState ?? null,
+      lifecycleEvent,
+    };
+    this.dispatcher.enqueue(sub, 'lifecycle', sub.lifecycleNotificationUrl, payload, record);
+  }
+
+  private notifyMissed(sub: Subscription): void {
+    const last = this.lastMissed.get(sub.id);
+    if (last !== undefined && this.clock.now() - last < MISSED_DEBOUNCE_MS) return;
+    this.lastMissed.set(sub.id, this.clock.now());
+    this.sendLifecycle(sub, 'missed');
+  }
+}

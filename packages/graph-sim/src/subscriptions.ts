@@ -1,0 +1,441 @@
+import type { SimClock } from './clock.ts';
+import type { Directory } from './directory.ts';
+import { badRequest, GraphError } from './errors.ts';
+import { validateEndpoint, type HandshakeResult } from './handshake.ts';
+import { guid } from './ids.ts';
+import type { SubscriptionOptions, ThrottleOptions } from './options.ts';
+import type { Records } from './records.ts';
+import { SlidingWindowLimiter } from './throttle.ts';
+import type { ChangeType, LifecycleEvent, Principal, Subscription } from './types.ts';
+
+const CHANGE_TYPES = new Set<ChangeType>(['created', 'updated', 'deleted']);
+const TLS_VERSIONS = new Set(['v1_0', 'v1_1', 'v1_2', 'v1_3']);
+const CREATE_FIELDS = new Set([
+  'changeType',
+  'notificationUrl',
+  'lifecycleNotificationUrl',
+  'resource',
+  'expirationDateTime',
+  'clientState',
+  'latestSupportedTlsVersion',
+  'includeResourceData',
+  'encryptionCertificate',
+  'encryptionCertificateId',
+  'notificationQueryOptions',
+  'notificationUrlAppId',
+  '@odata.type',
+]);
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const REAUTH_PATCH_WINDOW_MS = 10 * 60_000;
+
+export interface SubscriptionDeps {
+  clock: SimClock;
+  directory: Directory;
+  records: Records;
+  options: SubscriptionOptions;
+  throttling: ThrottleOptions;
+  /** Real-time seconds a client should wait for `simMs` of simulated time. */
+  retryAfterSeconds: (simMs: number) => number;
+  sendLifecycle: (sub: Subscription, event: LifecycleEvent) => void;
+  onHandshake: (result: HandshakeResult) => void;
+}
+
+/** Graph's `/subscriptions` for Outlook events: its rules, quotas, throttles, expiry and lifecycle timers. */
+export class SubscriptionService {
+  private readonly subs = new Map<string, Subscription>();
+  private readonly timers = new Map<string, Array<() => void>>();
+  private readonly writes: SlidingWindowLimiter;
+  private readonly reauths: SlidingWindowLimiter;
+  private readonly lists: SlidingWindowLimiter;
+  private readonly gets: SlidingWindowLimiter;
+
+  private readonly deps: SubscriptionDeps;
+
+  constructor(deps: SubscriptionDeps) {
+    this.deps = deps;
+    const t = deps.throttling;
+    this.writes = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionWritesPer20s);
+    this.reauths = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionReauthorizePer20s);
+    this.lists = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionListPer20s);
+    this.gets = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionGetPer20s);
+  }
+
+  all(): Subscription[] {
+    return [...this.subs.values()];
+  }
+
+  byId(id: string): Subscription | undefined {
+    return this.subs.get(id);
+  }
+
+  forMailbox(userId: string): Subscription[] {
+    return this.all().filter((s) => s.userId === userId);
+  }
+
+  isAuthorized(sub: Subscription): boolean {
+    return (
+      this.deps.clock.now() <= sub.authorizedUntilMs && this.deps.directory.isConsented(sub.applicationId, sub.tenantId)
+    );
+  }
+
+  async create(principal: Principal, body: Record<string, unknown>, immutableIds: boolean): Promise<Subscription> {
+    this.take(this.writes, principal, 'subscriptionservice.dc.write');
+    const unknown = Object.keys(body).filter((k) => !CREATE_FIELDS.has(k));
+    if (unknown.length)
+      throw badRequest(
+        `The property '${unknown[0]}' does not exist on type 'microsoft.graph.subscription'.`,
+        'InvalidRequest',
+      );
+    const changeTypes = this.parseChangeTypes(body.changeType);
+    const notificationUrl = this.parseUrl(body.notificationUrl, 'notificationUrl', true)!;
+    const lifecycleNotificationUrl = this.parseUrl(body.lifecycleNotificationUrl, 'lifecycleNotificationUrl', false);
+    const { resource, userId } = this.parseResource(body.resource, principal);
+    const includeResourceData = body.includeResourceData === true;
+    const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData);
+    const clientState = this.parseClientState(body.clientState);
+    const tls = body.latestSupportedTlsVersion ?? 'v1_2';
+    if (typeof tls !== 'string' || !TLS_VERSIONS.has(tls)) {
+      throw badRequest(
+        `Invalid latestSupportedTlsVersion '${JSON.stringify(tls)}'; use one of ${[...TLS_VERSIONS].join(', ')}.`,
+        'InvalidRequest',
+      );
+    }
+    if (includeResourceData) {
+      if (typeof body.encryptionCertificate !== 'string' || typeof body.encryptionCertificateId !== 'string') {
+        throw badRequest(
+          'encryptionCertificate and encryptionCertificateId are required when includeResourceData is true.',
+          'InvalidRequest',
+        );
+      }
+      throw badRequest(
+        'graph-sim does not deliver rich notifications (includeResourceData=true); subscribe without resource data.',
+        'NotSupported',
+      );
+    }
+    this.checkDuplicate(principal, userId, changeTypes);
+    const onMailbox = this.forMailbox(userId).length;
+    if (onMailbox >= this.deps.options.quotaPerMailbox) {
+      throw new GraphError(
+        403,
+        'ExtensionError',
+        `Operation: Create; Exception: [Status Code: Forbidden; Reason: The number of subscriptions for this mailbox has reached the limit of ${this.deps.options.quotaPerMailbox}.]`,
+      );
+    }
+    await validateEndpoint(notificationUrl, this.deps.options.handshakeTimeoutMs, this.deps.onHandshake);
+    if (lifecycleNotificationUrl)
+      await validateEndpoint(lifecycleNotificationUrl, this.deps.options.handshakeTimeoutMs, this.deps.onHandshake);
+    // The handshake took time; a parallel create of the same combination may have won meanwhile.
+    this.checkDuplicate(principal, userId, changeTypes);
+    const now = this.deps.clock.now();
+    const app = this.deps.directory.app(principal.appId);
+    const sub: Subscription = {
+      id: guid(),
+      resource,
+      changeTypes,
+      notificationUrl,
+      lifecycleNotificationUrl,
+      expirationMs,
+      clientState,
+      applicationId: principal.appId,
+      creatorId: app.servicePrincipalIds.get(principal.tenantId) ?? guid(),
+      tenantId: principal.tenantId,
+      userId,
+      immutableIds,
+      includeResourceData,
+      latestSupportedTlsVersion: tls,
+      authorizedUntilMs: now + this.deps.options.authorizationMinutes * 60_000,
+      createdMs: now,
+      lastPatchMs: undefined,
+      lastReauthorizeMs: undefined,
+      reauthorizationNoticeSentMs: undefined,
+    };
+    this.subs.set(sub.id, sub);
+    this.schedule(sub);
+    return sub;
+  }
+
+  async update(principal: Principal, id: string, body: Record<string, unknown>): Promise<Subscription> {
+    this.take(this.writes, principal, 'subscriptionservice.dc.write');
+    const sub = this.own(principal, id);
+    if ('lifecycleNotificationUrl' in body) {
+      throw badRequest(
+        'lifecycleNotificationUrl cannot be added or changed on an existing subscription; delete it and create a new one.',
+        'InvalidRequest',
+      );
+    }
+    const other = Object.keys(body).filter(
+      (k) => k !== 'expirationDateTime' && k !== 'notificationUrl' && k !== '@odata.type',
+    );
+    if (other.length)
+      throw badRequest(
+        `Only expirationDateTime and notificationUrl can be updated; '${other[0]}' cannot.`,
+        'InvalidRequest',
+      );
+    if (body.expirationDateTime === undefined && body.notificationUrl === undefined) {
+      throw badRequest('The request must contain expirationDateTime or notificationUrl.', 'InvalidRequest');
+    }
+    const expirationMs =
+      body.expirationDateTime !== undefined
+        ? this.parseExpiration(body.expirationDateTime, sub.includeResourceData)
+        : sub.expirationMs;
+    const notificationUrl =
+      body.notificationUrl !== undefined
+        ? this.parseUrl(body.notificationUrl, 'notificationUrl', true)!
+        : sub.notificationUrl;
+    if (notificationUrl !== sub.notificationUrl)
+      await validateEndpoint(notificationUrl, this.deps.options.handshakeTimeoutMs, this.deps.onHandshake);
+    if (!this.subs.has(sub.id)) throw this.missing(id);
+    const now = this.deps.clock.now();
+    if (sub.lastReauthorizeMs !== undefined && now - sub.lastReauthorizeMs < REAUTH_PATCH_WINDOW_MS) {
+      this.warn(
+        sub,
+        'ReauthorizeAndPatchWithin10Minutes',
+        'PATCH followed a reauthorize of the same subscription within 10 minutes; Graph warns this can leave the subscription inconsistent.',
+      );
+    }
+    sub.expirationMs = expirationMs;
+    sub.notificationUrl = notificationUrl;
+    sub.lastPatchMs = now;
+    this.refreshAuthorization(sub, now);
+    return sub;
+  }
+
+  reauthorize(principal: Principal, id: string): void {
+    this.take(this.reauths, principal, 'subscriptionservice.dc.reauthorize');
+    const sub = this.own(principal, id);
+    const now = this.deps.clock.now();
+    if (sub.lastPatchMs !== undefined && now - sub.lastPatchMs < REAUTH_PATCH_WINDOW_MS) {
+      this.warn(
+        sub,
+        'ReauthorizeAndPatchWithin10Minutes',
+        'reauthorize followed a PATCH of the same subscription within 10 minutes; Graph warns this can leave the subscription inconsistent.',
+      );
+    }
+    sub.lastReauthorizeMs = now;
+    this.refreshAuthorization(sub, now);
+  }
+
+  delete(principal: Principal, id: string): void {
+    this.take(this.writes, principal, 'subscriptionservice.dc.write');
+    this.own(principal, id);
+    this.drop(id);
+  }
+
+  get(principal: Principal, id: string): Subscription {
+    this.take(this.gets, principal, 'subscriptionservice.dc.get');
+    return this.own(principal, id);
+  }
+
+  /** This app's subscriptions in this tenant, in creation order, one page from `offset`. */
+  list(principal: Principal, offset: number): { page: Subscription[]; nextOffset: number | undefined } {
+    this.take(this.lists, principal, 'subscriptionservice.dc.list');
+    const mine = this.all()
+      .filter((s) => s.applicationId === principal.appId && s.tenantId === principal.tenantId)
+      .sort((a, b) => a.createdMs - b.createdMs);
+    const page = mine.slice(offset, offset + this.deps.options.listPageSize);
+    return { page, nextOffset: offset + page.length < mine.length ? offset + page.length : undefined };
+  }
+
+  /** Graph-initiated removal (password reset, revoked access, on demand): `subscriptionRemoved` follows. */
+  removeWithNotice(id: string): Subscription {
+    const sub = this.subs.get(id);
+    if (!sub) throw new GraphError(404, 'ResourceNotFound', `Subscription '${id}' does not exist.`);
+    this.drop(id);
+    this.deps.sendLifecycle(sub, 'subscriptionRemoved');
+    return sub;
+  }
+
+  /** Access was revoked: deliveries pause and every affected subscription hears `reauthorizationRequired`. */
+  suspend(appId: string, tenantId: string): Subscription[] {
+    const affected = this.all().filter((s) => s.applicationId === appId && s.tenantId === tenantId);
+    for (const sub of affected) {
+      sub.authorizedUntilMs = Math.min(sub.authorizedUntilMs, this.deps.clock.now());
+      sub.reauthorizationNoticeSentMs = this.deps.clock.now();
+      this.deps.sendLifecycle(sub, 'reauthorizationRequired');
+    }
+    return affected;
+  }
+
+  render(sub: Subscription, withClientState: boolean, graphBase: string): Record<string, unknown> {
+    return {
+      '@odata.context': `${graphBase}/$metadata#subscriptions/$entity`,
+      id: sub.id,
+      resource: sub.resource,
+      applicationId: sub.applicationId,
+      changeType: sub.changeTypes.join(','),
+      clientState: withClientState ? (sub.clientState ?? null) : null,
+      notificationUrl: sub.notificationUrl,
+      notificationQueryOptions: null,
+      lifecycleNotificationUrl: sub.lifecycleNotificationUrl ?? null,
+      expirationDateTime: new Date(sub.expirationMs).toISOString(),
+      creatorId: sub.creatorId,
+      includeResourceData: sub.includeResourceData,
+      latestSupportedTlsVersion: sub.latestSupportedTlsVersion,
+      encryptionCertificate: null,
+      encryptionCertificateId: null,
+      notificationUrlAppId: null,
+    };
+  }
+
+  dispose(): void {
+    for (const cancels of this.timers.values()) for (const cancel of cancels) cancel();
+    this.timers.clear();
+  }
+
+  private refreshAuthorization(sub: Subscription, now: number): void {
+    sub.authorizedUntilMs = now + this.deps.options.authorizationMinutes * 60_000;
+    sub.reauthorizationNoticeSentMs = undefined;
+    this.schedule(sub);
+  }
+
+  private schedule(sub: Subscription): void {
+    for (const cancel of this.timers.get(sub.id) ?? []) cancel();
+    const { clock, options } = this.deps;
+    const expire = clock.at(sub.expirationMs, () => {
+      this.drop(sub.id);
+      this.warn(
+        sub,
+        'SubscriptionExpired',
+        `subscription ${sub.id} expired at ${new Date(sub.expirationMs).toISOString()} and was deleted.`,
+      );
+    });
+    const noticeAt = Math.min(sub.authorizedUntilMs, sub.expirationMs) - options.reauthorizationLeadMinutes * 60_000;
+    const notice = clock.at(noticeAt, () => {
+      if (!this.subs.has(sub.id) || sub.reauthorizationNoticeSentMs !== undefined) return;
+      sub.reauthorizationNoticeSentMs = clock.now();
+      this.deps.sendLifecycle(sub, 'reauthorizationRequired');
+    });
+    this.timers.set(sub.id, [expire, notice]);
+  }
+
+  private drop(id: string): void {
+    for (const cancel of this.timers.get(id) ?? []) cancel();
+    this.timers.delete(id);
+    this.subs.delete(id);
+  }
+
+  private own(principal: Principal, id: string): Subscription {
+    const sub = this.subs.get(id);
+    if (!sub || sub.applicationId !== principal.appId || sub.tenantId !== principal.tenantId) throw this.missing(id);
+    return sub;
+  }
+
+  private missing(id: string): GraphError {
+    return new GraphError(
+      404,
+      'ResourceNotFound',
+      `The object was not found. Subscription '${id}' does not exist or was removed.`,
+    );
+  }
+
+  private take(limiter: SlidingWindowLimiter, principal: Principal, category: string): void {
+    const slot = limiter.tryTake(`${principal.appId}|${principal.tenantId}`);
+    if (!slot.ok) {
+      throw new GraphError(429, 'TooManyRequests', `Too many requests; category:throttle.aad.ags.${category}`, {
+        'Retry-After': String(this.deps.retryAfterSeconds(slot.retryAfterMs)),
+      });
+    }
+  }
+
+  private warn(sub: Subscription, code: string, message: string): void {
+    this.deps.records.warnings.push({ at: this.deps.clock.nowIso(), code, message, subscriptionId: sub.id });
+  }
+
+  private checkDuplicate(principal: Principal, userId: string, changeTypes: ChangeType[]): void {
+    const key = [...changeTypes].sort().join(',');
+    const existing = this.all().find(
+      (s) => s.applicationId === principal.appId && s.userId === userId && [...s.changeTypes].sort().join(',') === key,
+    );
+    if (existing) {
+      throw new GraphError(
+        409,
+        'Conflict',
+        `Subscription Id ${existing.id} already exists for the requested combination`,
+      );
+    }
+  }
+
+  private parseChangeTypes(value: unknown): ChangeType[] {
+    const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+    if (
+      !parts.length ||
+      parts.some((p) => !CHANGE_TYPES.has(p as ChangeType)) ||
+      new Set(parts).size !== parts.length
+    ) {
+      throw badRequest(
+        `Invalid 'changeType' attribute: '${String(value)}'. Use a comma-separated list of created, updated, deleted.`,
+        'InvalidRequest',
+      );
+    }
+    return parts as ChangeType[];
+  }
+
+  private parseUrl(value: unknown, field: string, required: boolean): string | undefined {
+    if (value === undefined || value === null) {
+      if (required) throw badRequest(`${field} is required.`, 'InvalidRequest');
+      return undefined;
+    }
+    if (typeof value !== 'string') throw badRequest(`${field} must be a string URL.`, 'InvalidRequest');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw badRequest(`Invalid ${field}: '${value}' is not an absolute URL.`, 'InvalidRequest');
+    }
+    const allowHttp = this.deps.options.allowHttpNotificationUrl;
+    const httpOk = allowHttp === 'always' || (allowHttp === 'loopback' && LOOPBACK.has(url.hostname));
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && httpOk)) {
+      throw badRequest(`Invalid ${field}: '${value}'. The notification URL must use https.`, 'InvalidRequest');
+    }
+    return value;
+  }
+
+  private parseResource(value: unknown, principal: Principal): { resource: string; userId: string } {
+    if (typeof value !== 'string' || !value.trim()) throw badRequest('resource is required.', 'InvalidRequest');
+    const path = value.trim().replace(/^\/+/, '').split('?')[0]!;
+    if (/^me\/events$/i.test(path)) {
+      throw badRequest('/me request is only valid with delegated authentication flow.', 'BadRequest');
+    }
+    const match = /^users\/([^/]+)\/events$/i.exec(path);
+    if (!match) {
+      throw badRequest(
+        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events.`,
+        'InvalidRequest',
+      );
+    }
+    let userRef: string;
+    try {
+      userRef = decodeURIComponent(match[1]!);
+    } catch {
+      throw badRequest(`Resource '${value}' is malformed.`, 'InvalidRequest');
+    }
+    const user = this.deps.directory.findUser(userRef, principal.tenantId);
+    if (!user)
+      throw new GraphError(
+        404,
+        'ResourceNotFound',
+        `Resource '${value}' does not exist: no mailbox '${userRef}' in this tenant.`,
+      );
+    return { resource: value, userId: user.id };
+  }
+
+  private parseExpiration(value: unknown, withResourceData: boolean): number {
+    const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms))
+      throw badRequest('expirationDateTime is required and must be an ISO 8601 date-time.', 'InvalidRequest');
+    const now = this.deps.clock.now();
+    const { minExpirationMinutes, maxExpirationMinutes, maxExpirationMinutesWithResourceData } = this.deps.options;
+    const max = withResourceData ? maxExpirationMinutesWithResourceData : maxExpirationMinutes;
+    if (ms > now + max * 60_000)
+      throw badRequest(`Subscription expiration can only be ${max} minutes in the future.`, 'InvalidRequest');
+    return Math.max(ms, now + minExpirationMinutes * 60_000);
+  }
+
+  private parseClientState(value: unknown): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') throw badRequest('clientState must be a string.', 'InvalidRequest');
+    if (value.length > 128)
+      throw badRequest(`clientState is ${value.length} characters long; the maximum is 128.`, 'InvalidRequest');
+    return value;
+  }
+}

@@ -1,0 +1,136 @@
+/** Who a valid access token says is calling. */
+export interface Principal {
+  appId: string;
+  tenantId: string;
+  tokenId: string;
+}
+
+export type ChangeType = 'created' | 'updated' | 'deleted';
+export type LifecycleEvent = 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
+
+export interface SimRequest {
+  method: string;
+  /** Path without the query string, percent-decoded per segment by the router. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  body: string;
+  requestId: string;
+  /** Set for an item of a `$batch` request: the id of the enclosing batch request. */
+  batchId?: string;
+}
+
+export interface SimResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** An object is sent as JSON; a string as-is. */
+  body?: unknown;
+}
+
+export interface SimUser {
+  id: string;
+  tenantId: string;
+  userPrincipalName: string;
+  displayName: string;
+  mail: string;
+}
+
+export interface SimTenant {
+  id: string;
+  domain: string;
+}
+
+export interface SimApp {
+  clientId: string;
+  clientSecret: string;
+  displayName: string;
+  /** Tenants whose admin consented to the app's application permission (Calendars.Read). */
+  consentedTenants: Set<string>;
+  servicePrincipalIds: Map<string, string>;
+}
+
+export interface Subscription {
+  id: string;
+  resource: string;
+  changeTypes: ChangeType[];
+  notificationUrl: string;
+  lifecycleNotificationUrl: string | undefined;
+  expirationMs: number;
+  clientState: string | undefined;
+  applicationId: string;
+  creatorId: string;
+  tenantId: string;
+  userId: string;
+  immutableIds: boolean;
+  includeResourceData: boolean;
+  latestSupportedTlsVersion: string;
+  /** Until when the subscription's own access to the mailbox is authorized; delivery pauses after it. */
+  authorizedUntilMs: number;
+  createdMs: number;
+  lastPatchMs: number | undefined;
+  lastReauthorizeMs: number | undefined;
+  reauthorizationNoticeSentMs: number | undefined;
+}
+
+export interface ChangeNotification {
+  /** Change notifications carry one; lifecycle notifications do not. */
+  id?: string;
+  subscriptionId: string;
+  subscriptionExpirationDateTime: string;
+  changeType?: ChangeType;
+  lifecycleEvent?: LifecycleEvent;
+  resource?: string;
+  resourceData?: Record<string, string>;
+  clientState: string | null;
+  tenantId: string;
+}
+
+export type NotificationState = 'pending' | 'delivered' | 'dropped';
+
+export interface NotificationRecord {
+  id: string;
+  kind: 'change' | 'lifecycle';
+  subscriptionId: string;
+  url: string;
+  changeType?: ChangeType;
+  lifecycleEvent?: LifecycleEvent;
+  resource?: string;
+  eventId?: string;
+  userId: string;
+  tenantId: string;
+  createdAt: string;
+  state: NotificationState;
+  attempts: number;
+  deliveredAt?: string;
+  droppedReason?: string;
+}
+
+export type AttemptOutcome = 'delivered' | 'rejected' | 'slow' | 'timeout' | 'error';
+
+export interface DeliveryAttemptRecord {
+  deliveryId: string;
+  url: string;
+  kind: 'change' | 'lifecycle' | 'handshake';
+  attempt: number;
+  notificationIds: string[];
+  at: string;
+  durationMs: number;
+  status?: number;
+  error?: string;
+  outcome: AttemptOutcome;
+}
+
+export interface RequestRecord {
+  requestId: string;
+  at: string;
+  method: string;
+  path: string;
+  query: string;
+  appId?: string;
+  tenantId?: string;
+  batchId?: string;
+  status: number;
+  errorCode?: string;
+  durationMs: number;
+}
