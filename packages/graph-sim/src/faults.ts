@@ -77,6 +77,10 @@ export class Faults {
     return latencyMs + (latencyJitterMs ? this.random.next() * latencyJitterMs : 0);
   }
 
+  serviceTimeMs(): number {
+    return this.config.mailboxServiceTimeMs;
+  }
+
   tokenOutage(): boolean {
     return this.config.tokenOutage;
   }

@@ -23,6 +23,8 @@ export interface FaultOptions {
   /** Real milliseconds added before every Graph answer (network and service time). */
   latencyMs: number;
   latencyJitterMs: number;
+  /** Real milliseconds each mailbox operation holds one of the app's concurrent slots on that mailbox. */
+  mailboxServiceTimeMs: number;
   /** Share of Graph resource reads (each `$batch` item counts) answered 429 with Retry-After. */
   throttleRate: number;
   /** Share of Graph resource reads answered 503 with Retry-After. */
@@ -159,6 +161,7 @@ export const DEFAULT_APPS: SeedApp[] = [
 export const DEFAULT_FAULTS: FaultOptions = {
   latencyMs: 0,
   latencyJitterMs: 0,
+  mailboxServiceTimeMs: 0,
   throttleRate: 0,
   unavailableRate: 0,
   batchThrottleRate: 0,
@@ -248,7 +251,7 @@ export function validateFaults(faults: FaultOptions): void {
       throw new SimUsageError(`faults.${key} must be a number from 0 to 1, got ${String(faults[key])}`);
     }
   }
-  for (const key of ['latencyMs', 'latencyJitterMs', 'retryAfterSeconds'] as const) {
+  for (const key of ['latencyMs', 'latencyJitterMs', 'mailboxServiceTimeMs', 'retryAfterSeconds'] as const) {
     if (typeof faults[key] !== 'number' || !(faults[key] >= 0)) {
       throw new SimUsageError(`faults.${key} must be a number >= 0, got ${String(faults[key])}`);
     }

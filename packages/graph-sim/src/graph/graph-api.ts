@@ -133,6 +133,8 @@ export class GraphApi {
           },
         );
       }
+      const serviceTime = this.deps.faults.serviceTimeMs();
+      if (serviceTime > 0) await sleep(serviceTime);
       return await match.handler(req, match.params, ctx);
     } finally {
       this.mailboxConcurrency.leave(key);
