@@ -221,7 +221,8 @@ export class Dispatcher {
       return;
     }
     const backoff = Math.min(options.retryBaseDelayMs * 2 ** (delivery.attempt - 1), options.retryMaxDelayMs);
-    this.scheduleAt(delivery, after + backoff);
+    // The last retry happens at the end of the window at the latest, never after it.
+    this.scheduleAt(delivery, Math.min(after + backoff, delivery.firstAttemptMs + options.retryForMs));
   }
 
   private finish(items: Item[], state: 'delivered' | 'dropped', reason?: string): void {
