@@ -64,6 +64,11 @@ export class SimClock {
     };
   }
 
+  /** When the earliest pending timer falls due, so a test can jump straight to it. */
+  nextDueAt(): number | undefined {
+    return this.timers[0]?.at;
+  }
+
   after(ms: number, fn: () => void): () => void {
     return this.at(this.now() + ms, fn);
   }

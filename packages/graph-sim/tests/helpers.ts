@@ -43,10 +43,20 @@ export function call(
   });
 }
 
-export async function getToken(sim: GraphSim, clientId = sim.defaults.clientId, secret = sim.defaults.clientSecret, tenant = sim.defaults.tenantId): Promise<string> {
+export async function getToken(
+  sim: GraphSim,
+  clientId = sim.defaults.clientId,
+  secret = sim.defaults.clientSecret,
+  tenant = sim.defaults.tenantId,
+): Promise<string> {
   const res = await call(sim, 'POST', `/${tenant}/oauth2/v2.0/token`, {
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    raw: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope: 'https://graph.microsoft.com/.default' }).toString(),
+    raw: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: secret,
+      scope: 'https://graph.microsoft.com/.default',
+    }).toString(),
   });
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
   return (res.body as { access_token: string }).access_token;
@@ -89,7 +99,12 @@ export class Receiver {
         } catch {
           body = undefined;
         }
-        const record: Received = { query: new URL(req.url ?? '/', 'http://x').searchParams, headers: req.headers, text, body };
+        const record: Received = {
+          query: new URL(req.url ?? '/', 'http://x').searchParams,
+          headers: req.headers,
+          text,
+          body,
+        };
         receiver.received.push(record);
         const reply = receiver.reply(record);
         const send = (): void => {
@@ -139,7 +154,14 @@ export async function subscribe(
   sim: GraphSim,
   token: string,
   receiver: Receiver,
-  opts: { userId?: string; changeType?: string; lifecycle?: boolean; clientState?: string; immutable?: boolean; minutes?: number } = {},
+  opts: {
+    userId?: string;
+    changeType?: string;
+    lifecycle?: boolean;
+    clientState?: string;
+    immutable?: boolean;
+    minutes?: number;
+  } = {},
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<any> {
   const userId = opts.userId ?? sim.defaults.users[0]!.id;

@@ -31,13 +31,17 @@ describe('login: Entra-like token endpoint for app-only tokens', () => {
 
     const user = sim.defaults.users[0]!;
     const created = sim.createEvent(user.id, { subject: 'Planning' });
-    const res = await call(sim, 'GET', `/v1.0/users/${user.id}/events/${created.id}?$select=subject`, { token: token.token });
+    const res = await call(sim, 'GET', `/v1.0/users/${user.id}/events/${created.id}?$select=subject`, {
+      token: token.token,
+    });
     expect(res.status).toBe(200);
     expect(res.body.subject).toBe('Planning');
   });
 
   it('refuses a wrong secret in a way @azure/identity reports as an authentication error', async () => {
-    await expect(credential('wrong').getToken('https://graph.microsoft.com/.default')).rejects.toBeInstanceOf(AuthenticationRequiredError);
+    await expect(credential('wrong').getToken('https://graph.microsoft.com/.default')).rejects.toBeInstanceOf(
+      AuthenticationRequiredError,
+    );
     const res = await call(sim, 'POST', `/${sim.defaults.tenantId}/oauth2/v2.0/token`, {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       raw: `grant_type=client_credentials&client_id=${sim.defaults.clientId}&client_secret=wrong&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default`,
@@ -48,9 +52,27 @@ describe('login: Entra-like token endpoint for app-only tokens', () => {
   });
 
   it.each([
-    ['an unknown tenant', 'nowhere.example', 'grant_type=client_credentials&client_id=x&client_secret=y&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default', 400, 'invalid_tenant'],
-    ['an unknown app', '', 'grant_type=client_credentials&client_id=nope&client_secret=y&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default', 400, 'unauthorized_client'],
-    ['a scope without /.default', '', 'grant_type=client_credentials&client_id=APP&client_secret=SECRET&scope=Calendars.Read', 400, 'invalid_scope'],
+    [
+      'an unknown tenant',
+      'nowhere.example',
+      'grant_type=client_credentials&client_id=x&client_secret=y&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default',
+      400,
+      'invalid_tenant',
+    ],
+    [
+      'an unknown app',
+      '',
+      'grant_type=client_credentials&client_id=nope&client_secret=y&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default',
+      400,
+      'unauthorized_client',
+    ],
+    [
+      'a scope without /.default',
+      '',
+      'grant_type=client_credentials&client_id=APP&client_secret=SECRET&scope=Calendars.Read',
+      400,
+      'invalid_scope',
+    ],
     ['another grant type', '', 'grant_type=password&client_id=APP', 400, 'unsupported_grant_type'],
   ])('answers %s with an OAuth error', async (_name, tenant, form, status, error) => {
     const raw = form.replace('APP', sim.defaults.clientId).replace('SECRET', sim.defaults.clientSecret);

@@ -1,5 +1,5 @@
 import { DEV_APP_ID, type GraphSim } from '../src/index.ts';
-import { call, futureIso, getToken, Receiver, startSim, subscribe } from './helpers.ts';
+import { call, correctReply, futureIso, getToken, Receiver, startSim, subscribe, type Reply } from './helpers.ts';
 
 describe('subscriptions: create with the real handshake, renew, reauthorize, delete, list', () => {
   let sim: GraphSim;
@@ -17,7 +17,7 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     await receiver.stop();
   });
   afterEach(async () => {
-    receiver.reply = (await import('./helpers.ts')).correctReply;
+    receiver.reply = correctReply;
     for (const s of sim.subscriptions.all()) await call(sim, 'DELETE', `/v1.0/subscriptions/${s.id}`, { token });
     receiver.received.length = 0;
   });
@@ -35,7 +35,12 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
   it('validates both URLs with an encoded token, then answers 201 with the subscription', async () => {
     const res = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body() });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ resource: `/users/${alex}/events`, changeType: 'created,updated,deleted', clientState: 'abc', applicationId: DEV_APP_ID });
+    expect(res.body).toMatchObject({
+      resource: `/users/${alex}/events`,
+      changeType: 'created,updated,deleted',
+      clientState: 'abc',
+      applicationId: DEV_APP_ID,
+    });
     const handshakes = receiver.handshakes();
     expect(handshakes).toHaveLength(2);
     expect(handshakes[1]!.query.get('lifecycle')).toBe('1');
@@ -44,7 +49,9 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
       expect(h.text).toBe('');
     }
     // The token on the wire is form-encoded (%3a, +); decoded it is Graph's plain text.
-    expect(handshakes[0]!.query.get('validationToken')).toMatch(/^Validation: Testing client application reachability for subscription Request-Id: [0-9a-f-]{36}$/);
+    expect(handshakes[0]!.query.get('validationToken')).toMatch(
+      /^Validation: Testing client application reachability for subscription Request-Id: [0-9a-f-]{36}$/,
+    );
   });
 
   it('fails the handshake (400 ValidationError) when the endpoint echoes the still-encoded token', async () => {
@@ -65,7 +72,7 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     ['a non-200 answer', { status: 202 }, /must respond with 200 OK/],
     ['a JSON content type', { status: 200, body: 'x', contentType: 'application/json' }, /Content-Type text\/plain/],
     ['no answer within the timeout', { status: 200, delayMs: 1_000 }, /timed out/],
-  ])('fails the handshake on %s', async (_name, reply, message) => {
+  ])('fails the handshake on %s', async (_name, reply: Reply, message) => {
     receiver.reply = (r) => ({ ...reply, body: reply.body ?? r.query.get('validationToken') ?? '' });
     const res = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body() });
     expect(res.status).toBe(400);
@@ -74,30 +81,50 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
   });
 
   it('fails the handshake when nothing listens at the URL', async () => {
-    const res = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ notificationUrl: 'http://127.0.0.1:1/hook' }) });
+    const res = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      json: body({ notificationUrl: 'http://127.0.0.1:1/hook' }),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/HTTP request failed/);
   });
 
   it('answers 409 for a duplicate changeType + resource', async () => {
     const first = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body() });
-    const second = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ notificationUrl: `${receiver.url}?b=1` }) });
+    const second = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      json: body({ notificationUrl: `${receiver.url}?b=1` }),
+    });
     expect(second.status).toBe(409);
-    expect(second.body.error.message).toBe(`Subscription Id ${first.body.id} already exists for the requested combination`);
+    expect(second.body.error.message).toBe(
+      `Subscription Id ${first.body.id} already exists for the requested combination`,
+    );
   });
 
   it('raises an expiration under 45 minutes and refuses one beyond the maximum', async () => {
-    const short = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ expirationDateTime: futureIso(5, sim) }) });
+    const short = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      json: body({ expirationDateTime: futureIso(5, sim) }),
+    });
     expect(short.status).toBe(201);
     expect(Date.parse(short.body.expirationDateTime as string) - sim.clock.now()).toBeGreaterThan(44 * 60_000);
 
-    const long = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ changeType: 'created', expirationDateTime: futureIso(10_081, sim) }) });
+    const long = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      json: body({ changeType: 'created', expirationDateTime: futureIso(10_081, sim) }),
+    });
     expect(long.status).toBe(400);
     expect(long.body.error.message).toBe('Subscription expiration can only be 10080 minutes in the future.');
 
     const rich = await call(sim, 'POST', '/v1.0/subscriptions', {
       token,
-      json: body({ changeType: 'created', includeResourceData: true, encryptionCertificate: 'MII...', encryptionCertificateId: 'k1', expirationDateTime: futureIso(1_441, sim) }),
+      json: body({
+        changeType: 'created',
+        includeResourceData: true,
+        encryptionCertificate: 'MII...',
+        encryptionCertificateId: 'k1',
+        expirationDateTime: futureIso(1_441, sim),
+      }),
     });
     expect(rich.status).toBe(400);
     expect(rich.body.error.message).toBe('Subscription expiration can only be 1440 minutes in the future.');
@@ -120,18 +147,29 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
 
   it('answers 404 for a mailbox of another tenant', async () => {
     const megan = sim.directory.listUsers().find((u) => u.tenantId !== sim.defaults.tenantId)!;
-    const res = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ resource: `/users/${megan.id}/events` }) });
+    const res = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      json: body({ resource: `/users/${megan.id}/events` }),
+    });
     expect(res.status).toBe(404);
   });
 
   it('renews with PATCH, reauthorizes with 204, deletes with 204, then 404', async () => {
-    const sub = (await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ expirationDateTime: futureIso(60, sim) }) })).body;
+    const sub = (
+      await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ expirationDateTime: futureIso(60, sim) }) })
+    ).body;
     const newExpiry = futureIso(5_000, sim);
-    const patched = await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, { token, json: { expirationDateTime: newExpiry } });
+    const patched = await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, {
+      token,
+      json: { expirationDateTime: newExpiry },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.expirationDateTime).toBe(newExpiry);
 
-    const lifecyclePatch = await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, { token, json: { lifecycleNotificationUrl: receiver.url } });
+    const lifecyclePatch = await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, {
+      token,
+      json: { lifecycleNotificationUrl: receiver.url },
+    });
     expect(lifecyclePatch.status).toBe(400);
 
     sim.clock.advance(11 * 60_000);
@@ -141,14 +179,25 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     const gone = await call(sim, 'GET', `/v1.0/subscriptions/${sub.id}`, { token });
     expect(gone.status).toBe(404);
     expect(gone.body.error.code).toBe('ResourceNotFound');
-    expect((await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, { token, json: { expirationDateTime: newExpiry } })).status).toBe(404);
+    expect(
+      (await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, { token, json: { expirationDateTime: newExpiry } }))
+        .status,
+    ).toBe(404);
   });
 
   it('warns when PATCH and reauthorize hit one subscription within 10 minutes', async () => {
     const sub = (await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body() })).body;
     await call(sim, 'POST', `/v1.0/subscriptions/${sub.id}/reauthorize`, { token });
-    await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, { token, json: { expirationDateTime: futureIso(4_000, sim) } });
-    expect(sim.records.warnings.all().filter((w) => w.subscriptionId === sub.id).map((w) => w.code)).toEqual(['ReauthorizeAndPatchWithin10Minutes']);
+    await call(sim, 'PATCH', `/v1.0/subscriptions/${sub.id}`, {
+      token,
+      json: { expirationDateTime: futureIso(4_000, sim) },
+    });
+    expect(
+      sim.records.warnings
+        .all()
+        .filter((w) => w.subscriptionId === sub.id)
+        .map((w) => w.code),
+    ).toEqual(['ReauthorizeAndPatchWithin10Minutes']);
   });
 
   it('lists only this app’s subscriptions, in pages', async () => {
@@ -157,7 +206,10 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     }
     const other = sim.addApp({ tenants: [sim.defaults.tenantId] });
     const otherToken = await getToken(sim, other.clientId, other.clientSecret);
-    expect((await call(sim, 'POST', '/v1.0/subscriptions', { token: otherToken, json: body({ changeType: 'created' }) })).status).toBe(201);
+    expect(
+      (await call(sim, 'POST', '/v1.0/subscriptions', { token: otherToken, json: body({ changeType: 'created' }) }))
+        .status,
+    ).toBe(201);
 
     const first = await call(sim, 'GET', '/v1.0/subscriptions', { token });
     expect(first.body.value).toHaveLength(2);
@@ -178,8 +230,14 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     for (const changeType of ['created', 'updated', 'deleted']) {
       expect((await call(sim, 'POST', '/v1.0/subscriptions', { token, json: body({ changeType }) })).status).toBe(201);
     }
-    expect((await call(sim, 'POST', '/v1.0/subscriptions', { token: otherToken, json: body({ changeType: 'created' }) })).status).toBe(201);
-    const over = await call(sim, 'POST', '/v1.0/subscriptions', { token: otherToken, json: body({ changeType: 'updated' }) });
+    expect(
+      (await call(sim, 'POST', '/v1.0/subscriptions', { token: otherToken, json: body({ changeType: 'created' }) }))
+        .status,
+    ).toBe(201);
+    const over = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token: otherToken,
+      json: body({ changeType: 'updated' }),
+    });
     expect(over.status).toBe(403);
     expect(over.body.error.message).toMatch(/limit of 4/);
     for (const s of sim.subscriptions.all().filter((x) => x.applicationId === other.clientId)) {
@@ -209,12 +267,18 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     sim.clock.advance(51 * 60_000);
     await new Promise((r) => setTimeout(r, 20));
     expect((await call(sim, 'GET', `/v1.0/subscriptions/${sub.id}`, { token: await getToken(sim) })).status).toBe(404);
-    expect(sim.records.warnings.all().some((w) => w.subscriptionId === sub.id && w.code === 'SubscriptionExpired')).toBe(true);
+    expect(
+      sim.records.warnings.all().some((w) => w.subscriptionId === sub.id && w.code === 'SubscriptionExpired'),
+    ).toBe(true);
     token = await getToken(sim);
   });
 
   it('answers malformed bodies with Graph-shaped 400s', async () => {
-    const res = await call(sim, 'POST', '/v1.0/subscriptions', { token, raw: '{not json', headers: { 'Content-Type': 'application/json' } });
+    const res = await call(sim, 'POST', '/v1.0/subscriptions', {
+      token,
+      raw: '{not json',
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'BadRequest' });
     const arr = await call(sim, 'POST', '/v1.0/subscriptions', { token, json: [1, 2] });
