@@ -53,6 +53,12 @@ export function brokerStatus(options: KafkaLocalOptions): BrokerState | undefine
   return undefined;
 }
 
+/** The log of a process that just died can still be empty for a moment on a loaded machine; give it a second. */
+async function settledLogTail(logPath: string): Promise<string> {
+  for (let i = 0; i < 10 && !logTail(logPath).trim(); i++) await new Promise((r) => setTimeout(r, 100));
+  return logTail(logPath).trim() || '(the log is empty)';
+}
+
 function logTail(logPath: string, lines = 15): string {
   if (!existsSync(logPath)) return '(no log)';
   return readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -163,7 +169,7 @@ export async function startBroker(options: KafkaLocalOptions): Promise<StartResu
   if (outcome === 'exited') {
     throw new KafkaLocalError(
       'BROKER_EXITED',
-      `the Kafka broker exited during start-up. Last lines of ${logPath}:\n${logTail(logPath)}`,
+      `the Kafka broker exited during start-up. Last lines of ${logPath}:\n${await settledLogTail(logPath)}`,
     );
   }
   throw new KafkaLocalError(
