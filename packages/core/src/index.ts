@@ -1,2 +1,27 @@
-/** Version of the JSON envelope graph2kafka writes to Kafka (docs/record-format.md). */
-export const RECORD_SCHEMA_VERSION = 1;
+export { createApp, createAppFromEnv, type AppOverrides, type Graph2Kafka } from './app.ts';
+export { loadConfig, SETTINGS, type Config, type GraphSettings, type KafkaSettings } from './config/config.ts';
+export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
+export { ConfigError, GraphRequestError, ProduceError, SecretError, TokenError } from './errors.ts';
+export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
+export { GraphClient } from './graph/graph-client.ts';
+export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
+export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
+export { jsonLogger, silentLogger, type Logger } from './logger.ts';
+export { answerHandshake } from './receive/handshake.ts';
+export { jsonResponse, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export type { ChangeNotification, LifecycleNotification, Rejection } from './receive/notification.ts';
+export { NotificationReceiver, type ReceiverCounters } from './receive/receiver.ts';
+export { sameSecret } from './receive/verify.ts';
+export {
+  eventKey,
+  RECORD_SCHEMA_VERSION,
+  type EventRecordValue,
+  type KafkaRecord,
+  type LifecycleRecordValue,
+} from './record.ts';
+export {
+  CachedSubscriptionStore,
+  FileSubscriptionStore,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from './state/subscription-store.ts';

@@ -1,0 +1,54 @@
+import { loadConfig, type Config } from './config/config.ts';
+import type { SecretSource } from './config/secrets.ts';
+import { EventFetcher } from './graph/event-fetcher.ts';
+import { GraphClient } from './graph/graph-client.ts';
+import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
+import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
+import { jsonLogger, type Logger } from './logger.ts';
+import { NotificationReceiver } from './receive/receiver.ts';
+import { CachedSubscriptionStore, FileSubscriptionStore, type SubscriptionStore } from './state/subscription-store.ts';
+
+export interface Graph2Kafka {
+  config: Config;
+  receiver: NotificationReceiver;
+  store: SubscriptionStore;
+  fetcher: EventFetcher;
+  graph: GraphClient;
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  logger?: Logger;
+  store?: SubscriptionStore;
+  tokens?: TokenSource;
+  sink?: RecordSink;
+}
+
+/** Wires the receive path from a checked configuration. One per function instance, reused across invocations. */
+export function createApp(config: Config, overrides: AppOverrides = {}): Graph2Kafka {
+  const logger = overrides.logger ?? jsonLogger;
+  const store = overrides.store ?? new CachedSubscriptionStore(new FileSubscriptionStore(config.stateStore.dir));
+  const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph));
+  const fetcher = new EventFetcher(graph, { maxInFlight: config.graph.batchConcurrency, logger });
+  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger);
+  const receiver = new NotificationReceiver({ config, store, fetcher, sink, logger });
+  return {
+    config,
+    receiver,
+    store,
+    fetcher,
+    graph,
+    async close() {
+      await Promise.all([sink.close(), graph.close()]);
+    },
+  };
+}
+
+/** Configuration from the environment (secret references resolved through `secrets`), then the app. */
+export async function createAppFromEnv(
+  env: Record<string, string | undefined>,
+  secrets: SecretSource[] = [],
+  overrides: AppOverrides = {},
+): Promise<Graph2Kafka> {
+  return createApp(await loadConfig(env, secrets), overrides);
+}

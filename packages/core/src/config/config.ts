@@ -1,0 +1,212 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, SecretError } from '../errors.ts';
+import { parseReference, unresolvedKeyVaultReference, type SecretSource } from './secrets.ts';
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean;
+  sslCaPem: string | undefined;
+  sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
+}
+
+export interface GraphSettings {
+  baseUrl: string;
+  authorityHost: string;
+  homeTenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Extra CA certificate(s) to trust for Graph and login, e.g. graph-sim's self-signed one. */
+  caPem: string | undefined;
+  batchConcurrency: number;
+}
+
+export interface Config {
+  graph: GraphSettings;
+  allowedTenants: Set<string>;
+  kafka: KafkaSettings;
+  topics: { events: string; lifecycle: string };
+  /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
+  timeBudgetMs: number;
+  maxBodyBytes: number;
+  stateStore: { kind: 'file'; dir: string };
+}
+
+/** Every setting, for the README's reference table and for error messages. */
+export const SETTINGS = {
+  GRAPH_BASE_URL: 'Graph v1.0 base URL (national clouds, graph-sim)',
+  AZURE_AUTHORITY_HOST: 'Entra ID login host',
+  AZURE_TENANT_ID: 'the app registration’s home tenant',
+  AZURE_CLIENT_ID: 'the app registration’s client id',
+  AZURE_CLIENT_SECRET: 'the client secret (or sm:projects/…/secrets/…/versions/…)',
+  G2K_ALLOWED_TENANTS: 'tenants whose notifications are accepted',
+  G2K_GRAPH_CA_FILE: 'extra CA certificate (PEM) for Graph and login',
+  G2K_GRAPH_BATCH_CONCURRENCY: '$batch requests in flight per notification POST',
+  KAFKA_BROKERS: 'Kafka bootstrap servers',
+  KAFKA_CLIENT_ID: 'Kafka client id',
+  KAFKA_SSL: 'TLS to Kafka',
+  KAFKA_SSL_CA_FILE: 'CA certificate (PEM) for Kafka TLS',
+  KAFKA_SASL_MECHANISM: 'plain, scram-sha-256 or scram-sha-512',
+  KAFKA_SASL_USERNAME: 'SASL user',
+  KAFKA_SASL_PASSWORD: 'SASL password (or sm:…)',
+  G2K_TOPIC: 'topic for event records',
+  G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
+  G2K_TIME_BUDGET_MS: 'enrichment time budget',
+  G2K_MAX_BODY_BYTES: 'largest notification POST accepted',
+  G2K_STATE_STORE: 'where subscription state (clientState secrets) lives, e.g. file:/var/lib/graph2kafka',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+
+/**
+ * Reads and checks every setting, resolving secret references through `secrets`. Throws one ConfigError that
+ * names every problem at once, so a deployment is fixed in one round.
+ */
+export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promise<Config> {
+  const problems: string[] = [];
+  const text = (name: keyof typeof SETTINGS, fallback?: string): string => {
+    const value = env[name]?.trim();
+    if (value) return value;
+    if (fallback !== undefined) return fallback;
+    problems.push(`${name} is not set: ${SETTINGS[name]}.`);
+    return '';
+  };
+  const secret = async (name: keyof typeof SETTINGS, required: boolean): Promise<string> => {
+    const value = env[name]?.trim();
+    if (!value) {
+      if (required) problems.push(`${name} is not set: ${SETTINGS[name]}.`);
+      return '';
+    }
+    if (unresolvedKeyVaultReference(value)) {
+      problems.push(
+        `${name} is an unresolved Key Vault reference; give the Function App's managed identity "get" on the vault's secrets (see docs/deploy-azure.md).`,
+      );
+      return '';
+    }
+    const ref = parseReference(value);
+    if (!ref) return value;
+    const source = secrets.find((s) => s.scheme === ref.scheme);
+    if (!source) {
+      problems.push(
+        `${name} is a ${ref.scheme}: secret reference, but no ${ref.scheme} secret source is available on this platform.`,
+      );
+      return '';
+    }
+    try {
+      return await source.resolve(ref.name);
+    } catch (err) {
+      problems.push(`${name}: ${err instanceof SecretError ? err.message : String(err)}`);
+      return '';
+    }
+  };
+  const url = (name: keyof typeof SETTINGS, fallback: string): string => {
+    const value = text(name, fallback).replace(/\/+$/, '');
+    try {
+      if (new URL(value).protocol !== 'https:') problems.push(`${name} must be an https URL, got '${value}'.`);
+    } catch {
+      problems.push(`${name} must be an absolute https URL, got '${value}'.`);
+    }
+    return value;
+  };
+  const int = (name: keyof typeof SETTINGS, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got '${raw}'.`);
+      return fallback;
+    }
+    return n;
+  };
+  const file = (name: keyof typeof SETTINGS): string | undefined => {
+    const path = env[name]?.trim();
+    if (!path) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      problems.push(
+        `${name} names '${path}', which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+      );
+      return undefined;
+    }
+  };
+
+  const homeTenantId = text('AZURE_TENANT_ID');
+  if (homeTenantId && !GUID.test(homeTenantId))
+    problems.push(`AZURE_TENANT_ID must be the tenant's GUID, got '${homeTenantId}'.`);
+  const clientId = text('AZURE_CLIENT_ID');
+  if (clientId && !GUID.test(clientId))
+    problems.push(`AZURE_CLIENT_ID must be the app's GUID (Application (client) ID), got '${clientId}'.`);
+  const allowed = (env.G2K_ALLOWED_TENANTS?.trim() || homeTenantId)
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+  for (const t of allowed) if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got '${t}'.`);
+
+  const brokers = text('KAFKA_BROKERS')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entries must be host:port, got '${b}'.`);
+  const sslRaw = (env.KAFKA_SSL ?? 'false').trim().toLowerCase();
+  if (!['true', 'false'].includes(sslRaw)) problems.push(`KAFKA_SSL must be true or false, got '${env.KAFKA_SSL}'.`);
+  const mechanismRaw = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  let sasl: KafkaSettings['sasl'];
+  if (mechanismRaw) {
+    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanismRaw)) {
+      problems.push(`KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '${mechanismRaw}'.`);
+    }
+    sasl = {
+      mechanism: mechanismRaw as SaslMechanism,
+      username: text('KAFKA_SASL_USERNAME'),
+      password: await secret('KAFKA_SASL_PASSWORD', true),
+    };
+  }
+
+  const topics = {
+    events: text('G2K_TOPIC', 'graph.calendar.events'),
+    lifecycle: text('G2K_LIFECYCLE_TOPIC', 'graph.subscription.lifecycle'),
+  };
+  for (const [key, topic] of Object.entries(topics)) {
+    if (!TOPIC.test(topic))
+      problems.push(
+        `${key === 'events' ? 'G2K_TOPIC' : 'G2K_LIFECYCLE_TOPIC'} is not a valid Kafka topic name: '${topic}'.`,
+      );
+  }
+
+  const store = text('G2K_STATE_STORE');
+  const fileStore = /^file:(.+)$/.exec(store);
+  if (store && !fileStore) problems.push(`G2K_STATE_STORE must be file:<directory>, got '${store}'.`);
+
+  const config: Config = {
+    graph: {
+      baseUrl: url('GRAPH_BASE_URL', 'https://graph.microsoft.com/v1.0'),
+      authorityHost: url('AZURE_AUTHORITY_HOST', 'https://login.microsoftonline.com'),
+      homeTenantId: homeTenantId.toLowerCase(),
+      clientId,
+      clientSecret: await secret('AZURE_CLIENT_SECRET', true),
+      caPem: file('G2K_GRAPH_CA_FILE'),
+      batchConcurrency: int('G2K_GRAPH_BATCH_CONCURRENCY', 4, 1, 32),
+    },
+    allowedTenants: new Set(allowed),
+    kafka: {
+      brokers,
+      clientId: text('KAFKA_CLIENT_ID', 'graph2kafka'),
+      ssl: sslRaw === 'true',
+      sslCaPem: file('KAFKA_SSL_CA_FILE'),
+      sasl,
+    },
+    topics,
+    timeBudgetMs: int('G2K_TIME_BUDGET_MS', 2_000, 100, 2_800),
+    maxBodyBytes: int('G2K_MAX_BODY_BYTES', 1_048_576, 1_024, 33_554_432),
+    stateStore: { kind: 'file', dir: fileStore?.[1] ?? '' },
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,52 @@
+/** One or more settings are missing or wrong; `problems` says which and how to fix each. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`graph2kafka is not configured correctly:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** A secret reference could not be resolved. */
+export class SecretError extends Error {
+  readonly reference: string;
+
+  constructor(reference: string, message: string) {
+    super(message);
+    this.name = 'SecretError';
+    this.reference = reference;
+  }
+}
+
+/** Graph could not be reached or answered with an error the caller must act on. */
+export class GraphRequestError extends Error {
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, status?: number, code?: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'GraphRequestError';
+    this.status = status;
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** No app-only token could be obtained (login endpoint down, wrong secret, revoked consent). */
+export class TokenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TokenError';
+  }
+}
+
+/** Kafka did not acknowledge in time or refused the records. */
+export class ProduceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProduceError';
+  }
+}

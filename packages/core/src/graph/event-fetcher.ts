@@ -1,0 +1,178 @@
+import { GraphRequestError, TokenError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
+
+export type FetchOutcome =
+  { kind: 'found'; event: Record<string, unknown> } | { kind: 'gone' } | { kind: 'failed'; reason: string };
+
+interface Pending {
+  key: string;
+  tenantId: string;
+  userId: string;
+  eventId: string;
+  deadline: number;
+  attempts: number;
+  lastFailure: string;
+  waiters: Array<(outcome: FetchOutcome) => void>;
+}
+
+export interface FetcherStats {
+  graphRequests: number;
+  itemsRequested: number;
+  itemRetries: number;
+}
+
+const MAX_BATCH = 20;
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * Reads changed events through `$batch`, coalescing reads from concurrent notification POSTs into shared
+ * batches of up to 20 (one Graph request serves many notifications), deduplicating reads of the same event,
+ * honouring per-item and whole-request 429/503 with Retry-After, and giving up on an item once waiting would
+ * overrun its deadline.
+ */
+export class EventFetcher {
+  readonly stats: FetcherStats = { graphRequests: 0, itemsRequested: 0, itemRetries: 0 };
+  private readonly graph: GraphClient;
+  private readonly maxInFlight: number;
+  private readonly lingerMs: number;
+  private readonly logger: Logger;
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly byKey = new Map<string, Pending>();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(graph: GraphClient, options: { maxInFlight: number; lingerMs?: number; logger: Logger }) {
+    this.graph = graph;
+    this.maxInFlight = options.maxInFlight;
+    this.lingerMs = options.lingerMs ?? 5;
+    this.logger = options.logger;
+  }
+
+  fetch(tenantId: string, userId: string, eventId: string, deadline: number): Promise<FetchOutcome> {
+    const key = `${tenantId}|${userId.toLowerCase()}|${eventId}`;
+    return new Promise((resolve) => {
+      this.enqueue({
+        key,
+        tenantId,
+        userId,
+        eventId,
+        deadline,
+        attempts: 0,
+        lastFailure: 'budget_exhausted',
+        waiters: [resolve],
+      });
+    });
+  }
+
+  /**
+   * Reads of one event that are still queued share one item. A read already sent is not shared: it may have
+   * left before the change a newer notification reports.
+   */
+  private enqueue(item: Pending): void {
+    const queued = this.byKey.get(item.key);
+    if (queued) {
+      queued.waiters.push(...item.waiters);
+      queued.deadline = Math.max(queued.deadline, item.deadline);
+      return;
+    }
+    this.byKey.set(item.key, item);
+    const queue = this.queues.get(item.tenantId) ?? [];
+    queue.push(item);
+    this.queues.set(item.tenantId, queue);
+    if (queue.length >= MAX_BATCH) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = Date.now();
+    for (const [tenantId, queue] of this.queues) {
+      while (queue.length && this.inFlight < this.maxInFlight) {
+        const items = queue.splice(0, MAX_BATCH).filter((item) => {
+          if (item.deadline > now) return true;
+          this.finish(item, { kind: 'failed', reason: item.lastFailure });
+          return false;
+        });
+        if (items.length) void this.send(tenantId, items);
+      }
+      if (!queue.length) this.queues.delete(tenantId);
+    }
+    // Whatever is left waits for a batch to finish (send() flushes again).
+  }
+
+  private async send(tenantId: string, items: Pending[]): Promise<void> {
+    for (const item of items) this.byKey.delete(item.key);
+    this.inFlight++;
+    this.stats.graphRequests++;
+    this.stats.itemsRequested += items.length;
+    const timeoutMs = Math.max(...items.map((i) => i.deadline)) - Date.now();
+    try {
+      const responses = await this.graph.batch(
+        tenantId,
+        items.map((item, i) => ({
+          id: String(i + 1),
+          method: 'GET' as const,
+          url: `/users/${encodeURIComponent(item.userId)}/events/${encodeURIComponent(item.eventId)}`,
+          headers: { Prefer: 'IdType="ImmutableId"' },
+        })),
+        timeoutMs,
+      );
+      const byId = new Map(responses.map((r) => [r.id, r]));
+      items.forEach((item, i) => this.settleItem(item, byId.get(String(i + 1))));
+    } catch (err) {
+      if (err instanceof TokenError) {
+        this.logger.error('Graph token unavailable; notifications go out unenriched', { tenantId, error: err.message });
+        for (const item of items) this.finish(item, { kind: 'failed', reason: 'token_unavailable' });
+      } else if (err instanceof GraphRequestError && (err.status === 401 || err.status === 403)) {
+        this.logger.error('Graph refused access; notifications go out unenriched', {
+          tenantId,
+          status: err.status,
+          code: err.code,
+        });
+        for (const item of items) this.finish(item, { kind: 'failed', reason: 'graph_access_denied' });
+      } else {
+        const e = err as GraphRequestError;
+        const reason = e.status === 429 ? 'throttled' : 'graph_unavailable';
+        for (const item of items) this.retry(item, reason, e.retryAfterMs);
+      }
+    } finally {
+      this.inFlight--;
+      this.flush();
+    }
+  }
+
+  private settleItem(item: Pending, response: BatchItemResponse | undefined): void {
+    if (!response) return this.retry(item, 'graph_unavailable', undefined);
+    if (response.status === 200 && typeof response.body === 'object' && response.body !== null) {
+      return this.finish(item, { kind: 'found', event: response.body as Record<string, unknown> });
+    }
+    if (response.status === 404) return this.finish(item, { kind: 'gone' });
+    if (RETRYABLE.has(response.status)) {
+      const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      return this.retry(
+        item,
+        response.status === 429 ? 'throttled' : 'graph_unavailable',
+        retryAfterMs(headers['retry-after']),
+      );
+    }
+    const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
+    this.finish(item, { kind: 'failed', reason: `graph_${response.status}${code ? `_${code}` : ''}` });
+  }
+
+  private retry(item: Pending, reason: string, afterMs: number | undefined): void {
+    item.attempts++;
+    item.lastFailure = reason;
+    this.stats.itemRetries++;
+    const wait = afterMs ?? Math.min(50 * 2 ** item.attempts, 1_000);
+    // Waiting past the deadline would only make Graph wait: give up now and let the raw notification go out.
+    if (Date.now() + wait >= item.deadline) return this.finish(item, { kind: 'failed', reason });
+    setTimeout(() => this.enqueue(item), wait);
+  }
+
+  private finish(item: Pending, outcome: FetchOutcome): void {
+    if (this.byKey.get(item.key) === item) this.byKey.delete(item.key);
+    for (const resolve of item.waiters) resolve(outcome);
+  }
+}

@@ -1,0 +1,122 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { GraphSettings } from '../config/config.ts';
+import { GraphRequestError } from '../errors.ts';
+import type { TokenSource } from './token-provider.ts';
+
+export interface BatchItemRequest {
+  id: string;
+  method: 'GET';
+  url: string;
+  headers?: Record<string, string>;
+}
+
+export interface BatchItemResponse {
+  id: string;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface GraphResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** Retry-After in seconds (Graph's form) or an HTTP date, as milliseconds. */
+export function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Graph over HTTPS with keep-alive connections; trusts the configured extra CA (graph-sim) when set. */
+export class GraphClient {
+  private readonly settings: GraphSettings;
+  private readonly tokens: TokenSource;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(settings: GraphSettings, tokens: TokenSource) {
+    this.settings = settings;
+    this.tokens = tokens;
+    this.dispatcher = new Agent({
+      connections: 64,
+      keepAliveTimeout: 30_000,
+      ...(settings.caPem ? { connect: { ca: settings.caPem } } : {}),
+    });
+  }
+
+  get baseUrl(): string {
+    return this.settings.baseUrl;
+  }
+
+  /** One Graph call; a 401 gets one retry with a fresh token. Errors other than HTTP answers throw. */
+  async call(
+    tenantId: string,
+    method: string,
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string>; timeoutMs: number },
+  ): Promise<GraphResponse> {
+    const url = path.startsWith('https://') ? path : `${this.settings.baseUrl}${path}`;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.tokens.token(tenantId);
+      let res;
+      try {
+        res = await request(url, {
+          method: method,
+          dispatcher: this.dispatcher,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            Accept: 'application/json',
+            ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+            ...opts.headers,
+          },
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+          signal: AbortSignal.timeout(Math.max(1, opts.timeoutMs)),
+        });
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        throw new GraphRequestError(
+          `Graph ${method} ${path} failed: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timed out' : (e.code ?? e.message)}`,
+        );
+      }
+      const text = await res.body.text();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      if (res.statusCode === 401 && attempt === 0) {
+        this.tokens.invalidate(tenantId);
+        continue;
+      }
+      return { status: res.statusCode, headers: res.headers, body };
+    }
+  }
+
+  /** POST /$batch; per-item answers come back as they are (any order). Whole-request failures throw. */
+  async batch(tenantId: string, requests: BatchItemRequest[], timeoutMs: number): Promise<BatchItemResponse[]> {
+    const res = await this.call(tenantId, 'POST', '/$batch', { body: { requests }, timeoutMs });
+    if (res.status !== 200) {
+      const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new GraphRequestError(
+        `Graph $batch answered ${res.status}${error?.code ? ` ${error.code}` : ''}`,
+        res.status,
+        error?.code,
+        retryAfterMs(res.headers['retry-after']),
+      );
+    }
+    const responses = (res.body as { responses?: BatchItemResponse[] } | undefined)?.responses;
+    if (!Array.isArray(responses))
+      throw new GraphRequestError('Graph $batch answered 200 without a responses array', 200);
+    return responses;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,111 @@
+import { Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import type { KafkaSettings } from '../config/config.ts';
+import { ProduceError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { KafkaRecord } from '../record.ts';
+
+export interface RecordSink {
+  /** Resolves once Kafka acknowledged every record (acks=all); rejects with ProduceError otherwise. */
+  send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function sasl(settings: KafkaSettings): SASLOptions | undefined {
+  if (!settings.sasl) return undefined;
+  const { mechanism, username, password } = settings.sasl;
+  return { mechanism, username, password };
+}
+
+/**
+ * One long-lived idempotent producer, reused across invocations. After a failure it is thrown away and the
+ * next send connects a fresh one, so a broker restart heals without restarting the function.
+ */
+export class KafkaRecordSink implements RecordSink {
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(settings: KafkaSettings, logger: Logger) {
+    this.logger = logger;
+    const saslOptions = sasl(settings);
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      ...(settings.ssl ? { ssl: settings.sslCaPem ? { ca: [settings.sslCaPem] } : true } : {}),
+      ...(saslOptions ? { sasl: saslOptions } : {}),
+      connectionTimeout: 2_000,
+      requestTimeout: 2_500,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+      logLevel: logLevel.NOTHING,
+    });
+  }
+
+  async send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void> {
+    if (!records.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ProduceError(`Kafka did not acknowledge within ${timeoutMs} ms`)),
+        Math.max(1, timeoutMs),
+      );
+    });
+    try {
+      await Promise.race([this.sendNow(topic, records, timeoutMs), deadline]);
+    } catch (err) {
+      this.logger.error('Kafka produce failed', { topic, records: records.length, error: (err as Error).message });
+      this.discard();
+      throw err instanceof ProduceError
+        ? err
+        : new ProduceError(`Kafka produce failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.connecting = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  private async sendNow(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void> {
+    const producer = await this.connected();
+    await producer.send({
+      topic,
+      acks: -1,
+      timeout: Math.max(1, timeoutMs),
+      messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+    });
+  }
+
+  private connected(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      try {
+        await producer.connect();
+      } catch (err) {
+        this.connecting = undefined;
+        await producer.disconnect().catch(() => undefined);
+        throw err;
+      }
+      this.producer = producer;
+      this.connecting = undefined;
+      return producer;
+    })();
+    return this.connecting;
+  }
+
+  private discard(): void {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.connecting = undefined;
+    void producer?.disconnect().catch(() => undefined);
+  }
+}
