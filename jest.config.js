@@ -1,4 +1,4 @@
 /** @type {import('jest').Config} */
 export default {
-  projects: ['<rootDir>/packages/*'],
+  projects: ['<rootDir>/packages/*/jest.config.js'],
 };

@@ -1,1 +1,4 @@
-export { RECORD_SCHEMA_VERSION } from '@graph2kafka/core';
+export { appFromEnv } from './app-loader.ts';
+export { httpHandler, type AppProvider } from './handlers.ts';
+export { notificationsHandler } from './functions/notifications.ts';
+export { lifecycleHandler } from './functions/lifecycle.ts';

@@ -95,7 +95,10 @@ function formatStorage(options: KafkaLocalOptions, classpath: string, properties
  * Starts a single-node broker+controller on loopback and resolves once a client's metadata request succeeds.
  * A broker of ours that already runs is reused. On any failure nothing of ours is left running.
  */
-export async function startBroker(options: KafkaLocalOptions): Promise<StartResult> {
+export async function startBroker(
+  options: KafkaLocalOptions,
+  { keepData = false }: { keepData?: boolean } = {},
+): Promise<StartResult> {
   const began = Date.now();
   const running = brokerStatus(options);
   if (running) return { state: running, reused: true, jarsFetched: false, elapsedMs: Date.now() - began };
@@ -108,7 +111,9 @@ export async function startBroker(options: KafkaLocalOptions): Promise<StartResu
 
   const dir = options.runDir;
   const dataDir = path.join(dir, 'data');
-  rmSync(dataDir, { recursive: true, force: true });
+  // keepData restarts a stopped broker on its existing storage: what an outage test needs to show nothing is lost.
+  const reuseStorage = keepData && existsSync(path.join(dataDir, 'meta.properties'));
+  if (!reuseStorage) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const propertiesPath = path.join(dir, 'server.properties');
   const log4jPath = path.join(dir, 'log4j.properties');
@@ -116,7 +121,7 @@ export async function startBroker(options: KafkaLocalOptions): Promise<StartResu
   writeFileSync(propertiesPath, renderServerProperties(options, dataDir));
   writeFileSync(log4jPath, LOG4J_PROPERTIES);
   const classpath = path.join(jars.dir, '*');
-  formatStorage(options, classpath, propertiesPath, log4jPath);
+  if (!reuseStorage) formatStorage(options, classpath, propertiesPath, log4jPath);
 
   const log = openSync(logPath, 'w');
   // Detached in its own process group: a Ctrl-C in the terminal reaches our runner, which then stops the
@@ -179,11 +184,14 @@ export async function startBroker(options: KafkaLocalOptions): Promise<StartResu
 }
 
 /** Stops our broker (only a process whose command line names our configuration) and removes its data. */
-export async function stopBroker(options: KafkaLocalOptions): Promise<'stopped' | 'not-running'> {
+export async function stopBroker(
+  options: KafkaLocalOptions,
+  { keepData = false }: { keepData?: boolean } = {},
+): Promise<'stopped' | 'not-running'> {
   const state = brokerStatus(options);
   if (!state) return 'not-running';
   await terminate(state.pid, STOP_GRACE_MS);
   rmSync(stateFile(options), { force: true });
-  rmSync(path.join(options.runDir, 'data'), { recursive: true, force: true });
+  if (!keepData) rmSync(path.join(options.runDir, 'data'), { recursive: true, force: true });
   return 'stopped';
 }

@@ -142,11 +142,15 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const clientId = text('AZURE_CLIENT_ID');
   if (clientId && !GUID.test(clientId))
     problems.push(`AZURE_CLIENT_ID must be the app's GUID (Application (client) ID), got '${clientId}'.`);
-  const allowed = (env.G2K_ALLOWED_TENANTS?.trim() || homeTenantId)
+  const explicitTenants = env.G2K_ALLOWED_TENANTS?.trim();
+  const allowed = (explicitTenants || homeTenantId)
     .split(',')
     .map((t) => t.trim().toLowerCase())
     .filter(Boolean);
-  for (const t of allowed) if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got '${t}'.`);
+  // Without an explicit list the home tenant is the list, and AZURE_TENANT_ID's own check covers it.
+  if (explicitTenants)
+    for (const t of allowed)
+      if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got '${t}'.`);
 
   const brokers = text('KAFKA_BROKERS')
     .split(',')
@@ -161,12 +165,12 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   if (mechanismRaw) {
     if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanismRaw)) {
       problems.push(`KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '${mechanismRaw}'.`);
-    }
-    sasl = {
-      mechanism: mechanismRaw as SaslMechanism,
-      username: text('KAFKA_SASL_USERNAME'),
-      password: await secret('KAFKA_SASL_PASSWORD', true),
-    };
+    } else
+      sasl = {
+        mechanism: mechanismRaw as SaslMechanism,
+        username: text('KAFKA_SASL_USERNAME'),
+        password: await secret('KAFKA_SASL_PASSWORD', true),
+      };
   }
 
   const topics = {

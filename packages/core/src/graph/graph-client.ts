@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { GraphSettings } from '../config/config.ts';
-import { GraphRequestError } from '../errors.ts';
+import { GraphRequestError, TokenError } from '../errors.ts';
 import type { TokenSource } from './token-provider.ts';
 
 export interface BatchItemRequest {
@@ -33,6 +33,21 @@ export function retryAfterMs(value: string | string[] | undefined): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/** The login endpoint may hang or retry for long; a request with a deadline must not wait past it. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TokenError(message)), Math.max(1, ms));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Graph over HTTPS with keep-alive connections; trusts the configured extra CA (graph-sim) when set. */
 export class GraphClient {
   private readonly settings: GraphSettings;
@@ -62,7 +77,11 @@ export class GraphClient {
   ): Promise<GraphResponse> {
     const url = path.startsWith('https://') ? path : `${this.settings.baseUrl}${path}`;
     for (let attempt = 0; ; attempt++) {
-      const token = await this.tokens.token(tenantId);
+      const token = await withTimeout(
+        this.tokens.token(tenantId),
+        opts.timeoutMs,
+        `no token for tenant ${tenantId} within ${opts.timeoutMs} ms`,
+      );
       let res;
       try {
         res = await request(url, {

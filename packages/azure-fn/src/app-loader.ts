@@ -1,0 +1,16 @@
+import { createAppFromEnv, type Graph2Kafka } from '@graph2kafka/core';
+
+let loading: Promise<Graph2Kafka> | undefined;
+
+/**
+ * The app of this Functions host, built once and reused. Key Vault references in app settings are resolved by
+ * the platform before the process starts, so settings are read as plain environment values. A failed load is
+ * forgotten, so the next request tries again.
+ */
+export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
+  loading ??= createAppFromEnv(env).catch((err: unknown) => {
+    loading = undefined;
+    throw err;
+  });
+  return loading;
+}

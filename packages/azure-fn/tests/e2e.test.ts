@@ -1,0 +1,171 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { createAppFromEnv, silentLogger, type Graph2Kafka, type SubscriptionRecord } from '@graph2kafka/core';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { createSubscription, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { httpHandler } from '../src/handlers.ts';
+import { serveAzureHandler } from './azure-bridge.ts';
+
+const context = () =>
+  new InvocationContext({ invocationId: 'test', functionName: 'graphNotifications', logHandler: () => undefined });
+
+describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext → real Kafka', () => {
+  let sim: GraphSim;
+  let setup: PipelineEnv;
+  let app: Graph2Kafka;
+  let reader: TopicReader;
+  let sub: SubscriptionRecord;
+  let user: string;
+  let servers: Array<Awaited<ReturnType<typeof serveAzureHandler>>>;
+  const notifications = () => httpHandler('notifications', () => Promise.resolve(app));
+
+  beforeAll(async () => {
+    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    setup = pipelineEnv(sim);
+    app = await createAppFromEnv(setup.env, [], { logger: silentLogger });
+    servers = [
+      await serveAzureHandler('notifications', notifications()),
+      await serveAzureHandler(
+        'lifecycle',
+        httpHandler('lifecycle', () => Promise.resolve(app)),
+      ),
+    ];
+    reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+    user = sim.defaults.users[1]!.id;
+    sub = await createSubscription(sim, app.store, {
+      userId: user,
+      notificationUrl: servers[0]!.url,
+      lifecycleNotificationUrl: servers[1]!.url,
+    });
+  });
+  afterAll(async () => {
+    await reader.stop();
+    for (const { server } of servers) {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    await app.close();
+    await sim.stop();
+  });
+
+  it('creates, updates and deletes reach Kafka enriched, with a tombstone for the delete', async () => {
+    const created = sim.createEvent(user, { subject: 'Azure review', attendees: ['megan@contoso.onmicrosoft.com'] });
+    await sim.settled();
+    sim.updateEvent(user, created.id, { subject: 'Azure review (v2)' });
+    await sim.settled();
+    const updatedJson = sim.eventJson(user, created.id);
+    sim.deleteEvent(user, created.id);
+    await sim.settled();
+    const records = await reader.waitFor(4);
+    const key = `${sim.defaults.tenantId}/${user}/${created.immutableId}`;
+    expect(records.map((r) => [r.key, r.headers['g2k-change-type'], r.value === null])).toEqual([
+      [key, 'created', false],
+      [key, 'updated', false],
+      [key, 'deleted', false],
+      [key, 'deleted', true],
+    ]);
+    const updated = JSON.parse(records[1]!.value!);
+    const { '@odata.context': _ctx, ...event } = updated.event;
+    expect(event).toEqual(updatedJson);
+    expect(
+      records.every(
+        (r) => r.headers['g2k-subscription-id'] === sub.id && r.headers['g2k-tenant-id'] === sim.defaults.tenantId,
+      ),
+    ).toBe(true);
+  });
+
+  it('answers the handshake from the query before loading any configuration', async () => {
+    const handler = httpHandler('notifications', () => Promise.reject(new Error('must not be called')));
+    const res = await handler(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://h/api/n?validationToken=Validation%3a+Testing+client+application+reachability',
+      }),
+      context(),
+    );
+    expect(res).toMatchObject({
+      status: 200,
+      body: 'Validation: Testing client application reachability',
+      headers: expect.objectContaining({ 'Content-Type': 'text/plain; charset=utf-8' }),
+    });
+  });
+
+  it.each([
+    ['malformed JSON', '{"value": [', /not valid JSON/],
+    [
+      'a lifecycle item on the notification URL',
+      '{"value":[{"subscriptionId":"s","tenantId":"6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71","lifecycleEvent":"missed"}]}',
+      /lifecycle URL/,
+    ],
+  ])('answers %s with 400 and a reason', async (_name, body, reason) => {
+    const res = await notifications()(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://h/api/n',
+        headers: { 'content-type': 'application/json' },
+        body: { string: body },
+      }),
+      context(),
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body as string).error.message).toMatch(reason);
+  });
+
+  it('answers an oversized body with 413 without reading it', async () => {
+    const res = await notifications()(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://h/api/n',
+        headers: { 'content-type': 'application/json', 'content-length': String(5_000_000) },
+        body: { string: '{}' },
+      }),
+      context(),
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it('answers a forged clientState with 202 and counts it', async () => {
+    const before = app.receiver.counters.rejected.client_state_mismatch;
+    const res = await notifications()(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://h/api/n',
+        headers: { 'content-type': 'application/json' },
+        body: {
+          string: JSON.stringify({
+            value: [
+              {
+                subscriptionId: sub.id,
+                changeType: 'updated',
+                resource: `Users/${user}/Events/AAMkz=`,
+                resourceData: { id: 'AAMkz=' },
+                clientState: `${sub.clientState}x`,
+                tenantId: sim.defaults.tenantId,
+              },
+            ],
+          }),
+        },
+      }),
+      context(),
+    );
+    expect(res.status).toBe(202);
+    expect(app.receiver.counters.rejected.client_state_mismatch).toBe(before + 1);
+  });
+
+  it('answers 503 with Retry-After when the configuration is broken, and logs every problem', async () => {
+    const logs: string[] = [];
+    const ctx = new InvocationContext({
+      invocationId: 'x',
+      functionName: 'graphNotifications',
+      logHandler: (level, ...args) => logs.push(`${level} ${JSON.stringify(args)}`),
+    });
+    const handler = httpHandler('notifications', () => createAppFromEnv({ KAFKA_BROKERS: 'nope' }));
+    const res = await handler(
+      new HttpRequest({ method: 'POST', url: 'http://h/api/n', body: { string: '{"value":[]}' } }),
+      ctx,
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers).toMatchObject({ 'Retry-After': '60' });
+    expect(logs.join('\n')).toMatch(/AZURE_TENANT_ID is not set/);
+    expect(logs.join('\n')).toMatch(/KAFKA_BROKERS entries must be host:port/);
+  });
+});

@@ -1,0 +1,168 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError, loadConfig } from '../src/index.ts';
+
+const run = promisify(execFile);
+
+const TENANT = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
+const APP = 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d';
+const valid = {
+  AZURE_TENANT_ID: TENANT,
+  AZURE_CLIENT_ID: APP,
+  AZURE_CLIENT_SECRET: 'literal-secret',
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  G2K_STATE_STORE: 'file:/tmp/g2k-state',
+};
+
+async function problems(env: Record<string, string>): Promise<string[]> {
+  const err = await loadConfig(env).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConfigError);
+  return (err as ConfigError).problems;
+}
+
+describe('configuration', () => {
+  it('reads a minimal valid environment with documented defaults', async () => {
+    const config = await loadConfig(valid);
+    expect(config.graph).toMatchObject({
+      baseUrl: 'https://graph.microsoft.com/v1.0',
+      authorityHost: 'https://login.microsoftonline.com',
+      clientSecret: 'literal-secret',
+      batchConcurrency: 4,
+    });
+    expect([...config.allowedTenants]).toEqual([TENANT]);
+    expect(config.topics).toEqual({ events: 'graph.calendar.events', lifecycle: 'graph.subscription.lifecycle' });
+    expect(config.timeBudgetMs).toBe(2_000);
+    expect(config.kafka).toMatchObject({ brokers: ['127.0.0.1:19092'], ssl: false, sasl: undefined });
+  });
+
+  it('names every missing setting at once, with what it is for', async () => {
+    const list = await problems({});
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AZURE_TENANT_ID is not set/),
+        expect.stringMatching(/^AZURE_CLIENT_ID is not set/),
+        expect.stringMatching(/^AZURE_CLIENT_SECRET is not set/),
+        expect.stringMatching(/^KAFKA_BROKERS is not set/),
+        expect.stringMatching(/^G2K_STATE_STORE is not set/),
+      ]),
+    );
+  });
+
+  it.each([
+    ['GRAPH_BASE_URL', 'http://graph.local/v1.0', /must be an https URL/],
+    ['AZURE_TENANT_ID', 'contoso.com', /tenant's GUID/],
+    ['G2K_ALLOWED_TENANTS', `${TENANT},nope`, /tenant GUIDs, got 'nope'/],
+    ['KAFKA_BROKERS', 'kafka', /host:port/],
+    ['KAFKA_SSL', 'yes', /true or false/],
+    ['KAFKA_SASL_MECHANISM', 'gssapi', /plain, scram-sha-256 or scram-sha-512/],
+    ['G2K_TIME_BUDGET_MS', '3000', /from 100 to 2800/],
+    ['G2K_TOPIC', 'bad topic', /not a valid Kafka topic name/],
+    ['G2K_STATE_STORE', 's3://bucket', /file:<directory>/],
+    ['G2K_GRAPH_CA_FILE', '/no/such/ca.pem', /cannot be read \(ENOENT\)/],
+    [
+      'AZURE_CLIENT_SECRET',
+      '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/s/)',
+      /unresolved Key Vault reference/,
+    ],
+  ])('refuses a bad %s with a reason', async (name, value, reason) => {
+    const list = await problems({ ...valid, [name]: value });
+    expect(list).toEqual([expect.stringMatching(reason)]);
+  });
+
+  it('asks for SASL credentials when a mechanism is set', async () => {
+    const list = await problems({ ...valid, KAFKA_SASL_MECHANISM: 'scram-sha-512' });
+    expect(list).toEqual([
+      expect.stringMatching(/KAFKA_SASL_USERNAME is not set/),
+      expect.stringMatching(/KAFKA_SASL_PASSWORD is not set/),
+    ]);
+  });
+
+  it('refuses a secret reference when the platform has no source for it', async () => {
+    const list = await problems({ ...valid, AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/s/versions/latest' });
+    expect(list).toEqual([expect.stringMatching(/no sm secret source is available/)]);
+  });
+
+  describe('secret references through the real Secret Manager client', () => {
+    let server: Server;
+    const secrets: Record<string, string> = {
+      'projects/p/secrets/graph-client-secret/versions/latest': 's3cr3t-from-secret-manager',
+      'projects/p/secrets/kafka-password/versions/2': 'kafka-pw',
+    };
+    beforeAll(async () => {
+      // Secret Manager's REST surface (GET /v1/{name}:access), as the client's fallback transport calls it.
+      server = createServer((req, res) => {
+        const name = decodeURIComponent(/^\/v1\/(.+):access/.exec(req.url ?? '')?.[1] ?? '');
+        const value = secrets[name];
+        res.writeHead(value ? 200 : 404, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify(
+            value
+              ? { name, payload: { data: Buffer.from(value).toString('base64') } }
+              : { error: { code: 404, message: `Secret [${name}] not found`, status: 'NOT_FOUND' } },
+          ),
+        );
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise((r) => server.close(r)));
+
+    /** loadConfig with the real client, in a plain Node process (see the fixture for why). */
+    const loadInNode = async (
+      env: Record<string, string>,
+    ): Promise<{ clientSecret?: string; sasl?: unknown; problems?: string[] }> => {
+      const fixture = join(__dirname, 'fixtures', 'load-config-with-secret-manager.ts');
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--conditions=@graph2kafka/source',
+          fixture,
+          String((server.address() as AddressInfo).port),
+          JSON.stringify(env),
+        ],
+        {
+          env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+          timeout: 30_000,
+        },
+      );
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        clientSecret?: string;
+        sasl?: unknown;
+        problems?: string[];
+      };
+    };
+
+    it('resolves sm: references for the client secret and the Kafka password', async () => {
+      const result = await loadInNode({
+        ...valid,
+        AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/graph-client-secret/versions/latest',
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'sm:projects/p/secrets/kafka-password/versions/2',
+      });
+      expect(result).toEqual({
+        clientSecret: 's3cr3t-from-secret-manager',
+        sasl: { mechanism: 'plain', username: 'u', password: 'kafka-pw' },
+      });
+    }, 30_000);
+
+    it('says which secret is missing and what permission it needs', async () => {
+      const result = await loadInNode({ ...valid, AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/nope/versions/latest' });
+      expect(result.problems).toEqual([
+        expect.stringMatching(
+          /AZURE_CLIENT_SECRET: secret sm:projects\/p\/secrets\/nope\/versions\/latest could not be read \(not found\).*secretAccessor/,
+        ),
+      ]);
+    }, 30_000);
+
+    it('refuses a reference without a version', async () => {
+      const result = await loadInNode({ ...valid, AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/graph-client-secret' });
+      expect(result.problems).toEqual([expect.stringMatching(/must name a version/)]);
+    }, 30_000);
+  });
+});

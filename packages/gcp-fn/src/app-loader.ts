@@ -1,0 +1,21 @@
+import { createAppFromEnv, GoogleSecretManagerSource, type Graph2Kafka, type SecretSource } from '@graph2kafka/core';
+
+let loading: Promise<Graph2Kafka> | undefined;
+
+/**
+ * The app of this function instance, built once from the environment and reused across invocations. Secret
+ * Manager is only loaded when a setting refers to it (`sm:…`), to keep cold starts short. A failed load is
+ * forgotten, so the next request tries again (a secret may have been granted meanwhile).
+ */
+export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
+  loading ??= (async () => {
+    const secrets: SecretSource[] = Object.values(env).some((v) => v?.startsWith('sm:'))
+      ? [await GoogleSecretManagerSource.create()]
+      : [];
+    return createAppFromEnv(env, secrets);
+  })().catch((err: unknown) => {
+    loading = undefined;
+    throw err;
+  });
+  return loading;
+}

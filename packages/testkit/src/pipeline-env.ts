@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GraphSim } from '@graph2kafka/graph-sim';
+import { brokersFromEnv } from '@graph2kafka/kafka-local';
+
+export interface PipelineEnv {
+  env: Record<string, string>;
+  stateDir: string;
+  topic: string;
+  lifecycleTopic: string;
+}
+
+let topicSeq = 0;
+
+/** The settings a graph2kafka function needs to run against graph-sim and the test broker, with fresh topics. */
+export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): PipelineEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'g2k-pipeline-'));
+  const caFile = join(dir, 'graph-sim-ca.pem');
+  writeFileSync(caFile, sim.caCertPem);
+  const stateDir = join(dir, 'state');
+  const suffix = `${process.pid}-${Date.now()}-${topicSeq++}`;
+  const topic = `test.events.${suffix}`;
+  const lifecycleTopic = `test.lifecycle.${suffix}`;
+  return {
+    env: {
+      GRAPH_BASE_URL: sim.urls.graph,
+      AZURE_AUTHORITY_HOST: sim.urls.authority,
+      AZURE_TENANT_ID: sim.defaults.tenantId,
+      AZURE_CLIENT_ID: sim.defaults.clientId,
+      AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
+      G2K_GRAPH_CA_FILE: caFile,
+      KAFKA_BROKERS: brokersFromEnv().join(','),
+      G2K_TOPIC: topic,
+      G2K_LIFECYCLE_TOPIC: lifecycleTopic,
+      G2K_STATE_STORE: `file:${stateDir}`,
+      ...extra,
+    },
+    stateDir,
+    topic,
+    lifecycleTopic,
+  };
+}

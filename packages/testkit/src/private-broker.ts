@@ -1,0 +1,54 @@
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { optionsFromEnv, startBroker, stopBroker, type KafkaLocalOptions } from '@graph2kafka/kafka-local';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A broker of the test's own (own ports, own storage), for tests that stop and restart Kafka. */
+export class PrivateBroker {
+  readonly options: KafkaLocalOptions;
+
+  private constructor(options: KafkaLocalOptions) {
+    this.options = options;
+  }
+
+  static async start(): Promise<PrivateBroker> {
+    const options = optionsFromEnv(process.env, {
+      runDir: join(mkdtempSync(join(tmpdir(), 'g2k-private-broker-')), 'run'),
+      plaintextPort: await freePort(),
+      saslPort: await freePort(),
+      controllerPort: await freePort(),
+    });
+    const broker = new PrivateBroker(options);
+    await startBroker(options);
+    return broker;
+  }
+
+  get brokers(): string[] {
+    return [`${this.options.host}:${this.options.plaintextPort}`];
+  }
+
+  /** Stops the broker, keeping its storage, so `restart()` brings back every record it held. */
+  async stop(): Promise<void> {
+    await stopBroker(this.options, { keepData: true });
+  }
+
+  async restart(): Promise<void> {
+    await startBroker(this.options, { keepData: true });
+  }
+
+  async destroy(): Promise<void> {
+    await stopBroker(this.options);
+  }
+}

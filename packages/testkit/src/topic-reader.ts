@@ -1,0 +1,65 @@
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/** Reads a topic from the beginning with a consumer group of its own, collecting every record. */
+export class TopicReader {
+  readonly records: ReadRecord[] = [];
+  private readonly consumer: Consumer;
+
+  private constructor(consumer: Consumer) {
+    this.consumer = consumer;
+  }
+
+  static async start(brokers: string[], topic: string): Promise<TopicReader> {
+    const kafka = new Kafka({ clientId: 'g2k-test-reader', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    // Created up front (3 partitions, as a user would), so the reader can subscribe before anything is produced.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }).catch(() => false);
+    await admin.disconnect();
+    const consumer = kafka.consumer({ groupId: `g2k-test-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
+    const reader = new TopicReader(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {}))
+          headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+        reader.records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          headers,
+        });
+        return Promise.resolve();
+      },
+    });
+    return reader;
+  }
+
+  /** Waits until `count` records arrived; fails with what did arrive if they do not within the timeout. */
+  async waitFor(count: number, timeoutMs = 20_000): Promise<ReadRecord[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.records.length < count) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `expected ${count} records, got ${this.records.length}: ${JSON.stringify(this.records.map((r) => r.key))}`,
+        );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.records;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
