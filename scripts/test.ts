@@ -36,7 +36,8 @@ async function provideKafka(): Promise<{ env: Record<string, string>; stop: () =
 
 function runJest(env: Record<string, string>): Promise<number> {
   const jest = path.resolve('node_modules', 'jest', 'bin', 'jest.js');
-  const child = spawn(process.execPath, [jest, ...process.argv.slice(2)], {
+  // --forceExit: a failing test that leaves a server open must fail the run, not hang it until CI's timeout.
+  const child = spawn(process.execPath, [jest, '--forceExit', ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, ...env, METADATA_SERVER_DETECTION: 'none' },
   });

@@ -105,7 +105,14 @@ export class Faults {
     return undefined;
   }
 
-  private fromRules(method: string, path: string): GraphError | undefined {
+  private fromRules(method: string, rawPath: string): GraphError | undefined {
+    // Rules name ids as they are; request paths carry them percent-encoded ('=' as %3D).
+    let path = rawPath;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      // A malformed escape: match against the raw path.
+    }
     const i = this.rules.findIndex(
       (r) =>
         (!r.method || r.method.toUpperCase() === method.toUpperCase()) &&
