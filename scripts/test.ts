@@ -3,36 +3,10 @@
 // failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { connectionToEnv, KafkaLocalError, optionsFromEnv, startBroker, stopBroker } from '@graph2kafka/kafka-local';
+import { KafkaLocalError, provideBroker } from '@graph2kafka/kafka-local';
 
 const began = Date.now();
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-async function provideKafka(): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
-  if (process.env.KAFKA_BROKERS) {
-    console.log(`[test] using the Kafka at KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`);
-    return { env: {}, stop: () => Promise.resolve() };
-  }
-  const options = optionsFromEnv();
-  const result = await startBroker(options);
-  const { state } = result;
-  if (result.reused) {
-    console.log(
-      `[test] reusing our running Kafka ${state.kafkaVersion} broker (pid ${state.pid}); it stays up afterwards`,
-    );
-    return { env: connectionToEnv(state.connection), stop: () => Promise.resolve() };
-  }
-  console.log(
-    `[test] Kafka ${state.kafkaVersion} broker start-up took ${seconds(result.elapsedMs)}${result.jarsFetched ? ' (jars fetched from Maven Central)' : ''}`,
-  );
-  return {
-    env: connectionToEnv(state.connection),
-    stop: async () => {
-      await stopBroker(options);
-      console.log('[test] Kafka broker stopped');
-    },
-  };
-}
 
 function runJest(env: Record<string, string>): Promise<number> {
   const jest = path.resolve('node_modules', 'jest', 'bin', 'jest.js');
@@ -48,10 +22,10 @@ function runJest(env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
 }
 
-let kafka: Awaited<ReturnType<typeof provideKafka>> | undefined;
+let kafka: Awaited<ReturnType<typeof provideBroker>> | undefined;
 let code = 1;
 try {
-  kafka = await provideKafka();
+  kafka = await provideBroker((line) => console.log(`[test] ${line}`));
   code = await runJest(kafka.env);
 } catch (error) {
   console.error(

@@ -27,7 +27,9 @@ describe('enrichment through $batch against graph-sim', () => {
     const before = fetcher.stats.graphRequests;
     sim.records.clear();
     // 40 separate callers, as 40 notification POSTs arriving together.
-    const outcomes = await Promise.all(events.map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())));
+    const outcomes = await Promise.all(
+      events.map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())),
+    );
     expect(outcomes.map((o) => (o.kind === 'found' ? o.event.subject : o.kind))).toEqual(events.map((_, i) => `e${i}`));
     expect(fetcher.stats.graphRequests - before).toBe(2);
     expect(sim.records.requests.all().filter((r) => r.batchId)).toHaveLength(40);
@@ -37,8 +39,12 @@ describe('enrichment through $batch against graph-sim', () => {
   it('reads an event once for several queued notifications about it', async () => {
     const events = Array.from({ length: 5 }, (_, i) => sim.createEvent(user, { subject: `d${i}` }));
     sim.records.clear();
-    const outcomes = await Promise.all([...events, ...events].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())));
-    expect(outcomes.map((o) => (o.kind === 'found' ? o.event.subject : o.kind))).toEqual([...events, ...events].map((e) => e.event.subject));
+    const outcomes = await Promise.all(
+      [...events, ...events].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())),
+    );
+    expect(outcomes.map((o) => (o.kind === 'found' ? o.event.subject : o.kind))).toEqual(
+      [...events, ...events].map((e) => e.event.subject),
+    );
     expect(sim.records.requests.all().filter((r) => r.batchId)).toHaveLength(5);
   });
 
@@ -46,11 +52,15 @@ describe('enrichment through $batch against graph-sim', () => {
     const [a, b] = [sim.createEvent(user, { subject: 'a' }), sim.createEvent(user, { subject: 'b' })];
     sim.addFaultRule({ pathContains: b.immutableId, status: 429, retryAfterSeconds: 1 });
     const started = Date.now();
-    const [ra, rb] = await Promise.all([a, b].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)));
+    const [ra, rb] = await Promise.all(
+      [a, b].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)),
+    );
     expect(ra).toMatchObject({ kind: 'found', event: { subject: 'a' } });
     expect(rb).toMatchObject({ kind: 'found', event: { subject: 'b' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
-    const bReads = sim.records.requests.all().filter((r) => r.batchId && decodeURIComponent(r.path).includes(b.immutableId));
+    const bReads = sim.records.requests
+      .all()
+      .filter((r) => r.batchId && decodeURIComponent(r.path).includes(b.immutableId));
     expect(bReads.slice(-2).map((r) => r.status)).toEqual([429, 200]);
   });
 
@@ -58,7 +68,10 @@ describe('enrichment through $batch against graph-sim', () => {
     const e = sim.createEvent(user, { subject: 'slow' });
     sim.addFaultRule({ pathContains: e.immutableId, status: 429, retryAfterSeconds: 30 });
     const started = Date.now();
-    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_000)).toEqual({ kind: 'failed', reason: 'throttled' });
+    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_000)).toEqual({
+      kind: 'failed',
+      reason: 'throttled',
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -66,13 +79,20 @@ describe('enrichment through $batch against graph-sim', () => {
     const e = sim.createEvent(user, { subject: 'to delete' });
     sim.deleteEvent(user, e.id);
     sim.addFaultRule({ pathContains: '$batch', status: 503, retryAfterSeconds: 1 });
-    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)).toEqual({ kind: 'gone' });
+    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)).toEqual({
+      kind: 'gone',
+    });
   });
 
   it('reads through the app-only token of the notification’s tenant', async () => {
     const megan = sim.directory.listUsers().find((u) => u.tenantId !== sim.defaults.tenantId)!;
     const e = sim.createEvent(megan.id, { subject: 'fabrikam' });
-    expect(await fetcher.fetch(megan.tenantId, megan.id, e.immutableId, soon())).toMatchObject({ kind: 'found', event: { subject: 'fabrikam' } });
-    expect(sim.records.requests.all().some((r) => r.path === `/${megan.tenantId}/oauth2/v2.0/token` && r.status === 200)).toBe(true);
+    expect(await fetcher.fetch(megan.tenantId, megan.id, e.immutableId, soon())).toMatchObject({
+      kind: 'found',
+      event: { subject: 'fabrikam' },
+    });
+    expect(
+      sim.records.requests.all().some((r) => r.path === `/${megan.tenantId}/oauth2/v2.0/token` && r.status === 200),
+    ).toBe(true);
   });
 });

@@ -8,3 +8,4 @@ export { DEFAULT_KAFKA_VERSION, findRepoRoot, optionsFromEnv } from './options.t
 export { requirePortFree } from './ports.ts';
 export { parseJavaMajor, requireJava, requireMaven } from './prerequisites.ts';
 export type { BrokerState, KafkaConnection, KafkaLocalOptions, SaslUser } from './types.ts';
+export { provideBroker, type ProvidedBroker } from './provide.ts';

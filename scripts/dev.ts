@@ -1,0 +1,158 @@
+// `pnpm dev`: the whole pipeline on one machine. A local Kafka broker, graph-sim (Graph and Entra), and the GCP
+// functions on functions-framework; then a subscription, a few calendar changes, and the records as they
+// arrive in Kafka. Runs until Ctrl-C; `--once` stops after the demo's records arrived (used by the tests).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CachedSubscriptionStore, FileSubscriptionStore } from '@graph2kafka/core';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
+import { createSubscription, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+
+const { values: args } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
+const root = path.resolve(import.meta.dirname, '..');
+const cacheDir = path.join(root, '.cache', 'dev');
+const log = (line: string): void => console.log(`[dev] ${line}`);
+const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+
+const children: ChildProcess[] = [];
+let sim: GraphSim | undefined;
+let kafka: ProvidedBroker | undefined;
+let reader: TopicReader | undefined;
+
+async function waitForFunction(url: string, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}?validationToken=ready`, { method: 'POST' });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the ${name} function did not answer at ${url} within 30 s; see its output above`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startFunction(target: string, functionPort: number, env: Record<string, string>): string {
+  const require = createRequire(path.join(root, 'packages', 'gcp-fn', 'package.json'));
+  // The package exports only its API; its server entry (main.js) sits beside it.
+  const main = path.join(path.dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+  const child = spawn(
+    process.execPath,
+    [main, `--target=${target}`, `--source=${path.join(root, 'packages', 'gcp-fn')}`, `--port=${functionPort}`],
+    {
+      env: { ...process.env, ...env, NODE_OPTIONS: '--conditions=@graph2kafka/source' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  children.push(child);
+  return `http://127.0.0.1:${functionPort}/`;
+}
+
+function describe(record: ReadRecord): string {
+  const change = record.headers['g2k-change-type'] ?? '?';
+  if (record.value === null) return `tombstone  key=${record.key}`;
+  const value = JSON.parse(record.value) as {
+    enriched: boolean;
+    notEnrichedReason: string | null;
+    event: { subject?: string } | null;
+  };
+  const body = value.enriched
+    ? `enriched, subject "${value.event?.subject ?? ''}"`
+    : change === 'deleted'
+      ? 'deleted'
+      : `not enriched (${value.notEnrichedReason})`;
+  return `${change.padEnd(8)} key=${record.key}  ${body}`;
+}
+
+async function main(): Promise<void> {
+  kafka = await provideBroker(log);
+  const brokers = kafka.brokers;
+
+  sim = await GraphSim.start({ port: port('G2K_DEV_SIM_PORT', 8443) });
+  mkdirSync(cacheDir, { recursive: true });
+  const caFile = path.join(cacheDir, 'graph-sim-ca.pem');
+  writeFileSync(caFile, sim.caCertPem);
+  const stateDir = path.join(cacheDir, 'state');
+  const topic = process.env.G2K_TOPIC ?? 'graph.calendar.events';
+  const env = {
+    GRAPH_BASE_URL: sim.urls.graph,
+    AZURE_AUTHORITY_HOST: sim.urls.authority,
+    AZURE_TENANT_ID: sim.defaults.tenantId,
+    AZURE_CLIENT_ID: sim.defaults.clientId,
+    AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
+    G2K_GRAPH_CA_FILE: caFile,
+    KAFKA_BROKERS: brokers.join(','),
+    G2K_TOPIC: topic,
+    G2K_STATE_STORE: `file:${stateDir}`,
+  };
+  const notificationUrl = startFunction('graphNotifications', port('G2K_DEV_FUNCTION_PORT', 8080), env);
+  const lifecycleUrl = startFunction('graphLifecycle', port('G2K_DEV_LIFECYCLE_PORT', 8081), env);
+  await Promise.all([waitForFunction(notificationUrl, 'notifications'), waitForFunction(lifecycleUrl, 'lifecycle')]);
+
+  log(`Kafka            ${brokers.join(',')}   topic ${topic}`);
+  log(`graph-sim        Graph ${sim.urls.graph}   login ${sim.urls.authority}   control ${sim.urls.control}`);
+  log(`GCP functions    notifications ${notificationUrl}   lifecycle ${lifecycleUrl}`);
+  log(`state            ${stateDir}   (graph-sim CA: ${caFile})`);
+
+  reader = await TopicReader.start(brokers, topic);
+  const store = new CachedSubscriptionStore(new FileSubscriptionStore(stateDir));
+  const user = sim.defaults.users[0]!;
+  const sub = await createSubscription(sim, store, {
+    userId: user.id,
+    notificationUrl,
+    lifecycleNotificationUrl: lifecycleUrl,
+  });
+  log(`subscription     ${sub.id} on ${sub.resource} (handshakes answered by both functions)`);
+
+  const standup = sim.createEvent(user.id, { subject: 'Daily stand-up', location: 'Teams' });
+  const review = sim.createEvent(user.id, { subject: 'Quarterly review', attendees: ['alex@contoso.onmicrosoft.com'] });
+  log(`changes          created "Daily stand-up" and "Quarterly review" for ${user.userPrincipalName}`);
+  await sim.settled();
+  sim.updateEvent(user.id, review.id, { subject: 'Quarterly review (moved to Friday)' });
+  sim.deleteEvent(user.id, standup.id);
+  log('changes          renamed the review, deleted the stand-up');
+  await sim.settled();
+
+  // The topic may hold records of earlier runs; this run's carry its new subscription's id.
+  const ours = (): ReadRecord[] => reader!.records.filter((r) => r.headers['g2k-subscription-id'] === sub.id);
+  let printed = 0;
+  const print = (): void => {
+    for (const record of ours().slice(printed)) log(`kafka            ${describe(record)}`);
+    printed = ours().length;
+  };
+  const deadline = Date.now() + 30_000;
+  while (ours().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  print();
+  if (ours().length < 5) throw new Error(`only ${ours().length} of the 5 expected records reached Kafka within 30 s`);
+  log('5 records arrived. Make more changes through the control API (packages/graph-sim/README.md).');
+  if (args.once) return;
+  log('Ctrl-C stops everything.');
+  setInterval(print, 200);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+async function shutdown(): Promise<void> {
+  await reader?.stop().catch(() => undefined);
+  for (const child of children) child.kill('SIGTERM');
+  await sim?.stop();
+  await kafka?.stop();
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  console.error(`[dev] ${err instanceof KafkaLocalError || err instanceof Error ? err.message : String(err)}`);
+  code = 1;
+} finally {
+  await shutdown();
+}
+process.exit(code);
