@@ -29,7 +29,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   const logger = overrides.logger ?? jsonLogger;
   const store = overrides.store ?? new CachedSubscriptionStore(new FileSubscriptionStore(config.stateStore.dir));
   const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph));
-  const fetcher = new EventFetcher(graph, { maxInFlight: config.graph.batchConcurrency, logger });
+  const fetcher = new EventFetcher(graph, {
+    maxInFlight: config.graph.batchConcurrency,
+    lingerMs: config.graph.batchLingerMs,
+    logger,
+  });
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger);
   const receiver = new NotificationReceiver({ config, store, fetcher, sink, logger });
   return {

@@ -1,16 +1,7 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '@graph2kafka/testkit';
 
 describe('pnpm dev (the README’s run command)', () => {
   it('runs the pipeline on functions-framework, graph-sim and Kafka, and prints the records that arrive', async () => {

@@ -1,19 +1,8 @@
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.ts';
 import { optionsFromEnv, startBroker, stopBroker, type KafkaLocalOptions } from '@graph2kafka/kafka-local';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A broker of the test's own (own ports, own storage), for tests that stop and restart Kafka. */
 export class PrivateBroker {

@@ -21,6 +21,8 @@ export interface GraphSettings {
   /** Extra CA certificate(s) to trust for Graph and login, e.g. graph-sim's self-signed one. */
   caPem: string | undefined;
   batchConcurrency: number;
+  /** How long a read waits for others to share its `$batch` (fewer Graph requests, a little latency). */
+  batchLingerMs: number;
 }
 
 export interface Config {
@@ -43,7 +45,8 @@ export const SETTINGS = {
   AZURE_CLIENT_SECRET: 'the client secret (or sm:projects/…/secrets/…/versions/…)',
   G2K_ALLOWED_TENANTS: 'tenants whose notifications are accepted',
   G2K_GRAPH_CA_FILE: 'extra CA certificate (PEM) for Graph and login',
-  G2K_GRAPH_BATCH_CONCURRENCY: '$batch requests in flight per notification POST',
+  G2K_GRAPH_BATCH_CONCURRENCY: '$batch requests in flight at once per function instance',
+  G2K_GRAPH_BATCH_LINGER_MS: 'how long an event read waits for others to share its $batch',
   KAFKA_BROKERS: 'Kafka bootstrap servers',
   KAFKA_CLIENT_ID: 'Kafka client id',
   KAFKA_SSL: 'TLS to Kafka',
@@ -197,6 +200,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       clientSecret: await secret('AZURE_CLIENT_SECRET', true),
       caPem: file('G2K_GRAPH_CA_FILE'),
       batchConcurrency: int('G2K_GRAPH_BATCH_CONCURRENCY', 4, 1, 32),
+      batchLingerMs: int('G2K_GRAPH_BATCH_LINGER_MS', 40, 0, 500),
     },
     allowedTenants: new Set(allowed),
     kafka: {

@@ -13,6 +13,7 @@ interface Pending {
   deadline: number;
   attempts: number;
   lastFailure: string;
+  queuedAt: number;
   waiters: Array<(outcome: FetchOutcome) => void>;
 }
 
@@ -45,7 +46,7 @@ export class EventFetcher {
   constructor(graph: GraphClient, options: { maxInFlight: number; lingerMs?: number; logger: Logger }) {
     this.graph = graph;
     this.maxInFlight = options.maxInFlight;
-    this.lingerMs = options.lingerMs ?? 5;
+    this.lingerMs = options.lingerMs ?? 40;
     this.logger = options.logger;
   }
 
@@ -60,6 +61,7 @@ export class EventFetcher {
         deadline,
         attempts: 0,
         lastFailure: 'budget_exhausted',
+        queuedAt: 0,
         waiters: [resolve],
       });
     });
@@ -77,19 +79,29 @@ export class EventFetcher {
       return;
     }
     this.byKey.set(item.key, item);
+    item.queuedAt = Date.now();
     const queue = this.queues.get(item.tenantId) ?? [];
     queue.push(item);
     this.queues.set(item.tenantId, queue);
-    if (queue.length >= MAX_BATCH) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+    this.flush();
   }
 
+  /**
+   * Sends full batches at once and a partial one only when its oldest read has waited `lingerMs`, within the
+   * limit of batches in flight. What stays queued waits for the linger timer or for a batch to finish.
+   */
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const now = Date.now();
+    let nextDue = Infinity;
     for (const [tenantId, queue] of this.queues) {
       while (queue.length && this.inFlight < this.maxInFlight) {
+        const due = queue[0]!.queuedAt + this.lingerMs;
+        if (queue.length < MAX_BATCH && due > now) {
+          nextDue = Math.min(nextDue, due);
+          break;
+        }
         const items = queue.splice(0, MAX_BATCH).filter((item) => {
           if (item.deadline > now) return true;
           this.finish(item, { kind: 'failed', reason: item.lastFailure });
@@ -99,7 +111,7 @@ export class EventFetcher {
       }
       if (!queue.length) this.queues.delete(tenantId);
     }
-    // Whatever is left waits for a batch to finish (send() flushes again).
+    if (nextDue !== Infinity) this.timer = setTimeout(() => this.flush(), nextDue - now);
   }
 
   private async send(tenantId: string, items: Pending[]): Promise<void> {
