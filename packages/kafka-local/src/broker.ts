@@ -35,6 +35,10 @@ export function connectionOf(options: KafkaLocalOptions): KafkaConnection {
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints). */
+/**
+ * A cluster id as Kafka makes them (16 random bytes, base64url). Passed as `--cluster-id=<id>`: an id that
+ * starts with '-' (1 in 64) would otherwise be read as an option.
+ */
 function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -74,8 +78,7 @@ function formatStorage(options: KafkaLocalOptions, classpath: string, properties
       classpath,
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      newClusterId(),
+      `--cluster-id=${newClusterId()}`,
       '-c',
       propertiesPath,
       '--add-scram',
