@@ -6,11 +6,16 @@ import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts
 import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
+import { SubscriptionManager } from './subscriptions/manager.ts';
+import { Resyncer } from './subscriptions/resync.ts';
+import { SubscriptionApi } from './subscriptions/subscription-api.ts';
 import { CachedSubscriptionStore, FileSubscriptionStore, type SubscriptionStore } from './state/subscription-store.ts';
 
 export interface Graph2Kafka {
   config: Config;
   receiver: NotificationReceiver;
+  /** Present when G2K_NOTIFICATION_URL is set: keeps subscriptions alive and acts on lifecycle events. */
+  manager: SubscriptionManager | undefined;
   store: SubscriptionStore;
   fetcher: EventFetcher;
   graph: GraphClient;
@@ -22,6 +27,8 @@ export interface AppOverrides {
   store?: SubscriptionStore;
   tokens?: TokenSource;
   sink?: RecordSink;
+  /** Graph's clock for subscription decisions (graph-sim's simulated clock in tests). */
+  graphNow?: () => number;
 }
 
 /** Wires the receive path from a checked configuration. One per function instance, reused across invocations. */
@@ -35,10 +42,38 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     logger,
   });
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger);
-  const receiver = new NotificationReceiver({ config, store, fetcher, sink, logger });
+  const settings = config.subscriptions;
+  const manager = settings
+    ? new SubscriptionManager({
+        config,
+        settings,
+        api: new SubscriptionApi(graph, settings.limits),
+        store,
+        resyncer: new Resyncer({
+          graph,
+          store,
+          sink,
+          topic: config.topics.events,
+          settings,
+          logger,
+          ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
+        }),
+        logger,
+        ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
+      })
+    : undefined;
+  const receiver = new NotificationReceiver({
+    config,
+    store,
+    fetcher,
+    sink,
+    logger,
+    ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
+  });
   return {
     config,
     receiver,
+    manager,
     store,
     fetcher,
     graph,

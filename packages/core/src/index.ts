@@ -25,3 +25,8 @@ export {
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './state/subscription-store.ts';
+export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
+export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
+export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
+export type { MailboxSyncState } from './state/subscription-store.ts';
+export type { SubscriptionSettings } from './config/config.ts';

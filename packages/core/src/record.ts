@@ -105,3 +105,49 @@ export function lifecycleRecord(n: LifecycleNotification, receivedAt: number): K
     },
   };
 }
+
+/** Records for one item of a delta resync: the event as it is now, or its removal (+ tombstone). */
+export function resyncRecords(
+  tenantId: string,
+  userId: string,
+  subscriptionId: string,
+  item: Record<string, unknown>,
+  receivedAt: number,
+): KafkaRecord[] {
+  const eventId = String(item.id);
+  const removed = item['@removed'] !== undefined;
+  const changeType = removed ? 'deleted' : 'updated';
+  const value: EventRecordValue = {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    source: 'resync',
+    changeType,
+    tenantId: tenantId.toLowerCase(),
+    userId: userId.toLowerCase(),
+    eventId,
+    resource: `Users/${userId}/Events/${eventId}`,
+    subscriptionId,
+    notificationId: null,
+    subscriptionExpirationDateTime: null,
+    receivedAt: new Date(receivedAt).toISOString(),
+    enriched: !removed,
+    notEnrichedReason: null,
+    gone: false,
+    event: removed ? null : item,
+  };
+  const key = eventKey(tenantId, userId, eventId);
+  const headers: Record<string, string> = {
+    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
+    'g2k-source': 'resync',
+    'g2k-change-type': changeType,
+    'g2k-subscription-id': subscriptionId,
+    'g2k-tenant-id': tenantId.toLowerCase(),
+    'g2k-enriched': String(!removed),
+    'content-type': 'application/json',
+  };
+  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
+  if (removed) {
+    const { 'content-type': _json, ...tombstoneHeaders } = headers;
+    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
+  }
+  return records;
+}

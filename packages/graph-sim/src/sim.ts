@@ -291,6 +291,13 @@ export class GraphSim {
     this.sendLifecycle(sub, event);
   }
 
+  /** Graph drops a subscription without a word (as when one expires unrenewed): no lifecycle notification. */
+  removeSubscription(subscriptionId: string): void {
+    if (!this.subscriptions.byId(subscriptionId))
+      throw new SimUsageError(`subscription ${subscriptionId} does not exist`, 404);
+    this.subscriptions.removeSilently(subscriptionId);
+  }
+
   /** Expires a subscription's authorization now: deliveries pause until it is renewed or reauthorized. */
   expireAuthorization(subscriptionId: string): void {
     const sub = this.subscriptions.byId(subscriptionId);

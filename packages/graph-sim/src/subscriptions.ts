@@ -245,6 +245,10 @@ export class SubscriptionService {
     return sub;
   }
 
+  removeSilently(id: string): void {
+    this.drop(id);
+  }
+
   /** Access was revoked: deliveries pause and every affected subscription hears `reauthorizationRequired`. */
   suspend(appId: string, tenantId: string): Subscription[] {
     const affected = this.all().filter((s) => s.applicationId === appId && s.tenantId === tenantId);

@@ -3,3 +3,4 @@ export { createSubscription, simToken } from './subscriptions.ts';
 export { TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
+export { serveApp } from './serve-app.ts';

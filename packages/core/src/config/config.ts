@@ -25,6 +25,20 @@ export interface GraphSettings {
   batchLingerMs: number;
 }
 
+/** What the subscription manager keeps alive; absent when G2K_NOTIFICATION_URL is not set. */
+export interface SubscriptionSettings {
+  /** Mailboxes (user ids or userPrincipalNames) in the home tenant to subscribe to. */
+  users: string[];
+  notificationUrl: string;
+  lifecycleNotificationUrl: string;
+  changeTypes: string;
+  lifetimeMinutes: number;
+  renewWithinMinutes: number;
+  resyncPastDays: number;
+  resyncFutureDays: number;
+  limits: { writesPer20s: number; reauthorizePer20s: number; listPer20s: number };
+}
+
 export interface Config {
   graph: GraphSettings;
   allowedTenants: Set<string>;
@@ -34,6 +48,7 @@ export interface Config {
   timeBudgetMs: number;
   maxBodyBytes: number;
   stateStore: { kind: 'file'; dir: string };
+  subscriptions: SubscriptionSettings | undefined;
 }
 
 /** Every setting, for the README's reference table and for error messages. */
@@ -59,6 +74,15 @@ export const SETTINGS = {
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
   G2K_MAX_BODY_BYTES: 'largest notification POST accepted',
   G2K_STATE_STORE: 'where subscription state (clientState secrets) lives, e.g. file:/var/lib/graph2kafka',
+  G2K_NOTIFICATION_URL: 'the public URL of the notification function (turns the subscription manager on)',
+  G2K_LIFECYCLE_URL: 'the public URL of the lifecycle function',
+  G2K_SUBSCRIBE_USERS: 'mailboxes to subscribe to: user ids or userPrincipalNames, comma-separated',
+  G2K_CHANGE_TYPES: 'change types to subscribe to',
+  G2K_SUBSCRIPTION_MINUTES: 'lifetime asked for each subscription (Outlook events: at most 10080)',
+  G2K_RENEW_WITHIN_MINUTES: 'renew subscriptions that expire within this many minutes',
+  G2K_RESYNC_PAST_DAYS: 'how far back a delta resync reads',
+  G2K_RESYNC_FUTURE_DAYS: 'how far ahead a delta resync reads',
+  G2K_SUBSCRIPTION_WRITES_PER_20S: 'pace of subscription creates/renewals/deletes per tenant (Graph: 500)',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -191,6 +215,49 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const fileStore = /^file:(.+)$/.exec(store);
   if (store && !fileStore) problems.push(`G2K_STATE_STORE must be file:<directory>, got '${store}'.`);
 
+  let subscriptions: SubscriptionSettings | undefined;
+  if (env.G2K_NOTIFICATION_URL?.trim()) {
+    const hookUrl = (name: 'G2K_NOTIFICATION_URL' | 'G2K_LIFECYCLE_URL'): string => {
+      const value = text(name);
+      try {
+        const u = new URL(value);
+        // Graph only calls https; graph-sim also reaches http on loopback, for local development.
+        if (u.protocol !== 'https:' && !(u.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(u.hostname))) {
+          problems.push(`${name} must be an https URL (http only on 127.0.0.1/localhost), got '${value}'.`);
+        }
+      } catch {
+        if (value) problems.push(`${name} must be an absolute URL, got '${value}'.`);
+      }
+      return value;
+    };
+    const changeTypes = text('G2K_CHANGE_TYPES', 'created,updated,deleted');
+    if (!changeTypes.split(',').every((c) => ['created', 'updated', 'deleted'].includes(c.trim()))) {
+      problems.push(`G2K_CHANGE_TYPES must list created, updated and/or deleted, got '${changeTypes}'.`);
+    }
+    const users = text('G2K_SUBSCRIBE_USERS', '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
+    subscriptions = {
+      users,
+      notificationUrl: hookUrl('G2K_NOTIFICATION_URL'),
+      lifecycleNotificationUrl: hookUrl('G2K_LIFECYCLE_URL'),
+      changeTypes: changeTypes
+        .split(',')
+        .map((c) => c.trim())
+        .join(','),
+      lifetimeMinutes: int('G2K_SUBSCRIPTION_MINUTES', 10_000, 45, 10_080),
+      renewWithinMinutes: int('G2K_RENEW_WITHIN_MINUTES', 2_880, 10, 10_000),
+      resyncPastDays: int('G2K_RESYNC_PAST_DAYS', 30, 0, 3_650),
+      resyncFutureDays: int('G2K_RESYNC_FUTURE_DAYS', 365, 1, 3_650),
+      limits: {
+        writesPer20s: int('G2K_SUBSCRIPTION_WRITES_PER_20S', 500, 1, 500),
+        reauthorizePer20s: 1_000,
+        listPer20s: 25,
+      },
+    };
+  }
+
   const config: Config = {
     graph: {
       baseUrl: url('GRAPH_BASE_URL', 'https://graph.microsoft.com/v1.0'),
@@ -214,6 +281,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     timeBudgetMs: int('G2K_TIME_BUDGET_MS', 2_000, 100, 2_800),
     maxBodyBytes: int('G2K_MAX_BODY_BYTES', 1_048_576, 1_024, 33_554_432),
     stateStore: { kind: 'file', dir: fileStore?.[1] ?? '' },
+    subscriptions,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

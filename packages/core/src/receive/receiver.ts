@@ -4,10 +4,10 @@ import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
 import { eventRecords, lifecycleRecord, type KafkaRecord } from '../record.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
 import { answerHandshake } from './handshake.ts';
 import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
-import type { Rejection } from './notification.ts';
+import type { LifecycleNotification, Rejection } from './notification.ts';
 import { parseChangeNotifications, parseLifecycleNotifications, type Parsed } from './parse.ts';
 import { verify, type Verifiable } from './verify.ts';
 
@@ -26,8 +26,16 @@ export interface ReceiverCounters {
   unavailable: number;
 }
 
+/** Acts on a verified lifecycle notification (the subscription manager); throws when it could not. */
+export type LifecycleAction = (
+  n: LifecycleNotification,
+  subscription: SubscriptionRecord,
+  deadline: number,
+) => Promise<void>;
+
 export interface ReceiverDeps {
   config: Config;
+  lifecycle?: LifecycleAction;
   store: SubscriptionStore;
   fetcher: EventFetcher;
   sink: RecordSink;
@@ -99,7 +107,8 @@ export class NotificationReceiver {
     if (bad || !parsed.ok) return bad!;
     this.counters.posts++;
     this.counters.notifications += parsed.items.length;
-    const accepted = await this.accept(parsed.items);
+    const verified = await this.verified(parsed.items);
+    const accepted = verified.map(([n]) => n);
     for (const n of accepted) {
       this.deps.logger.info('lifecycle notification', {
         lifecycleEvent: n.lifecycleEvent,
@@ -107,12 +116,22 @@ export class NotificationReceiver {
         tenantId: n.tenantId,
       });
     }
-    return this.produce(
+    const answer = await this.produce(
       this.deps.config.topics.lifecycle,
       accepted.map((n) => lifecycleRecord(n, req.receivedAt)),
       req.receivedAt,
       accepted.length,
     );
+    if (answer.status !== 202 || !this.deps.lifecycle) return answer;
+    const deadline = req.receivedAt + this.deps.config.timeBudgetMs;
+    try {
+      for (const [n, subscription] of verified) await this.deps.lifecycle(n, subscription, deadline);
+    } catch (err) {
+      // Graph redelivers the lifecycle notification; the timer also reconciles meanwhile.
+      this.deps.logger.error('acting on a lifecycle notification failed', { error: (err as Error).message });
+      return retryLater(`lifecycle action failed, Graph will redeliver: ${(err as Error).message}`);
+    }
+    return answer;
   }
 
   /** Handshake, method, size and presence checks shared by both URLs. */
@@ -151,13 +170,17 @@ export class NotificationReceiver {
     return jsonResponse(400, { error: { code: 'BadRequest', message: parsed.reason } });
   }
 
-  /** Keeps what is really ours; forged or foreign items are counted and logged (without secrets), never produced. */
   private async accept<T extends Verifiable>(items: T[]): Promise<T[]> {
+    return (await this.verified(items)).map(([n]) => n);
+  }
+
+  /** Keeps what is really ours; forged or foreign items are counted and logged (without secrets), never produced. */
+  private async verified<T extends Verifiable>(items: T[]): Promise<Array<[T, SubscriptionRecord]>> {
     const verdicts = await Promise.all(items.map((n) => verify(n, this.deps.store, this.deps.config.allowedTenants)));
-    const accepted: T[] = [];
+    const accepted: Array<[T, SubscriptionRecord]> = [];
     verdicts.forEach((verdict, i) => {
       const n = items[i]!;
-      if (verdict.ok) accepted.push(n);
+      if (verdict.ok) accepted.push([n, verdict.subscription]);
       else {
         this.counters.rejected[verdict.reason]++;
         this.deps.logger.warn('notification rejected', {

@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 /** What graph2kafka keeps about a subscription it created; the clientState is a secret. */
@@ -14,63 +15,107 @@ export interface SubscriptionRecord {
   expirationDateTime: string;
   createdAt: string;
   updatedAt: string;
+  /** Last PATCH and last reauthorize: Graph asks not to send both for one subscription within 10 minutes. */
+  lastRenewedAt?: string;
+  lastReauthorizedAt?: string;
 }
 
-/** Subscription state that survives restarts; the receive path reads clientState secrets from it. */
+/** Per mailbox: where the last delta round ended, and whether a resync is owed (after missed/removed). */
+export interface MailboxSyncState {
+  tenantId: string;
+  userId: string;
+  deltaLink: string | undefined;
+  resyncPending: boolean;
+  updatedAt: string;
+}
+
+/** State that survives restarts: subscriptions (with their clientState secrets) and mailbox sync state. */
 export interface SubscriptionStore {
   get(id: string): Promise<SubscriptionRecord | undefined>;
   put(record: SubscriptionRecord): Promise<void>;
   delete(id: string): Promise<void>;
   list(): Promise<SubscriptionRecord[]>;
+  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined>;
+  putSync(state: MailboxSyncState): Promise<void>;
+  listSync(): Promise<MailboxSyncState[]>;
 }
 
-const SAFE_ID = /^[A-Za-z0-9-]{1,64}$/;
+const SAFE_ID = /^[A-Za-z0-9_-]{1,160}$/;
 
-/** One JSON file per subscription, written atomically (temp file + rename). For local use and single hosts. */
+/** JSON documents in folders, each written atomically (temp file + rename). For local use and single hosts. */
 export class FileSubscriptionStore implements SubscriptionStore {
-  private readonly dir: string;
+  private readonly root: string;
 
   constructor(root: string) {
-    this.dir = join(root, 'subscriptions');
+    this.root = root;
   }
 
-  async get(id: string): Promise<SubscriptionRecord | undefined> {
+  get(id: string): Promise<SubscriptionRecord | undefined> {
+    return this.read<SubscriptionRecord>('subscriptions', id);
+  }
+
+  put(record: SubscriptionRecord): Promise<void> {
+    return this.write('subscriptions', record.id, record);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!SAFE_ID.test(id)) return;
+    await rm(join(this.root, 'subscriptions', `${id}.json`), { force: true });
+  }
+
+  list(): Promise<SubscriptionRecord[]> {
+    return this.readAll<SubscriptionRecord>('subscriptions');
+  }
+
+  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailboxes', mailboxKey(tenantId, userId));
+  }
+
+  putSync(state: MailboxSyncState): Promise<void> {
+    return this.write('mailboxes', mailboxKey(state.tenantId, state.userId), state);
+  }
+
+  listSync(): Promise<MailboxSyncState[]> {
+    return this.readAll<MailboxSyncState>('mailboxes');
+  }
+
+  private async read<T>(folder: string, id: string): Promise<T | undefined> {
     // Ids come from notifications, i.e. from the network: never let one become a path.
     if (!SAFE_ID.test(id)) return undefined;
     try {
-      return JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as SubscriptionRecord;
+      return JSON.parse(await readFile(join(this.root, folder, `${id}.json`), 'utf8')) as T;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  async put(record: SubscriptionRecord): Promise<void> {
-    if (!SAFE_ID.test(record.id)) throw new Error(`refusing to store subscription id '${record.id}'`);
-    await mkdir(this.dir, { recursive: true });
-    const target = join(this.dir, `${record.id}.json`);
-    const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  private async write(folder: string, id: string, doc: unknown): Promise<void> {
+    if (!SAFE_ID.test(id)) throw new Error(`refusing to store a document named '${id}'`);
+    const dir = join(this.root, folder);
+    await mkdir(dir, { recursive: true });
+    const target = join(dir, `${id}.json`);
+    const temp = `${target}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     await rename(temp, target);
   }
 
-  async delete(id: string): Promise<void> {
-    if (!SAFE_ID.test(id)) return;
-    await rm(join(this.dir, `${id}.json`), { force: true });
-  }
-
-  async list(): Promise<SubscriptionRecord[]> {
+  private async readAll<T>(folder: string): Promise<T[]> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      names = await readdir(join(this.root, folder));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => this.get(n.slice(0, -5))));
-    return records.filter((r): r is SubscriptionRecord => r !== undefined);
+    const docs = await Promise.all(
+      names.filter((n) => n.endsWith('.json')).map((n) => this.read<T>(folder, n.slice(0, -5))),
+    );
+    return docs.filter((d): d is Awaited<T> => d !== undefined);
   }
 }
+
+const mailboxKey = (tenantId: string, userId: string): string => `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
 
 /** Keeps found records for a while, so a burst of notifications does not read the store for each one. */
 export class CachedSubscriptionStore implements SubscriptionStore {
@@ -104,5 +149,17 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   list(): Promise<SubscriptionRecord[]> {
     return this.inner.list();
+  }
+
+  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
+    return this.inner.getSync(tenantId, userId);
+  }
+
+  putSync(state: MailboxSyncState): Promise<void> {
+    return this.inner.putSync(state);
+  }
+
+  listSync(): Promise<MailboxSyncState[]> {
+    return this.inner.listSync();
   }
 }

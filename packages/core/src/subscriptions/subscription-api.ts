@@ -1,0 +1,132 @@
+import { GraphRequestError } from '../errors.ts';
+import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
+import { Pacer } from './pacer.ts';
+
+export interface GraphSubscription {
+  id: string;
+  resource: string;
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string | null;
+  expirationDateTime: string;
+  clientState: string | null;
+}
+
+export interface NewSubscription {
+  resource: string;
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string;
+  expirationDateTime: string;
+  clientState: string;
+}
+
+export interface SubscriptionApiLimits {
+  writesPer20s: number;
+  reauthorizePer20s: number;
+  listPer20s: number;
+}
+
+const MAX_ATTEMPTS = 8;
+const CALL_TIMEOUT_MS = 30_000;
+
+/** Graph's `/subscriptions`, paced under its throttles, retrying 429/5xx after Retry-After. */
+export class SubscriptionApi {
+  private readonly graph: GraphClient;
+  private readonly writes: Pacer;
+  private readonly reauths: Pacer;
+  private readonly lists: Pacer;
+
+  constructor(graph: GraphClient, limits: SubscriptionApiLimits) {
+    this.graph = graph;
+    this.writes = new Pacer(limits.writesPer20s, 20_000);
+    this.reauths = new Pacer(limits.reauthorizePer20s, 20_000);
+    this.lists = new Pacer(limits.listPer20s, 20_000);
+  }
+
+  async list(tenantId: string): Promise<GraphSubscription[]> {
+    const all: GraphSubscription[] = [];
+    let next: string | undefined = '/subscriptions';
+    while (next) {
+      const res = await this.send(this.lists, tenantId, 'GET', next);
+      this.expect(res, [200], 'list subscriptions');
+      const page = res.body as { value: GraphSubscription[]; '@odata.nextLink'?: string };
+      all.push(...page.value);
+      next = page['@odata.nextLink'];
+    }
+    return all;
+  }
+
+  /** Creates with immutable ids; `conflict` when Graph already has this app's subscription for the resource. */
+  async create(tenantId: string, body: NewSubscription): Promise<GraphSubscription | 'conflict'> {
+    const res = await this.send(this.writes, tenantId, 'POST', '/subscriptions', body, {
+      Prefer: 'IdType="ImmutableId"',
+    });
+    if (res.status === 409) return 'conflict';
+    this.expect(res, [201], `create a subscription on ${body.resource}`);
+    return res.body as GraphSubscription;
+  }
+
+  async renew(tenantId: string, id: string, expirationDateTime: string): Promise<GraphSubscription | 'gone'> {
+    const res = await this.send(this.writes, tenantId, 'PATCH', `/subscriptions/${encodeURIComponent(id)}`, {
+      expirationDateTime,
+    });
+    if (res.status === 404) return 'gone';
+    this.expect(res, [200], `renew subscription ${id}`);
+    return res.body as GraphSubscription;
+  }
+
+  async reauthorize(tenantId: string, id: string): Promise<'ok' | 'gone'> {
+    const res = await this.send(this.reauths, tenantId, 'POST', `/subscriptions/${encodeURIComponent(id)}/reauthorize`);
+    if (res.status === 404) return 'gone';
+    this.expect(res, [200, 204], `reauthorize subscription ${id}`);
+    return 'ok';
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    const res = await this.send(this.writes, tenantId, 'DELETE', `/subscriptions/${encodeURIComponent(id)}`);
+    this.expect(res, [204, 404], `delete subscription ${id}`);
+  }
+
+  private async send(
+    pacer: Pacer,
+    tenantId: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<GraphResponse> {
+    for (let attempt = 1; ; attempt++) {
+      await pacer.take(tenantId);
+      let res: GraphResponse;
+      try {
+        res = await this.graph.call(tenantId, method, path, {
+          body,
+          headers: headers ?? {},
+          timeoutMs: CALL_TIMEOUT_MS,
+        });
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 10_000)));
+        continue;
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < MAX_ATTEMPTS) {
+        const wait = retryAfterMs(res.headers['retry-after']) ?? Math.min(500 * 2 ** attempt, 10_000);
+        if (res.status === 429) pacer.block(tenantId, wait);
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private expect(res: GraphResponse, ok: number[], what: string): void {
+    if (ok.includes(res.status)) return;
+    const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new GraphRequestError(
+      `could not ${what}: Graph answered ${res.status} ${error?.code ?? ''} ${error?.message ?? ''}`.trim(),
+      res.status,
+      error?.code,
+    );
+  }
+}

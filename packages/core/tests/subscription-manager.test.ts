@@ -1,0 +1,174 @@
+import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+
+interface Harness {
+  sim: GraphSim;
+  app: Graph2Kafka;
+  setup: PipelineEnv;
+  reader: TopicReader;
+  users: string[];
+  stop(): Promise<void>;
+}
+
+/** graph-sim, the app with its subscription manager on, its receiver on loopback, and a reader of the topic. */
+async function harness(simOptions: Parameters<typeof GraphSim.start>[0] = {}, usersWanted = 2): Promise<Harness> {
+  const sim = await GraphSim.start({ delivery: { batchWindowMs: 20, retryBaseDelayMs: 500 }, ...simOptions });
+  const port = await freePort();
+  const users = sim.defaults.users.slice(0, usersWanted).map((u) => u.id);
+  const setup = pipelineEnv(sim, {
+    G2K_NOTIFICATION_URL: `http://127.0.0.1:${port}/notifications`,
+    G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
+    G2K_SUBSCRIBE_USERS: users.join(','),
+    G2K_TIME_BUDGET_MS: '2800',
+  });
+  const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, graphNow: () => sim.clock.now() });
+  const server = await serveApp(app, port);
+  const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+  return {
+    sim,
+    app,
+    setup,
+    reader,
+    users,
+    async stop() {
+      await reader.stop();
+      await server.close();
+      await app.close();
+      await sim.stop();
+    },
+  };
+}
+
+const reauthorizeCalls = (sim: GraphSim) =>
+  sim.records.requests.all().filter((r) => r.method === 'POST' && r.path.endsWith('/reauthorize'));
+
+describe('subscription manager against graph-sim', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('creates one subscription per mailbox with a lifecycle URL, immutable ids and its own secret', async () => {
+    h = await harness();
+    const report = await h.app.manager!.reconcile();
+    expect(report.created).toHaveLength(2);
+    const subs = h.sim.subscriptions.all();
+    expect(subs.map((s) => s.userId).sort()).toEqual([...h.users].sort());
+    expect(subs.every((s) => s.immutableIds && s.lifecycleNotificationUrl?.endsWith('/lifecycle'))).toBe(true);
+    const stored = await h.app.store.list();
+    expect(new Set(stored.map((r) => r.clientState)).size).toBe(2);
+    expect(stored.map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
+    // Nothing to do a second time.
+    expect(await h.app.manager!.reconcile()).toMatchObject({ created: [], renewed: [], deleted: [], unchanged: 2 });
+  });
+
+  it('two overlapping runs create no duplicates', async () => {
+    h = await harness();
+    await Promise.all([h.app.manager!.reconcile(), h.app.manager!.reconcile()]);
+    expect(h.sim.subscriptions.all()).toHaveLength(2);
+    const stored = await h.app.store.list();
+    expect(stored.map((r) => r.id).sort()).toEqual(
+      h.sim.subscriptions
+        .all()
+        .map((s) => s.id)
+        .sort(),
+    );
+  });
+
+  it('keeps every subscription alive through a simulated week with the timer every 6 hours', async () => {
+    // MSAL caches tokens by real time while the simulated week runs ahead: give tokens a lifetime past the week.
+    h = await harness({
+      subscriptions: { authorizationMinutes: 24 * 60 },
+      tokenLifetimeMinutes: { min: 20_000, max: 20_000 },
+    });
+    await h.app.manager!.reconcile();
+    const first = h.sim.subscriptions
+      .all()
+      .map((s) => s.id)
+      .sort();
+    for (let hour = 6; hour <= 7 * 24; hour += 6) {
+      h.sim.clock.advance(6 * 3_600_000);
+      await h.app.manager!.reconcile();
+      await h.sim.settled(20_000);
+      expect(h.sim.subscriptions.all()).toHaveLength(2);
+    }
+    expect(
+      h.sim.subscriptions
+        .all()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(first);
+    expect(h.sim.records.warnings.all().filter((w) => w.code === 'SubscriptionExpired')).toEqual([]);
+    h.sim.createEvent(h.users[0]!, { subject: 'a week later' });
+    await h.sim.settled();
+    const [record] = await h.reader.waitFor(1);
+    expect(JSON.parse(record!.value!)).toMatchObject({ source: 'notification', event: { subject: 'a week later' } });
+  }, 120_000);
+
+  it('brings back a subscription Graph dropped, and the changes made in the gap reach Kafka by delta', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    const dropped = h.sim.subscriptions.all().find((s) => s.userId === user)!;
+    h.sim.removeSubscription(dropped.id);
+    const gap = [
+      h.sim.createEvent(user!, { subject: 'in the gap 1' }),
+      h.sim.createEvent(user!, { subject: 'in the gap 2' }),
+    ];
+    const report = await h.app.manager!.reconcile();
+    expect(report.recreated).toHaveLength(1);
+    expect(report.resynced).toEqual([user]);
+    expect(h.sim.subscriptions.all().filter((s) => s.userId === user)).toHaveLength(1);
+    const records = await h.reader.waitFor(2);
+    expect(records.map((r) => [r.headers['g2k-source'], JSON.parse(r.value!).event.subject]).sort()).toEqual([
+      ['resync', 'in the gap 1'],
+      ['resync', 'in the gap 2'],
+    ]);
+    expect(records.every((r) => gap.some((e) => r.key!.endsWith(e.immutableId)))).toBe(true);
+  });
+
+  it('answers `missed` with a resync that brings every changed event to Kafka', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    h.sim.setFaults({ deliveryDropRate: 1 });
+    const changed = [h.sim.createEvent(user!, { subject: 'lost 1' }), h.sim.createEvent(user!, { subject: 'lost 2' })];
+    await h.sim.settled();
+    h.sim.setFaults({ deliveryDropRate: 0 });
+    // graph-sim followed the drops with a `missed` lifecycle notification; the function resynced.
+    expect(h.sim.notifications({ kind: 'lifecycle', state: 'delivered' }).map((n) => n.lifecycleEvent)).toContain(
+      'missed',
+    );
+    const records = await h.reader.waitFor(2);
+    expect(records.map((r) => r.key).sort()).toEqual(
+      changed.map((e) => `${h.sim.defaults.tenantId}/${user}/${e.immutableId}`).sort(),
+    );
+    expect(records.every((r) => r.headers['g2k-source'] === 'resync')).toBe(true);
+  });
+
+  it('answers reauthorizationRequired with exactly one reauthorize call', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const sub = h.sim.subscriptions.all()[0]!;
+    h.sim.clock.advance(11 * 60_000);
+    h.sim.lifecycle(sub.id, 'reauthorizationRequired');
+    await h.sim.settled();
+    expect(reauthorizeCalls(h.sim)).toHaveLength(1);
+    expect(h.sim.records.warnings.all().filter((w) => w.code === 'ReauthorizeAndPatchWithin10Minutes')).toEqual([]);
+  });
+
+  it('recreates on subscriptionRemoved and resyncs the mailbox', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    const old = h.sim.subscriptions.all().find((s) => s.userId === user)!;
+    h.sim.lifecycle(old.id, 'subscriptionRemoved');
+    await h.sim.settled();
+    const now = h.sim.subscriptions.all().filter((s) => s.userId === user);
+    expect(now).toHaveLength(1);
+    expect(now[0]!.id).not.toBe(old.id);
+    expect(await h.app.store.get(old.id)).toBeUndefined();
+    expect(await h.app.store.get(now[0]!.id)).toBeDefined();
+  });
+});
