@@ -1,5 +1,7 @@
 import { createAppFromEnv, type Graph2Kafka } from '@graph2kafka/core';
 
+export type AppProvider = () => Promise<Graph2Kafka>;
+
 let loading: Promise<Graph2Kafka> | undefined;
 
 /**

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { answerHandshake, ConfigError, jsonResponse, type CoreResponse, type Graph2Kafka } from '@graph2kafka/core';
 
-export type AppProvider = () => Promise<Graph2Kafka>;
+import type { AppProvider } from './app-loader.ts';
 type Kind = 'notifications' | 'lifecycle';
 
 const toInit = (answer: CoreResponse): HttpResponseInit => ({

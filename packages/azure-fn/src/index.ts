@@ -1,4 +1,5 @@
-export { appFromEnv } from './app-loader.ts';
-export { httpHandler, type AppProvider } from './handlers.ts';
+export { appFromEnv, type AppProvider } from './app-loader.ts';
+export { httpHandler } from './handlers.ts';
 export { notificationsHandler } from './functions/notifications.ts';
 export { lifecycleHandler } from './functions/lifecycle.ts';
+export { renewalTimer, renewalTimerHandler } from './functions/renewal.ts';

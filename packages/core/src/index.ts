@@ -30,3 +30,5 @@ export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
 export type { MailboxSyncState } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
+export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
+export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';

@@ -1,11 +1,13 @@
 import { http } from '@google-cloud/functions-framework';
 import { appFromEnv } from './app-loader.ts';
 import { httpHandler } from './handlers.ts';
+import { renewalHandler } from './renewal.ts';
 
 export { appFromEnv } from './app-loader.ts';
 export { httpHandler, type AppProvider } from './handlers.ts';
+export { renewalHandler } from './renewal.ts';
 
-/** Entry points: `--entry-point=graphNotifications` and `--entry-point=graphLifecycle`. */
+/** Entry points: graphNotifications, graphLifecycle, and subscriptionRenewal (private; Cloud Scheduler). */
 http(
   'graphNotifications',
   httpHandler('notifications', () => appFromEnv()),
@@ -13,4 +15,8 @@ http(
 http(
   'graphLifecycle',
   httpHandler('lifecycle', () => appFromEnv()),
+);
+http(
+  'subscriptionRenewal',
+  renewalHandler(() => appFromEnv()),
 );

@@ -49,6 +49,8 @@ export interface Config {
   maxBodyBytes: number;
   stateStore: { kind: 'file'; dir: string };
   subscriptions: SubscriptionSettings | undefined;
+  /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
+  renewalAuth: { audience: string; invoker: string | undefined; issuer: string; jwksUrl: string } | undefined;
 }
 
 /** Every setting, for the README's reference table and for error messages. */
@@ -82,6 +84,10 @@ export const SETTINGS = {
   G2K_RENEW_WITHIN_MINUTES: 'renew subscriptions that expire within this many minutes',
   G2K_RESYNC_PAST_DAYS: 'how far back a delta resync reads',
   G2K_RESYNC_FUTURE_DAYS: 'how far ahead a delta resync reads',
+  G2K_RENEWAL_AUDIENCE: 'GCP: the audience Cloud Scheduler puts in its OIDC token (the renewal function URL)',
+  G2K_RENEWAL_INVOKER: 'GCP: the service account email Cloud Scheduler calls as',
+  G2K_OIDC_ISSUER: 'GCP: issuer of the scheduler token',
+  G2K_OIDC_JWKS_URL: 'GCP: keys that sign the scheduler token',
   G2K_SUBSCRIPTION_WRITES_PER_20S: 'pace of subscription creates/renewals/deletes per tenant (Graph: 500)',
 } as const;
 
@@ -282,6 +288,14 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     maxBodyBytes: int('G2K_MAX_BODY_BYTES', 1_048_576, 1_024, 33_554_432),
     stateStore: { kind: 'file', dir: fileStore?.[1] ?? '' },
     subscriptions,
+    renewalAuth: env.G2K_RENEWAL_AUDIENCE?.trim()
+      ? {
+          audience: text('G2K_RENEWAL_AUDIENCE'),
+          invoker: env.G2K_RENEWAL_INVOKER?.trim() || undefined,
+          issuer: text('G2K_OIDC_ISSUER', 'https://accounts.google.com'),
+          jwksUrl: text('G2K_OIDC_JWKS_URL', 'https://www.googleapis.com/oauth2/v3/certs'),
+        }
+      : undefined,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -148,6 +148,83 @@ export class SubscriptionManager {
     if (!result.complete) this.logger.info('resync continues with the next timer run', { userId: record.userId });
   }
 
+  /** Renews every stored subscription now (ops: `graph2kafka subscriptions renew`). */
+  async renewAll(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
+    const report: ReconcileReport = {
+      created: [],
+      renewed: [],
+      recreated: [],
+      deleted: [],
+      resynced: [],
+      unchanged: 0,
+      errors: [],
+    };
+    const records = await this.store.list();
+    let done = 0;
+    await forEachLimited(records, 32, async (record) => {
+      try {
+        const renewed = await this.api.renew(this.tenantId, record.id, this.expiration());
+        if (renewed === 'gone') report.errors.push(`${record.id}: Graph no longer has it (run create to replace it)`);
+        else {
+          const now = new Date(this.now()).toISOString();
+          await this.store.put({
+            ...record,
+            expirationDateTime: renewed.expirationDateTime,
+            lastRenewedAt: now,
+            updatedAt: now,
+          });
+          report.renewed.push(record.id);
+        }
+      } catch (err) {
+        report.errors.push(`${record.id}: ${(err as Error).message}`);
+      }
+      if (++done % 500 === 0) progress(`${done}/${records.length} renewed`);
+    });
+    return report;
+  }
+
+  /** Deletes one subscription, or all of this app's on the notification URL (ops). */
+  async deleteSubscriptions(id: string | 'all'): Promise<ReconcileReport> {
+    const report: ReconcileReport = {
+      created: [],
+      renewed: [],
+      recreated: [],
+      deleted: [],
+      resynced: [],
+      unchanged: 0,
+      errors: [],
+    };
+    const ids =
+      id === 'all'
+        ? (await this.api.list(this.tenantId))
+            .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
+            .map((s) => s.id)
+        : [id];
+    for (const one of ids) {
+      try {
+        await this.remove(one, report);
+      } catch (err) {
+        report.errors.push(`${one}: ${(err as Error).message}`);
+      }
+    }
+    return report;
+  }
+
+  /** Resyncs one mailbox now (ops). */
+  async resyncMailbox(userId: string): Promise<number> {
+    const record = (await this.store.list()).find((r) => r.userId.toLowerCase() === userId.toLowerCase());
+    const result = await this.resyncer.resync(this.tenantId, userId.toLowerCase(), record?.id ?? '');
+    return result.produced;
+  }
+
+  /** This app's live subscriptions on the notification URL, with whether their secret is held. */
+  async listSubscriptions(): Promise<Array<GraphSubscription & { stored: boolean }>> {
+    const stored = new Set((await this.store.list()).map((r) => r.id));
+    return (await this.api.list(this.tenantId))
+      .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
+      .map((s) => ({ ...s, stored: stored.has(s.id) }));
+  }
+
   /** Finishes resyncs owed to mailboxes (after missed or removed subscriptions). */
   async resyncPending(report?: ReconcileReport): Promise<void> {
     const states = (await this.store.listSync()).filter((s) => s.resyncPending);

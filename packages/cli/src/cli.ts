@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// graph2kafka subscriptions list|create|renew|delete|resync — reads the same settings as the functions
+// (environment, or `node --env-file=FILE`). Exit codes: 0 done, 1 some operations failed, 2 usage or configuration.
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  createAppFromEnv,
+  GoogleSecretManagerSource,
+  silentLogger,
+  type ReconcileReport,
+  type SecretSource,
+} from '@graph2kafka/core';
+
+const USAGE = `Usage: graph2kafka subscriptions <command> [options]
+
+Commands:
+  list                      this app's subscriptions on G2K_NOTIFICATION_URL, with expiry and whether their secret is stored
+  create                    create the missing subscriptions for G2K_SUBSCRIBE_USERS (and renew those due), like the timer
+  renew                     renew every stored subscription now
+  delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL
+  resync --user ID          read a mailbox's changes by delta and produce them to Kafka
+
+Settings come from the environment, as for the functions (see README, Configuration).`;
+
+function usage(message?: string): never {
+  if (message) console.error(`graph2kafka: ${message}\n`);
+  console.error(USAGE);
+  process.exit(2);
+}
+
+function summary(report: ReconcileReport): string {
+  return `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, errors ${report.errors.length}`;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        id: { type: 'string' },
+        all: { type: 'boolean' },
+        user: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  const { positionals, values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [group, command] = positionals;
+  if (group !== 'subscriptions' || !command) usage('expected: graph2kafka subscriptions <command>');
+  if (!['list', 'create', 'renew', 'delete', 'resync'].includes(command)) usage(`unknown command '${command}'`);
+  if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
+  if (command === 'resync' && !values.user) usage('resync needs --user ID');
+
+  const secrets: SecretSource[] = Object.values(process.env).some((v) => v?.startsWith('sm:'))
+    ? [await GoogleSecretManagerSource.create()]
+    : [];
+  let app;
+  try {
+    app = await createAppFromEnv(process.env, secrets, { logger: silentLogger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    const manager = app.manager;
+    if (!manager) {
+      console.error(
+        'graph2kafka: the subscription manager is off: set G2K_NOTIFICATION_URL, G2K_LIFECYCLE_URL and G2K_SUBSCRIBE_USERS',
+      );
+      return 2;
+    }
+    const progress = (line: string): void => console.error(`… ${line}`);
+    let report: ReconcileReport | undefined;
+    switch (command) {
+      case 'list': {
+        const subs = await manager.listSubscriptions();
+        for (const s of subs)
+          console.log(
+            `${s.id}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}`,
+          );
+        console.error(`${subs.length} subscription(s)`);
+        return 0;
+      }
+      case 'create':
+        report = await manager.reconcile(progress);
+        break;
+      case 'renew':
+        report = await manager.renewAll(progress);
+        break;
+      case 'delete':
+        report = await manager.deleteSubscriptions(values.all ? 'all' : values.id!);
+        break;
+      case 'resync': {
+        const produced = await manager.resyncMailbox(values.user!);
+        console.log(`resynced ${values.user}: ${produced} change(s) produced`);
+        return 0;
+      }
+    }
+    console.log(summary(report!));
+    for (const error of report!.errors) console.error(`error: ${error}`);
+    return report!.errors.length ? 1 : 0;
+  } finally {
+    await app.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`graph2kafka: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+
+const run = promisify(execFile);
+const cli = path.join(__dirname, '..', 'src', 'cli.ts');
+
+async function graph2kafka(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--conditions=@graph2kafka/source', cli, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('graph2kafka subscriptions (ops CLI)', () => {
+  let sim: GraphSim;
+  let app: Graph2Kafka;
+  let env: Record<string, string>;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    sim = await GraphSim.start();
+    const port = await freePort();
+    env = pipelineEnv(sim, {
+      G2K_NOTIFICATION_URL: `http://127.0.0.1:${port}/notifications`,
+      G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
+      G2K_SUBSCRIBE_USERS: sim.defaults.users.map((u) => u.id).join(','),
+    }).env;
+    // The functions' receiver, answering the handshakes of the subscriptions the CLI creates (same store).
+    app = await createAppFromEnv(env, [], { logger: silentLogger });
+    close = (await serveApp(app, port)).close;
+  });
+  afterAll(async () => {
+    await close();
+    await app.close();
+    await sim.stop();
+  });
+
+  it('creates, lists, renews and deletes, with exit code 0', async () => {
+    const created = await graph2kafka(['subscriptions', 'create'], env);
+    expect(created.stdout).toMatch(/created 2, renewed 0/);
+    expect(created.code).toBe(0);
+    expect(sim.subscriptions.all()).toHaveLength(2);
+
+    const listed = await graph2kafka(['subscriptions', 'list'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(listed.stdout).toMatch(/secret stored/);
+
+    const renewed = await graph2kafka(['subscriptions', 'renew'], env);
+    expect(renewed.stdout).toMatch(/renewed 2/);
+
+    const resynced = await graph2kafka(['subscriptions', 'resync', '--user', sim.defaults.users[0]!.id], env);
+    expect(resynced.code).toBe(0);
+    expect(resynced.stdout).toMatch(/change\(s\) produced/);
+
+    const deleted = await graph2kafka(['subscriptions', 'delete', '--all'], env);
+    expect(deleted.stdout).toMatch(/deleted 2/);
+    expect(sim.subscriptions.all()).toHaveLength(0);
+  }, 60_000);
+
+  it('exits 2 with usage for a bad command, and 2 naming the settings for a bad configuration', async () => {
+    const bad = await graph2kafka(['subscriptions', 'frobnicate'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
+    const noId = await graph2kafka(['subscriptions', 'delete'], env);
+    expect(noId.code).toBe(2);
+    const unconfigured = await graph2kafka(['subscriptions', 'list'], {
+      ...env,
+      AZURE_CLIENT_ID: 'not-a-guid',
+      KAFKA_BROKERS: '',
+    });
+    expect(unconfigured.code).toBe(2);
+    expect(unconfigured.stderr).toMatch(/AZURE_CLIENT_ID must be the app's GUID/);
+    expect(unconfigured.stderr).toMatch(/KAFKA_BROKERS is not set/);
+  }, 60_000);
+});

@@ -1,0 +1,23 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { ConfigError, jsonLogger, renewalRequest } from '@graph2kafka/core';
+import type { AppProvider } from './handlers.ts';
+
+/** The renewal function, for Cloud Scheduler with an OIDC token: request → core → response. */
+export function renewalHandler(getApp: AppProvider): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    let app;
+    try {
+      app = await getApp();
+    } catch (err) {
+      jsonLogger.error('graph2kafka cannot start', {
+        problems: err instanceof ConfigError ? err.problems : [String(err)],
+      });
+      res
+        .status(503)
+        .json({ error: { code: 'NotConfigured', message: 'graph2kafka is not configured; see the function logs' } });
+      return;
+    }
+    const answer = await renewalRequest(app, req.headers.authorization, (line) => jsonLogger.info(line));
+    res.status(answer.status).set(answer.headers).send(answer.body);
+  };
+}
