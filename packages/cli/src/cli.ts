@@ -98,7 +98,7 @@ async function main(): Promise<number> {
         report = await manager.renewAll(progress);
         break;
       case 'delete':
-        report = await manager.deleteSubscriptions(values.all ? 'all' : values.id!);
+        report = await manager.deleteSubscriptions(values.all ? { all: true } : { id: values.id! });
         break;
       case 'resync': {
         const produced = await manager.resyncMailbox(values.user!);

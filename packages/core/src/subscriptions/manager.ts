@@ -184,7 +184,7 @@ export class SubscriptionManager {
   }
 
   /** Deletes one subscription, or all of this app's on the notification URL (ops). */
-  async deleteSubscriptions(id: string | 'all'): Promise<ReconcileReport> {
+  async deleteSubscriptions(target: { id: string } | { all: true }): Promise<ReconcileReport> {
     const report: ReconcileReport = {
       created: [],
       renewed: [],
