@@ -16,6 +16,16 @@ export interface ReconcileReport {
   errors: string[];
 }
 
+const emptyReport = (): ReconcileReport => ({
+  created: [],
+  renewed: [],
+  recreated: [],
+  deleted: [],
+  resynced: [],
+  unchanged: 0,
+  errors: [],
+});
+
 /** Graph asks not to PATCH and reauthorize one subscription within 10 minutes. */
 const PATCH_REAUTH_GAP_MS = 10 * 60_000;
 const RESOURCE = /^\/?users\/([^/]+)\/events$/i;
@@ -71,15 +81,7 @@ export class SubscriptionManager {
   }
 
   async reconcile(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
-    const report: ReconcileReport = {
-      created: [],
-      renewed: [],
-      recreated: [],
-      deleted: [],
-      resynced: [],
-      unchanged: 0,
-      errors: [],
-    };
+    const report = emptyReport();
     const startedAt = new Date(this.now()).toISOString();
     const stored = await this.store.list();
     const storedById = new Map(stored.map((r) => [r.id, r]));
@@ -150,15 +152,7 @@ export class SubscriptionManager {
 
   /** Renews every stored subscription now (ops: `graph2kafka subscriptions renew`). */
   async renewAll(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
-    const report: ReconcileReport = {
-      created: [],
-      renewed: [],
-      recreated: [],
-      deleted: [],
-      resynced: [],
-      unchanged: 0,
-      errors: [],
-    };
+    const report = emptyReport();
     const records = await this.store.list();
     let done = 0;
     await forEachLimited(records, 32, async (record) => {
@@ -185,21 +179,13 @@ export class SubscriptionManager {
 
   /** Deletes one subscription, or all of this app's on the notification URL (ops). */
   async deleteSubscriptions(target: { id: string } | { all: true }): Promise<ReconcileReport> {
-    const report: ReconcileReport = {
-      created: [],
-      renewed: [],
-      recreated: [],
-      deleted: [],
-      resynced: [],
-      unchanged: 0,
-      errors: [],
-    };
+    const report = emptyReport();
     const ids =
-      id === 'all'
+      'all' in target
         ? (await this.api.list(this.tenantId))
             .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
             .map((s) => s.id)
-        : [id];
+        : [target.id];
     for (const one of ids) {
       try {
         await this.remove(one, report);
