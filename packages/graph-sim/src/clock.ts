@@ -52,8 +52,15 @@ export class SimClock {
   /** Runs `fn` once simulated time reaches `atMs`; returns a cancel function. */
   at(atMs: number, fn: () => void): () => void {
     const timer: Timer = { at: atMs, seq: this.seq++, fn };
-    this.timers.push(timer);
-    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    // Binary insertion keeps the list ordered (by time, then creation) without re-sorting it per timer.
+    let lo = 0;
+    let hi = this.timers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timers[mid]!.at <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    this.timers.splice(lo, 0, timer);
     this.reschedule();
     return () => {
       const i = this.timers.indexOf(timer);

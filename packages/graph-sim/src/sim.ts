@@ -291,6 +291,28 @@ export class GraphSim {
     this.sendLifecycle(sub, event);
   }
 
+  /**
+   * Load tests: one subscription per given mailbox, inserted directly (no handshake, no throttle), so a
+   * benchmark can start from 10,000 live subscriptions without first spending the time creating them.
+   */
+  seedSubscriptions(input: { userIds: string[]; notificationUrl: string; lifecycleNotificationUrl?: string; expiresInMinutes: number; appId?: string }): Array<{ id: string; userId: string; clientState: string; expirationDateTime: string }> {
+    const appId = input.appId ?? this.defaults.clientId;
+    return input.userIds.map((userId) => {
+      const user = this.user(userId);
+      const clientState = guid();
+      const sub = this.subscriptions.seed({
+        appId,
+        tenantId: user.tenantId,
+        userId: user.id,
+        notificationUrl: input.notificationUrl,
+        ...(input.lifecycleNotificationUrl ? { lifecycleNotificationUrl: input.lifecycleNotificationUrl } : {}),
+        clientState,
+        expirationMs: this.clock.now() + input.expiresInMinutes * 60_000,
+      });
+      return { id: sub.id, userId: user.id, clientState, expirationDateTime: new Date(sub.expirationMs).toISOString() };
+    });
+  }
+
   /** Graph drops a subscription without a word (as when one expires unrenewed): no lifecycle notification. */
   removeSubscription(subscriptionId: string): void {
     if (!this.subscriptions.byId(subscriptionId))

@@ -245,6 +245,35 @@ export class SubscriptionService {
     return sub;
   }
 
+  /** Load tests: adds a subscription as if created, without handshake, rules or throttles. */
+  seed(input: { appId: string; tenantId: string; userId: string; notificationUrl: string; lifecycleNotificationUrl?: string; clientState: string; expirationMs: number }): Subscription {
+    const now = this.deps.clock.now();
+    const sub: Subscription = {
+      id: guid(),
+      resource: `/users/${input.userId}/events`,
+      changeTypes: ['created', 'updated', 'deleted'],
+      notificationUrl: input.notificationUrl,
+      lifecycleNotificationUrl: input.lifecycleNotificationUrl,
+      expirationMs: input.expirationMs,
+      clientState: input.clientState,
+      applicationId: input.appId,
+      creatorId: guid(),
+      tenantId: input.tenantId,
+      userId: input.userId,
+      immutableIds: true,
+      includeResourceData: false,
+      latestSupportedTlsVersion: 'v1_2',
+      authorizedUntilMs: now + this.deps.options.authorizationMinutes * 60_000,
+      createdMs: now,
+      lastPatchMs: undefined,
+      lastReauthorizeMs: undefined,
+      reauthorizationNoticeSentMs: undefined,
+    };
+    this.subs.set(sub.id, sub);
+    this.schedule(sub);
+    return sub;
+  }
+
   removeSilently(id: string): void {
     this.drop(id);
   }

@@ -30,7 +30,7 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
       AZURE_CLIENT_ID: sim.defaults.clientId,
       AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
       G2K_GRAPH_CA_FILE: caFile,
-      KAFKA_BROKERS: brokersFromEnv().join(','),
+      KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
       G2K_TOPIC: topic,
       G2K_LIFECYCLE_TOPIC: lifecycleTopic,
       G2K_STATE_STORE: `file:${stateDir}`,
