@@ -20,12 +20,32 @@ const sim = await GraphSim.start({ extraUsersPerTenant: count, maxRecords: 50_00
 try {
   const stateDir = path.join(mkdtempSync(path.join(tmpdir(), 'g2k-bench-renewal-')), 'state');
   const notificationUrl = 'http://127.0.0.1:9/notifications';
-  const users = sim.directory.listUsers(sim.defaults.tenantId).filter((u) => u.userPrincipalName.startsWith('user-')).slice(0, count);
-  const seeded = sim.seedSubscriptions({ userIds: users.map((u) => u.id), notificationUrl, lifecycleNotificationUrl: 'http://127.0.0.1:9/lifecycle', expiresInMinutes: 600 });
+  const users = sim.directory
+    .listUsers(sim.defaults.tenantId)
+    .filter((u) => u.userPrincipalName.startsWith('user-'))
+    .slice(0, count);
+  const seeded = sim.seedSubscriptions({
+    userIds: users.map((u) => u.id),
+    notificationUrl,
+    lifecycleNotificationUrl: 'http://127.0.0.1:9/lifecycle',
+    expiresInMinutes: 600,
+  });
   const store = new FileSubscriptionStore(stateDir);
   const now = new Date().toISOString();
   for (const s of seeded) {
-    await store.put({ id: s.id, tenantId: sim.defaults.tenantId, userId: s.userId, resource: `/users/${s.userId}/events`, changeType: 'created,updated,deleted', clientState: s.clientState, notificationUrl, lifecycleNotificationUrl: 'http://127.0.0.1:9/lifecycle', expirationDateTime: s.expirationDateTime, createdAt: now, updatedAt: now });
+    await store.put({
+      id: s.id,
+      tenantId: sim.defaults.tenantId,
+      userId: s.userId,
+      resource: `/users/${s.userId}/events`,
+      changeType: 'created,updated,deleted',
+      clientState: s.clientState,
+      notificationUrl,
+      lifecycleNotificationUrl: 'http://127.0.0.1:9/lifecycle',
+      expirationDateTime: s.expirationDateTime,
+      createdAt: now,
+      updatedAt: now,
+    });
   }
   const { env } = pipelineEnv(sim, {
     KAFKA_BROKERS: '127.0.0.1:9',
@@ -35,14 +55,20 @@ try {
     G2K_SUBSCRIBE_USERS: users.map((u) => u.id).join(','),
   });
   const app = await createAppFromEnv(env, [], { logger: silentLogger });
-  log(`${seeded.length} subscriptions seeded; renewing through PATCH /subscriptions/{id} at Graph's limit of ${WRITES_PER_WINDOW} writes per ${WINDOW_S} s`);
+  log(
+    `${seeded.length} subscriptions seeded; renewing through PATCH /subscriptions/{id} at Graph's limit of ${WRITES_PER_WINDOW} writes per ${WINDOW_S} s`,
+  );
   const started = performance.now();
-  const report = await app.manager!.renewAll((line) => log(`${line} after ${((performance.now() - started) / 1000).toFixed(0)} s`));
+  const report = await app.manager!.renewAll((line) =>
+    log(`${line} after ${((performance.now() - started) / 1000).toFixed(0)} s`),
+  );
   const elapsed = (performance.now() - started) / 1000;
   const minimum = (Math.ceil(count / WRITES_PER_WINDOW) - 1) * WINDOW_S;
   const throttled = sim.records.requests.all().filter((r) => r.status === 429).length;
   log(`renewed ${report.renewed.length} of ${count}, errors ${report.errors.length}, 429 answers ${throttled}`);
-  log(`time ${elapsed.toFixed(1)} s; minimum the throttle allows ${minimum} s; ratio ${(elapsed / Math.max(1, minimum)).toFixed(3)} (goal <= 1.1)`);
+  log(
+    `time ${elapsed.toFixed(1)} s; minimum the throttle allows ${minimum} s; ratio ${(elapsed / Math.max(1, minimum)).toFixed(3)} (goal <= 1.1)`,
+  );
   await app.close();
 } finally {
   await sim.stop();

@@ -2,14 +2,14 @@
 // functions on functions-framework; then a subscription, a few calendar changes, and the records as they
 // arrive in Kafka. Runs until Ctrl-C; `--once` stops after the demo's records arrived (used by the tests).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CachedSubscriptionStore, FileSubscriptionStore } from '@graph2kafka/core';
+import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
-import { createSubscription, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
 
 const { values: args } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const root = path.resolve(import.meta.dirname, '..');
@@ -21,6 +21,7 @@ const children: ChildProcess[] = [];
 let sim: GraphSim | undefined;
 let kafka: ProvidedBroker | undefined;
 let reader: TopicReader | undefined;
+let ops: Graph2Kafka | undefined;
 
 async function waitForFunction(url: string, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -78,8 +79,10 @@ async function main(): Promise<void> {
   const caFile = path.join(cacheDir, 'graph-sim-ca.pem');
   writeFileSync(caFile, sim.caCertPem);
   const stateDir = path.join(cacheDir, 'state');
+  // graph-sim starts empty each run, so the state of an earlier run describes subscriptions that do not exist.
+  rmSync(stateDir, { recursive: true, force: true });
   const topic = process.env.G2K_TOPIC ?? 'graph.calendar.events';
-  const env = {
+  const env: Record<string, string> = {
     GRAPH_BASE_URL: sim.urls.graph,
     AZURE_AUTHORITY_HOST: sim.urls.authority,
     AZURE_TENANT_ID: sim.defaults.tenantId,
@@ -90,8 +93,17 @@ async function main(): Promise<void> {
     G2K_TOPIC: topic,
     G2K_STATE_STORE: `file:${stateDir}`,
   };
-  const notificationUrl = startFunction('graphNotifications', port('G2K_DEV_FUNCTION_PORT', 8080), env);
-  const lifecycleUrl = startFunction('graphLifecycle', port('G2K_DEV_LIFECYCLE_PORT', 8081), env);
+  const user = sim.defaults.users[0]!;
+  const notificationUrl = `http://127.0.0.1:${port('G2K_DEV_FUNCTION_PORT', 8080)}/`;
+  const lifecycleUrl = `http://127.0.0.1:${port('G2K_DEV_LIFECYCLE_PORT', 8081)}/`;
+  // The subscription manager's settings: the lifecycle function acts on lifecycle events with them.
+  Object.assign(env, {
+    G2K_NOTIFICATION_URL: notificationUrl,
+    G2K_LIFECYCLE_URL: lifecycleUrl,
+    G2K_SUBSCRIBE_USERS: user.id,
+  });
+  startFunction('graphNotifications', port('G2K_DEV_FUNCTION_PORT', 8080), env);
+  startFunction('graphLifecycle', port('G2K_DEV_LIFECYCLE_PORT', 8081), env);
   await Promise.all([waitForFunction(notificationUrl, 'notifications'), waitForFunction(lifecycleUrl, 'lifecycle')]);
 
   log(`Kafka            ${brokers.join(',')}   topic ${topic}`);
@@ -100,13 +112,10 @@ async function main(): Promise<void> {
   log(`state            ${stateDir}   (graph-sim CA: ${caFile})`);
 
   reader = await TopicReader.start(brokers, topic);
-  const store = new CachedSubscriptionStore(new FileSubscriptionStore(stateDir));
-  const user = sim.defaults.users[0]!;
-  const sub = await createSubscription(sim, store, {
-    userId: user.id,
-    notificationUrl,
-    lifecycleNotificationUrl: lifecycleUrl,
-  });
+  // What the renewal timer does, run once here: the subscription manager creates the subscription.
+  ops = await createAppFromEnv(env, [], { logger: silentLogger });
+  const report = await ops.manager!.reconcile();
+  const sub = (await ops.store.list()).find((r) => report.created.includes(r.id))!;
   log(`subscription     ${sub.id} on ${sub.resource} (handshakes answered by both functions)`);
 
   const standup = sim.createEvent(user.id, { subject: 'Daily stand-up', location: 'Teams' });
@@ -141,6 +150,7 @@ async function main(): Promise<void> {
 
 async function shutdown(): Promise<void> {
   await reader?.stop().catch(() => undefined);
+  await ops?.close();
   for (const child of children) child.kill('SIGTERM');
   await sim?.stop();
   await kafka?.stop();
