@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from './config/config.ts';
+import { loadConfig, type Config, type StateStoreSettings } from './config/config.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
 import { GraphClient } from './graph/graph-client.ts';
@@ -9,6 +9,8 @@ import { NotificationReceiver } from './receive/receiver.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
+import { PostgresSubscriptionStore } from './state/postgres-store.ts';
+import { TableSubscriptionStore } from './state/table-store.ts';
 import { CachedSubscriptionStore, FileSubscriptionStore, type SubscriptionStore } from './state/subscription-store.ts';
 
 export interface Graph2Kafka {
@@ -31,10 +33,23 @@ export interface AppOverrides {
   graphNow?: () => number;
 }
 
+function storeFor(settings: StateStoreSettings): SubscriptionStore {
+  switch (settings.kind) {
+    case 'file':
+      return new FileSubscriptionStore(settings.dir);
+    case 'azure-table':
+      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table);
+    case 'azure-table-connection-string':
+      return TableSubscriptionStore.fromConnectionString(settings.connectionString, settings.table);
+    case 'postgres':
+      return new PostgresSubscriptionStore(settings.connectionString);
+  }
+}
+
 /** Wires the receive path from a checked configuration. One per function instance, reused across invocations. */
 export function createApp(config: Config, overrides: AppOverrides = {}): Graph2Kafka {
   const logger = overrides.logger ?? jsonLogger;
-  const store = overrides.store ?? new CachedSubscriptionStore(new FileSubscriptionStore(config.stateStore.dir));
+  const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore));
   const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph));
   const fetcher = new EventFetcher(graph, {
     maxInFlight: config.graph.batchConcurrency,
@@ -78,7 +93,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     fetcher,
     graph,
     async close() {
-      await Promise.all([sink.close(), graph.close()]);
+      await Promise.all([sink.close(), graph.close(), store.close?.()]);
     },
   };
 }

@@ -32,3 +32,5 @@ export type { MailboxSyncState } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
 export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';
+export { TableSubscriptionStore } from './state/table-store.ts';
+export { PostgresSubscriptionStore } from './state/postgres-store.ts';

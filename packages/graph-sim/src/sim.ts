@@ -295,7 +295,13 @@ export class GraphSim {
    * Load tests: one subscription per given mailbox, inserted directly (no handshake, no throttle), so a
    * benchmark can start from 10,000 live subscriptions without first spending the time creating them.
    */
-  seedSubscriptions(input: { userIds: string[]; notificationUrl: string; lifecycleNotificationUrl?: string; expiresInMinutes: number; appId?: string }): Array<{ id: string; userId: string; clientState: string; expirationDateTime: string }> {
+  seedSubscriptions(input: {
+    userIds: string[];
+    notificationUrl: string;
+    lifecycleNotificationUrl?: string;
+    expiresInMinutes: number;
+    appId?: string;
+  }): Array<{ id: string; userId: string; clientState: string; expirationDateTime: string }> {
     const appId = input.appId ?? this.defaults.clientId;
     return input.userIds.map((userId) => {
       const user = this.user(userId);

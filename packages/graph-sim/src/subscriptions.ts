@@ -246,7 +246,15 @@ export class SubscriptionService {
   }
 
   /** Load tests: adds a subscription as if created, without handshake, rules or throttles. */
-  seed(input: { appId: string; tenantId: string; userId: string; notificationUrl: string; lifecycleNotificationUrl?: string; clientState: string; expirationMs: number }): Subscription {
+  seed(input: {
+    appId: string;
+    tenantId: string;
+    userId: string;
+    notificationUrl: string;
+    lifecycleNotificationUrl?: string;
+    clientState: string;
+    expirationMs: number;
+  }): Subscription {
     const now = this.deps.clock.now();
     const sub: Subscription = {
       id: guid(),

@@ -4,3 +4,5 @@ export { TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { serveApp } from './serve-app.ts';
+export { startAzuriteTable } from './azurite.ts';
+export { startPostgres } from './postgres.ts';

@@ -25,6 +25,12 @@ export interface GraphSettings {
   batchLingerMs: number;
 }
 
+export type StateStoreSettings =
+  | { kind: 'file'; dir: string }
+  | { kind: 'azure-table'; endpoint: string; table: string }
+  | { kind: 'azure-table-connection-string'; connectionString: string; table: string }
+  | { kind: 'postgres'; connectionString: string };
+
 /** What the subscription manager keeps alive; absent when G2K_NOTIFICATION_URL is not set. */
 export interface SubscriptionSettings {
   /** Mailboxes (user ids or userPrincipalNames) in the home tenant to subscribe to. */
@@ -47,7 +53,7 @@ export interface Config {
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
-  stateStore: { kind: 'file'; dir: string };
+  stateStore: StateStoreSettings;
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
   renewalAuth: { audience: string; invoker: string | undefined; issuer: string; jwksUrl: string } | undefined;
@@ -75,7 +81,13 @@ export const SETTINGS = {
   G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
   G2K_MAX_BODY_BYTES: 'largest notification POST accepted',
-  G2K_STATE_STORE: 'where subscription state (clientState secrets) lives, e.g. file:/var/lib/graph2kafka',
+  G2K_STATE_STORE:
+    'where subscription state lives: file:<dir>, postgres, azure-table:<table endpoint URL> or azure-table-connection-string',
+  G2K_TABLE_CONNECTION_STRING:
+    'the storage connection string, with G2K_STATE_STORE=azure-table-connection-string (or sm:…)',
+  G2K_TABLE_NAME: 'the Azure table that holds the state',
+  G2K_POSTGRES_URL:
+    'with G2K_STATE_STORE=postgres: postgresql://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE (or sm:…)',
   G2K_NOTIFICATION_URL: 'the public URL of the notification function (turns the subscription manager on)',
   G2K_LIFECYCLE_URL: 'the public URL of the lifecycle function',
   G2K_SUBSCRIBE_USERS: 'mailboxes to subscribe to: user ids or userPrincipalNames, comma-separated',
@@ -218,8 +230,27 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   }
 
   const store = text('G2K_STATE_STORE');
+  const table = text('G2K_TABLE_NAME', 'graph2kafka');
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(table))
+    problems.push(`G2K_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got '${table}'.`);
+  let stateStore: StateStoreSettings = { kind: 'file', dir: '' };
   const fileStore = /^file:(.+)$/.exec(store);
-  if (store && !fileStore) problems.push(`G2K_STATE_STORE must be file:<directory>, got '${store}'.`);
+  const tableStore = /^azure-table:(https:\/\/.+)$/.exec(store);
+  if (fileStore) stateStore = { kind: 'file', dir: fileStore[1]! };
+  else if (tableStore) stateStore = { kind: 'azure-table', endpoint: tableStore[1]!, table };
+  else if (store === 'azure-table-connection-string') {
+    stateStore = {
+      kind: 'azure-table-connection-string',
+      connectionString: await secret('G2K_TABLE_CONNECTION_STRING', true),
+      table,
+    };
+  } else if (store === 'postgres') {
+    stateStore = { kind: 'postgres', connectionString: await secret('G2K_POSTGRES_URL', true) };
+  } else if (store) {
+    problems.push(
+      `G2K_STATE_STORE must be file:<directory>, postgres, azure-table:https://<account>.table.core.windows.net or azure-table-connection-string, got '${store}'.`,
+    );
+  }
 
   let subscriptions: SubscriptionSettings | undefined;
   if (env.G2K_NOTIFICATION_URL?.trim()) {
@@ -286,7 +317,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     topics,
     timeBudgetMs: int('G2K_TIME_BUDGET_MS', 2_000, 100, 2_800),
     maxBodyBytes: int('G2K_MAX_BODY_BYTES', 1_048_576, 1_024, 33_554_432),
-    stateStore: { kind: 'file', dir: fileStore?.[1] ?? '' },
+    stateStore,
     subscriptions,
     renewalAuth: env.G2K_RENEWAL_AUDIENCE?.trim()
       ? {

@@ -38,6 +38,8 @@ export interface SubscriptionStore {
   getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined>;
   putSync(state: MailboxSyncState): Promise<void>;
   listSync(): Promise<MailboxSyncState[]>;
+  /** Releases connections (pools); a store without any has nothing to do. */
+  close?(): Promise<void>;
 }
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,160}$/;
@@ -161,5 +163,9 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   listSync(): Promise<MailboxSyncState[]> {
     return this.inner.listSync();
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 }

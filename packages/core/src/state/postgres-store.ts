@@ -1,0 +1,87 @@
+import pg from 'pg';
+import type { MailboxSyncState, SubscriptionRecord, SubscriptionStore } from './subscription-store.ts';
+
+type Kind = 'subscription' | 'mailbox';
+
+const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+/**
+ * PostgreSQL — on GCP, Cloud SQL (the functions connect through the built-in Cloud SQL connector socket,
+ * `?host=/cloudsql/PROJECT:REGION:INSTANCE`). One table of JSON documents keyed by kind and id; created on
+ * first use. A small pool per function instance.
+ */
+export class PostgresSubscriptionStore implements SubscriptionStore {
+  private readonly pool: pg.Pool;
+  private readonly table: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(connectionString: string, table = 'graph2kafka_state') {
+    this.pool = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000 });
+    this.table = table;
+  }
+
+  get(id: string): Promise<SubscriptionRecord | undefined> {
+    return this.read<SubscriptionRecord>('subscription', id);
+  }
+
+  put(record: SubscriptionRecord): Promise<void> {
+    return this.write('subscription', record.id, record);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['subscription', id]);
+  }
+
+  list(): Promise<SubscriptionRecord[]> {
+    return this.readAll<SubscriptionRecord>('subscription');
+  }
+
+  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailbox', `${tenantId.toLowerCase()}_${userId.toLowerCase()}`);
+  }
+
+  putSync(state: MailboxSyncState): Promise<void> {
+    return this.write('mailbox', `${state.tenantId.toLowerCase()}_${state.userId.toLowerCase()}`, state);
+  }
+
+  listSync(): Promise<MailboxSyncState[]> {
+    return this.readAll<MailboxSyncState>('mailbox');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
+    this.ready ??= this.pool
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.table} (kind text NOT NULL, id text NOT NULL, doc jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, id))`,
+      )
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        this.ready = undefined;
+        throw err;
+      });
+    await this.ready;
+    return this.pool.query(sql, params);
+  }
+
+  private async read<T>(kind: Kind, id: string): Promise<T | undefined> {
+    if (!SAFE_ID.test(id)) return undefined;
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 AND id = $2`, [kind, id]);
+    return (result.rows[0] as { doc: T } | undefined)?.doc;
+  }
+
+  private async write(kind: Kind, id: string, doc: unknown): Promise<void> {
+    if (!SAFE_ID.test(id)) throw new Error(`refusing to store a document named '${id}'`);
+    await this.query(
+      `INSERT INTO ${this.table} (kind, id, doc, updated_at) VALUES ($1, $2, $3, now()) ON CONFLICT (kind, id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()`,
+      [kind, id, JSON.stringify(doc)],
+    );
+  }
+
+  private async readAll<T>(kind: Kind): Promise<T[]> {
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 ORDER BY id`, [kind]);
+    return (result.rows as Array<{ doc: T }>).map((r) => r.doc);
+  }
+}

@@ -1,0 +1,105 @@
+import { RestError, TableClient, odata } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { MailboxSyncState, SubscriptionRecord, SubscriptionStore } from './subscription-store.ts';
+
+type Kind = 'subscription' | 'mailbox';
+
+const notFound = (err: unknown): boolean => err instanceof RestError && err.statusCode === 404;
+
+/**
+ * Azure Table Storage: one table, subscriptions and mailbox sync state in two partitions, each document as JSON.
+ * With a table endpoint URL it authenticates as the Function App's managed identity (role "Storage Table Data
+ * Contributor"); with a connection string (a secret) by account key.
+ */
+export class TableSubscriptionStore implements SubscriptionStore {
+  private readonly client: TableClient;
+  private ready: Promise<void> | undefined;
+
+  constructor(client: TableClient) {
+    this.client = client;
+  }
+
+  static fromUrl(endpoint: string, table: string): TableSubscriptionStore {
+    return new TableSubscriptionStore(new TableClient(endpoint, table, new DefaultAzureCredential()));
+  }
+
+  static fromConnectionString(connectionString: string, table: string): TableSubscriptionStore {
+    // Azurite and other local emulators speak plain http.
+    const insecure =
+      /TableEndpoint=http:\/\//i.test(connectionString) || /UseDevelopmentStorage=true/i.test(connectionString);
+    return new TableSubscriptionStore(
+      TableClient.fromConnectionString(connectionString, table, { allowInsecureConnection: insecure }),
+    );
+  }
+
+  get(id: string): Promise<SubscriptionRecord | undefined> {
+    return this.read<SubscriptionRecord>('subscription', id);
+  }
+
+  put(record: SubscriptionRecord): Promise<void> {
+    return this.write('subscription', record.id, record);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.table();
+    try {
+      await this.client.deleteEntity('subscription', id);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+
+  list(): Promise<SubscriptionRecord[]> {
+    return this.readAll<SubscriptionRecord>('subscription');
+  }
+
+  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailbox', `${tenantId.toLowerCase()}_${userId.toLowerCase()}`);
+  }
+
+  putSync(state: MailboxSyncState): Promise<void> {
+    return this.write('mailbox', `${state.tenantId.toLowerCase()}_${state.userId.toLowerCase()}`, state);
+  }
+
+  listSync(): Promise<MailboxSyncState[]> {
+    return this.readAll<MailboxSyncState>('mailbox');
+  }
+
+  private table(): Promise<void> {
+    this.ready ??= this.client.createTable().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async read<T>(kind: Kind, id: string): Promise<T | undefined> {
+    // Row keys must not hold / \ # ? or control characters; ids from the network that do are simply unknown.
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) return undefined;
+    await this.table();
+    try {
+      const entity = await this.client.getEntity<{ doc: string }>(kind, id);
+      return JSON.parse(entity.doc) as T;
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async write(kind: Kind, id: string, doc: unknown): Promise<void> {
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw new Error(`refusing to store a document named '${id}'`);
+    await this.table();
+    await this.client.upsertEntity({ partitionKey: kind, rowKey: id, doc: JSON.stringify(doc) }, 'Replace');
+  }
+
+  private async readAll<T>(kind: Kind): Promise<T[]> {
+    await this.table();
+    const out: T[] = [];
+    for await (const entity of this.client.listEntities<{ doc: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${kind}` },
+    })) {
+      out.push(JSON.parse(entity.doc) as T);
+    }
+    return out;
+  }
+}

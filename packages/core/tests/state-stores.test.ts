@@ -1,0 +1,159 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
+import {
+  FileSubscriptionStore,
+  loadConfig,
+  PostgresSubscriptionStore,
+  TableSubscriptionStore,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from '../src/index.ts';
+
+const record = (id: string, userId: string): SubscriptionRecord => ({
+  id,
+  tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+  userId,
+  resource: `/users/${userId}/events`,
+  changeType: 'created,updated,deleted',
+  clientState: `secret-${id}`,
+  notificationUrl: 'https://fn.example/notifications',
+  lifecycleNotificationUrl: 'https://fn.example/lifecycle',
+  expirationDateTime: '2026-12-01T00:00:00.000Z',
+  createdAt: '2026-11-25T00:00:00.000Z',
+  updatedAt: '2026-11-25T00:00:00.000Z',
+});
+
+/** The same contract for every backend: what the receive path and the manager rely on. */
+function contract(name: string, make: () => Promise<SubscriptionStore>) {
+  describe(`${name} state store`, () => {
+    let store: SubscriptionStore;
+    beforeAll(async () => {
+      store = await make();
+    });
+
+    it('puts, gets, replaces, lists and deletes subscriptions', async () => {
+      const a = record('0f0e0d0c-0000-4000-8000-00000000000a', 'user-a');
+      const b = record('0f0e0d0c-0000-4000-8000-00000000000b', 'user-b');
+      await store.put(a);
+      await store.put(b);
+      expect(await store.get(a.id)).toEqual(a);
+      await store.put({
+        ...a,
+        expirationDateTime: '2026-12-05T00:00:00.000Z',
+        lastRenewedAt: '2026-11-26T00:00:00.000Z',
+      });
+      expect(await store.get(a.id)).toMatchObject({
+        expirationDateTime: '2026-12-05T00:00:00.000Z',
+        lastRenewedAt: '2026-11-26T00:00:00.000Z',
+      });
+      expect((await store.list()).map((r) => r.id).sort()).toEqual([a.id, b.id]);
+      await store.delete(a.id);
+      await store.delete(a.id);
+      expect(await store.get(a.id)).toBeUndefined();
+      expect((await store.list()).map((r) => r.id)).toEqual([b.id]);
+    });
+
+    it('keeps mailbox sync state apart from subscriptions', async () => {
+      await store.putSync({
+        tenantId: '6E1F6B9C-6F3E-4D5A-9A47-3C2B1F0D8E71',
+        userId: 'User-C',
+        deltaLink: 'https://graph/delta?$deltatoken=x',
+        resyncPending: true,
+        updatedAt: 'now',
+      });
+      expect(await store.getSync('6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', 'user-c')).toMatchObject({
+        deltaLink: 'https://graph/delta?$deltatoken=x',
+        resyncPending: true,
+      });
+      expect((await store.listSync()).map((s) => s.userId)).toEqual(['User-C']);
+      expect((await store.list()).every((r) => r.id !== 'user-c')).toBe(true);
+    });
+
+    it('treats ids that could be paths or keys of something else as unknown', async () => {
+      for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
+        expect(await store.get(id)).toBeUndefined();
+    });
+  });
+}
+
+contract('file', () => Promise.resolve(new FileSubscriptionStore(mkdtempSync(join(tmpdir(), 'g2k-store-')))));
+
+let azurite: Awaited<ReturnType<typeof startAzuriteTable>> | undefined;
+let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined;
+let pgStore: PostgresSubscriptionStore | undefined;
+afterAll(async () => {
+  await azurite?.stop();
+  await pgStore?.close();
+  await postgres?.stop();
+});
+contract('PostgreSQL (Cloud SQL on GCP)', async () => {
+  postgres = await startPostgres();
+  pgStore = new PostgresSubscriptionStore(postgres.url);
+  return pgStore;
+});
+contract('Azure Table Storage (Azurite)', async () => {
+  azurite = await startAzuriteTable();
+  return TableSubscriptionStore.fromConnectionString(azurite.connectionString, `g2k${Date.now()}`);
+});
+
+describe('state store settings', () => {
+  const base = {
+    AZURE_TENANT_ID: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+    AZURE_CLIENT_ID: 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d',
+    AZURE_CLIENT_SECRET: 's',
+    KAFKA_BROKERS: '127.0.0.1:9092',
+  };
+
+  it('reads the PostgreSQL form, with the URL possibly a secret reference', async () => {
+    expect(
+      (
+        await loadConfig({
+          ...base,
+          G2K_STATE_STORE: 'postgres',
+          G2K_POSTGRES_URL: 'postgresql://u:p@/g2k?host=/cloudsql/p:r:i',
+        })
+      ).stateStore,
+    ).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgresql://u:p@/g2k?host=/cloudsql/p:r:i',
+    });
+    const err = (await loadConfig({ ...base, G2K_STATE_STORE: 'postgres' }).catch((e: unknown) => e)) as {
+      problems: string[];
+    };
+    expect(err.problems).toEqual([expect.stringMatching(/G2K_POSTGRES_URL is not set/)]);
+  });
+
+  it('reads the Table Storage forms', async () => {
+    expect(
+      (await loadConfig({ ...base, G2K_STATE_STORE: 'azure-table:https://acct.table.core.windows.net' })).stateStore,
+    ).toEqual({ kind: 'azure-table', endpoint: 'https://acct.table.core.windows.net', table: 'graph2kafka' });
+    expect(
+      (
+        await loadConfig({
+          ...base,
+          G2K_STATE_STORE: 'azure-table-connection-string',
+          G2K_TABLE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+          G2K_TABLE_NAME: 'g2kstate',
+        })
+      ).stateStore,
+    ).toEqual({
+      kind: 'azure-table-connection-string',
+      connectionString: 'UseDevelopmentStorage=true',
+      table: 'g2kstate',
+    });
+  });
+
+  it('asks for the connection string, and refuses a bad table name', async () => {
+    const err = (await loadConfig({
+      ...base,
+      G2K_STATE_STORE: 'azure-table-connection-string',
+      G2K_TABLE_NAME: 'bad-name',
+    }).catch((e: unknown) => e)) as { problems: string[] };
+    expect(err.problems).toEqual([
+      expect.stringMatching(/G2K_TABLE_NAME must be/),
+      expect.stringMatching(/G2K_TABLE_CONNECTION_STRING is not set/),
+    ]);
+  });
+});
