@@ -12,7 +12,11 @@ interface Harness {
 }
 
 /** graph-sim, the app with its subscription manager on, its receiver on loopback, and a reader of the topic. */
-async function harness(simOptions: Parameters<typeof GraphSim.start>[0] = {}, usersWanted = 2): Promise<Harness> {
+async function harness(
+  simOptions: Parameters<typeof GraphSim.start>[0] = {},
+  usersWanted = 2,
+  extraEnv: (sim: GraphSim) => Record<string, string> = () => ({}),
+): Promise<Harness> {
   const sim = await GraphSim.start({ delivery: { batchWindowMs: 20, retryBaseDelayMs: 500 }, ...simOptions });
   const port = await freePort();
   const users = sim.defaults.users.slice(0, usersWanted).map((u) => u.id);
@@ -21,6 +25,7 @@ async function harness(simOptions: Parameters<typeof GraphSim.start>[0] = {}, us
     G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
     G2K_SUBSCRIBE_USERS: users.join(','),
     G2K_TIME_BUDGET_MS: '2800',
+    ...extraEnv(sim),
   });
   const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, graphNow: () => sim.clock.now() });
   const server = await serveApp(app, port);
@@ -170,5 +175,43 @@ describe('subscription manager against graph-sim', () => {
     expect(now[0]!.id).not.toBe(old.id);
     expect(await h.app.store.get(old.id)).toBeUndefined();
     expect(await h.app.store.get(now[0]!.id)).toBeDefined();
+  });
+
+  it('subscribes to the members of a configured group and follows membership changes', async () => {
+    let groupId = '';
+    h = await harness({ extraUsersPerTenant: 3 }, 0, (sim) => {
+      const members = sim.directory
+        .listUsers(sim.defaults.tenantId)
+        .filter((u) => u.userPrincipalName.startsWith('user-'));
+      groupId = sim.addGroup(sim.defaults.tenantId, { displayName: 'Sales', members: members.map((m) => m.id) }).id;
+      return { G2K_SUBSCRIBE_USERS: '', G2K_SUBSCRIBE_GROUPS: groupId };
+    });
+    expect((await h.app.manager!.reconcile()).created).toHaveLength(3);
+    const group = h.sim.directory.groups.get(groupId)!;
+    const leaver = [...group.members][0]!;
+    group.members.delete(leaver);
+    const report = await h.app.manager!.reconcile();
+    expect(report.deleted).toHaveLength(1);
+    expect(h.sim.subscriptions.all().map((s) => s.userId)).not.toContain(leaver);
+    expect(h.sim.subscriptions.all()).toHaveLength(2);
+  });
+
+  it('restarts a resync from scratch when Graph answers 410 for the stored delta link', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    const sub = h.sim.subscriptions.all().find((s) => s.userId === user)!;
+    h.sim.setFaults({ deliveryDropRate: 1 });
+    const lost = h.sim.createEvent(user!, { subject: 'after the token expired' });
+    await h.sim.settled();
+    h.sim.setFaults({ deliveryDropRate: 0 });
+    h.sim.invalidateDeltaTokens(user!);
+    const before = h.reader.records.length;
+    h.sim.lifecycle(sub.id, 'missed');
+    await h.sim.settled();
+    const deltaCalls = h.sim.records.requests.all().filter((r) => r.path.endsWith('/calendarView/delta'));
+    expect(deltaCalls.some((r) => r.status === 410)).toBe(true);
+    const records = await h.reader.waitFor(before + 1);
+    expect(records.some((r) => r.key!.endsWith(lost.immutableId) && r.headers['g2k-source'] === 'resync')).toBe(true);
   });
 });

@@ -9,6 +9,8 @@ export class Directory {
   private readonly users = new Map<string, SimUser>();
   private readonly usersByUpn = new Map<string, SimUser>();
   readonly apps = new Map<string, SimApp>();
+  /** Security groups: id → tenant and member user ids. */
+  readonly groups = new Map<string, { id: string; tenantId: string; displayName: string; members: Set<string> }>();
 
   addTenant(seed: Pick<SeedTenant, 'id' | 'domain'>): SimTenant {
     if (this.tenants.has(seed.id)) throw new SimUsageError(`tenant ${seed.id} already exists`, 409);
@@ -48,6 +50,21 @@ export class Directory {
     const user = this.users.get(idOrUpn.toLowerCase()) ?? this.usersByUpn.get(idOrUpn.toLowerCase());
     if (!user || (tenantId && user.tenantId !== tenantId)) return undefined;
     return user;
+  }
+
+  addGroup(
+    tenantId: string,
+    input: { id?: string; displayName: string; members: string[] },
+  ): { id: string; members: string[] } {
+    if (!this.tenants.has(tenantId)) throw new SimUsageError(`tenant ${tenantId} does not exist`, 404);
+    const members = input.members.map((m) => {
+      const user = this.findUser(m, tenantId);
+      if (!user) throw new SimUsageError(`no user ${m} in tenant ${tenantId}`, 404);
+      return user.id;
+    });
+    const group = { id: input.id ?? guid(), tenantId, displayName: input.displayName, members: new Set(members) };
+    this.groups.set(group.id, group);
+    return { id: group.id, members: [...group.members] };
   }
 
   listUsers(tenantId?: string): SimUser[] {

@@ -224,6 +224,11 @@ export class GraphSim {
     return this.directory.addUser(tenantId, input);
   }
 
+  /** A security group of the tenant's users (the subscription manager can subscribe to its members). */
+  addGroup(tenantId: string, input: { id?: string; displayName: string; members: string[] }) {
+    return this.directory.addGroup(tenantId, input);
+  }
+
   addApp(input: Partial<SeedApp> & { tenants: string[] }) {
     const app = this.directory.addApp({
       clientId: input.clientId ?? guid(),

@@ -33,8 +33,10 @@ export type StateStoreSettings =
 
 /** What the subscription manager keeps alive; absent when G2K_NOTIFICATION_URL is not set. */
 export interface SubscriptionSettings {
-  /** Mailboxes (user ids or userPrincipalNames) in the home tenant to subscribe to. */
+  /** Mailboxes (user object ids) in the home tenant to subscribe to. */
   users: string[];
+  /** Security groups whose members' mailboxes are subscribed to (membership read at every reconcile). */
+  groups: string[];
   notificationUrl: string;
   lifecycleNotificationUrl: string;
   changeTypes: string;
@@ -90,7 +92,9 @@ export const SETTINGS = {
     'with G2K_STATE_STORE=postgres: postgresql://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE (or sm:…)',
   G2K_NOTIFICATION_URL: 'the public URL of the notification function (turns the subscription manager on)',
   G2K_LIFECYCLE_URL: 'the public URL of the lifecycle function',
-  G2K_SUBSCRIBE_USERS: 'mailboxes to subscribe to: user ids or userPrincipalNames, comma-separated',
+  G2K_SUBSCRIBE_USERS: 'mailboxes to subscribe to: user object ids, comma-separated',
+  G2K_SUBSCRIBE_GROUPS:
+    'groups whose members are subscribed to: group object ids, comma-separated (needs GroupMember.Read.All)',
   G2K_CHANGE_TYPES: 'change types to subscribe to',
   G2K_SUBSCRIPTION_MINUTES: 'lifetime asked for each subscription (Outlook events: at most 10080)',
   G2K_RENEW_WITHIN_MINUTES: 'renew subscriptions that expire within this many minutes',
@@ -271,12 +275,19 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     if (!changeTypes.split(',').every((c) => ['created', 'updated', 'deleted'].includes(c.trim()))) {
       problems.push(`G2K_CHANGE_TYPES must list created, updated and/or deleted, got '${changeTypes}'.`);
     }
-    const users = text('G2K_SUBSCRIBE_USERS', '')
-      .split(',')
-      .map((u) => u.trim())
-      .filter(Boolean);
+    const ids = (name: 'G2K_SUBSCRIBE_USERS' | 'G2K_SUBSCRIBE_GROUPS'): string[] => {
+      const list = text(name, '')
+        .split(',')
+        .map((u) => u.trim().toLowerCase())
+        .filter(Boolean);
+      for (const id of list) if (!GUID.test(id)) problems.push(`${name} must list object ids (GUIDs), got '${id}'.`);
+      return list;
+    };
+    const users = ids('G2K_SUBSCRIBE_USERS');
+    const groups = ids('G2K_SUBSCRIBE_GROUPS');
     subscriptions = {
       users,
+      groups,
       notificationUrl: hookUrl('G2K_NOTIFICATION_URL'),
       lifecycleNotificationUrl: hookUrl('G2K_LIFECYCLE_URL'),
       changeTypes: changeTypes

@@ -93,9 +93,10 @@ export class SubscriptionManager {
     for (const sub of live) {
       const user = RESOURCE.exec(sub.resource)?.[1]?.toLowerCase();
       if (user) byUser.set(user, [...(byUser.get(user) ?? []), sub]);
-      else if (!this.isWanted(sub)) await this.remove(sub.id, report);
+      else await this.remove(sub.id, report);
     }
-    const desired = [...new Set(this.settings.users.map((u) => u.toLowerCase()))];
+    const members = await Promise.all(this.settings.groups.map((g) => this.api.groupMembers(this.tenantId, g)));
+    const desired = [...new Set([...this.settings.users, ...members.flat()].map((u) => u.toLowerCase()))];
     progress(`${desired.length} mailboxes wanted, ${live.length} subscriptions live, ${stored.length} stored`);
     let done = 0;
     await forEachLimited(desired, 32, async (userId) => {
@@ -327,10 +328,6 @@ export class SubscriptionManager {
     await this.api.delete(this.tenantId, id);
     await this.store.delete(id);
     report.deleted.push(id);
-  }
-
-  private isWanted(sub: GraphSubscription): boolean {
-    return this.settings.users.some((u) => RESOURCE.exec(sub.resource)?.[1]?.toLowerCase() === u.toLowerCase());
   }
 
   private expiration(): string {

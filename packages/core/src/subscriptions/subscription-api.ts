@@ -44,6 +44,24 @@ export class SubscriptionApi {
     this.lists = new Pacer(limits.listPer20s, 20_000);
   }
 
+  /** The user members of a group (transitive members are not followed), paging through nextLink. */
+  async groupMembers(tenantId: string, groupId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let next: string | undefined = `/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`;
+    while (next) {
+      const res = await this.send(this.lists, tenantId, 'GET', next);
+      this.expect(res, [200], `read the members of group ${groupId}`);
+      const page = res.body as { value: Array<{ id: string; '@odata.type'?: string }>; '@odata.nextLink'?: string };
+      ids.push(
+        ...page.value
+          .filter((m) => !m['@odata.type'] || m['@odata.type'] === '#microsoft.graph.user')
+          .map((m) => m.id.toLowerCase()),
+      );
+      next = page['@odata.nextLink'];
+    }
+    return ids;
+  }
+
   async list(tenantId: string): Promise<GraphSubscription[]> {
     const all: GraphSubscription[] = [];
     let next: string | undefined = '/subscriptions';

@@ -72,6 +72,19 @@ export function controlRouter(sim: GraphSim): Router<void> {
         }),
       );
     })
+    .add('POST', '/_sim/tenants/:tenantId/groups', (req, p) => {
+      const b = body(req);
+      if (!Array.isArray(b.members) || !b.members.every((m) => typeof m === 'string'))
+        throw new SimUsageError('members must be an array of user ids or userPrincipalNames');
+      return json(
+        201,
+        sim.addGroup(p.tenantId!, {
+          displayName: str(b.displayName, 'displayName'),
+          members: b.members,
+          ...(typeof b.id === 'string' ? { id: b.id } : {}),
+        }),
+      );
+    })
     .add('GET', '/_sim/users', (req) =>
       json(200, { value: sim.directory.listUsers(req.query.get('tenantId') ?? undefined) }),
     )

@@ -55,6 +55,35 @@ export class GraphApi {
   constructor(deps: GraphApiDeps) {
     this.deps = deps;
     addEventRoutes(this.router, deps.calendar);
+    this.router.add('GET', '/groups/:groupId/members', (req, p, ctx) => {
+      const group = deps.directory.groups.get(p.groupId!);
+      if (!group || group.tenantId !== ctx.principal.tenantId) {
+        throw new GraphError(
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${p.groupId}' does not exist or one of its queried reference-property objects are not present.`,
+        );
+      }
+      const top = Math.min(Number(req.query.get('$top') ?? 100) || 100, 999);
+      const skip = Number(req.query.get('$skiptoken') ?? 0) || 0;
+      const members = [...group.members];
+      const page = members.slice(skip, skip + top).map((id) => {
+        const user = deps.directory.findUser(id)!;
+        return {
+          '@odata.type': '#microsoft.graph.user',
+          id: user.id,
+          displayName: user.displayName,
+          userPrincipalName: user.userPrincipalName,
+        };
+      });
+      return graphJson(200, {
+        '@odata.context': `${ctx.graphBase}/$metadata#directoryObjects`,
+        value: page,
+        ...(skip + top < members.length
+          ? { '@odata.nextLink': `${ctx.graphBase}/groups/${group.id}/members?$top=${top}&$skiptoken=${skip + top}` }
+          : {}),
+      });
+    });
     deps.delta.addRoutes(this.router);
     addSubscriptionRoutes(this.router, deps.subscriptions);
     this.mailboxConcurrency = new ConcurrencyLimiter(deps.options.throttling.mailboxConcurrency);
