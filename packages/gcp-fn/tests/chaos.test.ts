@@ -47,8 +47,16 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     // The chaos schedule: broker down from 1/4 to 1/2 of the run; token endpoint flapping every 1.5 s.
     const ms = SECONDS * 1000;
     let brokerEvents: Promise<void> = Promise.resolve();
-    timers.push(setTimeout(() => (brokerEvents = brokerEvents.then(() => broker.stop())), ms / 4));
-    timers.push(setTimeout(() => (brokerEvents = brokerEvents.then(() => broker.restart())), ms / 2));
+    timers.push(
+      setTimeout(() => {
+        brokerEvents = brokerEvents.then(() => broker.stop());
+      }, ms / 4),
+    );
+    timers.push(
+      setTimeout(() => {
+        brokerEvents = brokerEvents.then(() => broker.restart());
+      }, ms / 2),
+    );
     let outage = false;
     timers.push(setInterval(() => sim.setFaults({ tokenOutage: (outage = !outage) }), 1_500));
 
