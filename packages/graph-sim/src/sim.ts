@@ -338,6 +338,11 @@ export class GraphSim {
     sub.authorizedUntilMs = this.clock.now() - 1;
   }
 
+  /** Changes delivery settings at run time (e.g. notifications per POST for a benchmark phase). */
+  setDelivery(patch: Partial<GraphSimOptions['delivery']>): void {
+    Object.assign(this.options.delivery, patch);
+  }
+
   setFaults(patch: Partial<FaultOptions>): FaultOptions {
     return this.faults.update(patch);
   }
