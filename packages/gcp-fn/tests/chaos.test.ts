@@ -22,7 +22,14 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     extraUsersPerTenant: MAILBOXES,
     // Tokens that need refreshing every ~30 s, so the flapping token endpoint matters.
     tokenLifetimeMinutes: { min: 5.5, max: 5.5 },
-    delivery: { batchWindowMs: 20, retryBaseDelayMs: 1_000, retryMaxDelayMs: 4_000 },
+    // Graph's endpoint states (slow: 10 min delay, drop: 10 min) scaled down, so a run ends in minutes.
+    delivery: {
+      batchWindowMs: 20,
+      retryBaseDelayMs: 1_000,
+      retryMaxDelayMs: 4_000,
+      slowDelayMs: 5_000,
+      dropForMs: 5_000,
+    },
     faults: { throttleRate: 0.3, unavailableRate: 0.05, retryAfterSeconds: 1 },
   });
   const broker = await PrivateBroker.start();

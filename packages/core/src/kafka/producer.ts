@@ -16,6 +16,8 @@ function sasl(settings: KafkaSettings): SASLOptions | undefined {
   return { mechanism, username, password };
 }
 
+const CIRCUIT_OPEN_MS = 1_000;
+
 interface Pending {
   topic: string;
   records: KafkaRecord[];
@@ -37,6 +39,8 @@ export class KafkaRecordSink implements RecordSink {
   private connecting: Promise<Producer> | undefined;
   private queue: Pending[] = [];
   private sending = false;
+  /** After a failure, sends fail at once for a moment instead of each waiting out the broker's timeouts. */
+  private openUntil = 0;
 
   constructor(settings: KafkaSettings, logger: Logger) {
     this.logger = logger;
@@ -55,6 +59,9 @@ export class KafkaRecordSink implements RecordSink {
 
   async send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void> {
     if (!records.length) return;
+    // Answering Graph fast (503) while Kafka is down keeps the endpoint out of Graph's "slow" state.
+    if (Date.now() < this.openUntil)
+      throw new ProduceError('Kafka is unavailable (a send failed less than a second ago)');
     let timer: NodeJS.Timeout | undefined;
     const acked = new Promise<void>((resolve, reject) => this.queue.push({ topic, records, resolve, reject }));
     const deadline = new Promise<never>((_, reject) => {
@@ -96,6 +103,7 @@ export class KafkaRecordSink implements RecordSink {
             error: (err as Error).message,
           });
           this.discard();
+          this.openUntil = Date.now() + CIRCUIT_OPEN_MS;
           batch.forEach((p) => p.reject(err));
         },
       )
