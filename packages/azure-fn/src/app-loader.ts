@@ -1,4 +1,4 @@
-import { createAppFromEnv, type Graph2Kafka } from '@graph2kafka/core';
+import type { Graph2Kafka } from '@graph2kafka/core';
 
 export type AppProvider = () => Promise<Graph2Kafka>;
 
@@ -10,9 +10,12 @@ let loading: Promise<Graph2Kafka> | undefined;
  * forgotten, so the next request tries again.
  */
 export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
-  loading ??= createAppFromEnv(env).catch((err: unknown) => {
-    loading = undefined;
-    throw err;
-  });
+  // Loaded on the first notification, not at start: the handshake of a cold instance does not wait for it.
+  loading ??= import('@graph2kafka/core')
+    .then(({ createAppFromEnv }) => createAppFromEnv(env))
+    .catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
   return loading;
 }

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { answerHandshake, ConfigError, jsonResponse, type CoreResponse, type Graph2Kafka } from '@graph2kafka/core';
+import type { Graph2Kafka } from '@graph2kafka/core';
+import { answerHandshake, ConfigError, jsonResponse, type CoreResponse } from '@graph2kafka/core/http';
 
 import type { AppProvider } from './app-loader.ts';
 type Kind = 'notifications' | 'lifecycle';

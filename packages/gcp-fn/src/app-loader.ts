@@ -1,4 +1,4 @@
-import { createAppFromEnv, GoogleSecretManagerSource, type Graph2Kafka, type SecretSource } from '@graph2kafka/core';
+import type { Graph2Kafka, SecretSource } from '@graph2kafka/core';
 
 let loading: Promise<Graph2Kafka> | undefined;
 
@@ -9,6 +9,8 @@ let loading: Promise<Graph2Kafka> | undefined;
  */
 export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
   loading ??= (async () => {
+    // Loaded on the first notification, not at start: the handshake of a cold instance does not wait for it.
+    const { createAppFromEnv, GoogleSecretManagerSource } = await import('@graph2kafka/core');
     const secrets: SecretSource[] = Object.values(env).some((v) => v?.startsWith('sm:'))
       ? [await GoogleSecretManagerSource.create()]
       : [];

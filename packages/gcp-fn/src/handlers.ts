@@ -1,12 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import {
-  answerHandshake,
-  ConfigError,
-  jsonLogger,
-  jsonResponse,
-  type CoreResponse,
-  type Graph2Kafka,
-} from '@graph2kafka/core';
+import type { Graph2Kafka } from '@graph2kafka/core';
+import { answerHandshake, ConfigError, jsonLogger, jsonResponse, type CoreResponse } from '@graph2kafka/core/http';
 
 export type AppProvider = () => Promise<Graph2Kafka>;
 type Kind = 'notifications' | 'lifecycle';

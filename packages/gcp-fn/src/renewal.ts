@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { ConfigError, jsonLogger, renewalRequest } from '@graph2kafka/core';
+import { ConfigError, jsonLogger } from '@graph2kafka/core/http';
 import type { AppProvider } from './handlers.ts';
 
 /** The renewal function, for Cloud Scheduler with an OIDC token: request → core → response. */
@@ -17,6 +17,7 @@ export function renewalHandler(getApp: AppProvider): (req: Request, res: Respons
         .json({ error: { code: 'NotConfigured', message: 'graph2kafka is not configured; see the function logs' } });
       return;
     }
+    const { renewalRequest } = await import('@graph2kafka/core');
     const answer = await renewalRequest(app, req.headers.authorization, (line) => jsonLogger.info(line));
     res.status(answer.status).set(answer.headers).send(answer.body);
   };

@@ -1,11 +1,11 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { runRenewal } from '@graph2kafka/core';
 import { appFromEnv, type AppProvider } from '../app-loader.ts';
 
 /** The timer-triggered renewal: reconcile subscriptions; a run with errors fails, so it shows in monitoring. */
 export function renewalTimer(getApp: AppProvider): (timer: Timer, context: InvocationContext) => Promise<void> {
   return async (timer, context) => {
     if (timer.isPastDue) context.warn('the renewal timer is running late');
+    const { runRenewal } = await import('@graph2kafka/core');
     const report = await runRenewal(await getApp(), (line) => context.log(line));
     if (report.errors.length)
       throw new Error(
