@@ -387,7 +387,7 @@ export class GraphSim {
       if (!pending.length && !this.dispatcher.busy) return;
       if (performance.now() > deadline) {
         throw new Error(
-          `graph-sim: ${pending.length} notification(s) still pending after ${timeoutMs} ms (first: ${JSON.stringify(pending[0])})`,
+          `graph-sim: ${pending.length} notification(s) still pending after ${timeoutMs} ms; dispatcher ${JSON.stringify(this.dispatcher.state())}; clock ${this.clock.nowIso()}, next timer at ${new Date(this.clock.nextDueAt() ?? 0).toISOString()}; first pending: ${JSON.stringify(pending[0])}`,
         );
       }
       await new Promise((r) => setTimeout(r, 10));

@@ -86,6 +86,16 @@ export class Dispatcher {
     return false;
   }
 
+  /** What is queued where: for diagnosing a delivery that does not settle. */
+  state(): { gathering: number; waiting: number; ready: Record<string, number>; inFlight: Record<string, number> } {
+    return {
+      gathering: [...this.gathering.values()].reduce((n, g) => n + g.items.length, 0),
+      waiting: this.waiting.size,
+      ready: Object.fromEntries([...this.ready].map(([url, list]) => [url, list.length])),
+      inFlight: Object.fromEntries(this.inFlight),
+    };
+  }
+
   stop(): void {
     this.stopped = true;
     for (const g of this.gathering.values()) g.cancel();
