@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
-import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
 
 const { values: args } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const root = path.resolve(import.meta.dirname, '..');
@@ -83,12 +83,7 @@ async function main(): Promise<void> {
   rmSync(stateDir, { recursive: true, force: true });
   const topic = process.env.G2K_TOPIC ?? 'graph.calendar.events';
   const env: Record<string, string> = {
-    GRAPH_BASE_URL: sim.urls.graph,
-    AZURE_AUTHORITY_HOST: sim.urls.authority,
-    AZURE_TENANT_ID: sim.defaults.tenantId,
-    AZURE_CLIENT_ID: sim.defaults.clientId,
-    AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
-    G2K_GRAPH_CA_FILE: caFile,
+    ...graphSimEnv(sim, caFile),
     KAFKA_BROKERS: brokers.join(','),
     G2K_TOPIC: topic,
     G2K_STATE_STORE: `file:${stateDir}`,

@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { FileSubscriptionStore } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
-import { createSubscription, freePort } from '@graph2kafka/testkit';
+import { createSubscription, freePort, graphSimEnv } from '@graph2kafka/testkit';
 import { barChart } from './chart.ts';
 
 const { values: args } = parseArgs({
@@ -138,12 +138,7 @@ async function main(): Promise<void> {
     writeFileSync(caFile, sim.caCertPem);
     const stateDir = path.join(dir, 'state');
     const env = {
-      GRAPH_BASE_URL: sim.urls.graph,
-      AZURE_AUTHORITY_HOST: sim.urls.authority,
-      AZURE_TENANT_ID: sim.defaults.tenantId,
-      AZURE_CLIENT_ID: sim.defaults.clientId,
-      AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
-      G2K_GRAPH_CA_FILE: caFile,
+      ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: kafka.brokers.join(','),
       G2K_TOPIC: `bench.events.${Date.now()}`,
       G2K_STATE_STORE: `file:${stateDir}`,

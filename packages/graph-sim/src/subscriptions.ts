@@ -126,10 +126,8 @@ export class SubscriptionService {
       await validateEndpoint(lifecycleNotificationUrl, this.deps.options.handshakeTimeoutMs, this.deps.onHandshake);
     // The handshake took time; a parallel create of the same combination may have won meanwhile.
     this.checkDuplicate(principal, userId, changeTypes);
-    const now = this.deps.clock.now();
     const app = this.deps.directory.app(principal.appId);
-    const sub: Subscription = {
-      id: guid(),
+    return this.add({
       resource,
       changeTypes,
       notificationUrl,
@@ -143,15 +141,7 @@ export class SubscriptionService {
       immutableIds,
       includeResourceData,
       latestSupportedTlsVersion: tls,
-      authorizedUntilMs: now + this.deps.options.authorizationMinutes * 60_000,
-      createdMs: now,
-      lastPatchMs: undefined,
-      lastReauthorizeMs: undefined,
-      reauthorizationNoticeSentMs: undefined,
-    };
-    this.subs.set(sub.id, sub);
-    this.schedule(sub);
-    return sub;
+    });
   }
 
   async update(principal: Principal, id: string, body: Record<string, unknown>): Promise<Subscription> {
@@ -255,9 +245,7 @@ export class SubscriptionService {
     clientState: string;
     expirationMs: number;
   }): Subscription {
-    const now = this.deps.clock.now();
-    const sub: Subscription = {
-      id: guid(),
+    return this.add({
       resource: `/users/${input.userId}/events`,
       changeTypes: ['created', 'updated', 'deleted'],
       notificationUrl: input.notificationUrl,
@@ -271,6 +259,20 @@ export class SubscriptionService {
       immutableIds: true,
       includeResourceData: false,
       latestSupportedTlsVersion: 'v1_2',
+    });
+  }
+
+  /** A new subscription, authorized from now on, with its expiry and reauthorization timers. */
+  private add(
+    fields: Omit<
+      Subscription,
+      'id' | 'authorizedUntilMs' | 'createdMs' | 'lastPatchMs' | 'lastReauthorizeMs' | 'reauthorizationNoticeSentMs'
+    >,
+  ): Subscription {
+    const now = this.deps.clock.now();
+    const sub: Subscription = {
+      ...fields,
+      id: guid(),
       authorizedUntilMs: now + this.deps.options.authorizationMinutes * 60_000,
       createdMs: now,
       lastPatchMs: undefined,

@@ -1,4 +1,4 @@
-export { pipelineEnv, type PipelineEnv } from './pipeline-env.ts';
+export { graphSimEnv, pipelineEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, simToken } from './subscriptions.ts';
 export { TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';

@@ -13,6 +13,18 @@ export interface PipelineEnv {
 
 let topicSeq = 0;
 
+/** The Graph and login settings that point graph2kafka at graph-sim (its CA written to `caFile`). */
+export function graphSimEnv(sim: GraphSim, caFile: string): Record<string, string> {
+  return {
+    GRAPH_BASE_URL: sim.urls.graph,
+    AZURE_AUTHORITY_HOST: sim.urls.authority,
+    AZURE_TENANT_ID: sim.defaults.tenantId,
+    AZURE_CLIENT_ID: sim.defaults.clientId,
+    AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
+    G2K_GRAPH_CA_FILE: caFile,
+  };
+}
+
 /** The settings a graph2kafka function needs to run against graph-sim and the test broker, with fresh topics. */
 export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): PipelineEnv {
   const dir = mkdtempSync(join(tmpdir(), 'g2k-pipeline-'));
@@ -24,12 +36,7 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
   const lifecycleTopic = `test.lifecycle.${suffix}`;
   return {
     env: {
-      GRAPH_BASE_URL: sim.urls.graph,
-      AZURE_AUTHORITY_HOST: sim.urls.authority,
-      AZURE_TENANT_ID: sim.defaults.tenantId,
-      AZURE_CLIENT_ID: sim.defaults.clientId,
-      AZURE_CLIENT_SECRET: sim.defaults.clientSecret,
-      G2K_GRAPH_CA_FILE: caFile,
+      ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
       G2K_TOPIC: topic,
       G2K_LIFECYCLE_TOPIC: lifecycleTopic,

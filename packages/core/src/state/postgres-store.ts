@@ -1,5 +1,10 @@
 import pg from 'pg';
-import type { MailboxSyncState, SubscriptionRecord, SubscriptionStore } from './subscription-store.ts';
+import {
+  mailboxKey,
+  type MailboxSyncState,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from './subscription-store.ts';
 
 type Kind = 'subscription' | 'mailbox';
 
@@ -37,11 +42,11 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   }
 
   getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailbox', `${tenantId.toLowerCase()}_${userId.toLowerCase()}`);
+    return this.read<MailboxSyncState>('mailbox', mailboxKey(tenantId, userId));
   }
 
   putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailbox', `${state.tenantId.toLowerCase()}_${state.userId.toLowerCase()}`, state);
+    return this.write('mailbox', mailboxKey(state.tenantId, state.userId), state);
   }
 
   listSync(): Promise<MailboxSyncState[]> {

@@ -117,7 +117,9 @@ export class FileSubscriptionStore implements SubscriptionStore {
   }
 }
 
-const mailboxKey = (tenantId: string, userId: string): string => `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
+/** The id of a mailbox's sync state, the same in every backend. */
+export const mailboxKey = (tenantId: string, userId: string): string =>
+  `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
 
 /** Keeps found records for a while, so a burst of notifications does not read the store for each one. */
 export class CachedSubscriptionStore implements SubscriptionStore {

@@ -1,6 +1,11 @@
 import { RestError, TableClient, odata } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { MailboxSyncState, SubscriptionRecord, SubscriptionStore } from './subscription-store.ts';
+import {
+  mailboxKey,
+  type MailboxSyncState,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from './subscription-store.ts';
 
 type Kind = 'subscription' | 'mailbox';
 
@@ -54,11 +59,11 @@ export class TableSubscriptionStore implements SubscriptionStore {
   }
 
   getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailbox', `${tenantId.toLowerCase()}_${userId.toLowerCase()}`);
+    return this.read<MailboxSyncState>('mailbox', mailboxKey(tenantId, userId));
   }
 
   putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailbox', `${state.tenantId.toLowerCase()}_${state.userId.toLowerCase()}`, state);
+    return this.write('mailbox', mailboxKey(state.tenantId, state.userId), state);
   }
 
   listSync(): Promise<MailboxSyncState[]> {

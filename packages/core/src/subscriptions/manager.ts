@@ -160,16 +160,7 @@ export class SubscriptionManager {
       try {
         const renewed = await this.api.renew(this.tenantId, record.id, this.expiration());
         if (renewed === 'gone') report.errors.push(`${record.id}: Graph no longer has it (run create to replace it)`);
-        else {
-          const now = new Date(this.now()).toISOString();
-          await this.store.put({
-            ...record,
-            expirationDateTime: renewed.expirationDateTime,
-            lastRenewedAt: now,
-            updatedAt: now,
-          });
-          report.renewed.push(record.id);
-        }
+        else await this.renewed(record, renewed, report);
       } catch (err) {
         report.errors.push(`${record.id}: ${(err as Error).message}`);
       }
@@ -273,6 +264,14 @@ export class SubscriptionManager {
       }
       return;
     }
+    await this.renewed(record, renewed, report);
+  }
+
+  private async renewed(
+    record: SubscriptionRecord,
+    renewed: GraphSubscription,
+    report: ReconcileReport,
+  ): Promise<void> {
     const now = new Date(this.now()).toISOString();
     await this.store.put({
       ...record,
@@ -280,7 +279,7 @@ export class SubscriptionManager {
       lastRenewedAt: now,
       updatedAt: now,
     });
-    report.renewed.push(keep.id);
+    report.renewed.push(record.id);
   }
 
   private async recreate(record: SubscriptionRecord, deadline: number): Promise<void> {
