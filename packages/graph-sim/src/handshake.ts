@@ -1,4 +1,5 @@
 import { GraphError } from './errors.ts';
+import { deadlineSignal } from './deadline.ts';
 import { guid } from './ids.ts';
 
 export interface HandshakeResult {
@@ -35,12 +36,13 @@ export async function validateEndpoint(
   const target = `${url}${url.includes('?') ? '&' : '?'}validationToken=${encodeValidationToken(token)}`;
   const started = performance.now();
   const result: HandshakeResult = { url, token, durationMs: 0 };
+  const deadline = deadlineSignal(timeoutMs);
   try {
     const res = await fetch(target, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain; charset=utf-8', Accept: 'text/plain' },
       body: '',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: deadline.signal,
       redirect: 'manual',
     });
     const text = await res.text();
@@ -63,6 +65,7 @@ export async function validateEndpoint(
     result.error = e.cause?.code ?? e.cause?.message ?? e.message;
     throw failed(`HTTP request failed with exception: ${result.error}`);
   } finally {
+    deadline.clear();
     result.durationMs = performance.now() - started;
     report(result);
   }

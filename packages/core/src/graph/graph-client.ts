@@ -82,10 +82,18 @@ export class GraphClient {
         opts.timeoutMs,
         `no token for tenant ${tenantId} within ${opts.timeoutMs} ms`,
       );
+      // A plain timer rather than AbortSignal.timeout(): an unreferenced timeout signal can be collected
+      // before it fires, and the call then never ends. It covers the answer's body too.
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new DOMException('timed out', 'TimeoutError')),
+        Math.max(1, opts.timeoutMs),
+      );
       let res;
+      let text: string;
       try {
         res = await request(url, {
-          method: method,
+          method: method as Dispatcher.HttpMethod,
           dispatcher: this.dispatcher,
           headers: {
             Authorization: `Bearer ${token}`,
@@ -94,15 +102,17 @@ export class GraphClient {
             ...opts.headers,
           },
           body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-          signal: AbortSignal.timeout(Math.max(1, opts.timeoutMs)),
+          signal: controller.signal,
         });
+        text = await res.body.text();
       } catch (err) {
         const e = err as Error & { code?: string };
         throw new GraphRequestError(
           `Graph ${method} ${path} failed: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timed out' : (e.code ?? e.message)}`,
         );
+      } finally {
+        clearTimeout(timer);
       }
-      const text = await res.body.text();
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;

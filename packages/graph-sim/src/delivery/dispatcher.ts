@@ -4,6 +4,7 @@ import { guid } from '../ids.ts';
 import type { DeliveryOptions } from '../options.ts';
 import type { Records } from '../records.ts';
 import type { AttemptOutcome, ChangeNotification, NotificationRecord, Subscription } from '../types.ts';
+import { deadlineSignal } from '../deadline.ts';
 import type { EndpointHealth } from './endpoint-health.ts';
 
 type Kind = 'change' | 'lifecycle';
@@ -187,6 +188,7 @@ export class Dispatcher {
     let status: number | undefined;
     let error: string | undefined;
     let outcome: AttemptOutcome;
+    const deadline = deadlineSignal(timeoutMs);
     try {
       const res = await fetch(delivery.url, {
         method: 'POST',
@@ -195,7 +197,7 @@ export class Dispatcher {
           'User-Agent': 'graph-sim (Microsoft Graph change notifications)',
         },
         body: JSON.stringify({ value: live.map((i) => i.payload) }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
         redirect: 'manual',
       });
       status = res.status;
@@ -205,6 +207,8 @@ export class Dispatcher {
       const e = err as Error & { cause?: { code?: string } };
       outcome = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : 'error';
       error = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    } finally {
+      deadline.clear();
     }
     const durationMs = performance.now() - started;
     if (this.stopped) return;
