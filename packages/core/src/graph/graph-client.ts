@@ -93,7 +93,7 @@ export class GraphClient {
       let text: string;
       try {
         res = await request(url, {
-          method: method as Dispatcher.HttpMethod,
+          method: method,
           dispatcher: this.dispatcher,
           headers: {
             Authorization: `Bearer ${token}`,
