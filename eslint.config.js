@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.tools/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.tools/**', 'coverage/**', 'packages/*/bundle/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -22,8 +22,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { Buffer: 'readonly', URL: 'readonly', performance: 'readonly', module: 'writable' },
+    },
   },
   {
     files: ['**/tests/**/*.ts'],

@@ -13,8 +13,8 @@ export class ConfigError extends Error {
 export class SecretError extends Error {
   readonly reference: string;
 
-  constructor(reference: string, message: string) {
-    super(message);
+  constructor(reference: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'SecretError';
     this.reference = reference;
   }

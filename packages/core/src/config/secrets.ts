@@ -34,7 +34,18 @@ export class GoogleSecretManagerSource implements SecretSource {
   static async create(
     options: ConstructorParameters<typeof SecretManagerServiceClient>[0] = {},
   ): Promise<GoogleSecretManagerSource> {
-    const { SecretManagerServiceClient: Client } = await import('@google-cloud/secret-manager');
+    let Client: typeof SecretManagerServiceClient;
+    try {
+      ({ SecretManagerServiceClient: Client } = await import('@google-cloud/secret-manager'));
+    } catch (err) {
+      // The Azure deploy bundle does not ship the Google SDK: say so instead of a bare module-not-found.
+      throw new SecretError(
+        'sm:',
+        'sm: secret references need @google-cloud/secret-manager, which only the GCP deployment installs; ' +
+          `on Azure, use Key Vault references in app settings instead (${(err as Error).message})`,
+        { cause: err },
+      );
+    }
     return new GoogleSecretManagerSource(new Client(options));
   }
 

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '..', '..', '..');
+
+export interface InstalledBundle {
+  dir: string;
+  /** Bytes of JavaScript in dist/ (source maps left out). */
+  codeBytes: number;
+  /** Bytes of everything the platform would upload and install: dist/ plus node_modules. */
+  installedBytes: number;
+  buildMs: number;
+  installMs: number;
+}
+
+function bytesUnder(dir: string, filter: (name: string) => boolean = () => true): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (entry.isFile() && filter(entry.name)) total += statSync(path.join(entry.parentPath, entry.name)).size;
+  return total;
+}
+
+/**
+ * What the cloud does with a deploy bundle: `pnpm build <platform> --out DIR` into a fresh folder outside the
+ * workspace, then a clean production install from its own package-lock.json (`npm ci --omit=dev`).
+ */
+export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<InstalledBundle> {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), `g2k-bundle-${platform}-`)), 'app');
+  let began = Date.now();
+  await run(process.execPath, [path.join(root, 'scripts', 'build', 'run.ts'), platform, '--out', dir], { cwd: root });
+  const buildMs = Date.now() - began;
+  began = Date.now();
+  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
+  return {
+    dir,
+    codeBytes: bytesUnder(path.join(dir, 'dist'), (n) => n.endsWith('.js')),
+    installedBytes: bytesUnder(dir, (n) => !n.endsWith('.map')),
+    buildMs,
+    installMs: Date.now() - began,
+  };
+}
+
+/** Polls a Graph validation handshake until it is answered; returns the token's echo. */
+export async function awaitHandshake(url: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  const token = 'Validation: Token check + 1';
+  for (;;) {
+    try {
+      const res = await fetch(`${url}?validationToken=${encodeURIComponent(token)}`, { method: 'POST' });
+      const body = await res.text();
+      if (res.status === 200 && body === token) return body;
+      throw new Error(`handshake answered ${res.status} ${body.slice(0, 200)}`);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
