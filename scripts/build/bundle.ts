@@ -14,7 +14,7 @@ interface PlatformSpec {
   description: string;
   /** Packages installed beside the bundle, resolved from this package's folder. */
   runtime: string[];
-  /** Packages neither bundled nor installed: only ever loaded by a feature of the other cloud. */
+  /** Packages neither bundled nor installed: only loaded by features of the other cloud (with a clear error). */
   absent: string[];
   scripts: Record<string, string>;
   /** Files copied into the bundle as they are, from the package folder. */
@@ -28,7 +28,7 @@ const SPECS: Record<Platform, PlatformSpec> = {
     pkg: 'gcp-fn',
     description:
       'graph2kafka for Google Cloud Functions (2nd gen): graphNotifications, graphLifecycle, subscriptionRenewal.',
-    runtime: ['@google-cloud/functions-framework', '@google-cloud/secret-manager'],
+    runtime: ['@google-cloud/functions-framework', '@google-cloud/secret-manager', 'google-auth-library'],
     absent: [],
     scripts: { start: 'functions-framework --target=graphNotifications' },
     files: { 'deploy/.gcloudignore': '.gcloudignore' },
@@ -37,7 +37,7 @@ const SPECS: Record<Platform, PlatformSpec> = {
     pkg: 'azure-fn',
     description: 'graph2kafka for Azure Functions (Node.js v4 model): notifications, lifecycle, renewal timer.',
     runtime: ['@azure/functions'],
-    absent: ['@google-cloud/secret-manager'],
+    absent: ['@google-cloud/secret-manager', 'google-auth-library'],
     scripts: { start: 'func start' },
     files: { 'deploy/host.json': 'host.json', 'deploy/.funcignore': '.funcignore' },
   },

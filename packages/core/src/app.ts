@@ -3,6 +3,7 @@ import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
+import { kafkaSasl } from './kafka/auth.ts';
 import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
@@ -56,7 +57,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     lingerMs: config.graph.batchLingerMs,
     logger,
   });
-  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger);
+  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, kafkaSasl(config.kafka, config.graph));
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({

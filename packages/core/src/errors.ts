@@ -50,3 +50,11 @@ export class ProduceError extends Error {
     this.name = 'ProduceError';
   }
 }
+
+/** No credential for Kafka's OAUTHBEARER: the message says which identity and what it lacks. */
+export class KafkaAuthError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaAuthError';
+  }
+}

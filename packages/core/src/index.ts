@@ -1,11 +1,19 @@
 export { createApp, createAppFromEnv, type AppOverrides, type Graph2Kafka } from './app.ts';
-export { loadConfig, SETTINGS, type Config, type GraphSettings, type KafkaSettings } from './config/config.ts';
+export {
+  loadConfig,
+  SETTINGS,
+  type Config,
+  type GraphSettings,
+  type KafkaAuth,
+  type KafkaSettings,
+} from './config/config.ts';
 export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
-export { ConfigError, GraphRequestError, ProduceError, SecretError, TokenError } from './errors.ts';
+export { ConfigError, GraphRequestError, KafkaAuthError, ProduceError, SecretError, TokenError } from './errors.ts';
 export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
+export { googleKafkaToken, kafkaSasl, type GoogleTokens, type KafkaAuthDeps } from './kafka/auth.ts';
 export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, type CoreRequest, type CoreResponse } from './receive/http.ts';

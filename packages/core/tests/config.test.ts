@@ -60,7 +60,7 @@ describe('configuration', () => {
     ['G2K_ALLOWED_TENANTS', `${TENANT},nope`, /tenant GUIDs, got 'nope'/],
     ['KAFKA_BROKERS', 'kafka', /host:port/],
     ['KAFKA_SSL', 'yes', /true or false/],
-    ['KAFKA_SASL_MECHANISM', 'gssapi', /plain, scram-sha-256 or scram-sha-512/],
+    ['KAFKA_SASL_MECHANISM', 'gssapi', /plain, scram-sha-256, scram-sha-512 or oauthbearer/],
     ['G2K_TIME_BUDGET_MS', '3000', /from 100 to 2800/],
     ['G2K_TOPIC', 'bad topic', /not a valid Kafka topic name/],
     ['G2K_STATE_STORE', 's3://bucket', /file:<directory>/],

@@ -75,6 +75,7 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
       '@google-cloud/functions-framework',
       '@google-cloud/secret-manager',
+      'google-auth-library',
     ]);
     for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
     const files = await readdir(bundle.dir, { recursive: true });

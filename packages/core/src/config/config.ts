@@ -4,12 +4,28 @@ import { parseReference, unresolvedKeyVaultReference, type SecretSource } from '
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
+/** How the producer authenticates to Kafka (see docs/kafka-targets.md). */
+export type KafkaAuth =
+  | { mechanism: SaslMechanism; username: string; password: string }
+  /** Entra ID tokens (Azure Event Hubs): the Graph app's own secret, or the Function App's managed identity. */
+  | {
+      mechanism: 'oauthbearer';
+      provider: 'entra';
+      scope: string;
+      identity: 'app' | 'managed';
+      managedClientId?: string;
+    }
+  /** Google access tokens of the runtime's service account (Managed Service for Apache Kafka). */
+  | { mechanism: 'oauthbearer'; provider: 'google' };
+
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
   ssl: boolean;
   sslCaPem: string | undefined;
-  sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
+  /** Client certificate and key (PEM) for brokers that authenticate clients by mutual TLS. */
+  sslClientCert?: { cert: string; key: string } | undefined;
+  sasl: KafkaAuth | undefined;
 }
 
 export interface GraphSettings {
@@ -76,9 +92,16 @@ export const SETTINGS = {
   KAFKA_CLIENT_ID: 'Kafka client id',
   KAFKA_SSL: 'TLS to Kafka',
   KAFKA_SSL_CA_FILE: 'CA certificate (PEM) for Kafka TLS',
-  KAFKA_SASL_MECHANISM: 'plain, scram-sha-256 or scram-sha-512',
+  KAFKA_SSL_CA_PEM: 'CA certificate (PEM text, or a secret reference) for Kafka TLS',
+  KAFKA_SSL_CLIENT_CERT: 'client certificate (PEM, or a secret reference) for mutual TLS',
+  KAFKA_SSL_CLIENT_KEY: 'client private key (PEM, or a secret reference) for mutual TLS',
+  KAFKA_SASL_MECHANISM: 'plain, scram-sha-256, scram-sha-512 or oauthbearer',
   KAFKA_SASL_USERNAME: 'SASL user',
   KAFKA_SASL_PASSWORD: 'SASL password (or sm:…)',
+  KAFKA_OAUTH_PROVIDER: 'oauthbearer token source: entra (Event Hubs) or google (Managed Service for Apache Kafka)',
+  KAFKA_OAUTH_SCOPE: 'Entra scope of the Kafka tokens, e.g. https://NAMESPACE.servicebus.windows.net/.default',
+  KAFKA_OAUTH_IDENTITY: 'Entra identity for Kafka tokens: app (AZURE_CLIENT_ID/SECRET) or managed',
+  KAFKA_OAUTH_MANAGED_CLIENT_ID: 'client id of a user-assigned managed identity for Kafka tokens',
   G2K_TOPIC: 'topic for event records',
   G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
@@ -201,6 +224,51 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     for (const t of allowed)
       if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got '${t}'.`);
 
+  async function kafkaAuth(brokers: string[]): Promise<KafkaAuth | undefined> {
+    const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+    if (!mechanism) return undefined;
+    if (mechanism === 'plain' || mechanism === 'scram-sha-256' || mechanism === 'scram-sha-512')
+      return {
+        mechanism,
+        username: text('KAFKA_SASL_USERNAME'),
+        password: await secret('KAFKA_SASL_PASSWORD', true),
+      };
+    if (mechanism !== 'oauthbearer') {
+      problems.push(
+        `KAFKA_SASL_MECHANISM must be plain, scram-sha-256, scram-sha-512 or oauthbearer, got '${mechanism}'.`,
+      );
+      return undefined;
+    }
+    const host = brokers[0]?.replace(/:\d+$/, '') ?? '';
+    const guessed = host.endsWith('.servicebus.windows.net')
+      ? 'entra'
+      : host.includes('.managedkafka.')
+        ? 'google'
+        : '';
+    const provider = env.KAFKA_OAUTH_PROVIDER?.trim().toLowerCase() || guessed;
+    if (provider === 'google') return { mechanism, provider };
+    if (provider !== 'entra') {
+      problems.push(
+        `KAFKA_OAUTH_PROVIDER must be entra (Azure Event Hubs) or google (Managed Service for Apache Kafka)${provider ? `, got '${provider}'` : ' when KAFKA_SASL_MECHANISM=oauthbearer'}.`,
+      );
+      return undefined;
+    }
+    const identity = env.KAFKA_OAUTH_IDENTITY?.trim().toLowerCase() || 'app';
+    if (identity !== 'app' && identity !== 'managed')
+      problems.push(`KAFKA_OAUTH_IDENTITY must be app or managed, got '${identity}'.`);
+    const scope =
+      env.KAFKA_OAUTH_SCOPE?.trim() || (host.endsWith('.servicebus.windows.net') ? `https://${host}/.default` : '');
+    if (!scope) problems.push(`KAFKA_OAUTH_SCOPE is not set: ${SETTINGS.KAFKA_OAUTH_SCOPE}.`);
+    const managedClientId = env.KAFKA_OAUTH_MANAGED_CLIENT_ID?.trim();
+    return {
+      mechanism,
+      provider,
+      scope,
+      identity: identity === 'managed' ? 'managed' : 'app',
+      ...(managedClientId ? { managedClientId } : {}),
+    };
+  }
+
   const brokers = text('KAFKA_BROKERS')
     .split(',')
     .map((b) => b.trim())
@@ -209,18 +277,21 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     if (!/^[^:\s]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entries must be host:port, got '${b}'.`);
   const sslRaw = (env.KAFKA_SSL ?? 'false').trim().toLowerCase();
   if (!['true', 'false'].includes(sslRaw)) problems.push(`KAFKA_SSL must be true or false, got '${env.KAFKA_SSL}'.`);
-  const mechanismRaw = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
-  let sasl: KafkaSettings['sasl'];
-  if (mechanismRaw) {
-    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanismRaw)) {
-      problems.push(`KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '${mechanismRaw}'.`);
-    } else
-      sasl = {
-        mechanism: mechanismRaw as SaslMechanism,
-        username: text('KAFKA_SASL_USERNAME'),
-        password: await secret('KAFKA_SASL_PASSWORD', true),
-      };
-  }
+  const sasl = await kafkaAuth(brokers);
+  const sslClientCert = await (async () => {
+    const [cert, key] = [await secret('KAFKA_SSL_CLIENT_CERT', false), await secret('KAFKA_SSL_CLIENT_KEY', false)];
+    if (!cert && !key) return undefined;
+    if (!cert || !key)
+      problems.push('KAFKA_SSL_CLIENT_CERT and KAFKA_SSL_CLIENT_KEY go together: set both or neither.');
+    return { cert, key };
+  })();
+  const loopbackOnly = brokers.every((b) => /^(localhost|127\.[\d.]+|\[::1\]):/.test(b));
+  if (sslRaw !== 'true' && !loopbackOnly && (sasl?.mechanism === 'plain' || sasl?.mechanism === 'oauthbearer'))
+    problems.push(
+      `KAFKA_SASL_MECHANISM=${sasl.mechanism} sends its secret in clear text without TLS; set KAFKA_SSL=true (every managed Kafka needs it).`,
+    );
+  if (sslRaw !== 'true' && (env.KAFKA_SSL_CA_PEM || env.KAFKA_SSL_CA_FILE || sslClientCert))
+    problems.push('KAFKA_SSL_CA_PEM, KAFKA_SSL_CA_FILE and client certificates need KAFKA_SSL=true.');
 
   const topics = {
     events: text('G2K_TOPIC', 'graph.calendar.events'),
@@ -322,7 +393,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       brokers,
       clientId: text('KAFKA_CLIENT_ID', 'graph2kafka'),
       ssl: sslRaw === 'true',
-      sslCaPem: file('KAFKA_SSL_CA_FILE'),
+      sslCaPem: (await secret('KAFKA_SSL_CA_PEM', false)) || file('KAFKA_SSL_CA_FILE'),
+      sslClientCert,
       sasl,
     },
     topics,

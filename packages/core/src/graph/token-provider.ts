@@ -70,15 +70,20 @@ export class IdentityTokenSource implements TokenSource {
   private credential(tenantId: string): ClientSecretCredential {
     let credential = this.credentials.get(tenantId);
     if (!credential) {
-      const { authorityHost, clientId, clientSecret, caPem } = this.settings;
-      credential = new ClientSecretCredential(tenantId, clientId, clientSecret, {
-        authorityHost,
-        // Instance discovery asks login.microsoftonline.com about the authority; a private one (graph-sim) must skip it.
-        disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(authorityHost).hostname),
-        ...(caPem ? { tlsOptions: { ca: caPem } } : {}),
-      });
+      credential = appCredential(this.settings, tenantId);
       this.credentials.set(tenantId, credential);
     }
     return credential;
   }
+}
+
+/** The app registration's client-secret credential in one tenant, at the configured (possibly private) authority. */
+export function appCredential(settings: GraphSettings, tenantId: string): ClientSecretCredential {
+  const { authorityHost, clientId, clientSecret, caPem } = settings;
+  return new ClientSecretCredential(tenantId, clientId, clientSecret, {
+    authorityHost,
+    // Instance discovery asks login.microsoftonline.com about the authority; a private one (graph-sim) must skip it.
+    disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(authorityHost).hostname),
+    ...(caPem ? { tlsOptions: { ca: caPem } } : {}),
+  });
 }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
@@ -10,10 +11,13 @@ export interface RecordSink {
   close(): Promise<void>;
 }
 
-function sasl(settings: KafkaSettings): SASLOptions | undefined {
-  if (!settings.sasl) return undefined;
-  const { mechanism, username, password } = settings.sasl;
-  return { mechanism, username, password };
+function tls(settings: KafkaSettings): ConnectionOptions | boolean | undefined {
+  if (!settings.ssl) return undefined;
+  if (!settings.sslCaPem && !settings.sslClientCert) return true;
+  return {
+    ...(settings.sslCaPem ? { ca: [settings.sslCaPem] } : {}),
+    ...(settings.sslClientCert ?? {}),
+  };
 }
 
 const CIRCUIT_OPEN_MS = 1_000;
@@ -42,14 +46,15 @@ export class KafkaRecordSink implements RecordSink {
   /** After a failure, sends fail at once for a moment instead of each waiting out the broker's timeouts. */
   private openUntil = 0;
 
-  constructor(settings: KafkaSettings, logger: Logger) {
+  /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
+  constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions) {
     this.logger = logger;
-    const saslOptions = sasl(settings);
+    const ssl = tls(settings);
     this.kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
-      ...(settings.ssl ? { ssl: settings.sslCaPem ? { ca: [settings.sslCaPem] } : true } : {}),
-      ...(saslOptions ? { sasl: saslOptions } : {}),
+      ...(ssl ? { ssl } : {}),
+      ...(sasl ? { sasl } : {}),
       connectionTimeout: 2_000,
       requestTimeout: 2_500,
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
