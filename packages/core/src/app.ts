@@ -39,7 +39,7 @@ function storeFor(settings: StateStoreSettings): SubscriptionStore {
     case 'file':
       return new FileSubscriptionStore(settings.dir);
     case 'azure-table':
-      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table);
+      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table, settings.managedIdentityClientId);
     case 'azure-table-connection-string':
       return TableSubscriptionStore.fromConnectionString(settings.connectionString, settings.table);
     case 'postgres':

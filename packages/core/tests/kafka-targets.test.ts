@@ -50,7 +50,7 @@ describe('Kafka target settings', () => {
       KAFKA_SSL: 'true',
       KAFKA_SASL_MECHANISM: 'OAUTHBEARER',
       KAFKA_OAUTH_IDENTITY: 'managed',
-      KAFKA_OAUTH_MANAGED_CLIENT_ID: '0d4e1c2b-0000-4000-8000-000000000001',
+      G2K_MANAGED_IDENTITY_CLIENT_ID: '0d4e1c2b-0000-4000-8000-000000000001',
     });
     expect(config.kafka.sasl).toEqual({
       mechanism: 'oauthbearer',

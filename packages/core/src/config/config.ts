@@ -43,7 +43,7 @@ export interface GraphSettings {
 
 export type StateStoreSettings =
   | { kind: 'file'; dir: string }
-  | { kind: 'azure-table'; endpoint: string; table: string }
+  | { kind: 'azure-table'; endpoint: string; table: string; managedIdentityClientId?: string }
   | { kind: 'azure-table-connection-string'; connectionString: string; table: string }
   | { kind: 'postgres'; connectionString: string };
 
@@ -101,7 +101,6 @@ export const SETTINGS = {
   KAFKA_OAUTH_PROVIDER: 'oauthbearer token source: entra (Event Hubs) or google (Managed Service for Apache Kafka)',
   KAFKA_OAUTH_SCOPE: 'Entra scope of the Kafka tokens, e.g. https://NAMESPACE.servicebus.windows.net/.default',
   KAFKA_OAUTH_IDENTITY: 'Entra identity for Kafka tokens: app (AZURE_CLIENT_ID/SECRET) or managed',
-  KAFKA_OAUTH_MANAGED_CLIENT_ID: 'client id of a user-assigned managed identity for Kafka tokens',
   G2K_TOPIC: 'topic for event records',
   G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
@@ -111,6 +110,8 @@ export const SETTINGS = {
   G2K_TABLE_CONNECTION_STRING:
     'the storage connection string, with G2K_STATE_STORE=azure-table-connection-string (or sm:…)',
   G2K_TABLE_NAME: 'the Azure table that holds the state',
+  G2K_MANAGED_IDENTITY_CLIENT_ID:
+    'client id of the user-assigned managed identity for Table Storage and Kafka tokens (empty: system-assigned)',
   G2K_POSTGRES_URL:
     'with G2K_STATE_STORE=postgres: postgresql://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE (or sm:…)',
   G2K_NOTIFICATION_URL: 'the public URL of the notification function (turns the subscription manager on)',
@@ -259,7 +260,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     const scope =
       env.KAFKA_OAUTH_SCOPE?.trim() || (host.endsWith('.servicebus.windows.net') ? `https://${host}/.default` : '');
     if (!scope) problems.push(`KAFKA_OAUTH_SCOPE is not set: ${SETTINGS.KAFKA_OAUTH_SCOPE}.`);
-    const managedClientId = env.KAFKA_OAUTH_MANAGED_CLIENT_ID?.trim();
+    const managedClientId = env.G2K_MANAGED_IDENTITY_CLIENT_ID?.trim();
     return {
       mechanism,
       provider,
@@ -312,8 +313,15 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const fileStore = /^file:(.+)$/.exec(store);
   const tableStore = /^azure-table:(https:\/\/.+)$/.exec(store);
   if (fileStore) stateStore = { kind: 'file', dir: fileStore[1]! };
-  else if (tableStore) stateStore = { kind: 'azure-table', endpoint: tableStore[1]!, table };
-  else if (store === 'azure-table-connection-string') {
+  else if (tableStore) {
+    const managedIdentityClientId = env.G2K_MANAGED_IDENTITY_CLIENT_ID?.trim();
+    stateStore = {
+      kind: 'azure-table',
+      endpoint: tableStore[1]!,
+      table,
+      ...(managedIdentityClientId ? { managedIdentityClientId } : {}),
+    };
+  } else if (store === 'azure-table-connection-string') {
     stateStore = {
       kind: 'azure-table-connection-string',
       connectionString: await secret('G2K_TABLE_CONNECTION_STRING', true),

@@ -1,5 +1,5 @@
 import { RestError, TableClient, odata } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
+import { ManagedIdentityCredential } from '@azure/identity';
 import {
   mailboxKey,
   type MailboxSyncState,
@@ -24,8 +24,15 @@ export class TableSubscriptionStore implements SubscriptionStore {
     this.client = client;
   }
 
-  static fromUrl(endpoint: string, table: string): TableSubscriptionStore {
-    return new TableSubscriptionStore(new TableClient(endpoint, table, new DefaultAzureCredential()));
+  /**
+   * Managed identity explicitly, not DefaultAzureCredential: that would pick up AZURE_CLIENT_ID/SECRET (the Graph
+   * app registration, which holds no storage role) before the Function App's own identity.
+   */
+  static fromUrl(endpoint: string, table: string, managedIdentityClientId?: string): TableSubscriptionStore {
+    const credential = managedIdentityClientId
+      ? new ManagedIdentityCredential({ clientId: managedIdentityClientId })
+      : new ManagedIdentityCredential();
+    return new TableSubscriptionStore(new TableClient(endpoint, table, credential));
   }
 
   static fromConnectionString(connectionString: string, table: string): TableSubscriptionStore {
