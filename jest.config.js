@@ -1,4 +1,4 @@
 /** @type {import('jest').Config} */
 export default {
-  projects: ['<rootDir>/packages/*/jest.config.js'],
+  projects: ['<rootDir>/packages/*/jest.config.js', '<rootDir>/infra/jest.config.js'],
 };

@@ -46,6 +46,8 @@ export class Dispatcher {
   private readonly gathering = new Map<string, { url: string; kind: Kind; items: Item[]; cancel: () => void }>();
   private readonly ready = new Map<string, Delivery[]>();
   private readonly inFlight = new Map<string, number>();
+  /** Deliveries on the wire: where each one is, for diagnosing one that never comes back. */
+  private readonly onWire = new Map<string, { url: string; since: number; phase: string }>();
   private readonly waiting = new Set<() => void>();
   private stopped = false;
 
@@ -88,8 +90,16 @@ export class Dispatcher {
   }
 
   /** What is queued where: for diagnosing a delivery that does not settle. */
-  state(): { gathering: number; waiting: number; ready: Record<string, number>; inFlight: Record<string, number> } {
+  state(): {
+    gathering: number;
+    waiting: number;
+    ready: Record<string, number>;
+    inFlight: Record<string, number>;
+    onWire: Array<{ url: string; ageMs: number; phase: string }>;
+  } {
+    const now = performance.now();
     return {
+      onWire: [...this.onWire.values()].map((w) => ({ url: w.url, ageMs: Math.round(now - w.since), phase: w.phase })),
       gathering: [...this.gathering.values()].reduce((n, g) => n + g.items.length, 0),
       waiting: this.waiting.size,
       ready: Object.fromEntries([...this.ready].map(([url, list]) => [url, list.length])),
@@ -189,6 +199,9 @@ export class Dispatcher {
     let error: string | undefined;
     let outcome: AttemptOutcome;
     const deadline = deadlineSignal(timeoutMs);
+    const wire = { url: delivery.url, since: started, phase: 'request' };
+    this.onWire.set(delivery.id, wire);
+    deadline.signal.addEventListener('abort', () => (wire.phase += ' (aborted)'));
     try {
       const res = await fetch(delivery.url, {
         method: 'POST',
@@ -201,6 +214,7 @@ export class Dispatcher {
         redirect: 'manual',
       });
       status = res.status;
+      wire.phase = `body of ${status}`;
       await res.arrayBuffer();
       outcome = status >= 200 && status < 300 ? 'delivered' : 'rejected';
     } catch (err) {
@@ -209,6 +223,7 @@ export class Dispatcher {
       error = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
     } finally {
       deadline.clear();
+      this.onWire.delete(delivery.id);
     }
     const durationMs = performance.now() - started;
     if (this.stopped) return;

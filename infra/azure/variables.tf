@@ -1,0 +1,75 @@
+variable "name" {
+  description = "Base name of every resource (letters and digits, 3-16 characters); the Function App is NAME-fn."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{2,15}$", var.name))
+    error_message = "name must be 3-16 lowercase letters and digits, starting with a letter (it names the storage account too)."
+  }
+}
+
+variable "location" {
+  description = "Azure region with Flex Consumption, e.g. westeurope."
+  type        = string
+}
+
+variable "resource_group_name" {
+  description = "Resource group to create."
+  type        = string
+}
+
+variable "graph_tenant_id" {
+  description = "Entra tenant of the app registration that reads calendars (AZURE_TENANT_ID)."
+  type        = string
+}
+
+variable "graph_client_id" {
+  description = "Application (client) id of that app registration (AZURE_CLIENT_ID)."
+  type        = string
+}
+
+variable "kafka_settings" {
+  description = "KAFKA_* settings of the function (README: Configuration; docs/kafka-targets.md); no secrets here."
+  type        = map(string)
+}
+
+variable "kafka_secret_settings" {
+  description = "KAFKA_* settings kept in Key Vault: setting name => secret name (e.g. KAFKA_SASL_PASSWORD => kafka-password)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "subscribe_users" {
+  description = "G2K_SUBSCRIBE_USERS: mailbox object ids, comma-separated."
+  type        = string
+  default     = ""
+}
+
+variable "subscribe_groups" {
+  description = "G2K_SUBSCRIBE_GROUPS: group object ids whose user members are subscribed, comma-separated."
+  type        = string
+  default     = ""
+}
+
+variable "renewal_schedule" {
+  description = "NCRONTAB of the renewal timer (G2K_RENEWAL_SCHEDULE)."
+  type        = string
+  default     = "0 */30 * * * *"
+}
+
+variable "extra_settings" {
+  description = "Further G2K_* settings, e.g. G2K_TOPIC."
+  type        = map(string)
+  default     = {}
+}
+
+variable "maximum_instance_count" {
+  description = "Flex Consumption scale-out limit."
+  type        = number
+  default     = 40
+}
+
+variable "always_ready_instances" {
+  description = "Instances kept warm for the HTTP functions (0: pay per use; cold starts stay well inside Graph's 10 s)."
+  type        = number
+  default     = 0
+}

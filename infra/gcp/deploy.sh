@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# graph2kafka on Google Cloud Functions (2nd gen), with gcloud. Every command this script runs is printed first;
+# with --dry-run it only prints them. Settings come from infra/gcp/deploy.env (copy deploy.env.example).
+#
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] bootstrap      APIs, service accounts, secrets and their access
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] secret NAME    add a secret version from standard input
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] deploy         build, deploy the 3 functions, the scheduler job
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] subscribe      run the renewal job now (creates subscriptions)
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] verify         answer a handshake on both public functions
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] revisions FN   list a function's revisions (newest first)
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] rollback FN REVISION   send all traffic to an older revision
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dry_run=false
+config="$repo/infra/gcp/deploy.env"
+
+usage() {
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry_run=true; shift ;;
+    --config) config=${2:?--config needs a file}; shift 2 ;;
+    -h | --help) usage ;;
+    -*) echo "unknown option $1" >&2; usage ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || usage
+command=$1
+shift
+
+if [ ! -f "$config" ]; then
+  echo "No settings file at $config: copy infra/gcp/deploy.env.example there and fill it in." >&2
+  exit 2
+fi
+# shellcheck source-path=SCRIPTDIR source=deploy.env.example
+. "$config"
+
+missing=()
+for name in PROJECT_ID REGION FUNCTION_ENV_FILE; do
+  [ -n "${!name:-}" ] || missing+=("$name")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Set ${missing[*]} in $config (see deploy.env.example)." >&2
+  exit 2
+fi
+PREFIX=${PREFIX:-g2k}
+RUNTIME_SA=${RUNTIME_SA:-$PREFIX-runtime}@$PROJECT_ID.iam.gserviceaccount.com
+SCHEDULER_SA=${SCHEDULER_SA:-$PREFIX-scheduler}@$PROJECT_ID.iam.gserviceaccount.com
+RENEWAL_SCHEDULE=${RENEWAL_SCHEDULE:-*/30 * * * *}
+# ENV_VAR=secret-name pairs, mounted by Cloud Functions from Secret Manager (latest version at instance start).
+SECRETS=${SECRETS:-AZURE_CLIENT_SECRET=$PREFIX-azure-client-secret}
+case "$FUNCTION_ENV_FILE" in /*) ;; *) FUNCTION_ENV_FILE="$repo/$FUNCTION_ENV_FILE" ;; esac
+
+fn_notifications=$PREFIX-notifications
+fn_lifecycle=$PREFIX-lifecycle
+fn_renewal=$PREFIX-renewal
+job=$PREFIX-renewal
+# 2nd gen functions keep the cloudfunctions.net address, which is known before the first deploy.
+url() { printf 'https://%s-%s.cloudfunctions.net/%s' "$REGION" "$PROJECT_ID" "$1"; }
+
+run() {
+  printf '+'
+  printf ' %q' "$@"
+  printf '\n'
+  if [ "$dry_run" = false ]; then "$@"; fi
+}
+
+# Succeeds when the thing exists; in a dry run nothing exists, so the create branch is what gets printed.
+exists() {
+  [ "$dry_run" = false ] && "$@" >/dev/null 2>&1
+}
+
+secret_names() {
+  local pair
+  for pair in ${SECRETS//,/ }; do printf '%s\n' "${pair#*=}"; done
+}
+
+bootstrap() {
+  run gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com \
+    artifactregistry.googleapis.com secretmanager.googleapis.com cloudscheduler.googleapis.com \
+    --project="$PROJECT_ID"
+  local sa
+  for sa in "$RUNTIME_SA" "$SCHEDULER_SA"; do
+    if ! exists gcloud iam service-accounts describe "$sa" --project="$PROJECT_ID"; then
+      run gcloud iam service-accounts create "${sa%%@*}" --project="$PROJECT_ID" \
+        --display-name="graph2kafka ${sa%%@*}"
+    fi
+  done
+  local role roles
+  read -r -a roles <<<"${RUNTIME_ROLES:-}"
+  [ -z "${CLOUDSQL_INSTANCE:-}" ] || roles+=(roles/cloudsql.client)
+  for role in "${roles[@]}"; do
+    run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$RUNTIME_SA" --role="$role" \
+      --condition=None
+  done
+  local secret
+  for secret in $(secret_names); do
+    if ! exists gcloud secrets describe "$secret" --project="$PROJECT_ID"; then
+      run gcloud secrets create "$secret" --project="$PROJECT_ID" --replication-policy=automatic
+    fi
+    run gcloud secrets add-iam-policy-binding "$secret" --project="$PROJECT_ID" \
+      --member="serviceAccount:$RUNTIME_SA" --role=roles/secretmanager.secretAccessor
+  done
+  echo "Next: give each secret a value, e.g. infra/gcp/deploy.sh secret $PREFIX-azure-client-secret < secret.txt" >&2
+}
+
+add_secret() {
+  local name=${1:?usage: deploy.sh secret NAME < value}
+  run gcloud secrets versions add "$name" --project="$PROJECT_ID" --data-file=-
+}
+
+# gcloud takes one source of plain settings, so the shared file and this function's own lines are merged.
+env_file_for() {
+  local name=$1 pair file
+  file=$(mktemp "${TMPDIR:-/tmp}/$name.env.XXXXXX.yaml")
+  cat "$FUNCTION_ENV_FILE" >"$file"
+  shift
+  for pair in "$@"; do printf '\n%s: "%s"' "${pair%%=*}" "${pair#*=}" >>"$file"; done
+  printf '\n' >>"$file"
+  printf '%s' "$file"
+}
+
+deploy_function() {
+  local name=$1 entry=$2 access=$3 timeout=$4 env_file
+  shift 4
+  env_file=$(env_file_for "$name" "$@")
+  run gcloud functions deploy "$name" --gen2 --runtime=nodejs22 --project="$PROJECT_ID" --region="$REGION" \
+    --source="$repo/packages/gcp-fn/bundle" --entry-point="$entry" --trigger-http "$access" \
+    --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
+    --set-secrets="$(secret_refs)" --memory=512Mi --timeout="$timeout" --min-instances="${MIN_INSTANCES:-0}" \
+    --max-instances="${MAX_INSTANCES:-20}" --concurrency=80 --cpu=1
+  if [ -n "${CLOUDSQL_INSTANCE:-}" ]; then
+    run gcloud run services update "$name" --project="$PROJECT_ID" --region="$REGION" \
+      --add-cloudsql-instances="$CLOUDSQL_INSTANCE"
+  fi
+}
+
+secret_refs() {
+  local pair refs=()
+  for pair in ${SECRETS//,/ }; do refs+=("${pair%%=*}=${pair#*=}:latest"); done
+  local IFS=,
+  printf '%s' "${refs[*]}"
+}
+
+deploy() {
+  if [ ! -f "$FUNCTION_ENV_FILE" ]; then
+    echo "No function settings at $FUNCTION_ENV_FILE: copy infra/gcp/function-env.example.yaml and fill it in." >&2
+    exit 2
+  fi
+  run pnpm --dir "$repo" build gcp
+  local urls=("G2K_NOTIFICATION_URL=$(url "$fn_notifications")" "G2K_LIFECYCLE_URL=$(url "$fn_lifecycle")")
+  deploy_function "$fn_notifications" graphNotifications --allow-unauthenticated 60s "${urls[@]}"
+  deploy_function "$fn_lifecycle" graphLifecycle --allow-unauthenticated 60s "${urls[@]}"
+  # Renewal is private: Cloud Run admits only the scheduler's identity, and the function checks the token again.
+  deploy_function "$fn_renewal" subscriptionRenewal --no-allow-unauthenticated 540s "${urls[@]}" \
+    "G2K_RENEWAL_AUDIENCE=$(url "$fn_renewal")" "G2K_RENEWAL_INVOKER=$SCHEDULER_SA"
+  run gcloud functions add-invoker-policy-binding "$fn_renewal" --project="$PROJECT_ID" --region="$REGION" \
+    --member="serviceAccount:$SCHEDULER_SA"
+  local verb=create
+  if exists gcloud scheduler jobs describe "$job" --project="$PROJECT_ID" --location="$REGION"; then verb=update; fi
+  run gcloud scheduler jobs "$verb" http "$job" --project="$PROJECT_ID" --location="$REGION" \
+    --schedule="$RENEWAL_SCHEDULE" --time-zone=Etc/UTC --uri="$(url "$fn_renewal")" --http-method=POST \
+    --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$(url "$fn_renewal")" \
+    --attempt-deadline=540s
+  echo "Deployed. Next: infra/gcp/deploy.sh verify, then infra/gcp/deploy.sh subscribe." >&2
+}
+
+subscribe() {
+  run gcloud scheduler jobs run "$job" --project="$PROJECT_ID" --location="$REGION"
+  echo "The renewal run's report is in the logs: gcloud functions logs read $fn_renewal --region=$REGION" >&2
+}
+
+verify() {
+  local fn token=graph2kafka-verify-$RANDOM answer
+  for fn in "$fn_notifications" "$fn_lifecycle"; do
+    printf '+ curl -fsS -X POST %q\n' "$(url "$fn")?validationToken=$token"
+    [ "$dry_run" = true ] && continue
+    answer=$(curl -fsS -X POST --max-time 10 "$(url "$fn")?validationToken=$token")
+    if [ "$answer" != "$token" ]; then
+      echo "$fn did not echo the validation token (got: ${answer:0:200}); see docs/runbook.md#handshake-fails" >&2
+      exit 1
+    fi
+    echo "$fn answers the Graph handshake" >&2
+  done
+}
+
+revisions() {
+  local fn=${1:?usage: deploy.sh revisions FUNCTION}
+  run gcloud run revisions list --service="$fn" --project="$PROJECT_ID" --region="$REGION" \
+    --sort-by=~metadata.creationTimestamp --limit=10
+}
+
+rollback() {
+  local fn=${1:?usage: deploy.sh rollback FUNCTION REVISION} revision=${2:?usage: deploy.sh rollback FUNCTION REVISION}
+  run gcloud run services update-traffic "$fn" --project="$PROJECT_ID" --region="$REGION" \
+    --to-revisions="$revision=100"
+}
+
+case "$command" in
+  bootstrap) bootstrap ;;
+  secret) add_secret "$@" ;;
+  deploy) deploy ;;
+  subscribe) subscribe ;;
+  verify) verify ;;
+  revisions) revisions "$@" ;;
+  rollback) rollback "$@" ;;
+  *) echo "unknown command $command" >&2; usage ;;
+esac

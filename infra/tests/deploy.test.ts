@@ -1,0 +1,258 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from '@cdktf/hcl2json';
+
+const root = path.resolve(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** Tools a deploy script may call; in a dry run each one must stay uncalled, so each stub logs and fails. */
+const TOOLS = ['gcloud', 'az', 'func', 'terraform', 'pnpm', 'curl', 'git'];
+const stubs = mkdtempSync(path.join(tmpdir(), 'g2k-deploy-stubs-'));
+const calls = path.join(stubs, 'calls.log');
+for (const tool of TOOLS.filter((t) => t !== 'git')) {
+  writeFileSync(path.join(stubs, tool), `#!/bin/sh\necho "${tool} $*" >> '${calls}'\nexit 1\n`);
+  chmodSync(path.join(stubs, tool), 0o755);
+}
+
+const configs = mkdtempSync(path.join(tmpdir(), 'g2k-deploy-config-'));
+const gcpConfig = path.join(configs, 'gcp.env');
+writeFileSync(
+  gcpConfig,
+  readFileSync(path.join(root, 'infra/gcp/deploy.env.example'), 'utf8').replace(
+    /^FUNCTION_ENV_FILE=.*$/m,
+    'FUNCTION_ENV_FILE=infra/gcp/function-env.example.yaml',
+  ),
+);
+const azureConfig = path.join(root, 'infra/azure/deploy.env.example');
+
+function dryRun(script: 'gcp' | 'azure' | 'entra', args: string[], stdin = ''): string {
+  const [file, options] =
+    script === 'entra'
+      ? ['infra/entra/register-app.sh', ['--dry-run']]
+      : [`infra/${script}/deploy.sh`, ['--dry-run', '--config', script === 'gcp' ? gcpConfig : azureConfig]];
+  const result = spawnSync(path.join(root, file), [...options, ...args], {
+    cwd: root,
+    input: stdin,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: `${stubs}:${process.env.PATH}`,
+      TFVARS: path.join(root, 'infra/azure/terraform.tfvars.example'),
+    },
+  });
+  if (result.status !== 0)
+    throw new Error(`deploy.sh ${args.join(' ')} exited ${result.status}: ${result.stderr}${result.stdout}`);
+  return `${result.stdout}${result.stderr}`;
+}
+
+const commandLines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('+ '))
+    .map((l) => l.slice(2));
+
+describe('deploy scripts', () => {
+  afterEach(() => {
+    // Nothing may have run for real.
+    expect(existsSync(calls) ? readFileSync(calls, 'utf8') : '').toBe('');
+  });
+
+  it('pass shellcheck (with the scripts they source)', async () => {
+    const scripts = ['.ci/run', 'infra/gcp/deploy.sh', 'infra/azure/deploy.sh', 'infra/entra/register-app.sh'];
+    const which = spawnSync('shellcheck', ['--version']);
+    if (which.error)
+      throw new Error('shellcheck is not installed: apt-get install shellcheck (.ci/run installs it in CI)');
+    const { stdout } = await run('shellcheck', ['-x', ...scripts], { cwd: root }).catch((err: { stdout: string }) => ({
+      stdout: err.stdout,
+    }));
+    expect(stdout).toBe('');
+  });
+
+  it('GCP: deploys three Node 22 2nd gen functions, only the renewal one private, called by the scheduler with OIDC', () => {
+    const lines = commandLines(dryRun('gcp', ['deploy']));
+    expect(lines[0]).toBe(`pnpm --dir ${root} build gcp`);
+    const deploys = lines.filter((l) => l.startsWith('gcloud functions deploy'));
+    expect(deploys.map((l) => l.split(' ')[3])).toEqual(['g2k-notifications', 'g2k-lifecycle', 'g2k-renewal']);
+    for (const l of deploys) {
+      expect(l).toContain('--gen2 --runtime=nodejs22');
+      expect(l).toContain(`--source=${root}/packages/gcp-fn/bundle`);
+      expect(l).toContain('--set-secrets=AZURE_CLIENT_SECRET=g2k-azure-client-secret:latest');
+    }
+    expect(deploys.map((l) => /--entry-point=(\S+)/.exec(l)?.[1])).toEqual([
+      'graphNotifications',
+      'graphLifecycle',
+      'subscriptionRenewal',
+    ]);
+    expect(deploys.map((l) => /--(no-)?allow-unauthenticated/.exec(l)?.[0])).toEqual([
+      '--allow-unauthenticated',
+      '--allow-unauthenticated',
+      '--no-allow-unauthenticated',
+    ]);
+    const renewalUrl = 'https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-renewal';
+    const renewalEnv = readFileSync(/--env-vars-file=(\S+)/.exec(deploys[2]!)![1]!, 'utf8');
+    expect(renewalEnv).toContain(`G2K_RENEWAL_AUDIENCE: "${renewalUrl}"`);
+    expect(renewalEnv).toContain('G2K_RENEWAL_INVOKER: "g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com"');
+    expect(renewalEnv).toContain(
+      'G2K_NOTIFICATION_URL: "https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-notifications"',
+    );
+    expect(renewalEnv).toContain('KAFKA_BROKERS:');
+    const job = lines.find((l) => l.startsWith('gcloud scheduler jobs create http g2k-renewal'))!;
+    expect(job).toContain(`--oidc-token-audience=${renewalUrl}`);
+    expect(job).toContain('--oidc-service-account-email=g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com');
+    expect(lines).toContain(
+      'gcloud functions add-invoker-policy-binding g2k-renewal --project=contoso-graph2kafka --region=europe-west1 --member=serviceAccount:g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com',
+    );
+  });
+
+  it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account access', () => {
+    const lines = commandLines(dryRun('gcp', ['bootstrap']));
+    expect(lines.filter((l) => l.startsWith('gcloud secrets create')).map((l) => l.split(' ')[3])).toEqual([
+      'g2k-azure-client-secret',
+      'g2k-kafka-password',
+      'g2k-postgres-url',
+    ]);
+    expect(
+      lines.filter((l) => l.includes('roles/secretmanager.secretAccessor')).every((l) => l.includes('g2k-runtime@')),
+    ).toBe(true);
+    expect(lines.some((l) => l.includes('--role=roles/cloudsql.client'))).toBe(true);
+    expect(lines.some((l) => l.includes('--role=roles/managedkafka.client'))).toBe(true);
+  });
+
+  it('Azure: infra by terraform, publish by func from a kept release, secrets from standard input', () => {
+    expect(commandLines(dryRun('azure', ['infra']))).toEqual([
+      `terraform -chdir=${root}/infra/azure init -input=false`,
+      `terraform -chdir=${root}/infra/azure apply -input=false -var-file=${root}/infra/azure/terraform.tfvars.example`,
+    ]);
+    const publish = commandLines(dryRun('azure', ['publish']));
+    expect(publish[0]).toBe(`pnpm --dir ${root} build azure`);
+    expect(publish.at(-1)).toBe('func azure functionapp publish contosog2k-fn --javascript --build remote');
+    expect(commandLines(dryRun('azure', ['secret', 'azure-client-secret'], 'value'))[0]).toBe(
+      'az keyvault secret set --vault-name contosog2k-kv --name azure-client-secret --file /dev/stdin --encoding utf-8 --output none',
+    );
+    const subscribe = dryRun('azure', ['subscribe']);
+    expect(subscribe).toContain('https://contosog2k-fn.azurewebsites.net/admin/functions/subscriptionRenewal');
+    expect(subscribe).toContain('<master key>');
+  });
+
+  it('refuse to run without settings, saying which file to create', () => {
+    const result = spawnSync(
+      path.join(root, 'infra/gcp/deploy.sh'),
+      ['--config', '/nonexistent/deploy.env', 'deploy'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('copy infra/gcp/deploy.env.example there and fill it in');
+  });
+});
+
+describe('every deploy command in the docs comes from a script with a dry run', () => {
+  const docs = ['docs/deploy-azure.md', 'docs/deploy-gcp.md', 'docs/runbook.md'];
+  const shellLines = (file: string): string[] => {
+    const text = readFileSync(path.join(root, file), 'utf8');
+    const blocks = [...text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    return blocks
+      .flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n'))
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+  };
+
+  it.each(docs)('%s', (file) => {
+    const lines = shellLines(file);
+    expect(lines.length).toBeGreaterThan(0);
+    const printed: string[] = [];
+    const steps = lines.flatMap((l) => l.split(/\s+\|\s+/)).filter((l) => /^infra\/(gcp|azure|entra)\//.test(l));
+    for (const step of steps) {
+      const [script, ...args] = step.replace(/\s*[<>].*$/, '').split(/\s+/);
+      const kind = script!.includes('/gcp/') ? 'gcp' : script!.includes('/azure/') ? 'azure' : 'entra';
+      printed.push(...commandLines(dryRun(kind, args, 'value')));
+    }
+    // A cloud command written in the docs must be one the scripts run (same program and sub-commands).
+    const cloud = lines.filter((l) => /^(gcloud|az|func|terraform) /.test(l));
+    for (const line of cloud) {
+      const words = line
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('-'))
+        .slice(0, 4)
+        .join(' ');
+      const everyDryRun = [
+        ...printed,
+        ...commandLines(dryRun('gcp', ['bootstrap'])),
+        ...commandLines(dryRun('gcp', ['deploy'])),
+        ...commandLines(dryRun('azure', ['infra'])),
+        ...commandLines(dryRun('azure', ['publish'])),
+        ...commandLines(dryRun('entra', ['--groups', 'graph2kafka'])),
+      ];
+      expect({ line, inScripts: everyDryRun.some((p) => p.startsWith(words)) }).toEqual({ line, inScripts: true });
+    }
+  });
+});
+
+describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
+  const dir = path.join(root, 'infra/azure');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.tf') || f.endsWith('.tfvars.example'));
+  /** The parts of the HCL-as-JSON that the assertions read. */
+  interface Block {
+    [attribute: string]: unknown;
+    identity?: Array<{ type: string }>;
+    app_settings?: string;
+  }
+  interface TerraformJson {
+    resource: Record<string, Record<string, Block[]>>;
+    locals: Array<{ kv_ref: string }>;
+    variable: Record<string, Array<{ default?: unknown }>>;
+  }
+  const config = {} as TerraformJson;
+
+  beforeAll(async () => {
+    for (const f of files) {
+      const parsed = (await parse(f, readFileSync(path.join(dir, f), 'utf8'))) as Record<string, object>;
+      const merged = config as unknown as Record<string, object>;
+      for (const [k, v] of Object.entries(parsed)) merged[k] = Array.isArray(v) ? v : { ...(merged[k] ?? {}), ...v };
+    }
+  });
+
+  it('every file parses', () => {
+    expect(files.sort()).toEqual(['main.tf', 'outputs.tf', 'terraform.tfvars.example', 'variables.tf', 'versions.tf']);
+  });
+
+  it('a Flex Consumption Node 22 app, https only, with a user-assigned identity for storage and Key Vault', () => {
+    expect(config.resource.azurerm_service_plan?.main?.[0]).toMatchObject({ sku_name: 'FC1', os_type: 'Linux' });
+    const app = config.resource.azurerm_function_app_flex_consumption!.main![0]!;
+    expect(app).toMatchObject({
+      runtime_name: 'node',
+      runtime_version: '22',
+      https_only: true,
+      storage_authentication_type: 'UserAssignedIdentity',
+      key_vault_reference_identity_id: '${azurerm_user_assigned_identity.fn.id}',
+    });
+    expect(app.identity?.[0]?.type).toBe('UserAssigned');
+    expect(app.app_settings).toContain('G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id');
+    expect(app.app_settings).toContain('local.kv_ref');
+    expect(config.locals[0]!.kv_ref).toContain(
+      '@Microsoft.KeyVault(VaultName=${azurerm_key_vault.main.name};SecretName=${secret})',
+    );
+    expect(config.locals[0]!.kv_ref).toContain('AZURE_CLIENT_SECRET = "azure-client-secret"');
+    expect(config.resource.azurerm_key_vault?.main?.[0]?.enable_rbac_authorization).toBe(true);
+    expect(config.resource.azurerm_storage_account?.main?.[0]?.shared_access_key_enabled).toBe(false);
+  });
+
+  it('every variable used is declared, and the example sets every variable without a default', () => {
+    const text = files
+      .filter((f) => f.endsWith('.tf'))
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
+    const used = new Set([...text.matchAll(/\bvar\.([a-z_]+)/g)].map((m) => m[1]!));
+    const declared = config.variable;
+    expect([...used].filter((v) => !declared[v])).toEqual([]);
+    const example = readFileSync(path.join(dir, 'terraform.tfvars.example'), 'utf8');
+    const required = Object.entries(declared)
+      .filter(([, [v]]) => v && !('default' in v))
+      .map(([k]) => k);
+    expect(required.filter((v) => !new RegExp(`^${v}\\s*=`, 'm').test(example))).toEqual([]);
+  });
+});
