@@ -25,6 +25,10 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     // Graph's endpoint states (slow: 10 min delay, drop: 10 min) scaled down, so a run ends in minutes.
     delivery: {
       batchWindowMs: 20,
+      // Graph delivers to one endpoint in parallel. Under these faults a POST takes ~1 s (reads wait out 1 s
+      // Retry-Afters), so graph-sim's default of 8 at a time would drain only ~20 changes/s: a backlog of the
+      // test's own making, not of the pipeline's.
+      concurrencyPerUrl: 64,
       retryBaseDelayMs: 1_000,
       retryMaxDelayMs: 4_000,
       slowDelayMs: 5_000,
