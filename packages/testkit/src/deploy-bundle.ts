@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const root = path.resolve(__dirname, '..', '..', '..');
+/** The workspace root, found from the working directory (this module loads both as ESM and under jest). */
+function workspaceRoot(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no pnpm workspace above ${process.cwd()}`);
+  }
+}
 
 export interface InstalledBundle {
   dir: string;
@@ -29,6 +35,7 @@ function bytesUnder(dir: string, filter: (name: string) => boolean = () => true)
  * workspace, then a clean production install from its own package-lock.json (`npm ci --omit=dev`).
  */
 export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<InstalledBundle> {
+  const root = workspaceRoot();
   const dir = path.join(mkdtempSync(path.join(tmpdir(), `g2k-bundle-${platform}-`)), 'app');
   let began = Date.now();
   await run(process.execPath, [path.join(root, 'scripts', 'build', 'run.ts'), platform, '--out', dir], { cwd: root });
