@@ -339,7 +339,11 @@ describe('GCP function under faults', () => {
       sim.createEvent(user, { subject: 'token back' });
       await sim.settled();
       const second = (await pipe.reader.waitFor(2))[1]!;
-      expect(JSON.parse(second.value!)).toMatchObject({ enriched: true, event: { subject: 'token back' } });
+      expect(JSON.parse(second.value!)).toMatchObject({
+        enriched: true,
+        notEnrichedReason: null,
+        event: { subject: 'token back' },
+      });
     } finally {
       await pipe.stop();
     }

@@ -4,8 +4,8 @@ import { guid } from '../ids.ts';
 import type { DeliveryOptions } from '../options.ts';
 import type { Records } from '../records.ts';
 import type { AttemptOutcome, ChangeNotification, NotificationRecord, Subscription } from '../types.ts';
-import { deadlineSignal } from '../deadline.ts';
 import type { EndpointHealth } from './endpoint-health.ts';
+import { DeliveryClient } from './post.ts';
 
 type Kind = 'change' | 'lifecycle';
 
@@ -49,6 +49,7 @@ export class Dispatcher {
   /** Deliveries on the wire: where each one is, for diagnosing one that never comes back. */
   private readonly onWire = new Map<string, { url: string; since: number; phase: string }>();
   private readonly waiting = new Set<() => void>();
+  private readonly client = new DeliveryClient();
   private stopped = false;
 
   private readonly deps: DispatcherDeps;
@@ -114,6 +115,7 @@ export class Dispatcher {
     this.gathering.clear();
     this.waiting.clear();
     this.ready.clear();
+    this.client.close();
   }
 
   private flush(key: string): void {
@@ -198,31 +200,24 @@ export class Dispatcher {
     let status: number | undefined;
     let error: string | undefined;
     let outcome: AttemptOutcome;
-    const deadline = deadlineSignal(timeoutMs);
     const wire = { url: delivery.url, since: started, phase: 'request' };
     this.onWire.set(delivery.id, wire);
-    deadline.signal.addEventListener('abort', () => (wire.phase += ' (aborted)'));
     try {
-      const res = await fetch(delivery.url, {
-        method: 'POST',
-        headers: {
+      ({ status } = await this.client.post(
+        delivery.url,
+        JSON.stringify({ value: live.map((i) => i.payload) }),
+        {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'graph-sim (Microsoft Graph change notifications)',
         },
-        body: JSON.stringify({ value: live.map((i) => i.payload) }),
-        signal: deadline.signal,
-        redirect: 'manual',
-      });
-      status = res.status;
-      wire.phase = `body of ${status}`;
-      await res.arrayBuffer();
+        timeoutMs,
+      ));
       outcome = status >= 200 && status < 300 ? 'delivered' : 'rejected';
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      outcome = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : 'error';
-      error = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+      const e = err as NodeJS.ErrnoException;
+      outcome = e.name === 'TimeoutError' ? 'timeout' : 'error';
+      error = outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : (e.code ?? e.message);
     } finally {
-      deadline.clear();
       this.onWire.delete(delivery.id);
     }
     const durationMs = performance.now() - started;
