@@ -121,9 +121,17 @@ export class FileSubscriptionStore implements SubscriptionStore {
 export const mailboxKey = (tenantId: string, userId: string): string =>
   `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
 
-/** Keeps found records for a while, so a burst of notifications does not read the store for each one. */
+/**
+ * Keeps found records for a while, so a burst of notifications does not read the store for each one.
+ * Concurrent lookups of one id share a single read (a burst arriving while the entry is missing or expired
+ * would otherwise send one read each to the backend). Unknown ids are not remembered: a subscription is
+ * stored moments after Graph creates it, and its first notification must find it.
+ */
 export class CachedSubscriptionStore implements SubscriptionStore {
   private readonly cache = new Map<string, { record: SubscriptionRecord; until: number }>();
+  private readonly reading = new Map<string, Promise<SubscriptionRecord | undefined>>();
+  /** Bumped by every write, so a read that started before one cannot cache what the write replaced. */
+  private writes = 0;
   private readonly inner: SubscriptionStore;
   private readonly ttlMs: number;
 
@@ -132,23 +140,43 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     this.ttlMs = ttlMs;
   }
 
-  async get(id: string): Promise<SubscriptionRecord | undefined> {
+  get(id: string): Promise<SubscriptionRecord | undefined> {
     const hit = this.cache.get(id);
-    if (hit && hit.until > Date.now()) return hit.record;
-    const record = await this.inner.get(id);
-    if (record) this.cache.set(id, { record, until: Date.now() + this.ttlMs });
-    else this.cache.delete(id);
-    return record;
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.record);
+    let read = this.reading.get(id);
+    if (!read) {
+      const writesBefore = this.writes;
+      read = this.inner
+        .get(id)
+        .then((record) => {
+          if (this.writes === writesBefore) {
+            if (record) this.cache.set(id, { record, until: Date.now() + this.ttlMs });
+            else this.cache.delete(id);
+          }
+          return record;
+        })
+        .finally(() => this.reading.delete(id));
+      this.reading.set(id, read);
+    }
+    return read;
   }
 
   async put(record: SubscriptionRecord): Promise<void> {
     await this.inner.put(record);
+    this.wrote(record.id);
     this.cache.set(record.id, { record, until: Date.now() + this.ttlMs });
   }
 
   async delete(id: string): Promise<void> {
     await this.inner.delete(id);
+    this.wrote(id);
     this.cache.delete(id);
+  }
+
+  private wrote(id: string): void {
+    this.writes++;
+    // A read already on its way may hold the old record; the next lookup reads afresh.
+    this.reading.delete(id);
   }
 
   list(): Promise<SubscriptionRecord[]> {
