@@ -8,7 +8,7 @@ import { createSubscription, pipelineEnv, PrivateBroker, TopicReader } from '@gr
 import { httpHandler } from '../src/handlers.ts';
 
 /**
- * Chaos: calendar changes under load while the Kafka broker is stopped and restarted, graph-sim throttles 30%
+ * Chaos: calendar changes under load while the Kafka broker is killed (SIGKILL) and restarted, graph-sim throttles 30%
  * of Graph reads with 429 and 5% with 503, and the token endpoint flaps. Then graph-sim's delivery log is
  * reconciled with the topic: every notification Graph counted as delivered (a 2xx) must be in Kafka.
  * CI size: 15 s at 20 changes/s; `pnpm chaos` (G2K_CHAOS_SECONDS, G2K_CHAOS_RATE): 120 s at 100 changes/s.
@@ -55,12 +55,12 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     for (const user of users) await createSubscription(sim, app.store, { userId: user.id, notificationUrl: url });
     sim.setFaults({ throttleRate: 0.3, unavailableRate: 0.05 });
 
-    // The chaos schedule: broker down from 1/4 to 1/2 of the run; token endpoint flapping every 1.5 s.
+    // The chaos schedule: broker killed at 1/4 and back at 1/2 of the run; token endpoint flapping every 1.5 s.
     const ms = SECONDS * 1000;
     let brokerEvents: Promise<void> = Promise.resolve();
     timers.push(
       setTimeout(() => {
-        brokerEvents = brokerEvents.then(() => broker.stop());
+        brokerEvents = brokerEvents.then(() => broker.kill());
       }, ms / 4),
     );
     timers.push(

@@ -186,14 +186,17 @@ export async function startBroker(
   );
 }
 
-/** Stops our broker (only a process whose command line names our configuration) and removes its data. */
+/**
+ * Stops our broker (only a process whose command line names our configuration) and removes its data. `crash`
+ * kills it at once (SIGKILL), without the clean shutdown, as a crashed or evicted broker goes.
+ */
 export async function stopBroker(
   options: KafkaLocalOptions,
-  { keepData = false }: { keepData?: boolean } = {},
+  { keepData = false, crash = false }: { keepData?: boolean; crash?: boolean } = {},
 ): Promise<'stopped' | 'not-running'> {
   const state = brokerStatus(options);
   if (!state) return 'not-running';
-  await terminate(state.pid, STOP_GRACE_MS);
+  await terminate(state.pid, crash ? 0 : STOP_GRACE_MS);
   rmSync(stateFile(options), { force: true });
   if (!keepData) rmSync(path.join(options.runDir, 'data'), { recursive: true, force: true });
   return 'stopped';

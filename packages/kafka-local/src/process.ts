@@ -24,10 +24,10 @@ export function commandLine(pid: number): string | undefined {
   }
 }
 
-/** SIGTERM, then SIGKILL if the process is still there after `graceMs`. Resolves once it is gone. */
+/** SIGTERM, then SIGKILL if the process is still there after `graceMs` (at once for 0). Resolves once it is gone. */
 export async function terminate(pid: number, graceMs: number): Promise<'terminated' | 'killed' | 'gone'> {
   if (!isAlive(pid)) return 'gone';
-  process.kill(pid, 'SIGTERM');
+  if (graceMs > 0) process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid)) return 'terminated';

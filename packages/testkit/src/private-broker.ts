@@ -33,6 +33,11 @@ export class PrivateBroker {
     await stopBroker(this.options, { keepData: true });
   }
 
+  /** Kills the broker with SIGKILL (no clean shutdown), keeping its storage for `restart()`. */
+  async kill(): Promise<void> {
+    await stopBroker(this.options, { keepData: true, crash: true });
+  }
+
   async restart(): Promise<void> {
     await startBroker(this.options, { keepData: true });
   }
