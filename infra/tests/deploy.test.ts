@@ -91,6 +91,15 @@ describe('deploy scripts', () => {
       '--allow-unauthenticated',
       '--no-allow-unauthenticated',
     ]);
+    // The heap is sized for the instance, and the published benchmark measured the function with those options.
+    const { functionNodeOptions } = JSON.parse(readFileSync(path.join(root, 'docs/benchmarks.json'), 'utf8')) as {
+      functionNodeOptions: string;
+    };
+    expect(deploys.every((l) => l.includes('--memory=512Mi'))).toBe(true);
+    for (const l of deploys)
+      expect(readFileSync(/--env-vars-file=(\S+)/.exec(l)![1]!, 'utf8')).toContain(
+        `NODE_OPTIONS: "${functionNodeOptions}"`,
+      );
     const renewalUrl = 'https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-renewal';
     const renewalEnv = readFileSync(/--env-vars-file=(\S+)/.exec(deploys[2]!)![1]!, 'utf8');
     expect(renewalEnv).toContain(`G2K_RENEWAL_AUDIENCE: "${renewalUrl}"`);
