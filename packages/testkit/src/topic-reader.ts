@@ -12,9 +12,15 @@ export interface ReadRecord {
 export class TopicReader {
   readonly records: ReadRecord[] = [];
   private readonly consumer: Consumer;
+  private readonly kafka: Kafka;
+  private readonly topic: string;
+  /** Per partition, the offset after the last record read. */
+  private readonly next = new Map<number, bigint>();
 
-  private constructor(consumer: Consumer) {
+  private constructor(kafka: Kafka, consumer: Consumer, topic: string) {
+    this.kafka = kafka;
     this.consumer = consumer;
+    this.topic = topic;
   }
 
   static async start(brokers: string[], topic: string): Promise<TopicReader> {
@@ -25,7 +31,7 @@ export class TopicReader {
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }).catch(() => false);
     await admin.disconnect();
     const consumer = kafka.consumer({ groupId: `g2k-test-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
-    const reader = new TopicReader(consumer);
+    const reader = new TopicReader(kafka, consumer, topic);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -40,6 +46,7 @@ export class TopicReader {
           value: message.value?.toString() ?? null,
           headers,
         });
+        reader.next.set(partition, BigInt(message.offset) + 1n);
         return Promise.resolve();
       },
     });
@@ -55,6 +62,37 @@ export class TopicReader {
           `expected ${count} records, got ${this.records.length}: ${JSON.stringify(this.records.map((r) => r.key))}`,
         );
       await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.records;
+  }
+
+  /**
+   * Waits until the reader has read every partition up to its end (the high watermark now): what a
+   * reconciliation must wait for before it calls anything missing. Fails with its progress if it cannot.
+   */
+  async readToEnd(timeoutMs = 120_000): Promise<ReadRecord[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let ends: Array<{ partition: number; high: string }>;
+    try {
+      ends = await admin.fetchTopicOffsets(this.topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const behind = () => ends.filter(({ partition, high }) => (this.next.get(partition) ?? 0n) < BigInt(high));
+    const deadline = Date.now() + timeoutMs;
+    while (behind().length) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `did not read ${this.topic} to its end within ${timeoutMs} ms: ${JSON.stringify(
+            behind().map(({ partition, high }) => ({
+              partition,
+              end: high,
+              read: String(this.next.get(partition) ?? 0n),
+            })),
+          )}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
     }
     return this.records;
   }
