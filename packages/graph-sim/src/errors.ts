@@ -21,13 +21,15 @@ export class LoginError extends Error {
   readonly status: number;
   readonly error: string;
   readonly aadstsCode: number;
+  readonly headers: Record<string, string>;
 
-  constructor(status: number, error: string, aadstsCode: number, description: string) {
+  constructor(status: number, error: string, aadstsCode: number, description: string, headers = {}) {
     super(description);
     this.name = 'LoginError';
     this.status = status;
     this.error = error;
     this.aadstsCode = aadstsCode;
+    this.headers = headers;
   }
 }
 

@@ -81,6 +81,12 @@ export class Faults {
     return this.config.mailboxServiceTimeMs;
   }
 
+  /** The Retry-After header of a token outage answer, if any. */
+  tokenOutageHeaders(): Record<string, string> {
+    const seconds = this.config.tokenOutageRetryAfterSeconds;
+    return seconds > 0 ? { 'Retry-After': String(Math.ceil(seconds)) } : {};
+  }
+
   tokenOutage(): boolean {
     return this.config.tokenOutage;
   }

@@ -34,6 +34,11 @@ export interface FaultOptions {
   retryAfterSeconds: number;
   /** While true, the token endpoint answers 503 `temporarily_unavailable`. */
   tokenOutage: boolean;
+  /**
+   * Retry-After (seconds) on those 503s; 0 sends none. MSAL stops asking for that long after a 5xx — without
+   * the header, for 60 s — so this sets how soon a client gets tokens again once the outage ends.
+   */
+  tokenOutageRetryAfterSeconds: number;
   /** Share of notifications dropped before delivery (recorded, and followed by a `missed` lifecycle event). */
   deliveryDropRate: number;
 }
@@ -167,6 +172,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   batchThrottleRate: 0,
   retryAfterSeconds: 2,
   tokenOutage: false,
+  tokenOutageRetryAfterSeconds: 0,
   deliveryDropRate: 0,
 };
 
@@ -251,7 +257,13 @@ export function validateFaults(faults: FaultOptions): void {
       throw new SimUsageError(`faults.${key} must be a number from 0 to 1, got ${String(faults[key])}`);
     }
   }
-  for (const key of ['latencyMs', 'latencyJitterMs', 'mailboxServiceTimeMs', 'retryAfterSeconds'] as const) {
+  for (const key of [
+    'latencyMs',
+    'latencyJitterMs',
+    'mailboxServiceTimeMs',
+    'retryAfterSeconds',
+    'tokenOutageRetryAfterSeconds',
+  ] as const) {
     if (typeof faults[key] !== 'number' || !(faults[key] >= 0)) {
       throw new SimUsageError(`faults.${key} must be a number >= 0, got ${String(faults[key])}`);
     }

@@ -92,6 +92,23 @@ describe('login: Entra-like token endpoint for app-only tokens', () => {
     await expect(getToken(sim)).resolves.toMatch(/\./);
   });
 
+  it('sends Retry-After with the outage only when told to (MSAL waits that long, or 60 s without it)', async () => {
+    const tokenRequest = () =>
+      call(sim, 'POST', `/${sim.defaults.tenantId}/oauth2/v2.0/token`, {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        raw: `grant_type=client_credentials&client_id=${sim.defaults.clientId}&client_secret=${sim.defaults.clientSecret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default`,
+      });
+    sim.setFaults({ tokenOutage: true });
+    const plain = await tokenRequest();
+    expect(plain.status).toBe(503);
+    expect(plain.headers['retry-after']).toBeUndefined();
+    sim.setFaults({ tokenOutageRetryAfterSeconds: 2 });
+    const told = await tokenRequest();
+    expect(told.status).toBe(503);
+    expect(told.headers['retry-after']).toBe('2');
+    sim.setFaults({ tokenOutage: false, tokenOutageRetryAfterSeconds: 0 });
+  });
+
   describe('Graph refuses bad tokens with 401 and Graph error JSON', () => {
     const path = () => `/v1.0/users/${sim.defaults.users[0]!.id}/events`;
 

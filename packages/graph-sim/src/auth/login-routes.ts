@@ -79,6 +79,7 @@ export function loginRouter(deps: LoginDeps): Router<void> {
         'temporarily_unavailable',
         50_001,
         'The service is temporarily unavailable (graph-sim token outage).',
+        deps.faults.tokenOutageHeaders(),
       );
     }
     const form = new URLSearchParams(req.body);

@@ -44,14 +44,18 @@ export function graphErrorResponse(
 }
 
 export function loginErrorResponse(err: LoginError, traceId: string, nowIso: string): SimResponse {
-  return json(err.status, {
-    error: err.error,
-    error_description: `AADSTS${err.aadstsCode}: ${err.message} Trace ID: ${traceId} Correlation ID: ${traceId} Timestamp: ${nowIso}`,
-    error_codes: [err.aadstsCode],
-    timestamp: nowIso,
-    trace_id: traceId,
-    correlation_id: traceId,
-  });
+  return json(
+    err.status,
+    {
+      error: err.error,
+      error_description: `AADSTS${err.aadstsCode}: ${err.message} Trace ID: ${traceId} Correlation ID: ${traceId} Timestamp: ${nowIso}`,
+      error_codes: [err.aadstsCode],
+      timestamp: nowIso,
+      trace_id: traceId,
+      correlation_id: traceId,
+    },
+    err.headers,
+  );
 }
 
 export const usageErrorResponse = (err: SimUsageError): SimResponse =>
