@@ -51,7 +51,7 @@ function storeFor(settings: StateStoreSettings): SubscriptionStore {
 export function createApp(config: Config, overrides: AppOverrides = {}): Graph2Kafka {
   const logger = overrides.logger ?? jsonLogger;
   const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore));
-  const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph));
+  const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph, { logger }));
   const fetcher = new EventFetcher(graph, {
     maxInFlight: config.graph.batchConcurrency,
     lingerMs: config.graph.batchLingerMs,

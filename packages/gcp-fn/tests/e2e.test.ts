@@ -323,7 +323,10 @@ describe('GCP function under faults', () => {
   });
 
   it('produces unenriched records when the token endpoint is down, and enriches again once it is back', async () => {
-    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 }, faults: { tokenOutage: true } });
+    sim = await GraphSim.start({
+      delivery: { batchWindowMs: 20 },
+      faults: { tokenOutage: true, tokenOutageRetryAfterSeconds: 1 },
+    });
     const pipe = await startPipeline(sim);
     try {
       const user = sim.defaults.users[0]!.id;
@@ -336,6 +339,10 @@ describe('GCP function under faults', () => {
       expect(JSON.parse(first!.value!)).toMatchObject({ enriched: false, notEnrichedReason: 'token_unavailable' });
 
       sim.setFaults({ tokenOutage: false });
+      // MSAL asks the token endpoint again once the last refusal's Retry-After has passed.
+      const refusals = sim.records.requests.all().filter((r) => r.path.endsWith('/token') && r.status === 503);
+      const askAgainAt = Date.parse(refusals.at(-1)!.at) + 1_100;
+      while (sim.clock.now() < askAgainAt) await new Promise((r) => setTimeout(r, 50));
       sim.createEvent(user, { subject: 'token back' });
       await sim.settled();
       const second = (await pipe.reader.waitFor(2))[1]!;

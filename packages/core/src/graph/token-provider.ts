@@ -1,12 +1,20 @@
-import { ClientSecretCredential, type AccessToken } from '@azure/identity';
+import { ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import type { GraphSettings } from '../config/config.ts';
 import { TokenError } from '../errors.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 
 export interface TokenSource {
   /** A bearer token for Graph in `tenantId`; cached and refreshed before it expires. */
   token(tenantId: string): Promise<string>;
   /** Forget the cached token (Graph said 401 to it). */
   invalidate(tenantId: string): void;
+}
+
+export interface TokenSourceOptions {
+  now?: () => number;
+  logger?: Logger;
+  /** The credential of a tenant; by default the app registration's client secret (`appCredential`). */
+  credential?: (tenantId: string) => TokenCredential;
 }
 
 const KNOWN_AUTHORITIES = new Set([
@@ -17,21 +25,31 @@ const KNOWN_AUTHORITIES = new Set([
 ]);
 /** Refresh this long before expiry, so no request ever carries a token that expires on the way. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
+/** A cached token keeps serving while a refresh runs, until this close to its expiry. */
+const STILL_VALID_MS = 30_000;
 
-/** App-only tokens from `@azure/identity` (client secret), one credential per tenant. */
+/**
+ * App-only tokens from `@azure/identity` (client secret), one credential per tenant. After a 5xx or 429 from
+ * the token endpoint MSAL refuses to ask again for the Retry-After time (60 s without one): requests then fail
+ * fast with a TokenError, and the cached token, while still valid, keeps serving.
+ */
 export class IdentityTokenSource implements TokenSource {
   private readonly settings: GraphSettings;
   private readonly scope: string;
   private readonly now: () => number;
-  private readonly credentials = new Map<string, ClientSecretCredential>();
+  private readonly logger: Logger;
+  private readonly credentialFor: (tenantId: string) => TokenCredential;
+  private readonly credentials = new Map<string, TokenCredential>();
   private readonly cached = new Map<string, AccessToken>();
   private readonly inFlight = new Map<string, Promise<string>>();
 
-  constructor(settings: GraphSettings, now: () => number = Date.now) {
+  constructor(settings: GraphSettings, options: TokenSourceOptions = {}) {
     this.settings = settings;
     // Tokens are per cloud: the scope is the Graph origin of the configured base URL.
     this.scope = `${new URL(settings.baseUrl).origin}/.default`;
-    this.now = now;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.credentialFor = options.credential ?? ((tenantId) => appCredential(settings, tenantId));
   }
 
   async token(tenantId: string): Promise<string> {
@@ -39,8 +57,7 @@ export class IdentityTokenSource implements TokenSource {
     const now = this.now();
     if (cached && now < cached.expiresOnTimestamp - REFRESH_BEFORE_MS) return cached.token;
     const refresh = this.inFlight.get(tenantId) ?? this.fetch(tenantId);
-    // While a refresh runs, a still-valid token keeps serving.
-    if (cached && now < cached.expiresOnTimestamp - 30_000) return cached.token;
+    if (cached && now < cached.expiresOnTimestamp - STILL_VALID_MS) return cached.token;
     return refresh;
   }
 
@@ -52,6 +69,7 @@ export class IdentityTokenSource implements TokenSource {
     const promise = (async () => {
       try {
         const token = await this.credential(tenantId).getToken(this.scope);
+        if (!token) throw new Error('the credential returned no token');
         this.cached.set(tenantId, token);
         return token.token;
       } catch (err) {
@@ -64,13 +82,24 @@ export class IdentityTokenSource implements TokenSource {
       }
     })();
     this.inFlight.set(tenantId, promise);
+    // A refresh behind a still-valid token has nobody waiting for it; its failure must not go unhandled (an
+    // unhandled rejection ends a functions-framework instance). Callers that wait get the error themselves.
+    promise.catch((err: unknown) => {
+      const cached = this.cached.get(tenantId);
+      if (cached && this.now() < cached.expiresOnTimestamp - STILL_VALID_MS)
+        this.logger.warn('Graph token refresh failed; the cached token serves until it expires', {
+          tenantId,
+          expiresAt: new Date(cached.expiresOnTimestamp).toISOString(),
+          error: (err as Error).message,
+        });
+    });
     return promise;
   }
 
-  private credential(tenantId: string): ClientSecretCredential {
+  private credential(tenantId: string): TokenCredential {
     let credential = this.credentials.get(tenantId);
     if (!credential) {
-      credential = appCredential(this.settings, tenantId);
+      credential = this.credentialFor(tenantId);
       this.credentials.set(tenantId, credential);
     }
     return credential;
