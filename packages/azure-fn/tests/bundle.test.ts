@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileSubscriptionStore } from '@graph2kafka/core';
@@ -7,14 +7,14 @@ import {
   awaitHandshake,
   buildAndInstallBundle,
   createSubscription,
+  describeBundle,
   freePort,
   pipelineEnv,
+  stopChild,
   TopicReader,
   type InstalledBundle,
   type PipelineEnv,
 } from '@graph2kafka/testkit';
-
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 interface Registered {
   name: string;
@@ -51,13 +51,6 @@ function startHost(bundle: InstalledBundle, port: number, env: Record<string, st
   return { child, output, registered };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 describe('Azure deploy bundle, from its own folder after a clean production install', () => {
   let bundle: InstalledBundle;
   let sim: GraphSim;
@@ -77,13 +70,10 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
     host = startHost(bundle, port, setup.env);
     ({ functions } = await host.registered);
     await awaitHandshake(`${base}/notifications`);
-    console.log(
-      `Azure bundle: ${kib(bundle.codeBytes)} of JavaScript, ${kib(bundle.installedBytes)} installed; ` +
-        `build ${bundle.buildMs} ms, npm ci ${bundle.installMs} ms; cold start to first handshake ${Date.now() - began} ms`,
-    );
+    console.log(describeBundle('Azure', bundle, Date.now() - began));
   }, 180_000);
   afterAll(async () => {
-    if (host) await stop(host.child);
+    if (host) await stopChild(host.child);
     await sim?.stop();
   });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { FileSubscriptionStore } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
@@ -6,14 +6,14 @@ import {
   awaitHandshake,
   buildAndInstallBundle,
   createSubscription,
+  describeBundle,
   freePort,
   pipelineEnv,
+  stopChild,
   TopicReader,
   type InstalledBundle,
   type PipelineEnv,
 } from '@graph2kafka/testkit';
-
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 /** functions-framework as Cloud Functions runs it: the bundle folder's own copy, started from that folder. */
 function startFramework(bundle: InstalledBundle, target: string, port: number, env: Record<string, string>) {
@@ -29,13 +29,6 @@ function startFramework(bundle: InstalledBundle, target: string, port: number, e
   child.stdout.on('data', (c: Buffer) => output.push(c.toString()));
   child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
   return { child, output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 describe('GCP deploy bundle, from its own folder after a clean production install', () => {
@@ -58,13 +51,10 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
       throw new Error(`the bundle did not answer: ${String(err)}\n${fn.output.join('')}`);
     });
     coldStartMs = Date.now() - began;
-    console.log(
-      `GCP bundle: ${kib(bundle.codeBytes)} of JavaScript, ${kib(bundle.installedBytes)} installed; ` +
-        `build ${bundle.buildMs} ms, npm ci ${bundle.installMs} ms; cold start to first handshake ${coldStartMs} ms`,
-    );
+    console.log(describeBundle('GCP', bundle, coldStartMs));
   }, 180_000);
   afterAll(async () => {
-    if (fn) await stop(fn.child);
+    if (fn) await stopChild(fn.child);
     await sim?.stop();
   });
 

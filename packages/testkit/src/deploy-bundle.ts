@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -66,4 +66,21 @@ export async function awaitHandshake(url: string, timeoutMs = 15_000): Promise<s
       await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/** One line for the test log: what the bundle weighs and how fast it came up. */
+export function describeBundle(name: string, bundle: InstalledBundle, coldStartMs: number): string {
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
+  return (
+    `${name} bundle: ${kib(bundle.codeBytes)} of JavaScript, ${kib(bundle.installedBytes)} installed; ` +
+    `build ${bundle.buildMs} ms, npm ci ${bundle.installMs} ms; cold start to first handshake ${coldStartMs} ms`
+  );
+}
+
+/** SIGTERM to a process the test started, resolving once it has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }

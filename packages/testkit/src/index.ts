@@ -6,4 +6,10 @@ export { freePort } from './free-port.ts';
 export { serveApp } from './serve-app.ts';
 export { startAzuriteTable } from './azurite.ts';
 export { startPostgres } from './postgres.ts';
-export { awaitHandshake, buildAndInstallBundle, type InstalledBundle } from './deploy-bundle.ts';
+export {
+  awaitHandshake,
+  buildAndInstallBundle,
+  describeBundle,
+  stopChild,
+  type InstalledBundle,
+} from './deploy-bundle.ts';
