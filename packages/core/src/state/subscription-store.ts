@@ -146,7 +146,7 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     let read = this.reading.get(id);
     if (!read) {
       const writesBefore = this.writes;
-      read = this.inner
+      const pending: Promise<SubscriptionRecord | undefined> = this.inner
         .get(id)
         .then((record) => {
           if (this.writes === writesBefore) {
@@ -155,8 +155,11 @@ export class CachedSubscriptionStore implements SubscriptionStore {
           }
           return record;
         })
-        .finally(() => this.reading.delete(id));
-      this.reading.set(id, read);
+        .finally(() => {
+          // A write may have started a newer read of the same id meanwhile; that one stays shared.
+          if (this.reading.get(id) === pending) this.reading.delete(id);
+        });
+      this.reading.set(id, (read = pending));
     }
     return read;
   }
