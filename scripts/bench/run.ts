@@ -195,7 +195,7 @@ const worse = (a: EndpointState, b: EndpointState): EndpointState =>
  * because it marked it slow (10 minutes), simulated time jumps ahead to release them; their end-to-end delay
  * then shows those minutes, as it would in production.
  */
-async function settle(sim: GraphSim, url: string, observe: (state: EndpointState) => void): Promise<void> {
+async function settle(sim: GraphSim, url: string): Promise<void> {
   const giveUpAt = performance.now() + 180_000;
   for (;;) {
     try {
@@ -204,10 +204,9 @@ async function settle(sim: GraphSim, url: string, observe: (state: EndpointState
     } catch (err) {
       if (performance.now() > giveUpAt) throw err;
     }
-    const state = sim.health.state(url);
-    observe(state);
     const next = sim.clock.nextDueAt();
-    if (state === 'slow' && next !== undefined && next > sim.clock.now()) sim.clock.advance(next - sim.clock.now());
+    if (sim.health.state(url) === 'slow' && next !== undefined && next > sim.clock.now())
+      sim.clock.advance(next - sim.clock.now());
   }
 }
 
@@ -265,16 +264,14 @@ async function main(): Promise<void> {
         t.child.kill();
       }
     }
-    const targets: Target[] = [];
     for (const name of selected) {
       const profile = name === 'graph2kafka' && args['cpu-prof'];
-      targets.push(await launch(name, env, profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []));
-      running.push(targets.at(-1)!);
+      running.push(await launch(name, env, profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []));
     }
     const handshakes: PerTarget = {};
     /** Peak RSS of start-up and the handshake flood; each load phase then measures its own. */
     const handshakePeakRss: PerTarget = {};
-    for (const t of targets) {
+    for (const t of running) {
       handshakes[t.name] = await handshakeRate(t.url, 5);
       handshakePeakRss[t.name] = round(peakRssMb(t.child.pid!));
     }
@@ -292,7 +289,7 @@ async function main(): Promise<void> {
     const peakRss: PerTarget = {};
     /** Notification ids each graph2kafka phase got a 2xx for, to find them in Kafka afterwards. */
     const deliveredIds = new Map<Phase, string[]>();
-    for (const target of targets) {
+    for (const target of running) {
       for (const sub of sim.subscriptions.all()) sim.removeSubscription(sub.id);
       for (const u of users) await createSubscription(sim, store, { userId: u.id, notificationUrl: target.url });
       for (const postSize of [1, 20]) {
@@ -311,7 +308,7 @@ async function main(): Promise<void> {
           const e = events[i % events.length]!;
           sim.updateEvent(e.userId, e.id, { subject: `bench ${i}` });
         }
-        await settle(sim, target.url, (state) => (endpointState = worse(endpointState, state)));
+        await settle(sim, target.url);
         clearInterval(watch);
         const elapsed = (performance.now() - started) / 1000;
         const attempts = sim.records.attempts
