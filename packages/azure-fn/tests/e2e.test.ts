@@ -16,7 +16,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
   let sub: SubscriptionRecord;
   let user: string;
   let servers: Array<Awaited<ReturnType<typeof serveAzureHandler>>>;
-  const notifications = () => httpHandler('notifications', () => Promise.resolve(app));
+  const notifications = () => httpHandler(() => Promise.resolve(app));
 
   beforeAll(async () => {
     sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
@@ -26,7 +26,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
       await serveAzureHandler('notifications', notifications()),
       await serveAzureHandler(
         'lifecycle',
-        httpHandler('lifecycle', () => Promise.resolve(app)),
+        httpHandler(() => Promise.resolve(app)),
       ),
     ];
     reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
@@ -74,7 +74,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
   });
 
   it('answers the handshake from the query before loading any configuration', async () => {
-    const handler = httpHandler('notifications', () => Promise.reject(new Error('must not be called')));
+    const handler = httpHandler(() => Promise.reject(new Error('must not be called')));
     const res = await handler(
       new HttpRequest({
         method: 'POST',
@@ -92,9 +92,9 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
   it.each([
     ['malformed JSON', '{"value": [', /not valid JSON/],
     [
-      'a lifecycle item on the notification URL',
-      '{"value":[{"subscriptionId":"s","tenantId":"6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71","lifecycleEvent":"missed"}]}',
-      /lifecycle URL/,
+      'a collection with no notification in it',
+      '{"value":[{"subscriptionId":"s","lifecycleEvent":"missed"}]}',
+      /tenantId must be a GUID/,
     ],
   ])('answers %s with 400 and a reason', async (_name, body, reason) => {
     const res = await notifications()(
@@ -158,7 +158,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
       functionName: 'graphNotifications',
       logHandler: (level, ...args) => logs.push(`${level} ${JSON.stringify(args)}`),
     });
-    const handler = httpHandler('notifications', () => createAppFromEnv({ KAFKA_BROKERS: 'nope' }));
+    const handler = httpHandler(() => createAppFromEnv({ KAFKA_BROKERS: 'nope' }));
     const res = await handler(
       new HttpRequest({ method: 'POST', url: 'http://h/api/n', body: { string: '{"value":[]}' } }),
       ctx,

@@ -4,6 +4,7 @@ import { EventFetcher } from './graph/event-fetcher.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { kafkaSasl } from './kafka/auth.ts';
+import { EventProducer } from './kafka/event-producer.ts';
 import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
@@ -58,6 +59,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     logger,
   });
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, kafkaSasl(config.kafka, config.graph));
+  const events = new EventProducer({
+    sink,
+    topic: config.topics.events,
+    deadLetterTopic: config.topics.deadLetter,
+    maxRecordBytes: config.kafka.maxRecordBytes,
+    logger,
+  });
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({
@@ -68,8 +76,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         resyncer: new Resyncer({
           graph,
           store,
-          sink,
-          topic: config.topics.events,
+          events,
           settings,
           logger,
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
@@ -83,6 +90,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     store,
     fetcher,
     sink,
+    events,
     logger,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
   });

@@ -43,12 +43,23 @@ export class TokenError extends Error {
   }
 }
 
-/** Kafka did not acknowledge in time or refused the records. */
+/**
+ * Kafka did not acknowledge in time or refused the records. `permanent`: the broker refused these records
+ * themselves (too large, invalid), so sending them again can never succeed; otherwise a retry can.
+ */
 export class ProduceError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly permanent: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; permanent?: boolean }) {
     super(message, options);
     this.name = 'ProduceError';
+    this.permanent = options?.permanent ?? false;
   }
+}
+
+/** The message of anything thrown: code throws more than Errors (kafkajs, undici and user code alike). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** No credential for Kafka's OAUTHBEARER: the message says which identity and what it lacks. */

@@ -1,6 +1,8 @@
-// The light entry (`@graph2kafka/core/http`): what an adapter needs before the app loads — the handshake and
-// response helpers — without pulling in Kafka, Graph or storage clients, so a cold start answers fast.
+// The light entry (`@graph2kafka/core/http`): what an adapter needs before the app loads — the webhook entry,
+// the handshake and response helpers — without pulling in Kafka, Graph or storage clients, so a cold start
+// answers fast.
 export { ConfigError } from './errors.ts';
 export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
-export { jsonResponse, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export { graphWebhook, type WebhookApp } from './receive/webhook.ts';

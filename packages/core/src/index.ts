@@ -8,21 +8,35 @@ export {
   type KafkaSettings,
 } from './config/config.ts';
 export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
-export { ConfigError, GraphRequestError, KafkaAuthError, ProduceError, SecretError, TokenError } from './errors.ts';
+export {
+  ConfigError,
+  errorMessage,
+  GraphRequestError,
+  KafkaAuthError,
+  ProduceError,
+  SecretError,
+  TokenError,
+} from './errors.ts';
 export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
+export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';
 export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 export { googleKafkaToken, kafkaSasl, type GoogleTokens, type KafkaAuthDeps } from './kafka/auth.ts';
 export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
-export { jsonResponse, type CoreRequest, type CoreResponse } from './receive/http.ts';
-export type { ChangeNotification, LifecycleNotification, Rejection } from './receive/notification.ts';
+export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
+export type { ChangeNotification, LifecycleNotification, VerifiedChange } from './receive/notification.ts';
+export type { ItemOutcome, Rejection } from './receive/outcome.ts';
+export { boundToSubscription, parseEventResource, type EventResource } from './receive/resource.ts';
+export { parseEnvelope, type Envelope, type Item } from './receive/envelope.ts';
 export { NotificationReceiver, type ReceiverCounters } from './receive/receiver.ts';
-export { sameSecret } from './receive/verify.ts';
+export { PostVerifier, sameSecret } from './receive/verify.ts';
 export {
   eventKey,
   RECORD_SCHEMA_VERSION,
+  type DeadLetterValue,
   type EventRecordValue,
   type KafkaRecord,
   type LifecycleRecordValue,
@@ -30,6 +44,7 @@ export {
 export {
   CachedSubscriptionStore,
   FileSubscriptionStore,
+  pendingId,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './state/subscription-store.ts';

@@ -1,5 +1,5 @@
 import type { FetchOutcome } from './graph/event-fetcher.ts';
-import type { ChangeNotification, LifecycleNotification } from './receive/notification.ts';
+import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -18,8 +18,12 @@ export interface EventRecordValue {
   receivedAt: string;
   enriched: boolean;
   notEnrichedReason: string | null;
-  /** Graph answered 404: the event no longer exists (deleted after the notification was sent). */
+  /** Graph answered 404 ErrorItemNotFound: the event no longer exists. */
   gone: boolean;
+  /** For a `deleted`: false when Graph still had the event, so no tombstone was written. Null otherwise. */
+  deleteConfirmed: boolean | null;
+  /** Properties of `event` left out to keep the record under the size limit; null when nothing was. */
+  reducedProperties: string[] | null;
   event: Record<string, unknown> | null;
 }
 
@@ -33,12 +37,53 @@ export interface KafkaRecord {
 export const eventKey = (tenantId: string, userId: string, eventId: string): string =>
   `${tenantId.toLowerCase()}/${userId.toLowerCase()}/${eventId}`;
 
-/** The record(s) for one notification: the envelope, plus a null-value tombstone for a delete. */
-export function eventRecords(
-  n: ChangeNotification,
-  outcome: FetchOutcome | 'deleted',
-  receivedAt: number,
-): KafkaRecord[] {
+/** The bytes a record takes in a produce request, near enough to keep under a broker's limit. */
+export function recordBytes(r: KafkaRecord): number {
+  let n = Buffer.byteLength(r.key) + (r.value === null ? 0 : Buffer.byteLength(r.value)) + 64;
+  for (const [k, v] of Object.entries(r.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
+  return n;
+}
+
+/** The value record, then for a confirmed delete a null-value tombstone with the same key. */
+function eventRecordsOf(value: EventRecordValue, tombstone: boolean): KafkaRecord[] {
+  const key = eventKey(value.tenantId, value.userId, value.eventId);
+  const headers: Record<string, string> = {
+    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
+    'g2k-source': value.source,
+    'g2k-change-type': value.changeType,
+    'g2k-subscription-id': value.subscriptionId,
+    'g2k-tenant-id': value.tenantId,
+    'g2k-enriched': String(value.enriched),
+    ...(value.notificationId ? { 'g2k-notification-id': value.notificationId } : {}),
+    ...(value.reducedProperties ? { 'g2k-reduced': value.reducedProperties.join(',') } : {}),
+    'content-type': 'application/json',
+  };
+  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
+  if (tombstone) {
+    const { 'content-type': _json, 'g2k-reduced': _reduced, ...tombstoneHeaders } = headers;
+    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
+  }
+  return records;
+}
+
+/** An event record as produced, so it can be rebuilt smaller (see `reduceEventRecords`). */
+export interface EventRecords {
+  value: EventRecordValue;
+  tombstone: boolean;
+  records: KafkaRecord[];
+}
+
+const built = (value: EventRecordValue, tombstone: boolean): EventRecords => ({
+  value,
+  tombstone,
+  records: eventRecordsOf(value, tombstone),
+});
+
+/**
+ * The record(s) for one verified notification. A delete gets its tombstone only once Graph confirmed the
+ * event is gone (404 ErrorItemNotFound): a `deleted` is otherwise only somebody's claim.
+ */
+export function eventRecords(n: VerifiedChange, outcome: FetchOutcome, receivedAt: number): EventRecords {
   const value: EventRecordValue = {
     schemaVersion: RECORD_SCHEMA_VERSION,
     source: 'notification',
@@ -51,28 +96,53 @@ export function eventRecords(
     notificationId: n.id ?? null,
     subscriptionExpirationDateTime: n.subscriptionExpirationDateTime ?? null,
     receivedAt: new Date(receivedAt).toISOString(),
-    enriched: outcome !== 'deleted' && outcome.kind === 'found',
-    notEnrichedReason: outcome !== 'deleted' && outcome.kind === 'failed' ? outcome.reason : null,
-    gone: outcome !== 'deleted' && outcome.kind === 'gone',
-    event: outcome !== 'deleted' && outcome.kind === 'found' ? outcome.event : null,
+    enriched: outcome.kind === 'found',
+    notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
+    gone: outcome.kind === 'gone',
+    deleteConfirmed: n.changeType === 'deleted' ? outcome.kind === 'gone' : null,
+    reducedProperties: null,
+    event: outcome.kind === 'found' ? outcome.event : null,
   };
-  const key = eventKey(n.tenantId, n.userId, n.eventId);
-  const headers: Record<string, string> = {
-    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
-    'g2k-source': 'notification',
-    'g2k-change-type': n.changeType,
-    'g2k-subscription-id': n.subscriptionId,
-    'g2k-tenant-id': n.tenantId,
-    'g2k-enriched': String(value.enriched),
-    ...(n.id ? { 'g2k-notification-id': n.id } : {}),
-    'content-type': 'application/json',
-  };
-  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
-  if (outcome === 'deleted') {
-    const { 'content-type': _json, ...tombstoneHeaders } = headers;
-    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
+  return built(value, n.changeType === 'deleted' && outcome.kind === 'gone');
+}
+
+/**
+ * Event properties that can be large (an invitation's HTML body, long attendee lists), in the order they are
+ * left out when a record does not fit. What identifies and schedules the event is never dropped.
+ */
+const REDUCIBLE = [
+  'body',
+  'uniqueBody',
+  'attachments',
+  'extensions',
+  'singleValueExtendedProperties',
+  'multiValueExtendedProperties',
+  'attendees',
+  'bodyPreview',
+  'locations',
+  'onlineMeeting',
+];
+
+/**
+ * The same records with large event properties left out, one at a time, until every record fits `maxBytes`;
+ * undefined when even without all of them it does not (or there is no event to reduce).
+ */
+export function reduceEventRecords(original: EventRecords, maxBytes: number): EventRecords | undefined {
+  const event = original.value.event;
+  if (!event) return undefined;
+  const remaining = { ...event };
+  const dropped: string[] = [];
+  for (const property of REDUCIBLE) {
+    if (!(property in remaining)) continue;
+    delete remaining[property];
+    dropped.push(property);
+    const candidate = built(
+      { ...original.value, event: remaining, reducedProperties: [...dropped] },
+      original.tombstone,
+    );
+    if (candidate.records.every((r) => recordBytes(r) <= maxBytes)) return candidate;
   }
-  return records;
+  return undefined;
 }
 
 export interface LifecycleRecordValue {
@@ -113,14 +183,13 @@ export function resyncRecords(
   subscriptionId: string,
   item: Record<string, unknown>,
   receivedAt: number,
-): KafkaRecord[] {
+): EventRecords {
   const eventId = String(item.id);
   const removed = item['@removed'] !== undefined;
-  const changeType = removed ? 'deleted' : 'updated';
   const value: EventRecordValue = {
     schemaVersion: RECORD_SCHEMA_VERSION,
     source: 'resync',
-    changeType,
+    changeType: removed ? 'deleted' : 'updated',
     tenantId: tenantId.toLowerCase(),
     userId: userId.toLowerCase(),
     eventId,
@@ -132,22 +201,68 @@ export function resyncRecords(
     enriched: !removed,
     notEnrichedReason: null,
     gone: false,
+    // Graph's delta itself reports the removal: it is confirmed.
+    deleteConfirmed: removed ? true : null,
+    reducedProperties: null,
     event: removed ? null : item,
   };
-  const key = eventKey(tenantId, userId, eventId);
-  const headers: Record<string, string> = {
-    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
-    'g2k-source': 'resync',
-    'g2k-change-type': changeType,
-    'g2k-subscription-id': subscriptionId,
-    'g2k-tenant-id': tenantId.toLowerCase(),
-    'g2k-enriched': String(!removed),
-    'content-type': 'application/json',
+  return built(value, removed);
+}
+
+/** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */
+export interface DeadLetterValue {
+  schemaVersion: typeof RECORD_SCHEMA_VERSION;
+  reason: string;
+  error: string;
+  source: 'notification' | 'resync';
+  topic: string;
+  key: string;
+  tenantId: string;
+  userId: string;
+  eventId: string;
+  subscriptionId: string;
+  changeType: string;
+  receivedAt: string;
+  deadLetteredAt: string;
+  /** The notification as Graph sent it (null for resync items, whose event Graph returns again on replay). */
+  notification: Record<string, unknown> | null;
+}
+
+export function deadLetterRecord(
+  original: EventRecords,
+  topic: string,
+  reason: string,
+  error: string,
+  notification: Record<string, unknown> | null,
+  now: number,
+): KafkaRecord {
+  const v = original.value;
+  const key = eventKey(v.tenantId, v.userId, v.eventId);
+  const value: DeadLetterValue = {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    reason,
+    error: error.slice(0, 1_000),
+    source: v.source,
+    topic,
+    key,
+    tenantId: v.tenantId,
+    userId: v.userId,
+    eventId: v.eventId,
+    subscriptionId: v.subscriptionId,
+    changeType: v.changeType,
+    receivedAt: v.receivedAt,
+    deadLetteredAt: new Date(now).toISOString(),
+    notification,
   };
-  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
-  if (removed) {
-    const { 'content-type': _json, ...tombstoneHeaders } = headers;
-    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
-  }
-  return records;
+  return {
+    key,
+    value: JSON.stringify(value),
+    headers: {
+      'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
+      'g2k-dead-letter-reason': reason,
+      'g2k-source': v.source,
+      'g2k-tenant-id': v.tenantId,
+      'content-type': 'application/json',
+    },
+  };
 }

@@ -82,11 +82,24 @@ describe('cached subscription store', () => {
     expect(inner.reads).toBe(1);
   });
 
-  it('does not remember an unknown id: a subscription stored a moment later is found', async () => {
-    const store = new CachedSubscriptionStore(inner);
+  it('remembers an unknown id only briefly: a subscription stored elsewhere is found once that passes', async () => {
+    const store = new CachedSubscriptionStore(inner, 60_000, 100);
     expect(await store.get('sub-new')).toBeUndefined();
     await writer.put(record('sub-new'));
+    const readsBefore = inner.reads;
+    // A flood of lookups of the unknown id reads the backend no more …
+    expect(await store.get('sub-new')).toBeUndefined();
+    expect(inner.reads).toBe(readsBefore);
+    // … and once the short memory has passed, the new subscription is found.
+    await new Promise((r) => setTimeout(r, 150));
     expect((await store.get('sub-new'))?.id).toBe('sub-new');
+  });
+
+  it('forgets the oldest entries past its size bound', async () => {
+    const store = new CachedSubscriptionStore(inner, 60_000, 60_000, 3);
+    for (const id of ['a', 'b', 'c', 'd']) await store.get(id);
+    expect(store.peek('a')).toBeUndefined();
+    expect(store.peek('d')).toBeNull();
   });
 
   it('never caches what a read returned after a write replaced it', async () => {

@@ -36,7 +36,12 @@ describe('configuration', () => {
       batchConcurrency: 4,
     });
     expect([...config.allowedTenants]).toEqual([TENANT]);
-    expect(config.topics).toEqual({ events: 'graph.calendar.events', lifecycle: 'graph.subscription.lifecycle' });
+    expect(config.topics).toEqual({
+      events: 'graph.calendar.events',
+      lifecycle: 'graph.subscription.lifecycle',
+      deadLetter: 'graph.calendar.deadletter',
+    });
+    expect(config.kafka.maxRecordBytes).toBe(1_000_000);
     expect(config.timeBudgetMs).toBe(2_000);
     expect(config.kafka).toMatchObject({ brokers: ['127.0.0.1:19092'], ssl: false, sasl: undefined });
   });

@@ -1,6 +1,16 @@
-import { answerHandshake, FileSubscriptionStore, sameSecret, type SubscriptionRecord } from '../src/index.ts';
-import { parseChangeNotifications, parseLifecycleNotifications } from '../src/receive/parse.ts';
-import { verify } from '../src/receive/verify.ts';
+import {
+  answerHandshake,
+  boundToSubscription,
+  CachedSubscriptionStore,
+  FileSubscriptionStore,
+  parseEnvelope,
+  parseEventResource,
+  pendingId,
+  PostVerifier,
+  sameSecret,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from '../src/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,41 +56,105 @@ describe('handshake', () => {
   });
 });
 
-describe('schema', () => {
-  it('accepts Graph’s event notifications in both resource forms', () => {
-    const parsed = parseChangeNotifications(
-      body(item(), item({ resource: `Users/${USER}/Events('AAMkAbc=')`, resourceData: undefined })),
+describe('envelope: one verdict per item', () => {
+  it('sorts items by shape: changes, lifecycle events, unusable and malformed items side by side', () => {
+    const parsed = parseEnvelope(
+      body(
+        item(),
+        { subscriptionId: 's-1', tenantId: TENANT, clientState: 'c', lifecycleEvent: 'missed' },
+        item({ changeType: 'unknownFutureValue' }),
+        item({ resource: `Users/${USER}/Messages/x`, resourceData: undefined }),
+        item({ tenantId: 'contoso' }),
+        'not an object',
+      ),
     );
-    expect(parsed).toMatchObject({
-      ok: true,
-      items: [{ userId: USER, eventId: 'AAMkAbc=', tenantId: TENANT }, { eventId: 'AAMkAbc=' }],
-    });
+    expect(parsed.ok).toBe(true);
+    const items = (parsed as { items: Array<{ kind: string; reason?: string; problem?: string }> }).items;
+    expect(items.map((i) => i.kind)).toEqual(['change', 'lifecycle', 'unusable', 'unusable', 'malformed', 'malformed']);
+    expect(items[2]!.reason).toBe('unsupported_change_type');
+    expect(items[3]!.reason).toBe('unknown_resource');
+    expect(items[4]!.problem).toMatch(/tenantId must be a GUID/);
   });
 
   it.each([
     ['not JSON', Buffer.from('nope'), /not valid JSON/],
     ['an array', Buffer.from('[]'), /JSON object/],
     ['an empty value', body(), /non-empty 'value'/],
-    ['a bad change type', body(item({ changeType: 'moved' })), /changeType/],
-    ['a non-event resource', body(item({ resource: `Users/${USER}/Messages/x` })), /Outlook event/],
-    ['a path-like subscription id', body(item({ subscriptionId: '../../etc/passwd' })), /subscriptionId/],
-    ['a tenant that is not a GUID', body(item({ tenantId: 'contoso' })), /tenantId/],
+    [
+      'only malformed items',
+      body(item({ subscriptionId: '../../etc/passwd' }), item({ tenantId: 'x' })),
+      /subscriptionId/,
+    ],
     ['an overlong clientState', body(item({ clientState: 'x'.repeat(256) })), /clientState/],
-    ['a malformed event id', body(item({ resourceData: { id: '<script>' } })), /event id/],
-  ])('refuses %s with a reason', (_name, raw, reason) => {
-    const parsed = parseChangeNotifications(raw);
+    ['an unknown lifecycle event', body(item({ changeType: undefined, lifecycleEvent: 'exploded' })), /lifecycleEvent/],
+  ])('refuses the whole body only when it is not a notification collection: %s', (_name, raw, reason) => {
+    const parsed = parseEnvelope(raw);
     expect(parsed.ok).toBe(false);
     expect((parsed as { reason: string }).reason).toMatch(reason);
   });
 
-  it('parses lifecycle notifications and refuses unknown lifecycle events', () => {
+  it('refuses an item whose resourceData.id names another event than its resource', () => {
+    const parsed = parseEnvelope(body(item({ resourceData: { id: 'AAMkOther=' } })));
+    expect(parsed).toMatchObject({ ok: true, items: [{ kind: 'unusable', reason: 'unknown_resource' }] });
+  });
+
+  it('keeps a notification id out of the headers when it holds control characters', () => {
+    const parsed = parseEnvelope(body(item({ id: 'n1\r\ninjected: yes' })));
+    expect(parsed).toMatchObject({ ok: true, items: [{ kind: 'change', n: { id: undefined } }] });
+  });
+});
+
+describe('resources', () => {
+  it.each([
+    `Users/${USER}/Events/AAMkAbc=`,
+    `users/${USER}/events/AAMkAbc=`,
+    `/users/${USER}/events/AAMkAbc=`,
+    `Users('${USER}')/Events('AAMkAbc=')`,
+    `Users/${USER}/Events('AAMkAbc=')`,
+    `users('${USER.toUpperCase()}')/events/AAMkAbc=`,
+  ])('reads %s as the same mailbox and event', (resource) => {
+    expect(parseEventResource(resource)).toEqual({ user: USER, eventId: 'AAMkAbc=' });
+  });
+
+  it('reads the id@tenant and UPN user forms', () => {
+    expect(parseEventResource(`users/${USER}@${TENANT}/events/e1`)).toEqual({
+      user: `${USER}@${TENANT}`,
+      eventId: 'e1',
+    });
+    expect(parseEventResource('Users/Adele.Vance@contoso.com/Events/e1')).toEqual({
+      user: 'adele.vance@contoso.com',
+      eventId: 'e1',
+    });
+  });
+
+  it.each([
+    `Users/../Events/e1`,
+    `Users/${USER}/Events/../../subscriptions`,
+    `Users/${USER}/Events/e1/attachments`,
+    `Users/${USER}%2F..%2Fx/Events/e1`,
+    `Users('${USER}/x')/Events('e1')`,
+    `Users/${USER}/Events/<script>`,
+    `Users/${USER}/Messages/e1`,
+    `me/events/e1`,
+    `Users/${USER}/Events/e1?$expand=x`,
+  ])('refuses %s', (resource) => {
+    expect(parseEventResource(resource)).toBeUndefined();
+  });
+
+  it('binds a resource to its subscription’s own mailbox only', () => {
+    const sub = { userId: USER, resource: `/users/${USER}/events` };
+    const other = '9b1d2c3e-0000-4000-8000-0000000000ff';
+    expect(boundToSubscription(parseEventResource(`Users/${USER}/Events/e1`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseEventResource(`Users/${USER}@${TENANT}/Events/e1`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseEventResource(`Users/${other}/Events/e1`)!, sub, TENANT)).toBe(false);
+    expect(boundToSubscription(parseEventResource(`Users/${USER}@${other}/Events/e1`)!, sub, TENANT)).toBe(false);
+    expect(boundToSubscription(parseEventResource('Users/adele@contoso.com/Events/e1')!, sub, TENANT)).toBe(false);
     expect(
-      parseLifecycleNotifications(
-        body({ subscriptionId: 's-1', tenantId: TENANT, clientState: 'c', lifecycleEvent: 'missed' }),
+      boundToSubscription(
+        parseEventResource(`Users/${USER}/Events/e1`)!,
+        { userId: USER, resource: `/users/${USER}/messages` },
+        TENANT,
       ),
-    ).toMatchObject({ ok: true, items: [{ lifecycleEvent: 'missed' }] });
-    expect(
-      parseLifecycleNotifications(body({ subscriptionId: 's-1', tenantId: TENANT, lifecycleEvent: 'exploded' })).ok,
     ).toBe(false);
   });
 });
@@ -126,18 +200,75 @@ describe('verification', () => {
     ],
   ])('judges %s', async (_name, over, verdict) => {
     const n = { subscriptionId: record.id, tenantId: TENANT, clientState: 'secret' as string | null, ...over };
-    expect(await verify(n, store, allowed)).toMatchObject(verdict);
+    expect(await new PostVerifier(store, allowed, 10).verify(n)).toMatchObject(verdict);
   });
 
   it('judges a known subscription used from another allowed tenant as a mismatch', async () => {
     const other = '0c8d2a54-91b7-4e3f-8d26-5a9e7c1b4f30';
     expect(
-      await verify(
-        { subscriptionId: record.id, tenantId: other, clientState: 'secret' },
-        store,
-        new Set([TENANT, other]),
-      ),
+      await new PostVerifier(store, new Set([TENANT, other]), 10).verify({
+        subscriptionId: record.id,
+        tenantId: other,
+        clientState: 'secret',
+      }),
     ).toEqual({ ok: false, reason: 'tenant_mismatch' });
+  });
+
+  it('asks Graph to retry a subscription whose create has not returned yet (its pending marker is stored)', async () => {
+    const pending = { ...record, id: pendingId('brand-new-secret'), clientState: 'brand-new-secret', pending: true };
+    await store.put(pending);
+    const unknownId = 'f2a1c3d4-0000-4000-8000-000000000077';
+    const verifier = new PostVerifier(store, allowed, 10);
+    expect(
+      await verifier.verify({ subscriptionId: unknownId, tenantId: TENANT, clientState: 'brand-new-secret' }),
+    ).toEqual({
+      ok: false,
+      retry: expect.stringMatching(/being created/),
+    });
+    // Another secret, or the marker's id used as a subscription id, proves nothing.
+    expect(await verifier.verify({ subscriptionId: unknownId, tenantId: TENANT, clientState: 'other' })).toEqual({
+      ok: false,
+      reason: 'unknown_subscription',
+    });
+    expect(
+      await verifier.verify({ subscriptionId: pending.id, tenantId: TENANT, clientState: 'brand-new-secret' }),
+    ).toEqual({
+      ok: false,
+      retry: expect.any(String),
+    });
+  });
+
+  it('shares store reads between items and sends at most the budget to the backend', async () => {
+    let reads = 0;
+    const counting: SubscriptionStore = {
+      ...store,
+      get: (id) => {
+        reads++;
+        return store.get(id);
+      },
+      put: (r) => store.put(r),
+      delete: (id) => store.delete(id),
+      list: () => store.list(),
+      getSync: (t, u) => store.getSync(t, u),
+      putSync: (s2) => store.putSync(s2),
+      listSync: () => store.listSync(),
+    };
+    const cached = new CachedSubscriptionStore(counting);
+    const verifier = new PostVerifier(cached, allowed, 5);
+    const forged = Array.from({ length: 50 }, (_, i) => ({
+      subscriptionId: `f2a1c3d4-0000-4000-9000-${String(i).padStart(12, '0')}`,
+      tenantId: TENANT,
+      clientState: null,
+    }));
+    const genuine = { subscriptionId: record.id, tenantId: TENANT, clientState: 'secret' };
+    const verdicts = await Promise.all([genuine, genuine, genuine, ...forged].map((n) => verifier.verify(n)));
+    expect(verdicts[0]).toMatchObject({ ok: true });
+    expect(verdicts.filter((v) => !v.ok && 'reason' in v && v.reason === 'lookup_limit')).toHaveLength(46);
+    expect(reads).toBe(5);
+    // Unknown ids are remembered briefly: the same forged POST again reads nothing.
+    const again = new PostVerifier(cached, allowed, 5);
+    await Promise.all(forged.slice(0, 4).map((n) => again.verify(n)));
+    expect(reads).toBe(5);
   });
 
   it('never turns a subscription id into a path', async () => {

@@ -1,4 +1,4 @@
-import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { createAppFromEnv, pendingId, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
 
@@ -62,17 +62,26 @@ describe('subscription manager against graph-sim', () => {
     expect(subs.map((s) => s.userId).sort()).toEqual([...h.users].sort());
     expect(subs.every((s) => s.immutableIds && s.lifecycleNotificationUrl?.endsWith('/lifecycle'))).toBe(true);
     const stored = await h.app.store.list();
-    expect(new Set(stored.map((r) => r.clientState)).size).toBe(2);
-    expect(stored.map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
-    // Nothing to do a second time.
+    const records = stored.filter((r) => !r.pending);
+    expect(new Set(records.map((r) => r.clientState)).size).toBe(2);
+    expect(records.map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
+    // Each create wrote its pending marker first (keyed by its secret), for notifications that beat the record.
+    expect(
+      stored
+        .filter((r) => r.pending)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(records.map((r) => pendingId(r.clientState)).sort());
+    // Nothing to do a second time; that run clears the markers of the first.
     expect(await h.app.manager!.reconcile()).toMatchObject({ created: [], renewed: [], deleted: [], unchanged: 2 });
+    expect((await h.app.store.list()).map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
   });
 
   it('two overlapping runs create no duplicates', async () => {
     h = await harness();
     await Promise.all([h.app.manager!.reconcile(), h.app.manager!.reconcile()]);
     expect(h.sim.subscriptions.all()).toHaveLength(2);
-    const stored = await h.app.store.list();
+    const stored = (await h.app.store.list()).filter((r) => !r.pending);
     expect(stored.map((r) => r.id).sort()).toEqual(
       h.sim.subscriptions
         .all()

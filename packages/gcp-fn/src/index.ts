@@ -10,11 +10,11 @@ export { renewalHandler } from './renewal.ts';
 /** Entry points: graphNotifications, graphLifecycle, and subscriptionRenewal (private; Cloud Scheduler). */
 http(
   'graphNotifications',
-  httpHandler('notifications', () => appFromEnv()),
+  httpHandler(() => appFromEnv()),
 );
 http(
   'graphLifecycle',
-  httpHandler('lifecycle', () => appFromEnv()),
+  httpHandler(() => appFromEnv()),
 );
 http(
   'subscriptionRenewal',

@@ -45,7 +45,7 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     app = await createAppFromEnv(setup.env, [], { logger: silentLogger });
     http(
       'chaosNotifications',
-      httpHandler('notifications', () => Promise.resolve(app!)),
+      httpHandler(() => Promise.resolve(app!)),
     );
     server = getTestServer('chaosNotifications');
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));

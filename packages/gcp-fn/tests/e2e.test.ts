@@ -17,11 +17,11 @@ async function startPipeline(sim: GraphSim, extraEnv: Record<string, string> = {
   const name = `g2k${fnSeq++}`;
   http(
     `${name}Notifications`,
-    httpHandler('notifications', () => Promise.resolve(app)),
+    httpHandler(() => Promise.resolve(app)),
   );
   http(
     `${name}Lifecycle`,
-    httpHandler('lifecycle', () => Promise.resolve(app)),
+    httpHandler(() => Promise.resolve(app)),
   );
   const listen = async (fn: string): Promise<{ server: Server; url: string }> => {
     const server = getTestServer(fn);

@@ -34,7 +34,7 @@ describe(`webhook fuzzing (${RUNS} runs per property, seed ${SEED})`, () => {
     app = await createAppFromEnv(setup.env, [], { logger: silentLogger });
     http(
       'fuzzNotifications',
-      httpHandler('notifications', () => Promise.resolve(app)),
+      httpHandler(() => Promise.resolve(app)),
     );
     server = getTestServer('fuzzNotifications');
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

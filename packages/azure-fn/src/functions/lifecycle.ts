@@ -2,7 +2,7 @@ import { app } from '@azure/functions';
 import { appFromEnv } from '../app-loader.ts';
 import { httpHandler } from '../handlers.ts';
 
-export const lifecycleHandler = httpHandler('lifecycle', () => appFromEnv());
+export const lifecycleHandler = httpHandler(() => appFromEnv());
 
 app.http('graphLifecycle', {
   methods: ['POST'],

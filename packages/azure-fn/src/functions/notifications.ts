@@ -2,7 +2,7 @@ import { app } from '@azure/functions';
 import { appFromEnv } from '../app-loader.ts';
 import { httpHandler } from '../handlers.ts';
 
-export const notificationsHandler = httpHandler('notifications', () => appFromEnv());
+export const notificationsHandler = httpHandler(() => appFromEnv());
 
 app.http('graphNotifications', {
   methods: ['POST'],

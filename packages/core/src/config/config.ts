@@ -26,6 +26,8 @@ export interface KafkaSettings {
   /** Client certificate and key (PEM) for brokers that authenticate clients by mutual TLS. */
   sslClientCert?: { cert: string; key: string } | undefined;
   sasl: KafkaAuth | undefined;
+  /** Largest record (and produce request) sent; larger events go out reduced or to the dead-letter topic. */
+  maxRecordBytes: number;
 }
 
 export interface GraphSettings {
@@ -67,14 +69,14 @@ export interface Config {
   graph: GraphSettings;
   allowedTenants: Set<string>;
   kafka: KafkaSettings;
-  topics: { events: string; lifecycle: string };
+  topics: { events: string; lifecycle: string; deadLetter: string };
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
   stateStore: StateStoreSettings;
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
-  renewalAuth: { audience: string; invoker: string | undefined; issuer: string; jwksUrl: string } | undefined;
+  renewalAuth: { audience: string; invoker: string; issuer: string; jwksUrl: string } | undefined;
 }
 
 /** Every setting, for the README's reference table and for error messages. */
@@ -103,6 +105,9 @@ export const SETTINGS = {
   KAFKA_OAUTH_IDENTITY: 'Entra identity for Kafka tokens: app (AZURE_CLIENT_ID/SECRET) or managed',
   G2K_TOPIC: 'topic for event records',
   G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
+  G2K_DEAD_LETTER_TOPIC: 'topic for changes Kafka refused even reduced, with the raw notification',
+  G2K_MAX_RECORD_BYTES:
+    'largest record and produce request; larger events are produced without their largest properties',
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
   G2K_MAX_BODY_BYTES: 'largest notification POST accepted',
   G2K_STATE_STORE:
@@ -132,6 +137,19 @@ export const SETTINGS = {
 } as const;
 
 type Env = Record<string, string | undefined>;
+
+/** Connection strings, keys, SAS tokens, passwords in URLs, PEM blocks: what must never reach a log. */
+const SECRET_LIKE =
+  /AccountKey=|SharedAccessKey|SharedAccessSignature|[?&]sig=|password=|pwd=|:\/\/[^/\s:@]+:[^/\s@]+@|-----BEGIN|^[A-Za-z0-9+/_~.-]{40,}={0,2}$/i;
+
+/**
+ * A setting's value for an error message, quoted; one that looks like a secret (say a connection string pasted
+ * into the wrong setting) is described instead, since configuration errors end up in logs.
+ */
+function shown(value: string | undefined): string {
+  const v = value ?? '';
+  return SECRET_LIKE.test(v) ? `a value that looks like a secret (${v.length} characters, not shown)` : `'${v}'`;
+}
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
@@ -180,9 +198,9 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const url = (name: keyof typeof SETTINGS, fallback: string): string => {
     const value = text(name, fallback).replace(/\/+$/, '');
     try {
-      if (new URL(value).protocol !== 'https:') problems.push(`${name} must be an https URL, got '${value}'.`);
+      if (new URL(value).protocol !== 'https:') problems.push(`${name} must be an https URL, got ${shown(value)}.`);
     } catch {
-      problems.push(`${name} must be an absolute https URL, got '${value}'.`);
+      problems.push(`${name} must be an absolute https URL, got ${shown(value)}.`);
     }
     return value;
   };
@@ -191,7 +209,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     if (!raw) return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got '${raw}'.`);
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got ${shown(raw)}.`);
       return fallback;
     }
     return n;
@@ -211,10 +229,10 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
 
   const homeTenantId = text('AZURE_TENANT_ID');
   if (homeTenantId && !GUID.test(homeTenantId))
-    problems.push(`AZURE_TENANT_ID must be the tenant's GUID, got '${homeTenantId}'.`);
+    problems.push(`AZURE_TENANT_ID must be the tenant's GUID, got ${shown(homeTenantId)}.`);
   const clientId = text('AZURE_CLIENT_ID');
   if (clientId && !GUID.test(clientId))
-    problems.push(`AZURE_CLIENT_ID must be the app's GUID (Application (client) ID), got '${clientId}'.`);
+    problems.push(`AZURE_CLIENT_ID must be the app's GUID (Application (client) ID), got ${shown(clientId)}.`);
   const explicitTenants = env.G2K_ALLOWED_TENANTS?.trim();
   const allowed = (explicitTenants || homeTenantId)
     .split(',')
@@ -223,7 +241,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   // Without an explicit list the home tenant is the list, and AZURE_TENANT_ID's own check covers it.
   if (explicitTenants)
     for (const t of allowed)
-      if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got '${t}'.`);
+      if (!GUID.test(t)) problems.push(`G2K_ALLOWED_TENANTS must list tenant GUIDs, got ${shown(t)}.`);
 
   async function kafkaAuth(brokers: string[]): Promise<KafkaAuth | undefined> {
     const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
@@ -236,7 +254,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       };
     if (mechanism !== 'oauthbearer') {
       problems.push(
-        `KAFKA_SASL_MECHANISM must be plain, scram-sha-256, scram-sha-512 or oauthbearer, got '${mechanism}'.`,
+        `KAFKA_SASL_MECHANISM must be plain, scram-sha-256, scram-sha-512 or oauthbearer, got ${shown(mechanism)}.`,
       );
       return undefined;
     }
@@ -250,13 +268,13 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     if (provider === 'google') return { mechanism, provider };
     if (provider !== 'entra') {
       problems.push(
-        `KAFKA_OAUTH_PROVIDER must be entra (Azure Event Hubs) or google (Managed Service for Apache Kafka)${provider ? `, got '${provider}'` : ' when KAFKA_SASL_MECHANISM=oauthbearer'}.`,
+        `KAFKA_OAUTH_PROVIDER must be entra (Azure Event Hubs) or google (Managed Service for Apache Kafka)${provider ? `, got ${shown(provider)}` : ' when KAFKA_SASL_MECHANISM=oauthbearer'}.`,
       );
       return undefined;
     }
     const identity = env.KAFKA_OAUTH_IDENTITY?.trim().toLowerCase() || 'app';
     if (identity !== 'app' && identity !== 'managed')
-      problems.push(`KAFKA_OAUTH_IDENTITY must be app or managed, got '${identity}'.`);
+      problems.push(`KAFKA_OAUTH_IDENTITY must be app or managed, got ${shown(identity)}.`);
     const scope =
       env.KAFKA_OAUTH_SCOPE?.trim() || (host.endsWith('.servicebus.windows.net') ? `https://${host}/.default` : '');
     if (!scope) problems.push(`KAFKA_OAUTH_SCOPE is not set: ${SETTINGS.KAFKA_OAUTH_SCOPE}.`);
@@ -275,9 +293,10 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     .map((b) => b.trim())
     .filter(Boolean);
   for (const b of brokers)
-    if (!/^[^:\s]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entries must be host:port, got '${b}'.`);
+    if (!/^[^:\s]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entries must be host:port, got ${shown(b)}.`);
   const sslRaw = (env.KAFKA_SSL ?? 'false').trim().toLowerCase();
-  if (!['true', 'false'].includes(sslRaw)) problems.push(`KAFKA_SSL must be true or false, got '${env.KAFKA_SSL}'.`);
+  if (!['true', 'false'].includes(sslRaw))
+    problems.push(`KAFKA_SSL must be true or false, got ${shown(env.KAFKA_SSL)}.`);
   const sasl = await kafkaAuth(brokers);
   const sslClientCert = await (async () => {
     const [cert, key] = [await secret('KAFKA_SSL_CLIENT_CERT', false), await secret('KAFKA_SSL_CLIENT_KEY', false)];
@@ -297,18 +316,20 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const topics = {
     events: text('G2K_TOPIC', 'graph.calendar.events'),
     lifecycle: text('G2K_LIFECYCLE_TOPIC', 'graph.subscription.lifecycle'),
+    deadLetter: text('G2K_DEAD_LETTER_TOPIC', 'graph.calendar.deadletter'),
   };
+  const topicSettings = { events: 'G2K_TOPIC', lifecycle: 'G2K_LIFECYCLE_TOPIC', deadLetter: 'G2K_DEAD_LETTER_TOPIC' };
   for (const [key, topic] of Object.entries(topics)) {
     if (!TOPIC.test(topic))
-      problems.push(
-        `${key === 'events' ? 'G2K_TOPIC' : 'G2K_LIFECYCLE_TOPIC'} is not a valid Kafka topic name: '${topic}'.`,
-      );
+      problems.push(`${topicSettings[key as keyof typeof topics]} is not a valid Kafka topic name: '${topic}'.`);
   }
+  if (new Set(Object.values(topics)).size !== 3)
+    problems.push('G2K_TOPIC, G2K_LIFECYCLE_TOPIC and G2K_DEAD_LETTER_TOPIC must be three different topics.');
 
   const store = text('G2K_STATE_STORE');
   const table = text('G2K_TABLE_NAME', 'graph2kafka');
   if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(table))
-    problems.push(`G2K_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got '${table}'.`);
+    problems.push(`G2K_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got ${shown(table)}.`);
   let stateStore: StateStoreSettings = { kind: 'file', dir: '' };
   const fileStore = /^file:(.+)$/.exec(store);
   const tableStore = /^azure-table:(https:\/\/.+)$/.exec(store);
@@ -331,7 +352,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     stateStore = { kind: 'postgres', connectionString: await secret('G2K_POSTGRES_URL', true) };
   } else if (store) {
     problems.push(
-      `G2K_STATE_STORE must be file:<directory>, postgres, azure-table:https://<account>.table.core.windows.net or azure-table-connection-string, got '${store}'.`,
+      `G2K_STATE_STORE must be file:<directory>, postgres, azure-table:https://<account>.table.core.windows.net or azure-table-connection-string, got ${shown(store)}.`,
     );
   }
 
@@ -343,23 +364,24 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
         const u = new URL(value);
         // Graph only calls https; graph-sim also reaches http on loopback, for local development.
         if (u.protocol !== 'https:' && !(u.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(u.hostname))) {
-          problems.push(`${name} must be an https URL (http only on 127.0.0.1/localhost), got '${value}'.`);
+          problems.push(`${name} must be an https URL (http only on 127.0.0.1/localhost), got ${shown(value)}.`);
         }
       } catch {
-        if (value) problems.push(`${name} must be an absolute URL, got '${value}'.`);
+        if (value) problems.push(`${name} must be an absolute URL, got ${shown(value)}.`);
       }
       return value;
     };
     const changeTypes = text('G2K_CHANGE_TYPES', 'created,updated,deleted');
     if (!changeTypes.split(',').every((c) => ['created', 'updated', 'deleted'].includes(c.trim()))) {
-      problems.push(`G2K_CHANGE_TYPES must list created, updated and/or deleted, got '${changeTypes}'.`);
+      problems.push(`G2K_CHANGE_TYPES must list created, updated and/or deleted, got ${shown(changeTypes)}.`);
     }
     const ids = (name: 'G2K_SUBSCRIBE_USERS' | 'G2K_SUBSCRIBE_GROUPS'): string[] => {
       const list = text(name, '')
         .split(',')
         .map((u) => u.trim().toLowerCase())
         .filter(Boolean);
-      for (const id of list) if (!GUID.test(id)) problems.push(`${name} must list object ids (GUIDs), got '${id}'.`);
+      for (const id of list)
+        if (!GUID.test(id)) problems.push(`${name} must list object ids (GUIDs), got ${shown(id)}.`);
       return list;
     };
     const users = ids('G2K_SUBSCRIBE_USERS');
@@ -404,6 +426,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       sslCaPem: (await secret('KAFKA_SSL_CA_PEM', false)) || file('KAFKA_SSL_CA_FILE'),
       sslClientCert,
       sasl,
+      // Event Hubs refuses produce requests over 1,046,528 bytes; Kafka's default message.max.bytes is 1,048,588.
+      maxRecordBytes: int('G2K_MAX_RECORD_BYTES', 1_000_000, 10_000, 100_000_000),
     },
     topics,
     timeBudgetMs: int('G2K_TIME_BUDGET_MS', 2_000, 100, 2_800),
@@ -413,7 +437,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     renewalAuth: env.G2K_RENEWAL_AUDIENCE?.trim()
       ? {
           audience: text('G2K_RENEWAL_AUDIENCE'),
-          invoker: env.G2K_RENEWAL_INVOKER?.trim() || undefined,
+          // Without it any Google-signed token for the audience would do: every Google account can mint one.
+          invoker: text('G2K_RENEWAL_INVOKER'),
           issuer: text('G2K_OIDC_ISSUER', 'https://accounts.google.com'),
           jwksUrl: text('G2K_OIDC_JWKS_URL', 'https://www.googleapis.com/oauth2/v3/certs'),
         }

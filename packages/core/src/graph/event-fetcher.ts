@@ -160,7 +160,11 @@ export class EventFetcher {
     if (response.status === 200 && typeof response.body === 'object' && response.body !== null) {
       return this.finish(item, { kind: 'found', event: response.body as Record<string, unknown> });
     }
-    if (response.status === 404) return this.finish(item, { kind: 'gone' });
+    const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
+    // Only "no such item" means the event is gone; an unknown, disabled or moved mailbox (ErrorInvalidUser,
+    // MailboxNotEnabledForRESTAPI, ResourceNotFound …) says nothing about the event and must not tombstone it.
+    if (response.status === 404 && code === 'ErrorItemNotFound') return this.finish(item, { kind: 'gone' });
+    if (response.status === 404) return this.finish(item, { kind: 'failed', reason: 'mailbox_unavailable' });
     if (RETRYABLE.has(response.status)) {
       const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       return this.retry(
@@ -169,7 +173,6 @@ export class EventFetcher {
         retryAfterMs(headers['retry-after']),
       );
     }
-    const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
     this.finish(item, { kind: 'failed', reason: `graph_${response.status}${code ? `_${code}` : ''}` });
   }
 

@@ -75,7 +75,7 @@ export class GraphClient {
     path: string,
     opts: { body?: unknown; headers?: Record<string, string>; timeoutMs: number },
   ): Promise<GraphResponse> {
-    const url = path.startsWith('https://') ? path : `${this.settings.baseUrl}${path}`;
+    const url = this.resolve(path);
     for (let attempt = 0; ; attempt++) {
       const token = await withTimeout(
         this.tokens.token(tenantId),
@@ -125,6 +125,25 @@ export class GraphClient {
       }
       return { status: res.statusCode, headers: res.headers, body };
     }
+  }
+
+  /**
+   * A path under the base URL, or a link Graph returned (nextLink, deltaLink). A link is followed only on the
+   * base URL's origin: the app's token must never be sent wherever a response (or a stored link) points.
+   */
+  private resolve(path: string): string {
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(path)) return `${this.settings.baseUrl}${path}`;
+    let origin: string | undefined;
+    try {
+      origin = new URL(path).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== new URL(this.settings.baseUrl).origin)
+      throw new GraphRequestError(
+        `refusing to follow a link outside GRAPH_BASE_URL's origin (${new URL(this.settings.baseUrl).origin}): ${path.slice(0, 120)}`,
+      );
+    return path;
   }
 
   /** POST /$batch; per-item answers come back as they are (any order). Whole-request failures throw. */

@@ -3,10 +3,14 @@ import { Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from '
 import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { KafkaRecord } from '../record.ts';
+import { recordBytes, type KafkaRecord } from '../record.ts';
+import { asProduceError } from './kafka-errors.ts';
 
 export interface RecordSink {
-  /** Resolves once Kafka acknowledged every record (acks=all); rejects with ProduceError otherwise. */
+  /**
+   * Resolves once Kafka acknowledged every record (acks=all); rejects with a ProduceError otherwise, whose
+   * `permanent` says that these records themselves were refused (a retry cannot help).
+   */
   send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -25,6 +29,7 @@ const CIRCUIT_OPEN_MS = 1_000;
 interface Pending {
   topic: string;
   records: KafkaRecord[];
+  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -32,8 +37,10 @@ interface Pending {
 /**
  * One long-lived idempotent producer, reused across invocations. Sends from concurrent invocations are grouped:
  * while one request is with the broker, the next ones queue and then go out together as one `sendBatch` (like
- * a group commit), so throughput does not stop at one broker round trip per notification POST, and nothing
- * waits when there is no load. After a failure the producer is thrown away and the next send connects a fresh
+ * a group commit, up to `maxRequestBytes` per request), so throughput does not stop at one broker round trip
+ * per notification POST, and nothing waits when there is no load. When the broker refuses a group for the
+ * records themselves (too large, invalid), each send of the group is tried alone, so one poison record fails
+ * only its own send. After any other failure the producer is thrown away and the next send connects a fresh
  * one, so a broker restart heals without restarting the function.
  */
 export class KafkaRecordSink implements RecordSink {
@@ -47,8 +54,11 @@ export class KafkaRecordSink implements RecordSink {
   private openUntil = 0;
 
   /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
+  private readonly maxRequestBytes: number;
+
   constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions) {
     this.logger = logger;
+    this.maxRequestBytes = settings.maxRecordBytes;
     const ssl = tls(settings);
     this.kafka = new Kafka({
       clientId: settings.clientId,
@@ -68,7 +78,8 @@ export class KafkaRecordSink implements RecordSink {
     if (Date.now() < this.openUntil)
       throw new ProduceError('Kafka is unavailable (a send failed less than a second ago)');
     let timer: NodeJS.Timeout | undefined;
-    const acked = new Promise<void>((resolve, reject) => this.queue.push({ topic, records, resolve, reject }));
+    const bytes = records.reduce((n, r) => n + recordBytes(r), 0);
+    const acked = new Promise<void>((resolve, reject) => this.queue.push({ topic, records, bytes, resolve, reject }));
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ProduceError(`Kafka did not acknowledge within ${timeoutMs} ms`)),
@@ -79,9 +90,7 @@ export class KafkaRecordSink implements RecordSink {
     try {
       await Promise.race([acked, deadline]);
     } catch (err) {
-      throw err instanceof ProduceError
-        ? err
-        : new ProduceError(`Kafka produce failed: ${(err as Error).message}`, { cause: err });
+      throw asProduceError(err);
     } finally {
       clearTimeout(timer);
     }
@@ -96,26 +105,56 @@ export class KafkaRecordSink implements RecordSink {
 
   private pump(): void {
     if (this.sending || !this.queue.length) return;
-    const batch = this.queue;
-    this.queue = [];
+    let bytes = 0;
+    let take = 0;
+    while (take < this.queue.length && (take === 0 || bytes + this.queue[take]!.bytes <= this.maxRequestBytes))
+      bytes += this.queue[take++]!.bytes;
+    const batch = this.queue.splice(0, take);
     this.sending = true;
-    void this.sendBatch(batch)
-      .then(
-        () => batch.forEach((p) => p.resolve()),
-        (err: unknown) => {
-          this.logger.error('Kafka produce failed', {
-            records: batch.reduce((n, p) => n + p.records.length, 0),
-            error: (err as Error).message,
-          });
+    void this.sendGroup(batch).finally(() => {
+      this.sending = false;
+      this.pump();
+    });
+  }
+
+  private async sendGroup(batch: Pending[]): Promise<void> {
+    try {
+      await this.sendBatch(batch);
+      batch.forEach((p) => p.resolve());
+      return;
+    } catch (err) {
+      const failure = asProduceError(err);
+      if (!failure.permanent) {
+        this.logger.error('Kafka produce failed', {
+          records: batch.reduce((n, p) => n + p.records.length, 0),
+          error: failure.message,
+        });
+        this.discard();
+        this.openUntil = Date.now() + CIRCUIT_OPEN_MS;
+        batch.forEach((p) => p.reject(failure));
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0]!.reject(failure);
+        return;
+      }
+    }
+    // The broker refused something in the group for what it is: find out which send by sending each alone.
+    for (const [i, p] of batch.entries()) {
+      try {
+        await this.sendBatch([p]);
+        p.resolve();
+      } catch (err) {
+        const failure = asProduceError(err);
+        p.reject(failure);
+        if (!failure.permanent) {
           this.discard();
           this.openUntil = Date.now() + CIRCUIT_OPEN_MS;
-          batch.forEach((p) => p.reject(err));
-        },
-      )
-      .finally(() => {
-        this.sending = false;
-        this.pump();
-      });
+          batch.slice(i + 1).forEach((rest) => rest.reject(failure));
+          return;
+        }
+      }
+    }
   }
 
   private async sendBatch(batch: Pending[]): Promise<void> {

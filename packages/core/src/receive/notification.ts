@@ -1,4 +1,6 @@
-/** A change notification as Graph sends it (changeNotification, v1.0), after the schema check. */
+import type { EventResource } from './resource.ts';
+
+/** A change notification as Graph sends it (changeNotification, v1.0), after the envelope check. */
 export interface ChangeNotification {
   id: string | undefined;
   subscriptionId: string;
@@ -6,11 +8,10 @@ export interface ChangeNotification {
   tenantId: string;
   clientState: string | null;
   changeType: 'created' | 'updated' | 'deleted';
+  /** The resource as Graph wrote it (kept in the record); never used to decide what is read or written. */
   resource: string;
-  resourceData: { id: string; '@odata.type'?: string; '@odata.id'?: string; '@odata.etag'?: string };
-  /** The mailbox and event the resource names. */
-  userId: string;
-  eventId: string;
+  /** What the resource names; it must be the subscription's own mailbox (`boundToSubscription`). */
+  named: EventResource;
 }
 
 export interface LifecycleNotification {
@@ -21,5 +22,8 @@ export interface LifecycleNotification {
   lifecycleEvent: 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
 }
 
-/** Why a notification was not produced. */
-export type Rejection = 'unknown_subscription' | 'client_state_mismatch' | 'tenant_not_allowed' | 'tenant_mismatch';
+/** A change verified and bound to its subscription: reads and keys use these, not the notification's words. */
+export interface VerifiedChange extends ChangeNotification {
+  userId: string;
+  eventId: string;
+}

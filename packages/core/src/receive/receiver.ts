@@ -1,15 +1,17 @@
 import type { Config } from '../config/config.ts';
-import { ProduceError } from '../errors.ts';
+import { errorMessage } from '../errors.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
-import { eventRecords, lifecycleRecord, type KafkaRecord } from '../record.ts';
+import { eventRecords, lifecycleRecord } from '../record.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
-import { answerHandshake } from './handshake.ts';
-import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
-import type { LifecycleNotification, Rejection } from './notification.ts';
-import { parseChangeNotifications, parseLifecycleNotifications, type Parsed } from './parse.ts';
-import { verify, type Verifiable } from './verify.ts';
+import { parseEnvelope, type Item } from './envelope.ts';
+import { jsonResponse, type CoreResponse } from './http.ts';
+import type { LifecycleNotification, VerifiedChange } from './notification.ts';
+import { REJECTIONS, type ItemOutcome, type Rejection } from './outcome.ts';
+import { boundToSubscription } from './resource.ts';
+import { PostVerifier } from './verify.ts';
 
 /**
  * Graph's answer budget is 3 s; the time budget covers enrichment, the rest is Kafka's, and the answer leaves
@@ -18,14 +20,22 @@ import { verify, type Verifiable } from './verify.ts';
 const ANSWER_BY_MS = 2_700;
 /** Kafka always gets at least this long, even when enrichment used the whole budget. */
 const MIN_PRODUCE_MS = 500;
+/** Subscription reads one POST may send to the store (cache hits are free); see PostVerifier. */
+const MAX_STORE_READS_PER_POST = 200;
+/** Fetch failures after which a delete is worth confirming again (Graph redelivers it); others are final. */
+const TRANSIENT = new Set(['throttled', 'graph_unavailable', 'budget_exhausted', 'token_unavailable']);
 
 export interface ReceiverCounters {
   posts: number;
   notifications: number;
   produced: number;
+  reduced: number;
+  deadLettered: number;
+  retryLater: number;
   notEnriched: number;
   rejected: Record<Rejection, number>;
   badRequests: number;
+  /** POSTs answered 503. */
   unavailable: number;
 }
 
@@ -42,24 +52,40 @@ export interface ReceiverDeps {
   store: SubscriptionStore;
   fetcher: EventFetcher;
   sink: RecordSink;
+  events: EventProducer;
   logger: Logger;
   now?: () => number;
 }
 
-const retryLater = (reason: string): CoreResponse =>
-  jsonResponse(503, { error: { code: 'RetryLater', message: reason } }, { 'Retry-After': '5' });
+interface Change {
+  index: number;
+  n: VerifiedChange;
+}
+
+interface Lifecycle {
+  index: number;
+  n: LifecycleNotification;
+  subscription: SubscriptionRecord;
+}
 
 /**
- * The receive path: handshake, size cap, schema, verification, enrichment within the budget, one Kafka send
- * per POST, and Graph's answer — 202 only after Kafka acknowledged, 503 so Graph redelivers otherwise.
+ * One POST, one outcome per item, one answer. Items are sorted by shape (change, lifecycle, unusable,
+ * malformed), verified (tenant, subscription, clientState), bound to their subscription's mailbox, enriched
+ * within the time budget and produced each with its own verdict; the answer is computed once from the
+ * verdicts: 202 when everything of ours is durably in Kafka (foreign and forged items counted and skipped),
+ * 503 when something of ours could not be stored for a reason a retry can fix, 400 only for a body that is
+ * not a notification collection at all.
  */
 export class NotificationReceiver {
   readonly counters: ReceiverCounters = {
     posts: 0,
     notifications: 0,
     produced: 0,
+    reduced: 0,
+    deadLettered: 0,
+    retryLater: 0,
     notEnriched: 0,
-    rejected: { unknown_subscription: 0, client_state_mismatch: 0, tenant_not_allowed: 0, tenant_mismatch: 0 },
+    rejected: Object.fromEntries(REJECTIONS.map((r) => [r, 0])) as Record<Rejection, number>,
     badRequests: 0,
     unavailable: 0,
   };
@@ -71,150 +97,196 @@ export class NotificationReceiver {
     this.now = deps.now ?? Date.now;
   }
 
-  async handleNotifications(req: CoreRequest): Promise<CoreResponse> {
-    const early = this.precheck(req);
-    if (early) return early;
-    const parsed = parseChangeNotifications(req.body!);
-    const bad = this.badRequest(parsed);
-    if (bad || !parsed.ok) return bad!;
+  /** A POST's body (size and method already checked by the HTTP entry) → Graph's answer. */
+  async handle(body: Buffer, receivedAt: number): Promise<CoreResponse> {
+    const envelope = parseEnvelope(body);
+    if (!envelope.ok) {
+      this.counters.badRequests++;
+      this.deps.logger.warn('malformed notification POST refused', { reason: envelope.reason });
+      return jsonResponse(400, { error: { code: 'BadRequest', message: envelope.reason } });
+    }
+    const { items } = envelope;
     this.counters.posts++;
-    this.counters.notifications += parsed.items.length;
-    const accepted = await this.accept(parsed.items);
-    if (!accepted.length) return this.accepted();
+    this.counters.notifications += items.length;
+    const outcomes = await this.decide(items, receivedAt);
+    return this.answer(items, outcomes);
+  }
 
-    const deadline = req.receivedAt + this.deps.config.timeBudgetMs;
-    const outcomes = await Promise.all(
-      accepted.map((n): Promise<FetchOutcome | 'deleted'> =>
-        n.changeType === 'deleted'
-          ? Promise.resolve('deleted')
-          : this.deps.fetcher.fetch(n.tenantId, n.userId, n.eventId, deadline),
+  private async decide(items: Item[], receivedAt: number): Promise<ItemOutcome[]> {
+    const verifier = new PostVerifier(this.deps.store, this.deps.config.allowedTenants, MAX_STORE_READS_PER_POST);
+    const verdicts = await Promise.all(
+      items.map((item) =>
+        item.kind === 'malformed'
+          ? Promise.resolve(undefined)
+          : verifier.verify(item.kind === 'unusable' ? item : item.n),
       ),
     );
-    const records: KafkaRecord[] = accepted.flatMap((n, i) => eventRecords(n, outcomes[i]!, req.receivedAt));
-    const notEnriched = outcomes.filter((o) => o !== 'deleted' && o.kind === 'failed');
+    const outcomes: ItemOutcome[] = [];
+    const changes: Change[] = [];
+    const lifecycles: Lifecycle[] = [];
+    for (const [index, item] of items.entries()) {
+      const verdict = verdicts[index];
+      if (item.kind === 'malformed' || !verdict) outcomes[index] = { status: 'rejected', reason: 'malformed' };
+      else if (!verdict.ok)
+        outcomes[index] =
+          'retry' in verdict
+            ? { status: 'retry_later', reason: verdict.retry }
+            : { status: 'rejected', reason: verdict.reason };
+      else if (item.kind === 'unusable') outcomes[index] = { status: 'rejected', reason: item.reason };
+      else if (item.kind === 'lifecycle') lifecycles.push({ index, n: item.n, subscription: verdict.subscription });
+      else if (!boundToSubscription(item.n.named, verdict.subscription, item.n.tenantId))
+        // The clientState matched, but the resource names another mailbox or kind: whoever holds one
+        // subscription's secret must not make us read or write anything but that subscription's mailbox.
+        outcomes[index] = { status: 'rejected', reason: 'resource_mismatch' };
+      else
+        changes.push({
+          index,
+          n: { ...item.n, userId: verdict.subscription.userId.toLowerCase(), eventId: item.n.named.eventId },
+        });
+    }
+    // Items beyond the read budget are retried when the POST also carried genuine items (Graph's redelivery
+    // finds the subscriptions cached by then); in a POST with nothing genuine they are only more forgeries.
+    if (changes.length || lifecycles.length)
+      for (const [i, o] of outcomes.entries())
+        if (o.status === 'rejected' && o.reason === 'lookup_limit')
+          outcomes[i] = { status: 'retry_later', reason: 'too many subscriptions in one POST; redeliver' };
+    await Promise.all([
+      this.produceChanges(changes, outcomes, receivedAt),
+      this.actOnLifecycle(lifecycles, outcomes, receivedAt),
+    ]);
+    return outcomes;
+  }
+
+  private async produceChanges(changes: Change[], outcomes: ItemOutcome[], receivedAt: number): Promise<void> {
+    if (!changes.length) return;
+    const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
+    // Deletes are read too: a tombstone is written only once Graph confirms the event is gone.
+    const fetched = await Promise.all(
+      changes.map((c) => this.deps.fetcher.fetch(c.n.tenantId, c.n.userId, c.n.eventId, enrichBy)),
+    );
+    const units: Array<{ change: Change; unit: EventUnit }> = [];
+    const notEnriched: string[] = [];
+    for (const [i, change] of changes.entries()) {
+      const outcome: FetchOutcome = fetched[i]!;
+      if (outcome.kind === 'failed') notEnriched.push(outcome.reason);
+      if (change.n.changeType === 'deleted' && outcome.kind === 'failed' && TRANSIENT.has(outcome.reason)) {
+        outcomes[change.index] = {
+          status: 'retry_later',
+          reason: `delete not yet confirmed by Graph (${outcome.reason})`,
+        };
+        continue;
+      }
+      units.push({
+        change,
+        unit: { records: eventRecords(change.n, outcome, receivedAt), notification: replayable(change.n) },
+      });
+    }
     if (notEnriched.length) {
       this.counters.notEnriched += notEnriched.length;
-      this.deps.logger.warn('producing notifications without enrichment', {
-        count: notEnriched.length,
-        reasons: [...new Set(notEnriched.map((o) => (o as { reason: string }).reason))],
-      });
+      this.deps.logger.warn('changes not enriched', { count: notEnriched.length, reasons: [...new Set(notEnriched)] });
     }
-    return this.produce(this.deps.config.topics.events, records, req.receivedAt, accepted.length);
-  }
-
-  async handleLifecycle(req: CoreRequest): Promise<CoreResponse> {
-    const early = this.precheck(req);
-    if (early) return early;
-    const parsed = parseLifecycleNotifications(req.body!);
-    const bad = this.badRequest(parsed);
-    if (bad || !parsed.ok) return bad!;
-    this.counters.posts++;
-    this.counters.notifications += parsed.items.length;
-    const verified = await this.verified(parsed.items);
-    const accepted = verified.map(([n]) => n);
-    for (const n of accepted) {
-      this.deps.logger.info('lifecycle notification', {
-        lifecycleEvent: n.lifecycleEvent,
-        subscriptionId: n.subscriptionId,
-        tenantId: n.tenantId,
-      });
-    }
-    const answer = await this.produce(
-      this.deps.config.topics.lifecycle,
-      accepted.map((n) => lifecycleRecord(n, req.receivedAt)),
-      req.receivedAt,
-      accepted.length,
+    const produceBy = Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
+    const results = await this.deps.events.produce(
+      units.map((u) => u.unit),
+      produceBy,
     );
-    if (answer.status !== 202 || !this.deps.lifecycle) return answer;
-    const deadline = req.receivedAt + this.deps.config.timeBudgetMs;
-    try {
-      for (const [n, subscription] of verified) await this.deps.lifecycle(n, subscription, deadline);
-    } catch (err) {
-      // Graph redelivers the lifecycle notification; the timer also reconciles meanwhile.
-      this.deps.logger.error('acting on a lifecycle notification failed', { error: (err as Error).message });
-      return retryLater(`lifecycle action failed, Graph will redeliver: ${(err as Error).message}`);
-    }
-    return answer;
+    for (const [i, { change }] of units.entries()) outcomes[change.index] = results[i]!;
   }
 
-  /** Handshake, method, size and presence checks shared by both URLs. */
-  private precheck(req: CoreRequest): CoreResponse | undefined {
-    const handshake = answerHandshake(req.method, req.query);
-    if (handshake) return handshake;
-    if (req.method !== 'POST')
-      return jsonResponse(
-        405,
-        { error: { code: 'MethodNotAllowed', message: 'Graph notifications are POSTs' } },
-        { Allow: 'POST' },
+  private async actOnLifecycle(lifecycles: Lifecycle[], outcomes: ItemOutcome[], receivedAt: number): Promise<void> {
+    if (!lifecycles.length) return;
+    const produceBy = Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
+    try {
+      await this.deps.sink.send(
+        this.deps.config.topics.lifecycle,
+        lifecycles.map((l) => lifecycleRecord(l.n, receivedAt)),
+        Math.max(1, produceBy - this.now()),
       );
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > this.deps.config.maxBodyBytes || (req.body?.length ?? 0) > this.deps.config.maxBodyBytes) {
-      this.counters.badRequests++;
-      return jsonResponse(413, {
-        error: { code: 'PayloadTooLarge', message: `bodies over ${this.deps.config.maxBodyBytes} bytes are refused` },
-      });
-    }
-    if (!req.body?.length) {
-      this.counters.badRequests++;
-      return jsonResponse(400, {
-        error: {
-          code: 'BadRequest',
-          message: 'an empty POST without validationToken is neither a handshake nor a notification',
-        },
-      });
-    }
-    return undefined;
-  }
-
-  private badRequest(parsed: Parsed<unknown>): CoreResponse | undefined {
-    if (parsed.ok) return undefined;
-    this.counters.badRequests++;
-    this.deps.logger.warn('malformed notification POST refused', { reason: parsed.reason });
-    return jsonResponse(400, { error: { code: 'BadRequest', message: parsed.reason } });
-  }
-
-  private async accept<T extends Verifiable>(items: T[]): Promise<T[]> {
-    return (await this.verified(items)).map(([n]) => n);
-  }
-
-  /** Keeps what is really ours; forged or foreign items are counted and logged (without secrets), never produced. */
-  private async verified<T extends Verifiable>(items: T[]): Promise<Array<[T, SubscriptionRecord]>> {
-    const verdicts = await Promise.all(items.map((n) => verify(n, this.deps.store, this.deps.config.allowedTenants)));
-    const accepted: Array<[T, SubscriptionRecord]> = [];
-    verdicts.forEach((verdict, i) => {
-      const n = items[i]!;
-      if (verdict.ok) accepted.push([n, verdict.subscription]);
-      else {
-        this.counters.rejected[verdict.reason]++;
-        this.deps.logger.warn('notification rejected', {
-          reason: verdict.reason,
-          subscriptionId: n.subscriptionId,
-          tenantId: n.tenantId,
-        });
-      }
-    });
-    return accepted;
-  }
-
-  private async produce(
-    topic: string,
-    records: KafkaRecord[],
-    receivedAt: number,
-    notifications: number,
-  ): Promise<CoreResponse> {
-    const remaining = Math.max(MIN_PRODUCE_MS, receivedAt + ANSWER_BY_MS - this.now());
-    try {
-      await this.deps.sink.send(topic, records, remaining);
     } catch (err) {
-      this.counters.unavailable++;
-      const message = err instanceof ProduceError ? err.message : String(err);
-      return retryLater(`not stored, Graph will redeliver: ${message}`);
+      for (const l of lifecycles)
+        outcomes[l.index] = { status: 'retry_later', reason: `not stored: ${errorMessage(err)}` };
+      return;
     }
-    this.counters.produced += notifications;
-    return this.accepted();
+    for (const l of lifecycles) outcomes[l.index] = { status: 'produced' };
+    const act = this.deps.lifecycle;
+    if (!act) return;
+    // One action per (subscription, event) per POST: repeating an item must not repeat the work.
+    const byAction = new Map<string, Lifecycle[]>();
+    for (const l of lifecycles) {
+      const key = `${l.n.subscriptionId}|${l.n.lifecycleEvent}`;
+      byAction.set(key, [...(byAction.get(key) ?? []), l]);
+    }
+    const deadline = receivedAt + this.deps.config.timeBudgetMs;
+    for (const group of byAction.values()) {
+      const first = group[0]!;
+      try {
+        await act(first.n, first.subscription, deadline);
+      } catch (err) {
+        // Graph redelivers the lifecycle notification; the timer also reconciles meanwhile.
+        const message = errorMessage(err);
+        this.deps.logger.error('acting on a lifecycle notification failed', {
+          lifecycleEvent: first.n.lifecycleEvent,
+          subscriptionId: first.n.subscriptionId,
+          error: message,
+        });
+        for (const l of group)
+          outcomes[l.index] = { status: 'retry_later', reason: `lifecycle action failed: ${message}` };
+      }
+    }
   }
 
-  private accepted(): CoreResponse {
-    return { status: 202, headers: {}, body: '' };
+  /** Counts the outcomes, logs one line for the POST when anything was not produced, and answers Graph. */
+  private answer(items: Item[], outcomes: ItemOutcome[]): CoreResponse {
+    const rejected: Partial<Record<Rejection, number>> = {};
+    const retryReasons = new Set<string>();
+    const deadLettered: string[] = [];
+    const foreign = new Set<string>();
+    let produced = 0;
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'produced') {
+        produced++;
+        this.counters.produced++;
+        if (o.reduced) this.counters.reduced++;
+      } else if (o.status === 'rejected') {
+        this.counters.rejected[o.reason]++;
+        rejected[o.reason] = (rejected[o.reason] ?? 0) + 1;
+        const item = items[i]!;
+        if (item.kind !== 'malformed' && foreign.size < 5)
+          foreign.add(item.kind === 'unusable' ? item.subscriptionId : item.n.subscriptionId);
+      } else if (o.status === 'dead_lettered') {
+        this.counters.deadLettered++;
+        deadLettered.push(o.reason);
+      } else {
+        this.counters.retryLater++;
+        retryReasons.add(o.reason);
+      }
+    }
+    if (produced < outcomes.length)
+      this.deps.logger.warn('notification POST: not every item was produced', {
+        items: outcomes.length,
+        produced,
+        ...(Object.keys(rejected).length ? { rejected, subscriptionIds: [...foreign] } : {}),
+        ...(deadLettered.length ? { deadLettered: deadLettered.length } : {}),
+        ...(retryReasons.size ? { retryLater: [...retryReasons].slice(0, 5) } : {}),
+      });
+    if (!retryReasons.size) return { status: 202, headers: {}, body: '' };
+    this.counters.unavailable++;
+    return jsonResponse(
+      503,
+      { error: { code: 'RetryLater', message: `not stored, Graph will redeliver: ${[...retryReasons][0]}` } },
+      { 'Retry-After': '5' },
+    );
   }
+}
+
+/** What the dead-letter topic keeps of a notification: enough to replay it, never its clientState. */
+function replayable(n: VerifiedChange): Record<string, unknown> {
+  return {
+    id: n.id ?? null,
+    subscriptionId: n.subscriptionId,
+    tenantId: n.tenantId,
+    changeType: n.changeType,
+    resource: n.resource,
+    subscriptionExpirationDateTime: n.subscriptionExpirationDateTime ?? null,
+  };
 }

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 /** What graph2kafka keeps about a subscription it created; the clientState is a secret. */
@@ -18,7 +18,17 @@ export interface SubscriptionRecord {
   /** Last PATCH and last reauthorize: Graph asks not to send both for one subscription within 10 minutes. */
   lastRenewedAt?: string;
   lastReauthorizedAt?: string;
+  /**
+   * A marker written before Graph is asked to create a subscription, under `pendingId(clientState)`: Graph's
+   * first notification can arrive before the create call returns, and must be told "retry" rather than
+   * "unknown". Never a real subscription; removed by the reconcile after the one that wrote it.
+   */
+  pending?: boolean;
 }
+
+/** The store id of the pending marker for a clientState: a hash, so the id reveals nothing of the secret. */
+export const pendingId = (clientState: string): string =>
+  `pending-${createHash('sha256').update(clientState).digest('hex').slice(0, 48)}`;
 
 /** Per mailbox: where the last delta round ended, and whether a resync is owed (after missed/removed). */
 export interface MailboxSyncState {
@@ -32,6 +42,10 @@ export interface MailboxSyncState {
 /** State that survives restarts: subscriptions (with their clientState secrets) and mailbox sync state. */
 export interface SubscriptionStore {
   get(id: string): Promise<SubscriptionRecord | undefined>;
+  /** What a cache already knows without a backend read: the record, null for known-unknown, else undefined. */
+  peek?(id: string): SubscriptionRecord | null | undefined;
+  /** Reads the backend, skipping any cache: for guards that must see the latest write. */
+  getFresh?(id: string): Promise<SubscriptionRecord | undefined>;
   put(record: SubscriptionRecord): Promise<void>;
   delete(id: string): Promise<void>;
   list(): Promise<SubscriptionRecord[]>;
@@ -122,37 +136,44 @@ export const mailboxKey = (tenantId: string, userId: string): string =>
   `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
 
 /**
- * Keeps found records for a while, so a burst of notifications does not read the store for each one.
- * Concurrent lookups of one id share a single read (a burst arriving while the entry is missing or expired
- * would otherwise send one read each to the backend). Unknown ids are not remembered: a subscription is
- * stored moments after Graph creates it, and its first notification must find it.
+ * Keeps found records for a while, so a burst of notifications does not read the store for each one, and
+ * unknown ids for a few seconds, so a flood of forged ids costs one read per id, not one per POST. Concurrent
+ * lookups of one id share a single read (a burst arriving while the entry is missing or expired would
+ * otherwise send one read each to the backend). A new subscription's first notification may find its id
+ * remembered as unknown; its pending marker (`pendingId`) makes that a retry, not a loss.
  */
 export class CachedSubscriptionStore implements SubscriptionStore {
-  private readonly cache = new Map<string, { record: SubscriptionRecord; until: number }>();
+  private readonly cache = new Map<string, { record: SubscriptionRecord | null; until: number }>();
   private readonly reading = new Map<string, Promise<SubscriptionRecord | undefined>>();
   /** Bumped by every write, so a read that started before one cannot cache what the write replaced. */
   private writes = 0;
   private readonly inner: SubscriptionStore;
   private readonly ttlMs: number;
+  private readonly unknownTtlMs: number;
+  private readonly maxEntries: number;
 
-  constructor(inner: SubscriptionStore, ttlMs = 60_000) {
+  constructor(inner: SubscriptionStore, ttlMs = 60_000, unknownTtlMs = 5_000, maxEntries = 100_000) {
     this.inner = inner;
     this.ttlMs = ttlMs;
+    this.unknownTtlMs = unknownTtlMs;
+    this.maxEntries = maxEntries;
+  }
+
+  peek(id: string): SubscriptionRecord | null | undefined {
+    const hit = this.cache.get(id);
+    return hit && hit.until > Date.now() ? hit.record : undefined;
   }
 
   get(id: string): Promise<SubscriptionRecord | undefined> {
-    const hit = this.cache.get(id);
-    if (hit && hit.until > Date.now()) return Promise.resolve(hit.record);
+    const hit = this.peek(id);
+    if (hit !== undefined) return Promise.resolve(hit ?? undefined);
     let read = this.reading.get(id);
     if (!read) {
       const writesBefore = this.writes;
       const pending: Promise<SubscriptionRecord | undefined> = this.inner
         .get(id)
         .then((record) => {
-          if (this.writes === writesBefore) {
-            if (record) this.cache.set(id, { record, until: Date.now() + this.ttlMs });
-            else this.cache.delete(id);
-          }
+          if (this.writes === writesBefore) this.remember(id, record ?? null);
           return record;
         })
         .finally(() => {
@@ -164,10 +185,20 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     return read;
   }
 
+  getFresh(id: string): Promise<SubscriptionRecord | undefined> {
+    return this.inner.get(id);
+  }
+
+  private remember(id: string, record: SubscriptionRecord | null): void {
+    // Bounded: forged ids must not grow the cache without limit; the oldest entries go first.
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(id, { record, until: Date.now() + (record ? this.ttlMs : this.unknownTtlMs) });
+  }
+
   async put(record: SubscriptionRecord): Promise<void> {
     await this.inner.put(record);
     this.wrote(record.id);
-    this.cache.set(record.id, { record, until: Date.now() + this.ttlMs });
+    this.remember(record.id, record);
   }
 
   async delete(id: string): Promise<void> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
-import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
 import type { Resyncer } from './resync.ts';
 import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
 
@@ -28,6 +28,8 @@ const emptyReport = (): ReconcileReport => ({
 
 /** Graph asks not to PATCH and reauthorize one subscription within 10 minutes. */
 const PATCH_REAUTH_GAP_MS = 10 * 60_000;
+/** A `missed` within this long of a resync still under way adds nothing: that resync covers it. */
+const MISSED_RESYNC_GAP_MS = 60_000;
 const RESOURCE = /^\/?users\/([^/]+)\/events$/i;
 
 const sameUrl = (a: string | null | undefined, b: string): boolean =>
@@ -83,7 +85,8 @@ export class SubscriptionManager {
   async reconcile(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
     const report = emptyReport();
     const startedAt = new Date(this.now()).toISOString();
-    const stored = await this.store.list();
+    const all = await this.store.list();
+    const stored = all.filter((r) => !r.pending);
     const storedById = new Map(stored.map((r) => [r.id, r]));
     const live = (await this.api.list(this.tenantId)).filter((s) =>
       sameUrl(s.notificationUrl, this.settings.notificationUrl),
@@ -112,9 +115,9 @@ export class SubscriptionManager {
       if (desired.includes(userId)) continue;
       for (const sub of subs) await this.remove(sub.id, report);
     }
-    // Records whose subscription Graph no longer has; only those older than this run (a parallel run may
-    // have just created one that the list above could not show).
-    for (const record of stored) {
+    // Records whose subscription Graph no longer has, and pending markers of earlier runs; only those older
+    // than this run (a parallel run may have just created one that the list above could not show).
+    for (const record of all) {
       if (!liveIds.has(record.id) && record.createdAt < startedAt && (await this.store.get(record.id)))
         await this.store.delete(record.id);
     }
@@ -125,8 +128,14 @@ export class SubscriptionManager {
     return report;
   }
 
-  /** Acts on a verified lifecycle notification within `deadline`; what does not fit is left to the timer. */
-  async handleLifecycle(n: LifecycleNotification, record: SubscriptionRecord, deadline: number): Promise<void> {
+  /**
+   * Acts on a verified lifecycle notification within `deadline`; what does not fit is left to the timer.
+   * Lifecycle items are accepted on a clientState that every POST carries, so they are treated as claims:
+   * guards read the current record (not the cached one), and nothing is torn down before Graph confirms.
+   */
+  async handleLifecycle(n: LifecycleNotification, verified: SubscriptionRecord, deadline: number): Promise<void> {
+    const record = await this.current(verified.id);
+    if (!record) return;
     const now = this.now();
     if (n.lifecycleEvent === 'reauthorizationRequired') {
       if (record.lastRenewedAt && now - Date.parse(record.lastRenewedAt) < PATCH_REAUTH_GAP_MS) return;
@@ -144,17 +153,32 @@ export class SubscriptionManager {
       return;
     }
     if (n.lifecycleEvent === 'subscriptionRemoved') {
+      // A replayed or forged removal must not drop the secret of a subscription Graph still delivers for.
+      if ((await this.api.get(this.tenantId, record.id)) !== 'gone') {
+        this.logger.warn('subscriptionRemoved for a subscription Graph still has; ignored', {
+          subscriptionId: record.id,
+        });
+        return;
+      }
       await this.recreate(record, deadline);
       return;
     }
+    const sync = await this.store.getSync(record.tenantId, record.userId);
+    // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
+    if (sync?.resyncPending && now - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
     const result = await this.resyncer.resync(record.tenantId, record.userId, record.id, deadline);
     if (!result.complete) this.logger.info('resync continues with the next timer run', { userId: record.userId });
+  }
+
+  /** The stored record as it is now, bypassing any cache (a cached copy may predate the last renewal). */
+  private current(id: string): Promise<SubscriptionRecord | undefined> {
+    return this.store.getFresh ? this.store.getFresh(id) : this.store.get(id);
   }
 
   /** Renews every stored subscription now (ops: `graph2kafka subscriptions renew`). */
   async renewAll(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
     const report = emptyReport();
-    const records = await this.store.list();
+    const records = (await this.store.list()).filter((r) => !r.pending);
     let done = 0;
     await forEachLimited(records, 32, async (record) => {
       try {
@@ -190,14 +214,14 @@ export class SubscriptionManager {
 
   /** Resyncs one mailbox now (ops). */
   async resyncMailbox(userId: string): Promise<number> {
-    const record = (await this.store.list()).find((r) => r.userId.toLowerCase() === userId.toLowerCase());
+    const record = (await this.store.list()).find((r) => !r.pending && r.userId.toLowerCase() === userId.toLowerCase());
     const result = await this.resyncer.resync(this.tenantId, userId.toLowerCase(), record?.id ?? '');
     return result.produced;
   }
 
   /** This app's live subscriptions on the notification URL, with whether their secret is held. */
   async listSubscriptions(): Promise<Array<GraphSubscription & { stored: boolean }>> {
-    const stored = new Set((await this.store.list()).map((r) => r.id));
+    const stored = new Set((await this.store.list()).filter((r) => !r.pending).map((r) => r.id));
     return (await this.api.list(this.tenantId))
       .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
       .map((s) => ({ ...s, stored: stored.has(s.id) }));
@@ -206,7 +230,7 @@ export class SubscriptionManager {
   /** Finishes resyncs owed to mailboxes (after missed or removed subscriptions). */
   async resyncPending(report?: ReconcileReport): Promise<void> {
     const states = (await this.store.listSync()).filter((s) => s.resyncPending);
-    const records = await this.store.list();
+    const records = (await this.store.list()).filter((r) => !r.pending);
     for (const state of states) {
       const sub = records.find((r) => r.userId.toLowerCase() === state.userId.toLowerCase());
       try {
@@ -232,8 +256,9 @@ export class SubscriptionManager {
       const lost = stored.filter((r) => r.userId.toLowerCase() === userId);
       const created = await this.create(userId);
       if (created === 'conflict') return;
-      if (lost.length) {
-        // It existed and is gone (expired, removed): what changed meanwhile comes back through delta.
+      if (lost.length || subs.length) {
+        // It existed and is gone or was replaced (expired, removed, its secret lost): whatever the reason,
+        // what changed meanwhile comes back through delta.
         for (const old of lost) await this.store.delete(old.id);
         report.recreated.push(created.id);
         await this.resyncer.markPending(this.tenantId, userId);
@@ -303,9 +328,25 @@ export class SubscriptionManager {
     };
     // Track the mailbox before the subscription exists, so no change falls between the two.
     await this.resyncer.baseline(this.tenantId, userId);
+    const now = new Date(this.now()).toISOString();
+    // Graph may deliver the first change before the create call returns: the marker makes the receiver
+    // answer "retry" for this clientState until the record below is stored.
+    await this.store.put({
+      id: pendingId(clientState),
+      tenantId: this.tenantId,
+      userId,
+      resource: body.resource,
+      changeType: body.changeType,
+      clientState,
+      notificationUrl: body.notificationUrl,
+      lifecycleNotificationUrl: body.lifecycleNotificationUrl,
+      expirationDateTime: body.expirationDateTime,
+      createdAt: now,
+      updatedAt: now,
+      pending: true,
+    });
     const sub = await this.api.create(this.tenantId, body);
     if (sub === 'conflict') return 'conflict';
-    const now = new Date(this.now()).toISOString();
     const record: SubscriptionRecord = {
       id: sub.id,
       tenantId: this.tenantId,

@@ -1,7 +1,7 @@
 import type { SubscriptionSettings } from '../config/config.ts';
-import { GraphRequestError } from '../errors.ts';
+import { GraphRequestError, ProduceError } from '../errors.ts';
 import { retryAfterMs, type GraphClient } from '../graph/graph-client.ts';
-import type { RecordSink } from '../kafka/producer.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../record.ts';
 import type { SubscriptionStore } from '../state/subscription-store.ts';
@@ -22,8 +22,7 @@ const PAGE = 'odata.maxpagesize=100';
 export class Resyncer {
   private readonly graph: GraphClient;
   private readonly store: SubscriptionStore;
-  private readonly sink: RecordSink;
-  private readonly topic: string;
+  private readonly events: EventProducer;
   private readonly settings: SubscriptionSettings;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -31,8 +30,7 @@ export class Resyncer {
   constructor(deps: {
     graph: GraphClient;
     store: SubscriptionStore;
-    sink: RecordSink;
-    topic: string;
+    events: EventProducer;
     settings: SubscriptionSettings;
     logger: Logger;
     now?: () => number;
@@ -40,8 +38,7 @@ export class Resyncer {
     this.now = deps.now ?? Date.now;
     this.graph = deps.graph;
     this.store = deps.store;
-    this.sink = deps.sink;
-    this.topic = deps.topic;
+    this.events = deps.events;
     this.settings = deps.settings;
     this.logger = deps.logger;
   }
@@ -119,8 +116,17 @@ export class Resyncer {
       };
       if (produce && page.value.length) {
         const now = Date.now();
-        const records = page.value.flatMap((item) => resyncRecords(tenantId, userId, subscriptionId, item, now));
-        await this.sink.send(this.topic, records, 10_000);
+        // Each item gets its own verdict, as notifications do: an event too large for Kafka goes out reduced or
+        // to the dead-letter topic, and never stops the resync; only a failure a retry can fix does.
+        const results = await this.events.produce(
+          page.value.map((item) => ({
+            records: resyncRecords(tenantId, userId, subscriptionId, item, now),
+            notification: null,
+          })),
+          now + 10_000,
+        );
+        const failed = results.find((r) => r.status === 'retry_later');
+        if (failed) throw new ProduceError(`resync of ${userId} could not produce: ${failed.reason}`);
         produced += page.value.length;
       }
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];

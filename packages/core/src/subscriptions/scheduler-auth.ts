@@ -27,7 +27,7 @@ export async function verifySchedulerToken(
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (!audiences.includes(auth.audience))
       return { ok: false, status: 403, reason: 'the token is for another audience' };
-    if (auth.invoker && (payload.email !== auth.invoker || payload.email_verified === false)) {
+    if (payload.email !== auth.invoker || payload.email_verified === false) {
       return { ok: false, status: 403, reason: 'the token is not from the configured invoker' };
     }
     return { ok: true };

@@ -75,6 +75,14 @@ export class SubscriptionApi {
     return all;
   }
 
+  /** One subscription as Graph has it now, or `gone`: what destructive lifecycle actions check first. */
+  async get(tenantId: string, id: string): Promise<GraphSubscription | 'gone'> {
+    const res = await this.send(this.lists, tenantId, 'GET', `/subscriptions/${encodeURIComponent(id)}`);
+    if (res.status === 404) return 'gone';
+    this.expect(res, [200], `read subscription ${id}`);
+    return res.body as GraphSubscription;
+  }
+
   /** Creates with immutable ids; `conflict` when Graph already has this app's subscription for the resource. */
   async create(tenantId: string, body: NewSubscription): Promise<GraphSubscription | 'conflict'> {
     const res = await this.send(this.writes, tenantId, 'POST', '/subscriptions', body, {

@@ -1,0 +1,73 @@
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { NotificationReceiver } from './receiver.ts';
+import { answerHandshake } from './handshake.ts';
+import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
+
+/** What the webhook needs of the app; the app itself loads lazily, after the handshake had its chance. */
+export interface WebhookApp {
+  config: { maxBodyBytes: number };
+  receiver: NotificationReceiver;
+}
+
+/**
+ * The one HTTP entry for both of Graph's URLs (notification and lifecycle items are told apart by shape),
+ * whatever the cloud: handshake first (no configuration needed, so a cold start answers it at once), then
+ * method, encoding and size — all before the body is read — then the app, then the receiver. Adapters only
+ * convert their platform's request and response.
+ */
+export function graphWebhook(
+  getApp: () => Promise<WebhookApp>,
+  defaultLogger: Logger,
+): (req: CoreRequest, logger?: Logger) => Promise<CoreResponse> {
+  return async (req, logger = defaultLogger) => {
+    const handshake = answerHandshake(req.method, req.query);
+    if (handshake) return handshake;
+    if (req.method !== 'POST')
+      return jsonResponse(
+        405,
+        { error: { code: 'MethodNotAllowed', message: 'Graph notifications are POSTs' } },
+        { Allow: 'POST' },
+      );
+    const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+    // Graph sends plain JSON; a compressed body is not Graph's, and inflating it is how a small POST gets big.
+    if (encoding && encoding !== 'identity')
+      return jsonResponse(415, {
+        error: {
+          code: 'UnsupportedMediaType',
+          message: `Content-Encoding '${encoding}' is not accepted; send plain JSON`,
+        },
+      });
+    let app: WebhookApp;
+    try {
+      app = await getApp();
+    } catch (err) {
+      logger.error('graph2kafka cannot start', { problems: err instanceof ConfigError ? err.problems : [String(err)] });
+      return jsonResponse(
+        503,
+        { error: { code: 'NotConfigured', message: 'graph2kafka is not configured; see the function logs' } },
+        { 'Retry-After': '60' },
+      );
+    }
+    const limit = app.config.maxBodyBytes;
+    const tooLarge = (): CoreResponse => {
+      app.receiver.counters.badRequests++;
+      return jsonResponse(413, {
+        error: { code: 'PayloadTooLarge', message: `bodies over ${limit} bytes are refused` },
+      });
+    };
+    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+    const body = await req.readBody(limit);
+    if (body === 'too_large') return tooLarge();
+    if (!body?.length) {
+      app.receiver.counters.badRequests++;
+      return jsonResponse(400, {
+        error: {
+          code: 'BadRequest',
+          message: 'an empty POST without validationToken is neither a handshake nor a notification',
+        },
+      });
+    }
+    return app.receiver.handle(body, req.receivedAt);
+  };
+}
