@@ -3,11 +3,14 @@ import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
+import { DeadLetters } from './deadletter/dead-letters.ts';
 import { kafkaSasl } from './kafka/auth.ts';
+import { kafkaClient } from './kafka/client.ts';
 import { EventProducer } from './kafka/event-producer.ts';
 import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
+import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
@@ -23,6 +26,10 @@ export interface Graph2Kafka {
   store: SubscriptionStore;
   fetcher: EventFetcher;
   graph: GraphClient;
+  /** Repairs records produced without their event; drained by the timer run. */
+  repairer: Repairer;
+  /** The dead-letter topic, for the ops CLI (list, replay). */
+  deadLetters(): DeadLetters;
   close(): Promise<void>;
 }
 
@@ -58,7 +65,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     lingerMs: config.graph.batchLingerMs,
     logger,
   });
-  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, kafkaSasl(config.kafka, config.graph));
+  const sasl = kafkaSasl(config.kafka, config.graph);
+  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl);
   const events = new EventProducer({
     sink,
     topic: config.topics.events,
@@ -66,6 +74,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
   });
+  const repairer = new Repairer({ store, fetcher, events, logger, maxEntries: config.repairQueueMax });
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({
@@ -91,6 +100,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     fetcher,
     sink,
     events,
+    repairer,
     logger,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
   });
@@ -101,6 +111,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     store,
     fetcher,
     graph,
+    repairer,
+    deadLetters: () =>
+      new DeadLetters({
+        kafka: kafkaClient(config.kafka, sasl),
+        topic: config.topics.deadLetter,
+        fetcher,
+        events,
+        logger,
+      }),
     async close() {
       await Promise.all([sink.close(), graph.close(), store.close?.()]);
     },

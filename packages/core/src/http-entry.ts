@@ -6,3 +6,4 @@ export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
+export { DEFAULT_MAX_BODY_BYTES, guardWire, maxBodyBytesFromEnv } from './receive/wire-guard.ts';

@@ -17,6 +17,7 @@ export {
   SecretError,
   TokenError,
 } from './errors.ts';
+export { DeadLetters, REPLAY_GROUP, type DeadLetter, type ReplayReport } from './deadletter/dead-letters.ts';
 export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
@@ -48,10 +49,11 @@ export {
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './state/subscription-store.ts';
+export { Repairer, type RepairReport } from './repair/repairer.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
-export type { MailboxSyncState } from './state/subscription-store.ts';
+export type { MailboxSyncState, RepairEntry } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
 export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';

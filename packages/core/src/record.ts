@@ -1,12 +1,13 @@
 import type { FetchOutcome } from './graph/event-fetcher.ts';
 import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
+import type { RepairEntry } from './state/subscription-store.ts';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
 /** The value of an event record; documented in docs/record-format.md. */
 export interface EventRecordValue {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
-  source: 'notification' | 'resync';
+  source: 'notification' | 'resync' | 'repair';
   changeType: 'created' | 'updated' | 'deleted';
   tenantId: string;
   userId: string;
@@ -209,12 +210,39 @@ export function resyncRecords(
   return built(value, removed);
 }
 
+/**
+ * The record that repairs an unenriched one: the event as Graph returns it now (`source: "repair"`), or, when
+ * the event is gone by then, a record saying so (its delete notification brings the tombstone).
+ */
+export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): EventRecords {
+  const value: EventRecordValue = {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    source: 'repair',
+    changeType: entry.changeType,
+    tenantId: entry.tenantId.toLowerCase(),
+    userId: entry.userId.toLowerCase(),
+    eventId: entry.eventId,
+    resource: entry.resource,
+    subscriptionId: entry.subscriptionId,
+    notificationId: null,
+    subscriptionExpirationDateTime: null,
+    receivedAt: new Date(now).toISOString(),
+    enriched: outcome.kind === 'found',
+    notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
+    gone: outcome.kind === 'gone',
+    deleteConfirmed: null,
+    reducedProperties: null,
+    event: outcome.kind === 'found' ? outcome.event : null,
+  };
+  return built(value, false);
+}
+
 /** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */
 export interface DeadLetterValue {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
   reason: string;
   error: string;
-  source: 'notification' | 'resync';
+  source: 'notification' | 'resync' | 'repair';
   topic: string;
   key: string;
   tenantId: string;

@@ -9,7 +9,6 @@ import {
   PostVerifier,
   sameSecret,
   type SubscriptionRecord,
-  type SubscriptionStore,
 } from '../src/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -240,19 +239,14 @@ describe('verification', () => {
 
   it('shares store reads between items and sends at most the budget to the backend', async () => {
     let reads = 0;
-    const counting: SubscriptionStore = {
-      ...store,
-      get: (id) => {
+    const dir = mkdtempSync(join(tmpdir(), 'g2k-verify-count-'));
+    const counting = new (class extends FileSubscriptionStore {
+      override get(id: string) {
         reads++;
-        return store.get(id);
-      },
-      put: (r) => store.put(r),
-      delete: (id) => store.delete(id),
-      list: () => store.list(),
-      getSync: (t, u) => store.getSync(t, u),
-      putSync: (s2) => store.putSync(s2),
-      listSync: () => store.listSync(),
-    };
+        return super.get(id);
+      }
+    })(dir);
+    await counting.put(record);
     const cached = new CachedSubscriptionStore(counting);
     const verifier = new PostVerifier(cached, allowed, 5);
     const forged = Array.from({ length: 50 }, (_, i) => ({

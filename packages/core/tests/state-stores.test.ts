@@ -71,6 +71,32 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       expect((await store.list()).every((r) => r.id !== 'user-c')).toBe(true);
     });
 
+    it('keeps one repair entry per event, lists up to a limit and deletes them', async () => {
+      const entry = (eventId: string) => ({
+        tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+        userId: 'user-r',
+        eventId,
+        subscriptionId: 's-1',
+        changeType: 'created' as const,
+        resource: `Users/user-r/Events/${eventId}`,
+        reason: 'throttled',
+        firstSeenAt: '2026-11-25T00:00:00.000Z',
+        attempts: 0,
+      });
+      // Graph's ids hold characters no backend key may: the entry's id is derived, not the event id itself.
+      const ids = ['AAMk+/x=', 'AAMk_y-', 'AAMkz='];
+      for (const id of ids) await store.putRepair(entry(id));
+      await store.putRepair({ ...entry(ids[0]!), attempts: 2 });
+      const all = await store.listRepairs(100);
+      expect(all.map((e) => e.eventId).sort()).toEqual([...ids].sort());
+      expect(all.find((e) => e.eventId === ids[0])!.attempts).toBe(2);
+      expect(await store.listRepairs(2)).toHaveLength(2);
+      await store.deleteRepair(entry(ids[1]!));
+      await store.deleteRepair(entry(ids[1]!));
+      expect((await store.listRepairs(100)).map((e) => e.eventId).sort()).toEqual([ids[0], ids[2]].sort());
+      expect((await store.list()).some((r) => r.id.startsWith('repair-'))).toBe(false);
+    });
+
     it('treats ids that could be paths or keys of something else as unknown', async () => {
       for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
         expect(await store.get(id)).toBeUndefined();

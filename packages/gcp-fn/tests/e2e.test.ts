@@ -1,57 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { http } from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createAppFromEnv, silentLogger, type SubscriptionRecord } from '@graph2kafka/core';
+import type { SubscriptionRecord } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
-import { createSubscription, pipelineEnv, PrivateBroker, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
-import { httpHandler } from '../src/handlers.ts';
-
-let fnSeq = 0;
-
-/** The GCP functions on a real functions-framework HTTP server, wired to graph-sim and a real topic. */
-async function startPipeline(sim: GraphSim, extraEnv: Record<string, string> = {}) {
-  const setup: PipelineEnv = pipelineEnv(sim, extraEnv);
-  const app = await createAppFromEnv(setup.env, [], { logger: silentLogger });
-  const name = `g2k${fnSeq++}`;
-  http(
-    `${name}Notifications`,
-    httpHandler(() => Promise.resolve(app)),
-  );
-  http(
-    `${name}Lifecycle`,
-    httpHandler(() => Promise.resolve(app)),
-  );
-  const listen = async (fn: string): Promise<{ server: Server; url: string }> => {
-    const server = getTestServer(fn);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-  };
-  const notifications = await listen(`${name}Notifications`);
-  const lifecycle = await listen(`${name}Lifecycle`);
-  const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
-  return {
-    ...setup,
-    app,
-    reader,
-    url: notifications.url,
-    lifecycleUrl: lifecycle.url,
-    async stop() {
-      await reader.stop();
-      for (const s of [notifications.server, lifecycle.server]) {
-        s.closeAllConnections();
-        await new Promise((r) => s.close(r));
-      }
-      await app.close();
-    },
-  };
-}
-
-type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
-
-const post = (url: string, body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
-  fetch(url, { method: 'POST', headers, body });
+import { createSubscription, PrivateBroker, TopicReader } from '@graph2kafka/testkit';
+import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const withoutContext = (event: Record<string, unknown>) => {
   const { '@odata.context': _context, ...rest } = event;

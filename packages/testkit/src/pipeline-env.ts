@@ -9,6 +9,7 @@ export interface PipelineEnv {
   stateDir: string;
   topic: string;
   lifecycleTopic: string;
+  deadLetterTopic: string;
 }
 
 let topicSeq = 0;
@@ -34,17 +35,20 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
   const suffix = `${process.pid}-${Date.now()}-${topicSeq++}`;
   const topic = `test.events.${suffix}`;
   const lifecycleTopic = `test.lifecycle.${suffix}`;
+  const deadLetterTopic = `test.deadletter.${suffix}`;
   return {
     env: {
       ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
       G2K_TOPIC: topic,
       G2K_LIFECYCLE_TOPIC: lifecycleTopic,
+      G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
       G2K_STATE_STORE: `file:${stateDir}`,
       ...extra,
     },
     stateDir,
     topic,
     lifecycleTopic,
+    deadLetterTopic,
   };
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, SecretError } from '../errors.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../receive/wire-guard.ts';
 import { parseReference, unresolvedKeyVaultReference, type SecretSource } from './secrets.ts';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
@@ -73,6 +74,8 @@ export interface Config {
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
+  /** Changes produced without their event that the repair queue holds at most. */
+  repairQueueMax: number;
   stateStore: StateStoreSettings;
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
@@ -110,6 +113,7 @@ export const SETTINGS = {
     'largest record and produce request; larger events are produced without their largest properties',
   G2K_TIME_BUDGET_MS: 'enrichment time budget',
   G2K_MAX_BODY_BYTES: 'largest notification POST accepted',
+  G2K_REPAIR_QUEUE_MAX: 'unenriched changes the repair queue holds at most (in the state store)',
   G2K_STATE_STORE:
     'where subscription state lives: file:<dir>, postgres, azure-table:<table endpoint URL> or azure-table-connection-string',
   G2K_TABLE_CONNECTION_STRING:
@@ -431,7 +435,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     },
     topics,
     timeBudgetMs: int('G2K_TIME_BUDGET_MS', 2_000, 100, 2_800),
-    maxBodyBytes: int('G2K_MAX_BODY_BYTES', 1_048_576, 1_024, 33_554_432),
+    maxBodyBytes: int('G2K_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1_024, 33_554_432),
+    repairQueueMax: int('G2K_REPAIR_QUEUE_MAX', 100_000, 100, 10_000_000),
     stateStore,
     subscriptions,
     renewalAuth: env.G2K_RENEWAL_AUDIENCE?.trim()

@@ -1,5 +1,5 @@
-import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type SASLOptions } from 'kafkajs';
+import { kafkaClient } from './client.ts';
 import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -13,15 +13,6 @@ export interface RecordSink {
    */
   send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void>;
   close(): Promise<void>;
-}
-
-function tls(settings: KafkaSettings): ConnectionOptions | boolean | undefined {
-  if (!settings.ssl) return undefined;
-  if (!settings.sslCaPem && !settings.sslClientCert) return true;
-  return {
-    ...(settings.sslCaPem ? { ca: [settings.sslCaPem] } : {}),
-    ...(settings.sslClientCert ?? {}),
-  };
 }
 
 const CIRCUIT_OPEN_MS = 1_000;
@@ -53,22 +44,17 @@ export class KafkaRecordSink implements RecordSink {
   /** After a failure, sends fail at once for a moment instead of each waiting out the broker's timeouts. */
   private openUntil = 0;
 
-  /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
   private readonly maxRequestBytes: number;
 
+  /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
   constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions) {
     this.logger = logger;
     this.maxRequestBytes = settings.maxRecordBytes;
-    const ssl = tls(settings);
-    this.kafka = new Kafka({
-      clientId: settings.clientId,
-      brokers: settings.brokers,
-      ...(ssl ? { ssl } : {}),
-      ...(sasl ? { sasl } : {}),
+    // Short timeouts and few retries: the answer to Graph must leave within its 3 s either way.
+    this.kafka = kafkaClient(settings, sasl, {
       connectionTimeout: 2_000,
       requestTimeout: 2_500,
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-      logLevel: logLevel.NOTHING,
     });
   }
 
@@ -134,6 +120,9 @@ export class KafkaRecordSink implements RecordSink {
         batch.forEach((p) => p.reject(failure));
         return;
       }
+      // The idempotent producer has counted the refused records into its sequence numbers; the broker would
+      // answer the next send with OUT_OF_ORDER_SEQUENCE_NUMBER. A fresh producer starts a fresh sequence.
+      this.discard();
       if (batch.length === 1) {
         batch[0]!.reject(failure);
         return;
@@ -147,6 +136,7 @@ export class KafkaRecordSink implements RecordSink {
       } catch (err) {
         const failure = asProduceError(err);
         p.reject(failure);
+        this.discard();
         if (!failure.permanent) {
           this.discard();
           this.openUntil = Date.now() + CIRCUIT_OPEN_MS;

@@ -4,6 +4,7 @@ import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
+import type { Repairer } from '../repair/repairer.ts';
 import { eventRecords, lifecycleRecord } from '../record.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
 import { parseEnvelope, type Item } from './envelope.ts';
@@ -53,6 +54,7 @@ export interface ReceiverDeps {
   fetcher: EventFetcher;
   sink: RecordSink;
   events: EventProducer;
+  repairer: Repairer;
   logger: Logger;
   now?: () => number;
 }
@@ -121,7 +123,7 @@ export class NotificationReceiver {
           : verifier.verify(item.kind === 'unusable' ? item : item.n),
       ),
     );
-    const outcomes: ItemOutcome[] = [];
+    const outcomes: Array<ItemOutcome | undefined> = new Array<ItemOutcome | undefined>(items.length);
     const changes: Change[] = [];
     const lifecycles: Lifecycle[] = [];
     for (const [index, item] of items.entries()) {
@@ -148,16 +150,21 @@ export class NotificationReceiver {
     // finds the subscriptions cached by then); in a POST with nothing genuine they are only more forgeries.
     if (changes.length || lifecycles.length)
       for (const [i, o] of outcomes.entries())
-        if (o.status === 'rejected' && o.reason === 'lookup_limit')
+        if (o?.status === 'rejected' && o.reason === 'lookup_limit')
           outcomes[i] = { status: 'retry_later', reason: 'too many subscriptions in one POST; redeliver' };
     await Promise.all([
       this.produceChanges(changes, outcomes, receivedAt),
       this.actOnLifecycle(lifecycles, outcomes, receivedAt),
     ]);
-    return outcomes;
+    // Every item has its verdict by now; were one missing, the safe answer is to have Graph redeliver.
+    return Array.from(outcomes, (o) => o ?? { status: 'retry_later' as const, reason: 'no verdict reached' });
   }
 
-  private async produceChanges(changes: Change[], outcomes: ItemOutcome[], receivedAt: number): Promise<void> {
+  private async produceChanges(
+    changes: Change[],
+    outcomes: Array<ItemOutcome | undefined>,
+    receivedAt: number,
+  ): Promise<void> {
     if (!changes.length) return;
     const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
     // Deletes are read too: a tombstone is written only once Graph confirms the event is gone.
@@ -191,9 +198,23 @@ export class NotificationReceiver {
       produceBy,
     );
     for (const [i, { change }] of units.entries()) outcomes[change.index] = results[i]!;
+    // Unenriched records are graph2kafka's to complete: queue them once they are in Kafka, so a repair can
+    // never overtake the record it repairs.
+    const unenriched = units.flatMap(({ change }, i) => {
+      const outcome = fetched[changes.indexOf(change)]!;
+      return outcome.kind === 'failed' && results[i]!.status === 'produced' && change.n.changeType !== 'deleted'
+        ? [{ n: change.n, reason: outcome.reason }]
+        : [];
+    });
+    await this.deps.repairer.enqueue(unenriched);
+    if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
   }
 
-  private async actOnLifecycle(lifecycles: Lifecycle[], outcomes: ItemOutcome[], receivedAt: number): Promise<void> {
+  private async actOnLifecycle(
+    lifecycles: Lifecycle[],
+    outcomes: Array<ItemOutcome | undefined>,
+    receivedAt: number,
+  ): Promise<void> {
     if (!lifecycles.length) return;
     const produceBy = Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
     try {

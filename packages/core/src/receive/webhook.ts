@@ -68,6 +68,18 @@ export function graphWebhook(
         },
       });
     }
-    return app.receiver.handle(body, req.receivedAt);
+    try {
+      return await app.receiver.handle(body, req.receivedAt);
+    } catch (err) {
+      // A fault of ours (a store that throws, a bug) must not lose the POST: Graph redelivers a 503.
+      logger.error('handling a notification POST failed', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      return jsonResponse(
+        503,
+        { error: { code: 'RetryLater', message: 'graph2kafka could not process the POST; see the function logs' } },
+        { 'Retry-After': '5' },
+      );
+    }
   };
 }

@@ -1,12 +1,14 @@
 import pg from 'pg';
 import {
   mailboxKey,
+  repairId,
   type MailboxSyncState,
+  type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox';
+type Kind = 'subscription' | 'mailbox' | 'repair';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -51,6 +53,22 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
 
   listSync(): Promise<MailboxSyncState[]> {
     return this.readAll<MailboxSyncState>('mailbox');
+  }
+
+  putRepair(entry: RepairEntry): Promise<void> {
+    return this.write('repair', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+  }
+
+  async deleteRepair(entry: RepairEntry): Promise<void> {
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, [
+      'repair',
+      repairId(entry.tenantId, entry.userId, entry.eventId),
+    ]);
+  }
+
+  async listRepairs(limit: number): Promise<RepairEntry[]> {
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['repair', limit]);
+    return (result.rows as Array<{ doc: RepairEntry }>).map((r) => r.doc);
   }
 
   async close(): Promise<void> {

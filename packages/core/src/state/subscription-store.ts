@@ -39,7 +39,29 @@ export interface MailboxSyncState {
   updatedAt: string;
 }
 
-/** State that survives restarts: subscriptions (with their clientState secrets) and mailbox sync state. */
+/** A change produced without its event (Graph throttled, the token endpoint down …), waiting to be repaired. */
+export interface RepairEntry {
+  tenantId: string;
+  userId: string;
+  eventId: string;
+  subscriptionId: string;
+  changeType: 'created' | 'updated' | 'deleted';
+  resource: string;
+  /** Why the record went out unenriched (the record's notEnrichedReason). */
+  reason: string;
+  firstSeenAt: string;
+  attempts: number;
+  lastAttemptAt?: string;
+}
+
+/** One entry per event: a second unenriched change of the same event is repaired by the same read. */
+export const repairId = (tenantId: string, userId: string, eventId: string): string =>
+  `repair-${createHash('sha256').update(`${tenantId.toLowerCase()}/${userId.toLowerCase()}/${eventId}`).digest('hex').slice(0, 48)}`;
+
+/**
+ * State that survives restarts: subscriptions (with their clientState secrets), mailbox sync state, and the
+ * repair queue of changes produced without their event.
+ */
 export interface SubscriptionStore {
   get(id: string): Promise<SubscriptionRecord | undefined>;
   /** What a cache already knows without a backend read: the record, null for known-unknown, else undefined. */
@@ -52,6 +74,10 @@ export interface SubscriptionStore {
   getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined>;
   putSync(state: MailboxSyncState): Promise<void>;
   listSync(): Promise<MailboxSyncState[]>;
+  putRepair(entry: RepairEntry): Promise<void>;
+  deleteRepair(entry: RepairEntry): Promise<void>;
+  /** Up to `limit` entries, in no particular order. */
+  listRepairs(limit: number): Promise<RepairEntry[]>;
   /** Releases connections (pools); a store without any has nothing to do. */
   close?(): Promise<void>;
 }
@@ -95,6 +121,20 @@ export class FileSubscriptionStore implements SubscriptionStore {
     return this.readAll<MailboxSyncState>('mailboxes');
   }
 
+  putRepair(entry: RepairEntry): Promise<void> {
+    return this.write('repairs', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+  }
+
+  async deleteRepair(entry: RepairEntry): Promise<void> {
+    await rm(join(this.root, 'repairs', `${repairId(entry.tenantId, entry.userId, entry.eventId)}.json`), {
+      force: true,
+    });
+  }
+
+  listRepairs(limit: number): Promise<RepairEntry[]> {
+    return this.readAll<RepairEntry>('repairs', limit);
+  }
+
   private async read<T>(folder: string, id: string): Promise<T | undefined> {
     // Ids come from notifications, i.e. from the network: never let one become a path.
     if (!SAFE_ID.test(id)) return undefined;
@@ -116,7 +156,7 @@ export class FileSubscriptionStore implements SubscriptionStore {
     await rename(temp, target);
   }
 
-  private async readAll<T>(folder: string): Promise<T[]> {
+  private async readAll<T>(folder: string, limit = Infinity): Promise<T[]> {
     let names: string[];
     try {
       names = await readdir(join(this.root, folder));
@@ -125,7 +165,10 @@ export class FileSubscriptionStore implements SubscriptionStore {
       throw err;
     }
     const docs = await Promise.all(
-      names.filter((n) => n.endsWith('.json')).map((n) => this.read<T>(folder, n.slice(0, -5))),
+      names
+        .filter((n) => n.endsWith('.json'))
+        .slice(0, limit)
+        .map((n) => this.read<T>(folder, n.slice(0, -5))),
     );
     return docs.filter((d): d is Awaited<T> => d !== undefined);
   }
@@ -227,6 +270,18 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   listSync(): Promise<MailboxSyncState[]> {
     return this.inner.listSync();
+  }
+
+  putRepair(entry: RepairEntry): Promise<void> {
+    return this.inner.putRepair(entry);
+  }
+
+  deleteRepair(entry: RepairEntry): Promise<void> {
+    return this.inner.deleteRepair(entry);
+  }
+
+  listRepairs(limit: number): Promise<RepairEntry[]> {
+    return this.inner.listRepairs(limit);
   }
 
   async close(): Promise<void> {

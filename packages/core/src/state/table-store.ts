@@ -2,12 +2,14 @@ import { RestError, TableClient, odata } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import {
   mailboxKey,
+  repairId,
   type MailboxSyncState,
+  type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox';
+type Kind = 'subscription' | 'mailbox' | 'repair';
 
 const notFound = (err: unknown): boolean => err instanceof RestError && err.statusCode === 404;
 
@@ -77,6 +79,23 @@ export class TableSubscriptionStore implements SubscriptionStore {
     return this.readAll<MailboxSyncState>('mailbox');
   }
 
+  putRepair(entry: RepairEntry): Promise<void> {
+    return this.write('repair', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+  }
+
+  async deleteRepair(entry: RepairEntry): Promise<void> {
+    await this.table();
+    try {
+      await this.client.deleteEntity('repair', repairId(entry.tenantId, entry.userId, entry.eventId));
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+
+  listRepairs(limit: number): Promise<RepairEntry[]> {
+    return this.readAll<RepairEntry>('repair', limit);
+  }
+
   private table(): Promise<void> {
     this.ready ??= this.client.createTable().catch((err: unknown) => {
       this.ready = undefined;
@@ -104,12 +123,13 @@ export class TableSubscriptionStore implements SubscriptionStore {
     await this.client.upsertEntity({ partitionKey: kind, rowKey: id, doc: JSON.stringify(doc) }, 'Replace');
   }
 
-  private async readAll<T>(kind: Kind): Promise<T[]> {
+  private async readAll<T>(kind: Kind, limit = Infinity): Promise<T[]> {
     await this.table();
     const out: T[] = [];
     for await (const entity of this.client.listEntities<{ doc: string }>({
       queryOptions: { filter: odata`PartitionKey eq ${kind}` },
     })) {
+      if (out.length >= limit) break;
       out.push(JSON.parse(entity.doc) as T);
     }
     return out;

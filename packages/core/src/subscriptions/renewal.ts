@@ -1,5 +1,6 @@
 import type { Graph2Kafka } from '../app.ts';
 import { jsonResponse, type CoreResponse } from '../receive/http.ts';
+import type { RepairReport } from '../repair/repairer.ts';
 import type { ReconcileReport } from './manager.ts';
 import { verifySchedulerToken } from './scheduler-auth.ts';
 
@@ -10,13 +11,21 @@ export class RenewalNotConfigured extends Error {
   }
 }
 
-/** One timer run: reconcile the subscriptions and finish owed resyncs. */
+/** What a timer run leaves for the next one: repairs of unenriched records included. */
+const REPAIR_SHARE_MS = 4 * 60_000;
+
+/** One timer run: reconcile the subscriptions, finish owed resyncs, then repair unenriched records. */
 export async function runRenewal(
   app: Graph2Kafka,
   progress: (line: string) => void = () => undefined,
-): Promise<ReconcileReport> {
+): Promise<ReconcileReport & { repair: RepairReport }> {
   if (!app.manager) throw new RenewalNotConfigured();
-  return app.manager.reconcile(progress);
+  const report = await app.manager.reconcile(progress);
+  const repair = await app.repairer.drain(Date.now() + REPAIR_SHARE_MS);
+  progress(
+    `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
+  );
+  return { ...report, repair };
 }
 
 /** The HTTP renewal endpoint (GCP, called by Cloud Scheduler): authenticate, run, answer with the report. */

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { EventFetcher } from '../graph/event-fetcher.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
+import type { Logger } from '../logger.ts';
+import { repairRecords, type DeadLetterValue } from '../record.ts';
+
+export interface DeadLetter {
+  partition: number;
+  offset: string;
+  value: DeadLetterValue;
+}
+
+export interface ReplayReport {
+  replayed: number;
+  /** Refused again (still too large for the broker, say): written to the dead-letter topic once more. */
+  deadLetteredAgain: number;
+  /** The first letter that could not be stored for a passing reason; the replay stopped there. */
+  stoppedAt: string | undefined;
+}
+
+/** The consumer group that remembers how far replays went, so a second replay does not repeat the first. */
+export const REPLAY_GROUP = 'graph2kafka-deadletter-replay';
+
+/**
+ * The dead-letter topic, for operators: list what is in it, and replay it once the cause is fixed (a raised
+ * broker limit, a topic that exists now). A replay reads each change's event from Graph again and produces it
+ * under the current limits as a `source: "repair"` record; a letter is committed only once its record (or its
+ * new dead letter) is acknowledged.
+ */
+export class DeadLetters {
+  private readonly kafka: Kafka;
+  private readonly topic: string;
+  private readonly fetcher: EventFetcher;
+  private readonly events: EventProducer;
+  private readonly logger: Logger;
+
+  constructor(deps: { kafka: Kafka; topic: string; fetcher: EventFetcher; events: EventProducer; logger: Logger }) {
+    this.kafka = deps.kafka;
+    this.topic = deps.topic;
+    this.fetcher = deps.fetcher;
+    this.events = deps.events;
+    this.logger = deps.logger;
+  }
+
+  /** Up to `max` letters from the start of the topic (a replay does not remove them). */
+  async list(max: number): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    await this.read(`graph2kafka-deadletter-list-${randomUUID()}`, max, false, (letter) => {
+      letters.push(letter);
+      return Promise.resolve(true);
+    });
+    return letters;
+  }
+
+  /** Replays up to `max` letters not replayed before. */
+  async replay(max: number): Promise<ReplayReport> {
+    const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, stoppedAt: undefined };
+    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, value }) => {
+      const outcome = await this.fetcher.fetch(value.tenantId, value.userId, value.eventId, Date.now() + 10_000);
+      const entry = {
+        tenantId: value.tenantId,
+        userId: value.userId,
+        eventId: value.eventId,
+        subscriptionId: value.subscriptionId,
+        changeType: value.changeType as 'created' | 'updated' | 'deleted',
+        resource: typeof value.notification?.resource === 'string' ? value.notification.resource : value.key,
+        reason: value.reason,
+        firstSeenAt: value.receivedAt,
+        attempts: 0,
+      };
+      const [result] = await this.events.produce(
+        [{ records: repairRecords(entry, outcome, Date.now()), notification: value.notification }],
+        Date.now() + 10_000,
+      );
+      if (outcome.kind === 'failed' || result!.status === 'retry_later') {
+        report.stoppedAt = `${partition}:${offset} (${outcome.kind === 'failed' ? outcome.reason : (result as { reason: string }).reason})`;
+        return false;
+      }
+      if (result!.status === 'dead_lettered') report.deadLetteredAgain++;
+      else report.replayed++;
+      return true;
+    });
+    if (report.replayed || report.deadLetteredAgain) this.logger.info('dead letters replayed', { ...report });
+    return report;
+  }
+
+  /**
+   * Reads the topic from the group's position (the start, for a new group) to its end as it is now, handing
+   * each letter to `handle`; a letter is committed when `handle` says true, and reading stops at false or `max`.
+   */
+  private async read(
+    groupId: string,
+    max: number,
+    commit: boolean,
+    handle: (letter: DeadLetter) => Promise<boolean>,
+  ): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let ends: Array<{ partition: number; high: string; low: string }>;
+    try {
+      ends = await admin.fetchTopicOffsets(this.topic).catch(() => []);
+      const committed = await admin.fetchOffsets({ groupId, topics: [this.topic] }).catch(() => []);
+      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      // Where this group starts in each partition: its committed offset, or the partition's start.
+      const start = (e: { partition: number; low: string }): bigint => {
+        const c = at.get(e.partition);
+        return c !== undefined && c >= 0n ? c : BigInt(e.low);
+      };
+      ends = ends.filter((e) => BigInt(e.high) > start(e));
+    } finally {
+      await admin.disconnect();
+    }
+    if (!ends.length || max <= 0) return;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    await consumer.connect();
+    let seen = 0;
+    let stop = false;
+    const remaining = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+    try {
+      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const finish = () => resolve();
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              if (stop || !message.value) return;
+              const end = remaining.get(partition);
+              if (end === undefined || BigInt(message.offset) >= end) return;
+              let value: DeadLetterValue | undefined;
+              try {
+                value = JSON.parse(message.value.toString()) as DeadLetterValue;
+              } catch {
+                this.logger.warn('a dead-letter record is not JSON; skipped', { partition, offset: message.offset });
+              }
+              const ok = value ? await handle({ partition, offset: message.offset, value }) : true;
+              if (!ok) {
+                stop = true;
+                return finish();
+              }
+              if (commit)
+                await consumer.commitOffsets([
+                  { topic: this.topic, partition, offset: String(BigInt(message.offset) + 1n) },
+                ]);
+              if (BigInt(message.offset) + 1n >= end) remaining.delete(partition);
+              if (++seen >= max || !remaining.size) {
+                stop = true;
+                finish();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+}

@@ -1,0 +1,188 @@
+import { errorMessage } from '../errors.ts';
+import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
+import type { Logger } from '../logger.ts';
+import type { VerifiedChange } from '../receive/notification.ts';
+import { repairRecords } from '../record.ts';
+import type { RepairEntry, SubscriptionStore } from '../state/subscription-store.ts';
+
+export interface RepairReport {
+  /** Enriched records produced for changes that had gone out without their event. */
+  repaired: number;
+  /** Events Graph no longer had: a `gone` record was produced instead. */
+  gone: number;
+  /** Entries still waiting (Graph still failing, or the run's time ran out). */
+  left: number;
+  /** Entries dropped after too many attempts (logged with their key). */
+  abandoned: number;
+}
+
+export interface RepairerOptions {
+  store: SubscriptionStore;
+  fetcher: EventFetcher;
+  events: EventProducer;
+  logger: Logger;
+  /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
+  maxEntries: number;
+  now?: () => number;
+}
+
+/** Reads per round: one round is a few `$batch` requests through the fetcher's pacing. */
+const ROUND = 100;
+/** Entries one run looks at; what is left waits for the next run. */
+const PER_RUN = 20_000;
+/** After this many failed runs an entry is given up (its record stays unenriched, and says why). */
+const MAX_ATTEMPTS = 48;
+/** How often an instance re-counts the queue against its bound (the count is a listing, not free). */
+const SIZE_CHECK_MS = 5 * 60_000;
+/** The least time between two opportunistic drains by one instance. */
+const NUDGE_GAP_MS = 60_000;
+/** Reasons that say Graph is struggling: a round that meets many of them ends the run early. */
+const BACKOFF = new Set(['throttled', 'graph_unavailable', 'token_unavailable']);
+
+/**
+ * Makes every record eventually complete: a change produced unenriched is queued in the state store (one entry
+ * per event, bounded), and the queue is drained by the timer run and opportunistically by instances once Graph
+ * answers again, through the same `$batch` fetcher and pacing. Each repair produces an enriched record with
+ * `source: "repair"`; the entry goes once Kafka acknowledged it.
+ */
+export class Repairer {
+  private readonly o: RepairerOptions;
+  private readonly now: () => number;
+  private full = false;
+  private sizeCheckedAt = -Infinity;
+  private draining: Promise<RepairReport> | undefined;
+  private nudgedAt = -Infinity;
+  /** Whether this instance knows of waiting entries (it queued some, or a drain left some). */
+  private pending = false;
+
+  constructor(options: RepairerOptions) {
+    this.o = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Queues changes produced without their event. Never throws: a failure only leaves a record unrepaired. */
+  async enqueue(changes: Array<{ n: VerifiedChange; reason: string }>): Promise<void> {
+    if (!changes.length) return;
+    this.checkSize();
+    if (this.full) {
+      this.o.logger.error('repair queue full; unenriched records stay unrepaired', {
+        count: changes.length,
+        maxEntries: this.o.maxEntries,
+      });
+      return;
+    }
+    const firstSeenAt = new Date(this.now()).toISOString();
+    try {
+      await Promise.all(
+        changes.map(({ n, reason }) =>
+          this.o.store.putRepair({
+            tenantId: n.tenantId,
+            userId: n.userId,
+            eventId: n.eventId,
+            subscriptionId: n.subscriptionId,
+            changeType: n.changeType,
+            resource: n.resource,
+            reason,
+            firstSeenAt,
+            attempts: 0,
+          }),
+        ),
+      );
+      this.pending = true;
+    } catch (err) {
+      this.o.logger.error('queueing unenriched records for repair failed', { error: errorMessage(err) });
+    }
+  }
+
+  /** Graph answered a read: if repairs are waiting, drain some in the background (at most once a minute). */
+  nudge(): void {
+    if (!this.pending || this.draining || this.now() - this.nudgedAt < NUDGE_GAP_MS) return;
+    this.nudgedAt = this.now();
+    void this.drain(this.now() + 20_000).catch((err: unknown) =>
+      this.o.logger.warn('opportunistic repair failed; the timer run repairs', { error: errorMessage(err) }),
+    );
+  }
+
+  /**
+   * Repairs what it can before `deadline`, one drain at a time per instance. A drain already under way (say an
+   * opportunistic one that listed the queue before the last entries arrived) is waited for, then a fresh one
+   * lists the queue again: a timer run never settles for an older drain's view.
+   */
+  async drain(deadline: number): Promise<RepairReport> {
+    while (this.draining) await this.draining.catch(() => undefined);
+    const run = this.run(deadline).finally(() => {
+      this.draining = undefined;
+    });
+    this.draining = run;
+    return run;
+  }
+
+  private async run(deadline: number): Promise<RepairReport> {
+    const report: RepairReport = { repaired: 0, gone: 0, left: 0, abandoned: 0 };
+    const entries = await this.o.store.listRepairs(PER_RUN);
+    let next = 0;
+    while (next < entries.length && this.now() < deadline) {
+      const round = entries.slice(next, next + ROUND);
+      next += round.length;
+      const readBy = Math.min(deadline, this.now() + 10_000);
+      const outcomes = await Promise.all(
+        round.map((e) => this.o.fetcher.fetch(e.tenantId.toLowerCase(), e.userId, e.eventId, readBy)),
+      );
+      const ready = round
+        .map((entry, i) => ({ entry, outcome: outcomes[i]! }))
+        .filter(({ outcome }) => outcome.kind !== 'failed');
+      const results = await this.o.events.produce(
+        ready.map(({ entry, outcome }) => ({ records: repairRecords(entry, outcome, this.now()), notification: null })),
+        Math.min(deadline, this.now() + 10_000),
+      );
+      for (const [i, { entry, outcome }] of ready.entries()) {
+        if (results[i]!.status === 'retry_later') continue;
+        await this.o.store.deleteRepair(entry);
+        if (outcome.kind === 'gone') report.gone++;
+        else report.repaired++;
+      }
+      const failed = round.filter((_, i) => outcomes[i]!.kind === 'failed');
+      for (const entry of failed) await this.failed(entry, outcomes[round.indexOf(entry)]!, report);
+      // Graph still throttling or down: stop reading now rather than spend the run on refusals.
+      const struggling = outcomes.filter((o) => o.kind === 'failed' && BACKOFF.has(o.reason)).length;
+      if (struggling * 2 > round.length) break;
+    }
+    report.left = entries.length - report.repaired - report.gone - report.abandoned;
+    this.pending = report.left > 0 || entries.length === PER_RUN;
+    this.full = false;
+    this.sizeCheckedAt = this.now();
+    if (report.repaired || report.gone || report.left) this.o.logger.info('repair run', { ...report });
+    return report;
+  }
+
+  private async failed(entry: RepairEntry, outcome: FetchOutcome, report: RepairReport): Promise<void> {
+    const attempts = entry.attempts + 1;
+    if (attempts >= MAX_ATTEMPTS) {
+      await this.o.store.deleteRepair(entry);
+      report.abandoned++;
+      this.o.logger.error('repair abandoned after repeated failures; the record stays unenriched', {
+        tenantId: entry.tenantId,
+        userId: entry.userId,
+        eventId: entry.eventId,
+        reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind,
+        attempts,
+      });
+      return;
+    }
+    await this.o.store.putRepair({ ...entry, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
+  }
+
+  /** Re-counts the queue in the background now and then; enqueue reads only the last answer. */
+  private checkSize(): void {
+    if (this.now() - this.sizeCheckedAt < SIZE_CHECK_MS) return;
+    this.sizeCheckedAt = this.now();
+    void this.o.store
+      .listRepairs(this.o.maxEntries)
+      .then((entries) => {
+        this.full = entries.length >= this.o.maxEntries;
+        if (entries.length) this.pending = true;
+      })
+      .catch(() => undefined);
+  }
+}
