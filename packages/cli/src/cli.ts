@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// graph2kafka subscriptions list|create|renew|delete|resync — reads the same settings as the functions
-// (environment, or `node --env-file=FILE`). Exit codes: 0 done, 1 some operations failed, 2 usage or configuration.
+// graph2kafka subscriptions list|create|renew|delete|resync, deadletter list|replay, repair — reads the same
+// settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done, 1 some operations
+// failed, 2 usage or configuration.
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
@@ -12,13 +13,23 @@ import {
 } from '@graph2kafka/core';
 
 const USAGE = `Usage: graph2kafka subscriptions <command> [options]
+       graph2kafka deadletter list|replay [--max N]
+       graph2kafka repair
 
-Commands:
+Subscriptions:
   list                      this app's subscriptions on G2K_NOTIFICATION_URL, with expiry and whether their secret is stored
   create                    create the missing subscriptions for G2K_SUBSCRIBE_USERS (and renew those due), like the timer
   renew                     renew every stored subscription now
   delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL
   resync --user ID          read a mailbox's changes by delta and produce them to Kafka
+
+Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
+  list [--max N]            print them, one JSON line each (default at most 100)
+  replay [--max N]          read each change's event from Graph again and produce it under today's limits;
+                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay)
+
+Repair:
+  repair                    complete the records produced without their event now, as the timer run does
 
 Settings come from the environment, as for the functions (see README, Configuration).`;
 
@@ -41,6 +52,7 @@ async function main(): Promise<number> {
         id: { type: 'string' },
         all: { type: 'boolean' },
         user: { type: 'string' },
+        max: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -53,10 +65,18 @@ async function main(): Promise<number> {
     return 0;
   }
   const [group, command] = positionals;
-  if (group !== 'subscriptions' || !command) usage('expected: graph2kafka subscriptions <command>');
-  if (!['list', 'create', 'renew', 'delete', 'resync'].includes(command)) usage(`unknown command '${command}'`);
+  const commands: Record<string, string[]> = {
+    subscriptions: ['list', 'create', 'renew', 'delete', 'resync'],
+    deadletter: ['list', 'replay'],
+    repair: [],
+  };
+  if (!group || !commands[group]) usage('expected: graph2kafka subscriptions|deadletter|repair …');
+  if (commands[group]!.length && !command) usage(`expected: graph2kafka ${group} <command>`);
+  if (command && !commands[group]!.includes(command)) usage(`unknown command '${command}'`);
   if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
   if (command === 'resync' && !values.user) usage('resync needs --user ID');
+  const max = values.max === undefined ? 100 : Number(values.max);
+  if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${values.max}'`);
 
   const secrets: SecretSource[] = Object.values(process.env).some((v) => v?.startsWith('sm:'))
     ? [await GoogleSecretManagerSource.create()]
@@ -72,6 +92,27 @@ async function main(): Promise<number> {
     throw err;
   }
   try {
+    if (group === 'deadletter') {
+      const letters = app.deadLetters();
+      if (command === 'list') {
+        const found = await letters.list(max);
+        for (const l of found) console.log(JSON.stringify({ partition: l.partition, offset: l.offset, ...l.value }));
+        console.error(`${found.length} dead letter(s) in ${app.config.topics.deadLetter}`);
+        return 0;
+      }
+      const report = await letters.replay(max);
+      console.log(
+        `replayed ${report.replayed}, dead-lettered again ${report.deadLetteredAgain}${report.stoppedAt ? `, stopped at ${report.stoppedAt}` : ''}`,
+      );
+      return report.stoppedAt ? 1 : 0;
+    }
+    if (group === 'repair') {
+      const report = await app.repairer.drain(Date.now() + 10 * 60_000);
+      console.log(
+        `repaired ${report.repaired}, gone ${report.gone}, abandoned ${report.abandoned}, still waiting ${report.left}`,
+      );
+      return report.left ? 1 : 0;
+    }
     const manager = app.manager;
     if (!manager) {
       console.error(

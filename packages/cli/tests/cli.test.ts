@@ -3,7 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+import { brokersFromEnv } from '@graph2kafka/kafka-local';
+import { freePort, pipelineEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
 
 const run = promisify(execFile);
 const cli = path.join(__dirname, '..', 'src', 'cli.ts');
@@ -36,6 +37,8 @@ describe('graph2kafka subscriptions (ops CLI)', () => {
       G2K_NOTIFICATION_URL: `http://127.0.0.1:${port}/notifications`,
       G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
       G2K_SUBSCRIBE_USERS: sim.defaults.users.map((u) => u.id).join(','),
+      // Above the broker's own limit (1 MiB): what the broker refuses reaches the dead-letter topic.
+      G2K_MAX_RECORD_BYTES: '5000000',
     }).env;
     // The functions' receiver, answering the handshakes of the subscriptions the CLI creates (same store).
     app = await createAppFromEnv(env, [], { logger: silentLogger });
@@ -69,6 +72,43 @@ describe('graph2kafka subscriptions (ops CLI)', () => {
     expect(deleted.stdout).toMatch(/deleted 2/);
     expect(sim.subscriptions.all()).toHaveLength(0);
   }, 60_000);
+
+  it('lists the dead-letter topic and replays it under today’s limits, once', async () => {
+    expect((await graph2kafka(['subscriptions', 'create'], env)).code).toBe(0);
+    const user = sim.defaults.users[0]!.id;
+    const big = sim.createEvent(user, { subject: 'too big', body: 'z'.repeat(1_500_000) });
+    await sim.settled();
+    const deadLetters = await TopicReader.start(brokersFromEnv(), env.G2K_DEAD_LETTER_TOPIC!);
+    await deadLetters.waitFor(1).finally(() => deadLetters.stop());
+
+    const listed = await graph2kafka(['deadletter', 'list'], env);
+    expect(listed.code).toBe(0);
+    const letters = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { eventId: string; reason: string });
+    expect(letters).toMatchObject([{ eventId: big.immutableId, reason: 'refused_by_kafka' }]);
+
+    const events = await TopicReader.start(brokersFromEnv(), env.G2K_TOPIC!);
+    try {
+      // The operator sets the limit back under the broker's: the replay produces the event reduced.
+      const fixed = { ...env, G2K_MAX_RECORD_BYTES: '1000000' };
+      const replayed = await graph2kafka(['deadletter', 'replay'], fixed);
+      expect(replayed.stdout).toMatch(/replayed 1, dead-lettered again 0/);
+      expect(replayed.code).toBe(0);
+      await events.waitFor(1);
+      const repaired = events.records.find((r) => r.headers['g2k-source'] === 'repair')!;
+      expect(repaired.key).toBe(`${sim.defaults.tenantId}/${user}/${big.immutableId}`);
+      expect(JSON.parse(repaired.value!)).toMatchObject({ enriched: true, reducedProperties: ['body'] });
+      // A second replay has nothing left to do; list still shows the letter.
+      expect((await graph2kafka(['deadletter', 'replay'], fixed)).stdout).toMatch(/replayed 0/);
+      expect((await graph2kafka(['deadletter', 'list'], fixed)).stdout.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await events.stop();
+    }
+    expect(await graph2kafka(['repair'], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/repaired 0/) });
+    await graph2kafka(['subscriptions', 'delete', '--all'], env);
+  }, 90_000);
 
   it('exits 2 with usage for a bad command, and 2 naming the settings for a bad configuration', async () => {
     const bad = await graph2kafka(['subscriptions', 'frobnicate'], env);
