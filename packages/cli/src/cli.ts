@@ -71,8 +71,8 @@ async function main(): Promise<number> {
     repair: [],
   };
   if (!group || !commands[group]) usage('expected: graph2kafka subscriptions|deadletter|repair …');
-  if (commands[group]!.length && !command) usage(`expected: graph2kafka ${group} <command>`);
-  if (command && !commands[group]!.includes(command)) usage(`unknown command '${command}'`);
+  if (commands[group].length && !command) usage(`expected: graph2kafka ${group} <command>`);
+  if (command && !commands[group].includes(command)) usage(`unknown command '${command}'`);
   if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
   if (command === 'resync' && !values.user) usage('resync needs --user ID');
   const max = values.max === undefined ? 100 : Number(values.max);
