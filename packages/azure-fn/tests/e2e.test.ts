@@ -151,6 +151,71 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
     expect(app.receiver.counters.rejected.client_state_mismatch).toBe(before + 1);
   });
 
+  it('gives each item of a mixed POST its own verdict: valid items once, foreign ones skipped, lifecycle acted on', async () => {
+    const lifecycleReader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.lifecycleTopic);
+    try {
+      const before = reader.records.length;
+      const e1 = sim.createEvent(user, { subject: 'mixed one' }).immutableId;
+      const e2 = sim.createEvent(user, { subject: 'mixed two' }).immutableId;
+      await sim.settled();
+      await reader.waitFor(before + 2);
+      const other = sim.defaults.users[0]!.id;
+      const item = (resource: string, over: Record<string, unknown> = {}) => ({
+        subscriptionId: sub.id,
+        changeType: 'updated',
+        resource,
+        clientState: sub.clientState,
+        tenantId: sub.tenantId,
+        ...over,
+      });
+      const body = JSON.stringify({
+        value: [
+          item(`Users('${user}')/Events('${e1}')`),
+          item(`/users/${user}@${sub.tenantId}/events/${e2}`),
+          item(`Users/${other}/Events/${e1}`),
+          item(`Users/${user}/Events/${e1}`, { subscriptionId: 'c0ffee00-0000-4000-8000-000000000000' }),
+          { subscriptionId: sub.id, tenantId: sub.tenantId, clientState: sub.clientState, lifecycleEvent: 'missed' },
+        ],
+      });
+      const res = await notifications()(
+        new HttpRequest({ method: 'POST', url: 'http://h/api/n', body: { string: body } }),
+        context(),
+      );
+      expect(res.status).toBe(202);
+      const records = (await reader.waitFor(before + 4)).slice(before + 2);
+      expect(
+        records
+          .filter((r) => r.headers['g2k-source'] === 'notification')
+          .map((r) => r.key)
+          .sort(),
+      ).toEqual([e1, e2].map((e) => `${sim.defaults.tenantId}/${user}/${e}`).sort());
+      expect(records.every((r) => r.key!.includes(`/${user}/`))).toBe(true);
+      const [lifecycle] = await lifecycleReader.waitFor(1);
+      expect(JSON.parse(lifecycle!.value!)).toMatchObject({ lifecycleEvent: 'missed', subscriptionId: sub.id });
+      expect(app.receiver.counters.rejected).toMatchObject({ resource_mismatch: 1, unknown_subscription: 1 });
+    } finally {
+      await lifecycleReader.stop();
+    }
+  });
+
+  it('stops reading a body without Content-Length past the limit, and refuses compressed bodies', async () => {
+    const big = new Uint8Array(12 * 1024 * 1024).fill(0x5b);
+    const request = new HttpRequest({ method: 'POST', url: 'http://h/api/n', body: { bytes: big } });
+    expect(request.headers.get('content-length')).toBeNull();
+    const res = await notifications()(request, context());
+    expect(res.status).toBe(413);
+    const gz = await notifications()(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://h/api/n',
+        headers: { 'content-encoding': 'gzip' },
+        body: { bytes: new Uint8Array([0x1f, 0x8b]) },
+      }),
+      context(),
+    );
+    expect(gz.status).toBe(415);
+  });
+
   it('answers 503 with Retry-After when the configuration is broken, and logs every problem', async () => {
     const logs: string[] = [];
     const ctx = new InvocationContext({
