@@ -21,7 +21,11 @@ export interface EventRecordValue {
   notEnrichedReason: string | null;
   /** Graph answered 404 ErrorItemNotFound: the event no longer exists. */
   gone: boolean;
-  /** For a `deleted`: false when Graph still had the event, so no tombstone was written. Null otherwise. */
+  /**
+   * For a `deleted`: true when Graph confirmed the event is gone (a tombstone follows), false when Graph still
+   * has it (no tombstone), null while not known yet (Graph did not answer; a repair record settles it).
+   * Null for creates and updates.
+   */
   deleteConfirmed: boolean | null;
   /** Properties of `event` left out to keep the record under the size limit; null when nothing was. */
   reducedProperties: string[] | null;
@@ -100,11 +104,16 @@ export function eventRecords(n: VerifiedChange, outcome: FetchOutcome, receivedA
     enriched: outcome.kind === 'found',
     notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
     gone: outcome.kind === 'gone',
-    deleteConfirmed: n.changeType === 'deleted' ? outcome.kind === 'gone' : null,
+    deleteConfirmed: confirmation(n.changeType, outcome),
     reducedProperties: null,
     event: outcome.kind === 'found' ? outcome.event : null,
   };
   return built(value, n.changeType === 'deleted' && outcome.kind === 'gone');
+}
+
+function confirmation(changeType: EventRecordValue['changeType'], outcome: FetchOutcome): boolean | null {
+  if (changeType !== 'deleted' || outcome.kind === 'failed') return null;
+  return outcome.kind === 'gone';
 }
 
 /**
@@ -212,7 +221,8 @@ export function resyncRecords(
 
 /**
  * The record that repairs an unenriched one: the event as Graph returns it now (`source: "repair"`), or, when
- * the event is gone by then, a record saying so (its delete notification brings the tombstone).
+ * the event is gone by then, a record saying so — with the tombstone when the change was a delete (then
+ * confirmed); a create or update of an event gone since gets its tombstone from the delete's own notification.
  */
 export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): EventRecords {
   const value: EventRecordValue = {
@@ -230,11 +240,11 @@ export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: nu
     enriched: outcome.kind === 'found',
     notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
     gone: outcome.kind === 'gone',
-    deleteConfirmed: null,
+    deleteConfirmed: confirmation(entry.changeType, outcome),
     reducedProperties: null,
     event: outcome.kind === 'found' ? outcome.event : null,
   };
-  return built(value, false);
+  return built(value, entry.changeType === 'deleted' && outcome.kind === 'gone');
 }
 
 /** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */

@@ -279,6 +279,31 @@ describe('GCP function at the data edges: one verdict per item', () => {
     expect(logger.lines.at(-1)!.fields).toMatchObject({ items: 5_000, produced: 0 });
   });
 
+  it('reads at most 200 events of one POST from Graph; the rest go out unenriched and wait for repair', async () => {
+    await pipe.reader.readToEnd();
+    const before = pipe.reader.records.length;
+    const itemReads = () =>
+      sim.records.requests.all().filter((r) => r.batchId && r.path.toLowerCase().includes(`/users/${user}/events/`))
+        .length;
+    const readsBefore = itemReads();
+    const ids = Array.from({ length: 1_000 }, (_, i) => `AAMkflood${i}=`);
+    const res = await post(
+      pipe.url,
+      JSON.stringify({ value: ids.map((id) => change(sub, `Users/${user}/Events/${id}`, { id: undefined })) }),
+    );
+    expect(res.status).toBe(202);
+    expect(itemReads() - readsBefore).toBe(200);
+    const records = (await pipe.reader.waitFor(before + 1_000)).slice(before);
+    const reasons = new Map<string, number>();
+    for (const r of records) {
+      const v = JSON.parse(r.value!) as { gone: boolean; notEnrichedReason: string | null };
+      const k = v.gone ? 'gone' : String(v.notEnrichedReason);
+      reasons.set(k, (reasons.get(k) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(reasons)).toEqual({ gone: 200, read_limit: 800 });
+    expect((await pipe.app.store.listRepairs(2_000)).filter((e) => e.reason === 'read_limit')).toHaveLength(800);
+  });
+
   it('refuses a 12 MB nested body and a gzip bomb before reading them, and the instance stays small', async () => {
     const nested = Buffer.from(`{"value":[${'['.repeat(6_000_000)}${']'.repeat(6_000_000)}]}`);
     const bomb = await gzipBomb(200);

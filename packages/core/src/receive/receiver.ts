@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.ts';
 import { errorMessage } from '../errors.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
-import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Repairer } from '../repair/repairer.ts';
@@ -23,8 +23,11 @@ const ANSWER_BY_MS = 2_700;
 const MIN_PRODUCE_MS = 500;
 /** Subscription reads one POST may send to the store (cache hits are free); see PostVerifier. */
 const MAX_STORE_READS_PER_POST = 200;
-/** Fetch failures after which a delete is worth confirming again (Graph redelivers it); others are final. */
-const TRANSIENT = new Set(['throttled', 'graph_unavailable', 'budget_exhausted', 'token_unavailable']);
+/**
+ * Distinct events one POST may have read from Graph; the rest go out unenriched (`read_limit`) and are repaired
+ * at the repair queue's pace. Holding one subscription's clientState must not buy a mailbox's read budget.
+ */
+const MAX_READS_PER_POST = 200;
 
 export interface ReceiverCounters {
   posts: number;
@@ -168,26 +171,20 @@ export class NotificationReceiver {
     if (!changes.length) return;
     const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
     // Deletes are read too: a tombstone is written only once Graph confirms the event is gone.
+    const reads = new Set<string>();
     const fetched = await Promise.all(
-      changes.map((c) => this.deps.fetcher.fetch(c.n.tenantId, c.n.userId, c.n.eventId, enrichBy)),
+      changes.map((c): Promise<FetchOutcome> => {
+        reads.add(`${c.n.tenantId}/${c.n.userId}/${c.n.eventId}`);
+        return reads.size > MAX_READS_PER_POST
+          ? Promise.resolve({ kind: 'failed', reason: 'read_limit' })
+          : this.deps.fetcher.fetch(c.n.tenantId, c.n.userId, c.n.eventId, enrichBy);
+      }),
     );
-    const units: Array<{ change: Change; unit: EventUnit }> = [];
-    const notEnriched: string[] = [];
-    for (const [i, change] of changes.entries()) {
-      const outcome: FetchOutcome = fetched[i]!;
-      if (outcome.kind === 'failed') notEnriched.push(outcome.reason);
-      if (change.n.changeType === 'deleted' && outcome.kind === 'failed' && TRANSIENT.has(outcome.reason)) {
-        outcomes[change.index] = {
-          status: 'retry_later',
-          reason: `delete not yet confirmed by Graph (${outcome.reason})`,
-        };
-        continue;
-      }
-      units.push({
-        change,
-        unit: { records: eventRecords(change.n, outcome, receivedAt), notification: replayable(change.n) },
-      });
-    }
+    const units = changes.map((change, i) => ({
+      change,
+      unit: { records: eventRecords(change.n, fetched[i]!, receivedAt), notification: replayable(change.n) },
+    }));
+    const notEnriched = fetched.flatMap((o) => (o.kind === 'failed' ? [o.reason] : []));
     if (notEnriched.length) {
       this.counters.notEnriched += notEnriched.length;
       this.deps.logger.warn('changes not enriched', { count: notEnriched.length, reasons: [...new Set(notEnriched)] });
@@ -198,11 +195,11 @@ export class NotificationReceiver {
       produceBy,
     );
     for (const [i, { change }] of units.entries()) outcomes[change.index] = results[i]!;
-    // Unenriched records are graph2kafka's to complete: queue them once they are in Kafka, so a repair can
-    // never overtake the record it repairs.
+    // Unenriched records (and deletes Graph has not confirmed yet) are graph2kafka's to complete: queue them
+    // once they are in Kafka, so a repair can never overtake the record it repairs.
     const unenriched = units.flatMap(({ change }, i) => {
-      const outcome = fetched[changes.indexOf(change)]!;
-      return outcome.kind === 'failed' && results[i]!.status === 'produced' && change.n.changeType !== 'deleted'
+      const outcome = fetched[i]!;
+      return outcome.kind === 'failed' && results[i]!.status === 'produced'
         ? [{ n: change.n, reason: outcome.reason }]
         : [];
     });
