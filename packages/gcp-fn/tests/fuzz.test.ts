@@ -8,6 +8,9 @@ import { createSubscription, pipelineEnv, TopicReader } from '@graph2kafka/testk
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import { httpHandler } from '../src/handlers.ts';
+import { installWireGuard } from '../src/wire-guard.ts';
+
+installWireGuard();
 
 /**
  * Property-based fuzzing of the notification webhook on a real functions-framework server: malformed and
@@ -16,7 +19,7 @@ import { httpHandler } from '../src/handlers.ts';
  */
 const RUNS = Number(process.env.G2K_FUZZ_RUNS ?? 600);
 const SEED = Number(process.env.G2K_FUZZ_SEED ?? Date.now() % 2 ** 31);
-const ALLOWED = new Set([202, 400, 405, 413]);
+const ALLOWED = new Set([202, 400, 405, 413, 415]);
 
 describe(`webhook fuzzing (${RUNS} runs per property, seed ${SEED})`, () => {
   let sim: GraphSim;
@@ -171,6 +174,67 @@ describe(`webhook fuzzing (${RUNS} runs per property, seed ${SEED})`, () => {
         },
       ),
       { numRuns: RUNS, seed: SEED },
+    );
+  }, 600_000);
+
+  it('reads and writes nothing outside the subscription’s mailbox, whatever the resource of a genuine item says', async () => {
+    const other = sim.defaults.users[1]!.id;
+    const foreignTenant = sim.directory.listUsers().find((u) => u.tenantId !== sim.defaults.tenantId)!.tenantId;
+    const me = sub.userId;
+    const eventId = fc.stringMatching(/^[A-Za-z0-9_=+-]{1,40}$/);
+    const hostile = fc.oneof(
+      fc.tuple(fc.oneof(fc.uuid(), fc.constant(other)), eventId).map(([u, e]) => `Users/${u}/Events/${e}`),
+      fc.tuple(fc.oneof(fc.uuid(), fc.constant(other)), eventId).map(([u, e]) => `Users('${u}')/Events('${e}')`),
+      eventId.map((e) => `Users/${me}@${foreignTenant}/Events/${e}`),
+      eventId.map((e) => `Users/adele@contoso.onmicrosoft.com/Events/${e}`),
+      fc
+        .tuple(eventId, fc.constantFrom('../', '..%2F', '%2e%2e/', './', '//'), fc.constant(other))
+        .map(([e, dots, u]) => `Users/${me}/Events/${e}/${dots}${dots}users/${u}/events/${e}`),
+      fc
+        .tuple(eventId, fc.string({ maxLength: 20 }))
+        .map(([e, tail]) => `Users/${me}/Events/${e}${tail.replace(/^[A-Za-z0-9_=+-]*/, '/')}`),
+      fc
+        .tuple(eventId, fc.constantFrom('Messages', 'Contacts', 'calendar/events', 'mailFolders/inbox/messages'))
+        .map(([e, kind]) => `Users/${me}/${kind}/${e}`),
+      fc.string({ maxLength: 120 }),
+    );
+    const batchItemReads = () => sim.records.requests.all().filter((r) => r.batchId).length;
+    const readsBefore = batchItemReads();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(hostile, fc.constantFrom('created', 'updated', 'deleted')), { minLength: 1, maxLength: 20 }),
+        async (items) => {
+          const value = items.map(([resource, changeType]) => ({
+            subscriptionId: sub.id,
+            changeType,
+            resource,
+            clientState: sub.clientState,
+            tenantId: sim.defaults.tenantId,
+          }));
+          const res = await send('/', JSON.stringify({ value }), { 'content-type': 'application/json' });
+          expect(res.status).toBe(202);
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
+    // Not one Graph read for any of them: nothing they named was the subscription's own mailbox.
+    expect(batchItemReads()).toBe(readsBefore);
+  }, 600_000);
+
+  it('refuses compressed bodies before reading them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('gzip', 'deflate', 'br', 'x-gzip', 'GZIP', 'gzip, identity', 'zstd', 'compress'),
+        fc.uint8Array({ maxLength: 2_000 }),
+        async (encoding, bytes) => {
+          const res = await send('/', Buffer.from(bytes), {
+            'content-type': 'application/json',
+            'content-encoding': encoding,
+          });
+          expect(res.status).toBe(415);
+        },
+      ),
+      { numRuns: Math.max(50, Math.floor(RUNS / 4)), seed: SEED },
     );
   }, 600_000);
 
