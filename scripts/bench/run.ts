@@ -3,7 +3,8 @@
 // load drives two references: an empty functions-framework function (the framework's own cost, the ceiling
 // of any function on it) and a bare node:http server answering 202 doing nothing. Reports cold start,
 // handshake rate, throughput, ack latency p50/p95/p99, Graph requests per notification, records not enriched,
-// peak RSS; writes docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.svg.
+// peak RSS, and each function's saturation rate for POSTs of 1; writes docs/benchmarks.json, docs/benchmarks.md
+// and docs/benchmarks.svg.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,9 @@ const { values: args } = parseArgs({
     /** Writes a V8 CPU profile of the measured graph2kafka instance into this folder (open it in DevTools). */
     'cpu-prof': { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
+    /** Offered rates (POSTs of 1 per second) the saturation search climbs, and how long each step lasts. */
+    'saturation-rates': { type: 'string', default: '300,500,700,900,1100,1300,1600,2000' },
+    'saturation-seconds': { type: 'string', default: '4' },
   },
 });
 const RATE = Number(args.rate);
@@ -104,7 +108,16 @@ interface BenchResults {
   peakRssMb: PerTarget;
   handshakePeakRssMb: PerTarget;
   phases: Phase[];
+  /**
+   * POSTs of 1: the highest offered rate a target kept — no failed POST, p99 ack ≤ 1 s and change → ack p99
+   * ≤ 1 s (a backlog growing in Graph's queue fails the step too: acks alone stay fast behind it).
+   */
+  saturationPostsPerSecond: PerTarget;
+  saturationSteps: Array<{ target: TargetName; rate: number; kept: boolean; phase: Phase }>;
 }
+
+/** Did a saturation step keep up with its offered rate? */
+const keptUp = (p: Phase): boolean => p.failedPosts === 0 && p.p99Ms <= 1_000 && p.endToEndP99Ms <= 1_000;
 
 interface Target {
   name: TargetName;
@@ -285,68 +298,77 @@ async function main(): Promise<void> {
     const graphRequests = (): number =>
       sim!.records.requests.all().filter((r) => r.path.startsWith('/v1.0/') && !r.batchId).length;
 
+    /** One load phase: `rate` changes per second for `seconds`, delivered in POSTs of `postSize`. */
+    const measure = async (target: Target, postSize: number, rate: number, seconds: number) => {
+      sim!.setDelivery({ maxNotificationsPerPost: postSize, batchWindowMs: postSize === 1 ? 0 : 20 });
+      const attemptsBefore = sim!.records.attempts.all().length;
+      resetPeakRss(target.child.pid!);
+      const requestsBefore = graphRequests();
+      const notificationsBefore = new Set(sim!.notifications({ kind: 'change' }).map((n) => n.id));
+      let endpointState: EndpointState = 'normal';
+      const watch = setInterval(() => (endpointState = worse(endpointState, sim!.health.state(target.url))), 200);
+      const started = performance.now();
+      for (let i = 0; i < rate * seconds; i++) {
+        const due = started + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const e = events[i % events.length]!;
+        sim!.updateEvent(e.userId, e.id, { subject: `bench ${i}` });
+      }
+      await settle(sim!, target.url);
+      clearInterval(watch);
+      const elapsed = (performance.now() - started) / 1000;
+      const attempts = sim!.records.attempts
+        .all()
+        .slice(attemptsBefore)
+        .filter((a) => a.kind === 'change');
+      const ok = attempts.filter((a) => a.outcome === 'delivered');
+      const failures: Record<string, number> = {};
+      for (const a of attempts.filter((x) => x.outcome !== 'delivered')) {
+        const why = a.outcome === 'timeout' ? 'timeout' : a.error ? `error ${a.error}` : `status ${a.status}`;
+        failures[why] = (failures[why] ?? 0) + 1;
+      }
+      const ids = ok.flatMap((a) => a.notificationIds);
+      const sorted = ok.map((a) => a.durationMs).sort((a, b) => a - b);
+      const fates = sim!.notifications({ kind: 'change' }).filter((n) => !notificationsBefore.has(n.id));
+      const endToEnd = fates
+        .filter((n) => n.deliveredAt)
+        .map((n) => Date.parse(n.deliveredAt!) - Date.parse(n.createdAt))
+        .sort((a, b) => a - b);
+      const phase: Phase = {
+        target: target.name,
+        postSize,
+        notificationsPerSecond: round(ids.length / elapsed, 0),
+        posts: attempts.length,
+        failedPosts: attempts.length - ok.length,
+        failures,
+        p50Ms: percentile(sorted, 50),
+        p95Ms: percentile(sorted, 95),
+        p99Ms: percentile(sorted, 99),
+        endToEndP50Ms: percentile(endToEnd, 50),
+        endToEndP99Ms: percentile(endToEnd, 99),
+        endpointState,
+        dropped: fates.filter((n) => n.state === 'dropped').length,
+        peakRssMb: round(peakRssMb(target.child.pid!)),
+        ...(target.name === 'graph2kafka'
+          ? { graphRequestsPerNotification: round((graphRequests() - requestsBefore) / Math.max(1, ids.length), 3) }
+          : {}),
+      };
+      return { phase, ids };
+    };
+
     const phases: Phase[] = [];
     const peakRss: PerTarget = {};
+    const saturation: PerTarget = {};
+    const saturationSteps: BenchResults['saturationSteps'] = [];
+    const saturationRates = args['saturation-rates'].split(',').map(Number);
     /** Notification ids each graph2kafka phase got a 2xx for, to find them in Kafka afterwards. */
     const deliveredIds = new Map<Phase, string[]>();
     for (const target of running) {
       for (const sub of sim.subscriptions.all()) sim.removeSubscription(sub.id);
       for (const u of users) await createSubscription(sim, store, { userId: u.id, notificationUrl: target.url });
       for (const postSize of [1, 20]) {
-        sim.setDelivery({ maxNotificationsPerPost: postSize, batchWindowMs: postSize === 1 ? 0 : 20 });
-        const attemptsBefore = sim.records.attempts.all().length;
-        resetPeakRss(target.child.pid!);
-        const requestsBefore = graphRequests();
-        const notificationsBefore = new Set(sim.notifications({ kind: 'change' }).map((n) => n.id));
-        let endpointState: EndpointState = 'normal';
-        const watch = setInterval(() => (endpointState = worse(endpointState, sim!.health.state(target.url))), 200);
-        const started = performance.now();
-        for (let i = 0; i < RATE * SECONDS; i++) {
-          const due = started + (i * 1000) / RATE;
-          const wait = due - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          const e = events[i % events.length]!;
-          sim.updateEvent(e.userId, e.id, { subject: `bench ${i}` });
-        }
-        await settle(sim, target.url);
-        clearInterval(watch);
-        const elapsed = (performance.now() - started) / 1000;
-        const attempts = sim.records.attempts
-          .all()
-          .slice(attemptsBefore)
-          .filter((a) => a.kind === 'change');
-        const ok = attempts.filter((a) => a.outcome === 'delivered');
-        const failures: Record<string, number> = {};
-        for (const a of attempts.filter((x) => x.outcome !== 'delivered')) {
-          const why = a.outcome === 'timeout' ? 'timeout' : a.error ? `error ${a.error}` : `status ${a.status}`;
-          failures[why] = (failures[why] ?? 0) + 1;
-        }
-        const ids = ok.flatMap((a) => a.notificationIds);
-        const sorted = ok.map((a) => a.durationMs).sort((a, b) => a - b);
-        const fates = sim.notifications({ kind: 'change' }).filter((n) => !notificationsBefore.has(n.id));
-        const endToEnd = fates
-          .filter((n) => n.deliveredAt)
-          .map((n) => Date.parse(n.deliveredAt!) - Date.parse(n.createdAt))
-          .sort((a, b) => a - b);
-        const phase: Phase = {
-          target: target.name,
-          postSize,
-          notificationsPerSecond: round(ids.length / elapsed, 0),
-          posts: attempts.length,
-          failedPosts: attempts.length - ok.length,
-          failures,
-          p50Ms: percentile(sorted, 50),
-          p95Ms: percentile(sorted, 95),
-          p99Ms: percentile(sorted, 99),
-          endToEndP50Ms: percentile(endToEnd, 50),
-          endToEndP99Ms: percentile(endToEnd, 99),
-          endpointState,
-          dropped: fates.filter((n) => n.state === 'dropped').length,
-          peakRssMb: round(peakRssMb(target.child.pid!)),
-          ...(target.name === 'graph2kafka'
-            ? { graphRequestsPerNotification: round((graphRequests() - requestsBefore) / Math.max(1, ids.length), 3) }
-            : {}),
-        };
+        const { phase, ids } = await measure(target, postSize, RATE, SECONDS);
         if (target.name === 'graph2kafka') deliveredIds.set(phase, ids);
         phases.push(phase);
         log(JSON.stringify(phase));
@@ -355,7 +377,23 @@ async function main(): Promise<void> {
         handshakePeakRss[target.name]!,
         ...phases.filter((p) => p.target === target.name).map((p) => p.peakRssMb),
       );
+      if (target.name === 'baseline') continue;
+      // Saturation for POSTs of 1: climb the offered rate until a step does not keep up.
+      saturation[target.name] = 0;
+      for (const rate of saturationRates) {
+        const { phase, ids } = await measure(target, 1, rate, Number(args['saturation-seconds']));
+        if (target.name === 'graph2kafka') deliveredIds.set(phase, ids);
+        const kept = keptUp(phase);
+        saturationSteps.push({ target: target.name, rate, kept, phase });
+        log(`saturation ${target.name} at ${rate} POSTs/s: ${kept ? 'kept' : 'not kept'} ${JSON.stringify(phase)}`);
+        if (!kept) break;
+        saturation[target.name] = rate;
+      }
     }
+    if (saturation.graph2kafka !== undefined && saturation.emptyFunction)
+      log(
+        `saturation, POSTs of 1: graph2kafka ${saturation.graph2kafka}/s, empty function ${saturation.emptyFunction}/s, ratio ${round(saturation.graph2kafka / saturation.emptyFunction, 2)} (goal ≥ 0.7)`,
+      );
 
     if (deliveredIds.size) {
       // Read back afterwards, so reading does not compete with the load: every 2xx must be in Kafka.
@@ -398,6 +436,8 @@ async function main(): Promise<void> {
       peakRssMb: peakRss,
       handshakePeakRssMb: handshakePeakRss,
       phases,
+      saturationPostsPerSecond: saturation,
+      saturationSteps,
     };
     console.log(JSON.stringify(results, null, 2));
     if (args['no-docs']) return;
@@ -444,6 +484,7 @@ async function writeDocs(r: BenchResults): Promise<void> {
   const hs = r.handshakesPerSecond as Record<TargetName, number>;
   const cold = r.coldStartMs as Record<TargetName, number>;
   const rss = r.peakRssMb as Record<TargetName, number>;
+  const sat = r.saturationPostsPerSecond as Record<'graph2kafka' | 'emptyFunction', number>;
   const pct = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
   const g2k = (size: number) => at('graph2kafka', size);
   /** The rate was kept (2% slack for the ramp) and the acks were fast. */
@@ -474,6 +515,13 @@ ${rows}
 ${[1, 20].map((size) => `| p99 ack at ${RATE} n/s, POSTs of ${size} (n/s kept) | ${latencyAt('graph2kafka', size)} | ${latencyAt('emptyFunction', size)} | ${latencyAt('baseline', size)} | < 300 ms at ${RATE} n/s | ${check(keeps(g2k(size)))} |`).join('\n')}
 | Cold start (process start → first handshake, median of 5) | ${cold.graph2kafka} ms | ${cold.emptyFunction} ms | ${cold.baseline} ms | < 300 ms | ${check(cold.graph2kafka < 300)} |
 | Peak RSS | ${rss.graph2kafka} MB | ${rss.emptyFunction} MB | ${rss.baseline} MB | < 150 MB | ${check(rss.graph2kafka < 150)} |
+| Saturation, POSTs of 1 (highest offered rate kept: no failed POST, p99 ack and change → ack p99 ≤ 1 s) | ${sat.graph2kafka}/s | ${sat.emptyFunction}/s | — | ≥ 0.7 of the empty function: ${round(sat.graph2kafka / sat.emptyFunction, 2)} | ${check(sat.graph2kafka >= 0.7 * sat.emptyFunction)} |
+
+Saturation steps (POSTs of 1, ${args['saturation-seconds']} s each, rates ${args['saturation-rates']}; the first step not kept ends a target's climb):
+
+| Target | offered POSTs/s | kept | delivered n/s | ack p99 ms | change → ack p99 ms | failed POSTs |
+| --- | --- | --- | --- | --- | --- | --- |
+${r.saturationSteps.map((s) => `| ${s.target} | ${s.rate} | ${s.kept ? 'yes' : 'no'} | ${s.phase.notificationsPerSecond} | ${s.phase.p99Ms} | ${s.phase.endToEndP99Ms} | ${failures(s.phase)} |`).join('\n')}
 
 Raw figures: [benchmarks.json](benchmarks.json).
 `;

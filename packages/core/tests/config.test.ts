@@ -80,6 +80,30 @@ describe('configuration', () => {
     expect(list).toEqual([expect.stringMatching(reason)]);
   });
 
+  it.each([
+    [
+      'G2K_STATE_STORE',
+      'DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWxlYWs=;EndpointSuffix=core.windows.net',
+      'c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWxlYWs',
+    ],
+    [
+      'KAFKA_BROKERS',
+      'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc123XYZsecret=',
+      'abc123XYZsecret',
+    ],
+    ['GRAPH_BASE_URL', 'postgresql://g2k:hunter2-but-longer@10.0.0.5/state', 'hunter2-but-longer'],
+    ['AZURE_TENANT_ID', 'Qm7~x9Lh.2Vd_8FwPz3sKt6Yc4Nn1Rb0Ja5Ge-Hu7Wq', 'Qm7~x9Lh.2Vd_8FwPz3sKt6Yc4Nn1Rb0Ja5Ge-Hu7Wq'],
+  ])('names %s when a secret was pasted into it, without printing the secret', async (name, value, secret) => {
+    const text = (await problems({ ...valid, [name]: value })).join('\n');
+    expect(text).toMatch(new RegExp(`^${name} .*looks like a secret`, 'm'));
+    expect(text).not.toContain(secret);
+  });
+
+  it('refuses a renewal endpoint without the one service account allowed to call it', async () => {
+    const list = await problems({ ...valid, G2K_RENEWAL_AUDIENCE: 'https://renewal.example.run.app' });
+    expect(list).toEqual([expect.stringMatching(/^G2K_RENEWAL_INVOKER is not set/)]);
+  });
+
   it('asks for SASL credentials when a mechanism is set', async () => {
     const list = await problems({ ...valid, KAFKA_SASL_MECHANISM: 'scram-sha-512' });
     expect(list).toEqual([

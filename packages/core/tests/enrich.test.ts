@@ -95,4 +95,29 @@ describe('enrichment through $batch against graph-sim', () => {
       sim.records.requests.all().some((r) => r.path === `/${megan.tenantId}/oauth2/v2.0/token` && r.status === 200),
     ).toBe(true);
   });
+
+  it('tells an unknown mailbox from a deleted event: never gone, so never a tombstone', async () => {
+    expect(
+      await fetcher.fetch(sim.defaults.tenantId, '0badc0de-0000-4000-8000-000000000000', 'AAMkx=', soon()),
+    ).toEqual({ kind: 'failed', reason: 'mailbox_unavailable' });
+  });
+
+  it('follows links only on GRAPH_BASE_URL’s origin: a foreign nextLink gets no request and no token', async () => {
+    const tokensBefore = sim.records.requests.all().filter((r) => r.path.endsWith('/token')).length;
+    for (const link of [
+      'https://attacker.example/v1.0/users/x/calendarView/delta?$deltatoken=1',
+      `${sim.urls.graph.replace('https://', 'http://')}/users/x/events`,
+      'javascript:alert(1)',
+    ]) {
+      await expect(graph.call(sim.defaults.tenantId, 'GET', link, { timeoutMs: 1_000 })).rejects.toThrow(
+        /refusing to follow a link outside GRAPH_BASE_URL's origin/,
+      );
+    }
+    expect(sim.records.requests.all().filter((r) => r.path.endsWith('/token')).length).toBe(tokensBefore);
+    // Graph's own links are followed.
+    const own = await graph.call(sim.defaults.tenantId, 'GET', `${sim.urls.graph}/users/${user}/events`, {
+      timeoutMs: 5_000,
+    });
+    expect(own.status).toBe(200);
+  });
 });
