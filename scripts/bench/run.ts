@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
     /** Offered rates (POSTs of 1 per second) the saturation search climbs, and how long each step lasts. */
-    'saturation-rates': { type: 'string', default: '300,500,700,900,1100,1300,1600,2000' },
+    'saturation-rates': { type: 'string', default: '300,500,700,900,1100,1300,1600,2000,2500,3000,4000' },
     'saturation-seconds': { type: 'string', default: '4' },
   },
 });
@@ -109,15 +109,17 @@ interface BenchResults {
   handshakePeakRssMb: PerTarget;
   phases: Phase[];
   /**
-   * POSTs of 1: the highest offered rate a target kept — no failed POST, p99 ack ≤ 1 s and change → ack p99
-   * ≤ 1 s (a backlog growing in Graph's queue fails the step too: acks alone stay fast behind it).
+   * POSTs of 1: the highest offered rate a target kept — no failed POST, p99 ack ≤ 1 s, change → ack p99 ≤ 1 s
+   * and at least 95% of the rate delivered (a backlog growing in Graph's queue fails the step too: acks alone
+   * stay fast behind it).
    */
   saturationPostsPerSecond: PerTarget;
   saturationSteps: Array<{ target: TargetName; rate: number; kept: boolean; phase: Phase }>;
 }
 
-/** Did a saturation step keep up with its offered rate? */
-const keptUp = (p: Phase): boolean => p.failedPosts === 0 && p.p99Ms <= 1_000 && p.endToEndP99Ms <= 1_000;
+/** Did a saturation step keep up with its offered rate (delivered ≥ 95% of it, nothing failed, fast)? */
+const keptUp = (p: Phase, rate: number): boolean =>
+  p.failedPosts === 0 && p.p99Ms <= 1_000 && p.endToEndP99Ms <= 1_000 && p.notificationsPerSecond >= 0.95 * rate;
 
 interface Target {
   name: TargetName;
@@ -269,6 +271,9 @@ async function main(): Promise<void> {
       G2K_TOPIC: topic,
       G2K_STATE_STORE: `file:${stateDir}`,
     };
+    // The topic exists before the load, as in production (auto-creation under load is a few seconds of
+    // refused sends, answered 503, that Graph's back-off then stretches into minutes).
+    await (await TopicReader.start(kafka.brokers, topic)).stop();
     const coldStarts = new Map<TargetName, number[]>(selected.map((t) => [t, []]));
     for (let i = 0; i < 5; i++) {
       for (const name of selected) {
@@ -383,7 +388,7 @@ async function main(): Promise<void> {
       for (const rate of saturationRates) {
         const { phase, ids } = await measure(target, 1, rate, Number(args['saturation-seconds']));
         if (target.name === 'graph2kafka') deliveredIds.set(phase, ids);
-        const kept = keptUp(phase);
+        const kept = keptUp(phase, rate);
         saturationSteps.push({ target: target.name, rate, kept, phase });
         log(`saturation ${target.name} at ${rate} POSTs/s: ${kept ? 'kept' : 'not kept'} ${JSON.stringify(phase)}`);
         if (!kept) break;
@@ -485,6 +490,9 @@ async function writeDocs(r: BenchResults): Promise<void> {
   const cold = r.coldStartMs as Record<TargetName, number>;
   const rss = r.peakRssMb as Record<TargetName, number>;
   const sat = r.saturationPostsPerSecond as Record<'graph2kafka' | 'emptyFunction', number>;
+  const topRate = Math.max(...r.saturationSteps.map((x) => x.rate));
+  /** A target that kept even the highest rate tried saturates somewhere above it. */
+  const satShown = (t: 'graph2kafka' | 'emptyFunction'): string => `${sat[t] === topRate ? '≥ ' : ''}${sat[t]}/s`;
   const pct = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
   const g2k = (size: number) => at('graph2kafka', size);
   /** The rate was kept (2% slack for the ramp) and the acks were fast. */
@@ -515,9 +523,13 @@ ${rows}
 ${[1, 20].map((size) => `| p99 ack at ${RATE} n/s, POSTs of ${size} (n/s kept) | ${latencyAt('graph2kafka', size)} | ${latencyAt('emptyFunction', size)} | ${latencyAt('baseline', size)} | < 300 ms at ${RATE} n/s | ${check(keeps(g2k(size)))} |`).join('\n')}
 | Cold start (process start → first handshake, median of 5) | ${cold.graph2kafka} ms | ${cold.emptyFunction} ms | ${cold.baseline} ms | < 300 ms | ${check(cold.graph2kafka < 300)} |
 | Peak RSS | ${rss.graph2kafka} MB | ${rss.emptyFunction} MB | ${rss.baseline} MB | < 150 MB | ${check(rss.graph2kafka < 150)} |
-| Saturation, POSTs of 1 (highest offered rate kept: no failed POST, p99 ack and change → ack p99 ≤ 1 s) | ${sat.graph2kafka}/s | ${sat.emptyFunction}/s | — | ≥ 0.7 of the empty function: ${round(sat.graph2kafka / sat.emptyFunction, 2)} | ${check(sat.graph2kafka >= 0.7 * sat.emptyFunction)} |
+| Saturation, POSTs of 1 (highest offered rate kept: ≥ 95% delivered, no failed POST, p99 ack and change → ack p99 ≤ 1 s) | ${satShown('graph2kafka')} | ${satShown('emptyFunction')} | — | ≥ 0.7 of the empty function: ${round(sat.graph2kafka / sat.emptyFunction, 2)} | ${check(sat.graph2kafka >= 0.7 * sat.emptyFunction)} |
 
-Saturation steps (POSTs of 1, ${args['saturation-seconds']} s each, rates ${args['saturation-rates']}; the first step not kept ends a target's climb):
+Saturation steps (POSTs of 1, ${args['saturation-seconds']} s each, rates ${args['saturation-rates']}; the first step not kept ends a target's climb).
+One instance gets at most ${INSTANCE_CONCURRENCY} POSTs at once, so a function whose answer waits for a Graph read
+(${args['latency-ms']} ms here) plus the \`$batch\` linger (40 ms by default) tops out near ${INSTANCE_CONCURRENCY} ÷ its ack
+time, about 1,000 POSTs/s, however little CPU it uses; the empty function answers in a millisecond and is
+bound by CPU alone. Deployed, Cloud Run adds instances past that.
 
 | Target | offered POSTs/s | kept | delivered n/s | ack p99 ms | change → ack p99 ms | failed POSTs |
 | --- | --- | --- | --- | --- | --- | --- |

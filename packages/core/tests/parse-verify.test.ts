@@ -111,6 +111,8 @@ describe('resources', () => {
     `Users('${USER}')/Events('AAMkAbc=')`,
     `Users/${USER}/Events('AAMkAbc=')`,
     `users('${USER.toUpperCase()}')/events/AAMkAbc=`,
+    `https://graph.microsoft.com/v1.0/users/${USER}/events/AAMkAbc=`,
+    `https://outlook.office365.com/api/beta/Users('${USER}')/Events('AAMkAbc=')`,
   ])('reads %s as the same mailbox and event', (resource) => {
     expect(parseEventResource(resource)).toEqual({ user: USER, eventId: 'AAMkAbc=' });
   });
@@ -136,6 +138,8 @@ describe('resources', () => {
     `Users/${USER}/Messages/e1`,
     `me/events/e1`,
     `Users/${USER}/Events/e1?$expand=x`,
+    `https://attacker.example/v1.0/users/${USER}/events/e1`,
+    `https://graph.microsoft.com.attacker.example/v1.0/users/${USER}/events/e1`,
   ])('refuses %s', (resource) => {
     expect(parseEventResource(resource)).toBeUndefined();
   });
@@ -145,6 +149,7 @@ describe('resources', () => {
     const other = '9b1d2c3e-0000-4000-8000-0000000000ff';
     expect(boundToSubscription(parseEventResource(`Users/${USER}/Events/e1`)!, sub, TENANT)).toBe(true);
     expect(boundToSubscription(parseEventResource(`Users/${USER}@${TENANT}/Events/e1`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseEventResource(`Users('${USER}@${TENANT}')/Events('e1')`)!, sub, TENANT)).toBe(true);
     expect(boundToSubscription(parseEventResource(`Users/${other}/Events/e1`)!, sub, TENANT)).toBe(false);
     expect(boundToSubscription(parseEventResource(`Users/${USER}@${other}/Events/e1`)!, sub, TENANT)).toBe(false);
     expect(boundToSubscription(parseEventResource('Users/adele@contoso.com/Events/e1')!, sub, TENANT)).toBe(false);

@@ -203,7 +203,8 @@ export class NotificationReceiver {
         ? [{ n: change.n, reason: outcome.reason }]
         : [];
     });
-    await this.deps.repairer.enqueue(unenriched);
+    // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
+    await untilOr(this.deps.repairer.enqueue(unenriched), receivedAt + ANSWER_BY_MS - this.now());
     if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
   }
 
@@ -294,6 +295,16 @@ export class NotificationReceiver {
       { error: { code: 'RetryLater', message: `not stored, Graph will redeliver: ${[...retryReasons][0]}` } },
       { 'Retry-After': '5' },
     );
+  }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+async function untilOr(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

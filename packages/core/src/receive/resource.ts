@@ -1,8 +1,8 @@
 /**
  * The resource of an Outlook event notification, in every form Microsoft's docs and samples show:
  * `Users/{id}/Events/{id}`, `users/{id}/events/{id}` (any casing, with or without a leading slash), the OData
- * key-segment forms `Users('{id}')/Events('{id}')` and `Users/{id}/Events('{id}')`, and the user written as an
- * object id, `{id}@{tenant id}` or a UPN. Parsing only says what the resource *names*; whether that is the
+ * key-segment forms `Users('{id}')/Events('{id}')` and `Users/{id}/Events('{id}')`, the same behind Graph's or
+ * Outlook REST's base URL, and the user written as an object id, `{id}@{tenant id}` or a UPN. Parsing only says what the resource *names*; whether that is the
  * subscription's own mailbox is decided by `boundToSubscription`, after the clientState has been checked.
  */
 export interface EventResource {
@@ -18,10 +18,16 @@ export const EVENT_ID = /^[A-Za-z0-9_\-+=]{1,512}$/;
 /** A key written as a path segment (`/x`) or as an OData key segment (`('x')`). */
 const KEY = String.raw`(?:\/([^/()']+)|\('([^/()']*)'\))`;
 const RESOURCE = new RegExp(String.raw`^\/?users${KEY}\/events${KEY}$`, 'i');
+/**
+ * Absolute forms seen in Microsoft's samples (Event Grid's Outlook events carry the Outlook REST URL). Only the
+ * path after them is parsed; the host is never used for anything.
+ */
+const ABSOLUTE =
+  /^https:\/\/(?:graph\.microsoft\.com\/(?:v1\.0|beta)|outlook\.office(?:365)?\.com\/api\/(?:v2\.0|beta))(?=\/)/i;
 
 export function parseEventResource(resource: string): EventResource | undefined {
   if (resource.length > 2_048) return undefined;
-  const m = RESOURCE.exec(resource);
+  const m = RESOURCE.exec(resource.replace(ABSOLUTE, ''));
   if (!m) return undefined;
   const user = m[1] ?? m[2]!;
   const eventId = m[3] ?? m[4]!;

@@ -165,7 +165,8 @@ export class SubscriptionManager {
     }
     const sync = await this.store.getSync(record.tenantId, record.userId);
     // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
-    if (sync?.resyncPending && now - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
+    // The sync state's time is the machine's (the resyncer writes it), not Graph's.
+    if (sync?.resyncPending && Date.now() - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
     const result = await this.resyncer.resync(record.tenantId, record.userId, record.id, deadline);
     if (!result.complete) this.logger.info('resync continues with the next timer run', { userId: record.userId });
   }
@@ -329,10 +330,7 @@ export class SubscriptionManager {
     // Track the mailbox before the subscription exists, so no change falls between the two.
     await this.resyncer.baseline(this.tenantId, userId);
     const now = new Date(this.now()).toISOString();
-    // Graph may deliver the first change before the create call returns: the marker makes the receiver
-    // answer "retry" for this clientState until the record below is stored.
-    await this.store.put({
-      id: pendingId(clientState),
+    const base = {
       tenantId: this.tenantId,
       userId,
       resource: body.resource,
@@ -340,26 +338,20 @@ export class SubscriptionManager {
       clientState,
       notificationUrl: body.notificationUrl,
       lifecycleNotificationUrl: body.lifecycleNotificationUrl,
-      expirationDateTime: body.expirationDateTime,
       createdAt: now,
       updatedAt: now,
+    };
+    // Graph may deliver the first change before the create call returns: the marker makes the receiver
+    // answer "retry" for this clientState until the record below is stored.
+    await this.store.put({
+      ...base,
+      id: pendingId(clientState),
+      expirationDateTime: body.expirationDateTime,
       pending: true,
     });
     const sub = await this.api.create(this.tenantId, body);
     if (sub === 'conflict') return 'conflict';
-    const record: SubscriptionRecord = {
-      id: sub.id,
-      tenantId: this.tenantId,
-      userId,
-      resource: body.resource,
-      changeType: body.changeType,
-      clientState,
-      notificationUrl: body.notificationUrl,
-      lifecycleNotificationUrl: body.lifecycleNotificationUrl,
-      expirationDateTime: sub.expirationDateTime,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const record: SubscriptionRecord = { ...base, id: sub.id, expirationDateTime: sub.expirationDateTime };
     await this.store.put(record);
     return record;
   }
