@@ -69,7 +69,8 @@ export class EventProducer {
   private async deadLetter(unit: EventUnit, reason: string, error: string, deadline: number): Promise<UnitResult> {
     const record = deadLetterRecord(unit.records, this.o.topic, reason, error, unit.notification, this.now());
     try {
-      await this.o.sink.send(this.o.deadLetterTopic, [record], this.remaining(deadline));
+      // Even when the refused send used up the time: a dead letter is small, and the alternative is a 503.
+      await this.o.sink.send(this.o.deadLetterTopic, [record], Math.max(500, this.remaining(deadline)));
     } catch (err) {
       // Not in Kafka at all: Graph must redeliver (or the resync retry) rather than the change being lost.
       const message = errorMessage(err);

@@ -138,7 +138,6 @@ export class KafkaRecordSink implements RecordSink {
         p.reject(failure);
         this.discard();
         if (!failure.permanent) {
-          this.discard();
           this.openUntil = Date.now() + CIRCUIT_OPEN_MS;
           batch.slice(i + 1).forEach((rest) => rest.reject(failure));
           return;
