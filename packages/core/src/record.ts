@@ -84,31 +84,58 @@ const built = (value: EventRecordValue, tombstone: boolean): EventRecords => ({
   records: eventRecordsOf(value, tombstone),
 });
 
+/** What a record says about the change, whichever path (notification, resync, repair) produced it. */
+interface ChangeFacts {
+  source: EventRecordValue['source'];
+  changeType: EventRecordValue['changeType'];
+  tenantId: string;
+  userId: string;
+  eventId: string;
+  resource: string;
+  subscriptionId: string;
+  notificationId?: string | undefined;
+  subscriptionExpirationDateTime?: string | undefined;
+}
+
 /**
- * The record(s) for one verified notification. A delete gets its tombstone only once Graph confirmed the
- * event is gone (404 ErrorItemNotFound): a `deleted` is otherwise only somebody's claim.
+ * The record(s) of a change and what reading the event gave. A delete gets its tombstone only once Graph
+ * confirmed the event is gone (404 ErrorItemNotFound, or delta's `@removed`): a `deleted` is otherwise only
+ * somebody's claim.
  */
-export function eventRecords(n: VerifiedChange, outcome: FetchOutcome, receivedAt: number): EventRecords {
+function changeRecords(change: ChangeFacts, outcome: FetchOutcome, at: number): EventRecords {
   const value: EventRecordValue = {
     schemaVersion: RECORD_SCHEMA_VERSION,
-    source: 'notification',
-    changeType: n.changeType,
-    tenantId: n.tenantId,
-    userId: n.userId.toLowerCase(),
-    eventId: n.eventId,
-    resource: n.resource,
-    subscriptionId: n.subscriptionId,
-    notificationId: n.id ?? null,
-    subscriptionExpirationDateTime: n.subscriptionExpirationDateTime ?? null,
-    receivedAt: new Date(receivedAt).toISOString(),
+    source: change.source,
+    changeType: change.changeType,
+    tenantId: change.tenantId.toLowerCase(),
+    userId: change.userId.toLowerCase(),
+    eventId: change.eventId,
+    resource: change.resource,
+    subscriptionId: change.subscriptionId,
+    notificationId: change.notificationId ?? null,
+    subscriptionExpirationDateTime: change.subscriptionExpirationDateTime ?? null,
+    receivedAt: new Date(at).toISOString(),
     enriched: outcome.kind === 'found',
     notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
     gone: outcome.kind === 'gone',
-    deleteConfirmed: confirmation(n.changeType, outcome),
+    deleteConfirmed: confirmation(change.changeType, outcome),
     reducedProperties: null,
     event: outcome.kind === 'found' ? outcome.event : null,
   };
-  return built(value, n.changeType === 'deleted' && outcome.kind === 'gone');
+  return built(value, change.changeType === 'deleted' && outcome.kind === 'gone');
+}
+
+/** The record(s) for one verified notification. */
+export function eventRecords(n: VerifiedChange, outcome: FetchOutcome, receivedAt: number): EventRecords {
+  return changeRecords(
+    {
+      ...n,
+      source: 'notification',
+      notificationId: n.id,
+    },
+    outcome,
+    receivedAt,
+  );
 }
 
 function confirmation(changeType: EventRecordValue['changeType'], outcome: FetchOutcome): boolean | null {
@@ -196,27 +223,20 @@ export function resyncRecords(
 ): EventRecords {
   const eventId = String(item.id);
   const removed = item['@removed'] !== undefined;
-  const value: EventRecordValue = {
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    source: 'resync',
-    changeType: removed ? 'deleted' : 'updated',
-    tenantId: tenantId.toLowerCase(),
-    userId: userId.toLowerCase(),
-    eventId,
-    resource: `Users/${userId}/Events/${eventId}`,
-    subscriptionId,
-    notificationId: null,
-    subscriptionExpirationDateTime: null,
-    receivedAt: new Date(receivedAt).toISOString(),
-    enriched: !removed,
-    notEnrichedReason: null,
-    gone: false,
-    // Graph's delta itself reports the removal: it is confirmed.
-    deleteConfirmed: removed ? true : null,
-    reducedProperties: null,
-    event: removed ? null : item,
-  };
-  return built(value, removed);
+  return changeRecords(
+    {
+      source: 'resync',
+      changeType: removed ? 'deleted' : 'updated',
+      tenantId,
+      userId,
+      eventId,
+      resource: `Users/${userId}/Events/${eventId}`,
+      subscriptionId,
+    },
+    // Delta itself says what the event is now: no read is needed, and a removal is confirmed.
+    removed ? { kind: 'gone' } : { kind: 'found', event: item },
+    receivedAt,
+  );
 }
 
 /**
@@ -225,26 +245,7 @@ export function resyncRecords(
  * confirmed); a create or update of an event gone since gets its tombstone from the delete's own notification.
  */
 export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): EventRecords {
-  const value: EventRecordValue = {
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    source: 'repair',
-    changeType: entry.changeType,
-    tenantId: entry.tenantId.toLowerCase(),
-    userId: entry.userId.toLowerCase(),
-    eventId: entry.eventId,
-    resource: entry.resource,
-    subscriptionId: entry.subscriptionId,
-    notificationId: null,
-    subscriptionExpirationDateTime: null,
-    receivedAt: new Date(now).toISOString(),
-    enriched: outcome.kind === 'found',
-    notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
-    gone: outcome.kind === 'gone',
-    deleteConfirmed: confirmation(entry.changeType, outcome),
-    reducedProperties: null,
-    event: outcome.kind === 'found' ? outcome.event : null,
-  };
-  return built(value, entry.changeType === 'deleted' && outcome.kind === 'gone');
+  return changeRecords({ ...entry, source: 'repair' }, outcome, now);
 }
 
 /** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */
