@@ -80,6 +80,22 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     expect(await res.text()).toBe('a+b/c=d%e');
   });
 
+  it('bounds bodies before functions-framework parses them, as deployed (main.js loading the bundle)', async () => {
+    // Declared too large: refused before a byte is read. Compressed: refused, never inflated.
+    const big = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: `{"value":[${'['.repeat(1_500_000)}${']'.repeat(1_500_000)}]}`,
+    });
+    expect(big.status).toBe(413);
+    const gz = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: new Uint8Array([0x1f, 0x8b, 0x08, 0x00]),
+    });
+    expect(gz.status).toBe(415);
+  });
+
   it('takes a notification from graph-sim and produces the enriched event to Kafka', async () => {
     const user = sim.defaults.users[0]!.id;
     const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));

@@ -279,6 +279,28 @@ describe('GCP function at the data edges: one verdict per item', () => {
     expect(logger.lines.at(-1)!.fields).toMatchObject({ items: 5_000, produced: 0 });
   });
 
+  it('asks for a redelivery when a genuine POST names more subscriptions than one POST may look up; the next one passes', async () => {
+    await pipe.reader.readToEnd();
+    const before = pipe.reader.records.length;
+    const others = Array.from({ length: 250 }, (_, i) => ({
+      subscriptionId: `d00dfeed-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      changeType: 'updated',
+      resource: `Users/${user}/Events/AAMkother${i}=`,
+      clientState: 'another-apps-secret',
+      tenantId: sim.defaults.tenantId,
+    }));
+    const body = JSON.stringify({ value: [change(sub, `Users/${user}/Events/${events[2]!.immutableId}`), ...others] });
+    const first = await post(pipe.url, body);
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('5');
+    // The genuine item was produced already; the redelivery finds the other ids remembered and is accepted.
+    expect((await pipe.reader.waitFor(before + 1)).slice(before).map((r) => r.key)).toEqual([
+      `${sim.defaults.tenantId}/${user}/${events[2]!.immutableId}`,
+    ]);
+    const again = await post(pipe.url, body);
+    expect(again.status).toBe(202);
+  });
+
   it('reads at most 200 events of one POST from Graph; the rest go out unenriched and wait for repair', async () => {
     await pipe.reader.readToEnd();
     const before = pipe.reader.records.length;
