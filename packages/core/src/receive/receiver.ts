@@ -189,10 +189,9 @@ export class NotificationReceiver {
       this.counters.notEnriched += notEnriched.length;
       this.deps.logger.warn('changes not enriched', { count: notEnriched.length, reasons: [...new Set(notEnriched)] });
     }
-    const produceBy = Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
     const results = await this.deps.events.produce(
       units.map((u) => u.unit),
-      produceBy,
+      this.produceBy(receivedAt),
     );
     for (const [i, { change }] of units.entries()) outcomes[change.index] = results[i]!;
     // Unenriched records (and deletes Graph has not confirmed yet) are graph2kafka's to complete: queue them
@@ -214,12 +213,11 @@ export class NotificationReceiver {
     receivedAt: number,
   ): Promise<void> {
     if (!lifecycles.length) return;
-    const produceBy = Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
     try {
       await this.deps.sink.send(
         this.deps.config.topics.lifecycle,
         lifecycles.map((l) => lifecycleRecord(l.n, receivedAt)),
-        Math.max(1, produceBy - this.now()),
+        this.produceBy(receivedAt) - this.now(),
       );
     } catch (err) {
       for (const l of lifecycles)
@@ -252,6 +250,11 @@ export class NotificationReceiver {
           outcomes[l.index] = { status: 'retry_later', reason: `lifecycle action failed: ${message}` };
       }
     }
+  }
+
+  /** When Kafka must have acknowledged: Graph's answer leaves by then, yet Kafka always gets a moment. */
+  private produceBy(receivedAt: number): number {
+    return Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
   }
 
   /** Counts the outcomes, logs one line for the POST when anything was not produced, and answers Graph. */

@@ -66,10 +66,13 @@ export class Repairer {
     if (!changes.length) return;
     this.checkSize();
     if (this.full) {
-      this.o.logger.error('repair queue full; unenriched records stay unrepaired', {
-        count: changes.length,
-        maxEntries: this.o.maxEntries,
-      });
+      this.o.logger.error(
+        'repair queue full; unenriched records stay unrepaired: fix what keeps Graph from answering (token, throttling), then raise G2K_REPAIR_QUEUE_MAX if the backlog is real',
+        {
+          count: changes.length,
+          maxEntries: this.o.maxEntries,
+        },
+      );
       return;
     }
     const firstSeenAt = new Date(this.now()).toISOString();
@@ -142,8 +145,8 @@ export class Repairer {
         if (outcome.kind === 'gone') report.gone++;
         else report.repaired++;
       }
-      const failed = round.filter((_, i) => outcomes[i]!.kind === 'failed');
-      for (const entry of failed) await this.failed(entry, outcomes[round.indexOf(entry)]!, report);
+      for (const [i, entry] of round.entries())
+        if (outcomes[i]!.kind === 'failed') await this.failed(entry, outcomes[i]!, report);
       // Graph still throttling or down: stop reading now rather than spend the run on refusals.
       const struggling = outcomes.filter((o) => o.kind === 'failed' && BACKOFF.has(o.reason)).length;
       if (struggling * 2 > round.length) break;

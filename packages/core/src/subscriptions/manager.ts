@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
+import { subscribedMailbox } from '../receive/resource.ts';
 import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
 import type { Resyncer } from './resync.ts';
 import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
@@ -30,7 +31,6 @@ const emptyReport = (): ReconcileReport => ({
 const PATCH_REAUTH_GAP_MS = 10 * 60_000;
 /** A `missed` within this long of a resync still under way adds nothing: that resync covers it. */
 const MISSED_RESYNC_GAP_MS = 60_000;
-const RESOURCE = /^\/?users\/([^/]+)\/events$/i;
 
 const sameUrl = (a: string | null | undefined, b: string): boolean =>
   !!a && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
@@ -94,7 +94,7 @@ export class SubscriptionManager {
     const liveIds = new Set(live.map((s) => s.id));
     const byUser = new Map<string, GraphSubscription[]>();
     for (const sub of live) {
-      const user = RESOURCE.exec(sub.resource)?.[1]?.toLowerCase();
+      const user = subscribedMailbox(sub.resource);
       if (user) byUser.set(user, [...(byUser.get(user) ?? []), sub]);
       else await this.remove(sub.id, report);
     }
