@@ -69,7 +69,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl);
   const events = new EventProducer({
     sink,
-    topic: config.topics.events,
+    topics: config.topics,
     deadLetterTopic: config.topics.deadLetter,
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,

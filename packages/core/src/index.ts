@@ -30,13 +30,26 @@ export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from '
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
 export type { ChangeNotification, LifecycleNotification, VerifiedChange } from './receive/notification.ts';
 export type { ItemOutcome, Rejection } from './receive/outcome.ts';
-export { boundToSubscription, parseEventResource, type EventResource } from './receive/resource.ts';
+export { boundToSubscription, parseItemResource, type NamedItem } from './receive/resource.ts';
+export {
+  isKindName,
+  KIND_NAMES,
+  KINDS,
+  kindOf,
+  kindOfResource,
+  type ChangeType,
+  type KindName,
+  type ResourceKind,
+  type Target,
+} from './kinds/index.ts';
+export { parseDesiredState, type DesiredEntry } from './config/desired-state.ts';
 export { parseEnvelope, type Envelope, type Item } from './receive/envelope.ts';
 export { NotificationReceiver, type ReceiverCounters } from './receive/receiver.ts';
 export { PostVerifier, sameSecret } from './receive/verify.ts';
 export {
   eventKey,
   RECORD_SCHEMA_VERSION,
+  type ChangeRecordFacts,
   type DeadLetterValue,
   type EventRecordValue,
   type KafkaRecord,
@@ -53,7 +66,8 @@ export { Repairer, type RepairReport } from './repair/repairer.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
-export type { MailboxSyncState, RepairEntry } from './state/subscription-store.ts';
+export type { MailboxSyncState, RepairEntry, SyncRef } from './state/subscription-store.ts';
+export { syncKey } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
 export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';

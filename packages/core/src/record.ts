@@ -1,17 +1,20 @@
 import type { FetchOutcome } from './graph/event-fetcher.ts';
+import { KINDS, type KindName, type ResourceKind, type Target } from './kinds/index.ts';
 import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
-import type { RepairEntry } from './state/subscription-store.ts';
+import { repairItemId, type RepairEntry } from './state/subscription-store.ts';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
-/** The value of an event record; documented in docs/record-format.md. */
-export interface EventRecordValue {
+/** What every change record's value says, whatever the kind; documented in docs/record-format.md. */
+export interface ChangeRecordFacts {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
+  /** The resource kind (`events`, `messages`, `contacts`); its topic, key and item field follow from it. */
+  kind: KindName;
   source: 'notification' | 'resync' | 'repair';
   changeType: 'created' | 'updated' | 'deleted';
   tenantId: string;
+  /** The mailbox (lower-case object id). */
   userId: string;
-  eventId: string;
   resource: string;
   subscriptionId: string;
   notificationId: string | null;
@@ -19,16 +22,21 @@ export interface EventRecordValue {
   receivedAt: string;
   enriched: boolean;
   notEnrichedReason: string | null;
-  /** Graph answered 404 ErrorItemNotFound: the event no longer exists. */
+  /** Graph answered 404 with the kind's "no such item" code: the item no longer exists. */
   gone: boolean;
   /**
-   * For a `deleted`: true when Graph confirmed the event is gone (a tombstone follows), false when Graph still
-   * has it (no tombstone), null while not known yet (Graph did not answer; a repair record settles it).
-   * Null for creates and updates.
+   * For a `deleted`: true when Graph confirmed the item is gone (a tombstone follows), false when Graph still
+   * has it (no tombstone; a message moved out of a watched folder is such a case), null while not known yet
+   * (Graph did not answer; a repair record settles it). Null for creates and updates.
    */
   deleteConfirmed: boolean | null;
-  /** Properties of `event` left out to keep the record under the size limit; null when nothing was. */
+  /** Properties of the item left out to keep the record under the size limit; null when nothing was. */
   reducedProperties: string[] | null;
+}
+
+/** The value of an event record: the facts, `eventId` and `event` (the kinds' own names for id and item). */
+export interface EventRecordValue extends ChangeRecordFacts {
+  eventId: string;
   event: Record<string, unknown> | null;
 }
 
@@ -40,7 +48,7 @@ export interface KafkaRecord {
 
 /** The stable identity of an event across its changes: compacted topics keep the latest record per key. */
 export const eventKey = (tenantId: string, userId: string, eventId: string): string =>
-  `${tenantId.toLowerCase()}/${userId.toLowerCase()}/${eventId}`;
+  KINDS.events.recordKey(tenantId, { userId }, eventId);
 
 /** The bytes a record takes in a produce request, near enough to keep under a broker's limit. */
 export function recordBytes(r: KafkaRecord): number {
@@ -49,48 +57,69 @@ export function recordBytes(r: KafkaRecord): number {
   return n;
 }
 
-/** The value record, then for a confirmed delete a null-value tombstone with the same key. */
-function eventRecordsOf(value: EventRecordValue, tombstone: boolean): KafkaRecord[] {
-  const key = eventKey(value.tenantId, value.userId, value.eventId);
-  const headers: Record<string, string> = {
-    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
-    'g2k-source': value.source,
-    'g2k-change-type': value.changeType,
-    'g2k-subscription-id': value.subscriptionId,
-    'g2k-tenant-id': value.tenantId,
-    'g2k-enriched': String(value.enriched),
-    ...(value.notificationId ? { 'g2k-notification-id': value.notificationId } : {}),
-    ...(value.reducedProperties ? { 'g2k-reduced': value.reducedProperties.join(',') } : {}),
-    'content-type': 'application/json',
-  };
-  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
-  if (tombstone) {
-    const { 'content-type': _json, 'g2k-reduced': _reduced, ...tombstoneHeaders } = headers;
-    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
-  }
-  return records;
-}
-
-/** An event record as produced, so it can be rebuilt smaller (see `reduceEventRecords`). */
-export interface EventRecords {
-  value: EventRecordValue;
+/** A change as produced (its facts, the item read, the Kafka records), so it can be rebuilt smaller. */
+export interface ChangeRecords {
+  kind: ResourceKind;
+  target: Target;
+  itemId: string;
+  facts: ChangeRecordFacts;
+  item: Record<string, unknown> | null;
   tombstone: boolean;
+  /** The value as written, with the kind's own id and item field names. */
+  value: Record<string, unknown>;
   records: KafkaRecord[];
 }
 
-const built = (value: EventRecordValue, tombstone: boolean): EventRecords => ({
-  value,
-  tombstone,
-  records: eventRecordsOf(value, tombstone),
-});
+function valueOf(c: Omit<ChangeRecords, 'value' | 'records'>): Record<string, unknown> {
+  const { schemaVersion, kind, source, changeType, tenantId, userId, resource, ...rest } = c.facts;
+  return {
+    schemaVersion,
+    kind,
+    source,
+    changeType,
+    tenantId,
+    userId,
+    [c.kind.idField]: c.itemId,
+    ...(c.target.folderId ? { folderId: c.target.folderId } : {}),
+    resource,
+    ...rest,
+    [c.kind.itemField]: c.item,
+  };
+}
+
+/** The value record, then for a confirmed delete a null-value tombstone with the same key. */
+function built(c: Omit<ChangeRecords, 'value' | 'records'>): ChangeRecords {
+  const f = c.facts;
+  const key = c.kind.recordKey(f.tenantId, c.target, c.itemId);
+  const headers: Record<string, string> = {
+    'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
+    'g2k-kind': c.kind.name,
+    'g2k-source': f.source,
+    'g2k-change-type': f.changeType,
+    'g2k-subscription-id': f.subscriptionId,
+    'g2k-tenant-id': f.tenantId,
+    'g2k-enriched': String(f.enriched),
+    ...(f.notificationId ? { 'g2k-notification-id': f.notificationId } : {}),
+    ...(f.reducedProperties ? { 'g2k-reduced': f.reducedProperties.join(',') } : {}),
+    'content-type': 'application/json',
+  };
+  const value = valueOf(c);
+  const records: KafkaRecord[] = [{ key, value: JSON.stringify(value), headers }];
+  if (c.tombstone) {
+    const { 'content-type': _json, 'g2k-reduced': _reduced, ...tombstoneHeaders } = headers;
+    records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
+  }
+  return { ...c, value, records };
+}
 
 /** What a record says about the change, whichever path (notification, resync, repair) produced it. */
-interface ChangeFacts {
-  source: EventRecordValue['source'];
-  changeType: EventRecordValue['changeType'];
+export interface ChangeInput {
+  source: ChangeRecordFacts['source'];
+  changeType: ChangeRecordFacts['changeType'];
+  kind: KindName;
   tenantId: string;
-  userId: string;
-  eventId: string;
+  target: Target;
+  itemId: string;
   resource: string;
   subscriptionId: string;
   notificationId?: string | undefined;
@@ -98,18 +127,19 @@ interface ChangeFacts {
 }
 
 /**
- * The record(s) of a change and what reading the event gave. A delete gets its tombstone only once Graph
- * confirmed the event is gone (404 ErrorItemNotFound, or delta's `@removed`): a `deleted` is otherwise only
- * somebody's claim.
+ * The record(s) of a change and what reading the item gave. A delete gets its tombstone only once Graph
+ * confirmed the item is gone (404 with the kind's gone code, or a delta removal that means gone): a `deleted`
+ * is otherwise only somebody's claim.
  */
-function changeRecords(change: ChangeFacts, outcome: FetchOutcome, at: number): EventRecords {
-  const value: EventRecordValue = {
+export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: number): ChangeRecords {
+  const kind = KINDS[change.kind];
+  const facts: ChangeRecordFacts = {
     schemaVersion: RECORD_SCHEMA_VERSION,
+    kind: kind.name,
     source: change.source,
     changeType: change.changeType,
     tenantId: change.tenantId.toLowerCase(),
-    userId: change.userId.toLowerCase(),
-    eventId: change.eventId,
+    userId: (change.target.userId ?? '').toLowerCase(),
     resource: change.resource,
     subscriptionId: change.subscriptionId,
     notificationId: change.notificationId ?? null,
@@ -120,63 +150,45 @@ function changeRecords(change: ChangeFacts, outcome: FetchOutcome, at: number): 
     gone: outcome.kind === 'gone',
     deleteConfirmed: confirmation(change.changeType, outcome),
     reducedProperties: null,
-    event: outcome.kind === 'found' ? outcome.event : null,
   };
-  return built(value, change.changeType === 'deleted' && outcome.kind === 'gone');
+  return built({
+    kind,
+    target: { ...change.target, userId: facts.userId },
+    itemId: change.itemId,
+    facts,
+    item: outcome.kind === 'found' ? outcome.item : null,
+    tombstone: change.changeType === 'deleted' && outcome.kind === 'gone',
+  });
 }
 
 /** The record(s) for one verified notification. */
-export function eventRecords(n: VerifiedChange, outcome: FetchOutcome, receivedAt: number): EventRecords {
-  return changeRecords(
-    {
-      ...n,
-      source: 'notification',
-      notificationId: n.id,
-    },
-    outcome,
-    receivedAt,
-  );
+export function notificationRecords(n: VerifiedChange, outcome: FetchOutcome, receivedAt: number): ChangeRecords {
+  return changeRecords({ ...n, source: 'notification', notificationId: n.id }, outcome, receivedAt);
 }
 
-function confirmation(changeType: EventRecordValue['changeType'], outcome: FetchOutcome): boolean | null {
+function confirmation(changeType: ChangeRecordFacts['changeType'], outcome: FetchOutcome): boolean | null {
   if (changeType !== 'deleted' || outcome.kind === 'failed') return null;
   return outcome.kind === 'gone';
 }
 
 /**
- * Event properties that can be large (an invitation's HTML body, long attendee lists), in the order they are
- * left out when a record does not fit. What identifies and schedules the event is never dropped.
+ * The same records with the kind's large properties left out, one at a time, until every record fits
+ * `maxBytes`; undefined when even without all of them it does not (or there is no item to reduce). What
+ * identifies the item is never dropped.
  */
-const REDUCIBLE = [
-  'body',
-  'uniqueBody',
-  'attachments',
-  'extensions',
-  'singleValueExtendedProperties',
-  'multiValueExtendedProperties',
-  'attendees',
-  'bodyPreview',
-  'locations',
-  'onlineMeeting',
-];
-
-/**
- * The same records with large event properties left out, one at a time, until every record fits `maxBytes`;
- * undefined when even without all of them it does not (or there is no event to reduce).
- */
-export function reduceEventRecords(original: EventRecords, maxBytes: number): EventRecords | undefined {
-  const event = original.value.event;
-  if (!event) return undefined;
-  const remaining = { ...event };
+export function reduceRecords(original: ChangeRecords, maxBytes: number): ChangeRecords | undefined {
+  if (!original.item) return undefined;
+  const remaining = { ...original.item };
   const dropped: string[] = [];
-  for (const property of REDUCIBLE) {
+  for (const property of original.kind.reducible) {
     if (!(property in remaining)) continue;
     delete remaining[property];
     dropped.push(property);
-    const candidate = built(
-      { ...original.value, event: remaining, reducedProperties: [...dropped] },
-      original.tombstone,
-    );
+    const candidate = built({
+      ...original,
+      item: remaining,
+      facts: { ...original.facts, reducedProperties: [...dropped] },
+    });
     if (candidate.records.every((r) => recordBytes(r) <= maxBytes)) return candidate;
   }
   return undefined;
@@ -213,39 +225,51 @@ export function lifecycleRecord(n: LifecycleNotification, receivedAt: number): K
   };
 }
 
-/** Records for one item of a delta resync: the event as it is now, or its removal (+ tombstone). */
+/**
+ * Records for one item of a delta resync: the item as it is now, or its removal. A removal is confirmed (and
+ * tombstoned) only where the kind says delta's `@removed` means gone; otherwise the caller read it first and
+ * passes what the read said.
+ */
 export function resyncRecords(
-  tenantId: string,
-  userId: string,
-  subscriptionId: string,
+  change: Omit<ChangeInput, 'source' | 'changeType' | 'resource' | 'itemId'>,
   item: Record<string, unknown>,
+  confirmed: FetchOutcome | undefined,
   receivedAt: number,
-): EventRecords {
-  const eventId = String(item.id);
+): ChangeRecords {
+  const kind = KINDS[change.kind];
+  const itemId = String(item.id);
   const removed = item['@removed'] !== undefined;
+  const outcome: FetchOutcome = confirmed ?? (removed ? { kind: 'gone' } : { kind: 'found', item });
   return changeRecords(
     {
+      ...change,
       source: 'resync',
-      changeType: removed ? 'deleted' : 'updated',
-      tenantId,
-      userId,
-      eventId,
-      resource: `Users/${userId}/Events/${eventId}`,
-      subscriptionId,
+      changeType: removed && outcome.kind === 'gone' ? 'deleted' : 'updated',
+      itemId,
+      resource: kind.itemResource(change.target, itemId),
     },
-    // Delta itself says what the event is now: no read is needed, and a removal is confirmed.
-    removed ? { kind: 'gone' } : { kind: 'found', event: item },
+    outcome,
     receivedAt,
   );
 }
 
+/** The item a repair entry reads again, with what its record needs. */
+export function repairTarget(entry: RepairEntry): { kind: ResourceKind; target: Target; itemId: string } {
+  return {
+    kind: KINDS[entry.kind ?? 'events'],
+    target: { userId: entry.userId, ...(entry.folderId ? { folderId: entry.folderId } : {}) },
+    itemId: repairItemId(entry),
+  };
+}
+
 /**
- * The record that repairs an unenriched one: the event as Graph returns it now (`source: "repair"`), or, when
- * the event is gone by then, a record saying so — with the tombstone when the change was a delete (then
- * confirmed); a create or update of an event gone since gets its tombstone from the delete's own notification.
+ * The record that repairs an unenriched one: the item as Graph returns it now (`source: "repair"`), or, when
+ * the item is gone by then, a record saying so — with the tombstone when the change was a delete (then
+ * confirmed); a create or update of an item gone since gets its tombstone from the delete's own notification.
  */
-export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): EventRecords {
-  return changeRecords({ ...entry, source: 'repair' }, outcome, now);
+export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): ChangeRecords {
+  const { kind, target, itemId } = repairTarget(entry);
+  return changeRecords({ ...entry, kind: kind.name, target, itemId, source: 'repair' }, outcome, now);
 }
 
 /** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */
@@ -253,43 +277,50 @@ export interface DeadLetterValue {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
   reason: string;
   error: string;
+  kind: KindName;
   source: 'notification' | 'resync' | 'repair';
   topic: string;
   key: string;
   tenantId: string;
   userId: string;
-  eventId: string;
+  folderId?: string;
+  /** The item's id; dead letters written before kinds existed name it `eventId`. */
+  itemId: string;
+  eventId?: string;
   subscriptionId: string;
   changeType: string;
   receivedAt: string;
   deadLetteredAt: string;
-  /** The notification as Graph sent it (null for resync items, whose event Graph returns again on replay). */
+  /** The notification as Graph sent it (null for resync items, whose item Graph returns again on replay). */
   notification: Record<string, unknown> | null;
 }
 
 export function deadLetterRecord(
-  original: EventRecords,
+  original: ChangeRecords,
   topic: string,
   reason: string,
   error: string,
   notification: Record<string, unknown> | null,
   now: number,
 ): KafkaRecord {
-  const v = original.value;
-  const key = eventKey(v.tenantId, v.userId, v.eventId);
+  const f = original.facts;
+  const key = original.records[0]!.key;
   const value: DeadLetterValue = {
     schemaVersion: RECORD_SCHEMA_VERSION,
     reason,
     error: error.slice(0, 1_000),
-    source: v.source,
+    kind: f.kind,
+    source: f.source,
     topic,
     key,
-    tenantId: v.tenantId,
-    userId: v.userId,
-    eventId: v.eventId,
-    subscriptionId: v.subscriptionId,
-    changeType: v.changeType,
-    receivedAt: v.receivedAt,
+    tenantId: f.tenantId,
+    userId: f.userId,
+    ...(original.target.folderId ? { folderId: original.target.folderId } : {}),
+    itemId: original.itemId,
+    ...(f.kind === 'events' ? { eventId: original.itemId } : {}),
+    subscriptionId: f.subscriptionId,
+    changeType: f.changeType,
+    receivedAt: f.receivedAt,
     deadLetteredAt: new Date(now).toISOString(),
     notification,
   };
@@ -299,8 +330,9 @@ export function deadLetterRecord(
     headers: {
       'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
       'g2k-dead-letter-reason': reason,
-      'g2k-source': v.source,
-      'g2k-tenant-id': v.tenantId,
+      'g2k-kind': f.kind,
+      'g2k-source': f.source,
+      'g2k-tenant-id': f.tenantId,
       'content-type': 'application/json',
     },
   };

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { ConfigError, loadConfig } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -38,6 +40,8 @@ describe('configuration', () => {
     expect([...config.allowedTenants]).toEqual([TENANT]);
     expect(config.topics).toEqual({
       events: 'graph.calendar.events',
+      messages: 'graph.mail.messages',
+      contacts: 'graph.contacts',
       lifecycle: 'graph.subscription.lifecycle',
       deadLetter: 'graph.calendar.deadletter',
     });
@@ -193,5 +197,101 @@ describe('configuration', () => {
       const result = await loadInNode({ ...valid, AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/graph-client-secret' });
       expect(result.problems).toEqual([expect.stringMatching(/must name a version/)]);
     }, 30_000);
+  });
+
+  describe('desired state', () => {
+    const OTHER = '0c1d2e3f-4a5b-4c6d-8e7f-a0b1c2d3e4f5';
+    const USER = '11111111-2222-4333-8444-555555555555';
+    const hooks = { G2K_NOTIFICATION_URL: 'https://fn.example/n', G2K_LIFECYCLE_URL: 'https://fn.example/l' };
+    const fileWith = (content: unknown): string => {
+      const path = join(mkdtempSync(join(tmpdir(), 'g2k-desired-')), 'subscriptions.json');
+      writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+      return path;
+    };
+
+    it('reads entries per tenant and kind, and accepts notifications from each of their tenants', async () => {
+      const file = fileWith({
+        subscriptions: [
+          { kind: 'events', users: [USER.toUpperCase()] },
+          { tenant: OTHER, kind: 'messages', users: [USER], folders: ['inbox', 'archive'], select: 'subject,from' },
+          { tenant: OTHER, kind: 'contacts', groups: [USER], changeTypes: 'created,deleted' },
+        ],
+      });
+      const config = await loadConfig({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file });
+      expect(config.subscriptions!.desired).toEqual([
+        expect.objectContaining({
+          tenantId: TENANT,
+          kind: 'events',
+          users: [USER],
+          changeTypes: ['created', 'updated', 'deleted'],
+        }),
+        expect.objectContaining({
+          tenantId: OTHER,
+          kind: 'messages',
+          folders: ['inbox', 'archive'],
+          select: 'subject,from',
+        }),
+        expect.objectContaining({
+          tenantId: OTHER,
+          kind: 'contacts',
+          groups: [USER],
+          changeTypes: ['created', 'deleted'],
+        }),
+      ]);
+      expect([...config.allowedTenants].sort()).toEqual([TENANT, OTHER].sort());
+    });
+
+    it('keeps the simple settings as shorthand, for the kinds G2K_SUBSCRIBE_KINDS names', async () => {
+      const config = await loadConfig({
+        ...valid,
+        ...hooks,
+        G2K_SUBSCRIBE_USERS: USER,
+        G2K_SUBSCRIBE_KINDS: 'events,messages',
+      });
+      expect(config.subscriptions!.desired.map((d) => [d.tenantId, d.kind, d.users])).toEqual([
+        [TENANT, 'events', [USER]],
+        [TENANT, 'messages', [USER]],
+      ]);
+    });
+
+    it('names the entry of every problem, all at once', async () => {
+      const file = fileWith({
+        subscriptions: [
+          { kind: 'calendars', users: [USER] },
+          { kind: 'events', users: ['adele@contoso.com'] },
+          { kind: 'contacts', users: [USER], folders: ['inbox'] },
+          { tenant: 'contoso', kind: 'messages', users: [USER], changeTypes: ['moved'], colour: 'red' },
+          { kind: 'messages' },
+        ],
+      });
+      const found = await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file });
+      expect(found).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/subscriptions\[0\]: kind must be one of events, messages, contacts/),
+          expect.stringMatching(/subscriptions\[1\] \(events\): users must be a list of user object ids/),
+          expect.stringMatching(/subscriptions\[2\] \(contacts\): folders apply to messages only/),
+          expect.stringMatching(/subscriptions\[3\] has unknown field\(s\) colour/),
+          expect.stringMatching(/subscriptions\[3\] \(messages\): tenant must be a tenant GUID/),
+          expect.stringMatching(/subscriptions\[3\] \(messages\): changeTypes must list created, updated, deleted/),
+          expect.stringMatching(/subscriptions\[4\] \(messages\): name the mailboxes with users and\/or groups/),
+        ]),
+      );
+    });
+
+    it('says what is wrong with a file that is not the format', async () => {
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: fileWith('{ not json') })).toEqual([
+        expect.stringMatching(/^G2K_SUBSCRIPTIONS_FILE is not valid JSON/),
+      ]);
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: fileWith({ events: [] }) })).toEqual([
+        expect.stringMatching(/must hold \{ "subscriptions": \[ … \] \}/),
+      ]);
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: '/nonexistent/subscriptions.json' })).toEqual(
+        [
+          expect.stringMatching(
+            /G2K_SUBSCRIPTIONS_FILE names '\/nonexistent\/subscriptions.json', which cannot be read/,
+          ),
+        ],
+      );
+    });
   });
 });

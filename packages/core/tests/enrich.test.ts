@@ -1,6 +1,10 @@
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { pipelineEnv } from '@graph2kafka/testkit';
-import { EventFetcher, GraphClient, IdentityTokenSource, loadConfig, silentLogger } from '../src/index.ts';
+import { EventFetcher, GraphClient, IdentityTokenSource, KINDS, loadConfig, silentLogger } from '../src/index.ts';
+
+/** The fetcher as the receiver uses it for an events subscription. */
+const readEvent = (fetcher: EventFetcher, tenantId: string, userId: string, eventId: string, deadline: number) =>
+  fetcher.fetch(tenantId, KINDS.events, KINDS.events.readPath({ userId }, eventId, undefined), deadline);
 
 describe('enrichment through $batch against graph-sim', () => {
   let sim: GraphSim;
@@ -28,9 +32,9 @@ describe('enrichment through $batch against graph-sim', () => {
     sim.records.clear();
     // 40 separate callers, as 40 notification POSTs arriving together.
     const outcomes = await Promise.all(
-      events.map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())),
+      events.map((e) => readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, soon())),
     );
-    expect(outcomes.map((o) => (o.kind === 'found' ? o.event.subject : o.kind))).toEqual(events.map((_, i) => `e${i}`));
+    expect(outcomes.map((o) => (o.kind === 'found' ? o.item.subject : o.kind))).toEqual(events.map((_, i) => `e${i}`));
     expect(fetcher.stats.graphRequests - before).toBe(2);
     expect(sim.records.requests.all().filter((r) => r.batchId)).toHaveLength(40);
     expect(sim.records.requests.all().filter((r) => r.path === '/v1.0/$batch')).toHaveLength(2);
@@ -40,9 +44,9 @@ describe('enrichment through $batch against graph-sim', () => {
     const events = Array.from({ length: 5 }, (_, i) => sim.createEvent(user, { subject: `d${i}` }));
     sim.records.clear();
     const outcomes = await Promise.all(
-      [...events, ...events].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, soon())),
+      [...events, ...events].map((e) => readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, soon())),
     );
-    expect(outcomes.map((o) => (o.kind === 'found' ? o.event.subject : o.kind))).toEqual(
+    expect(outcomes.map((o) => (o.kind === 'found' ? o.item.subject : o.kind))).toEqual(
       [...events, ...events].map((e) => e.event.subject),
     );
     expect(sim.records.requests.all().filter((r) => r.batchId)).toHaveLength(5);
@@ -53,10 +57,10 @@ describe('enrichment through $batch against graph-sim', () => {
     sim.addFaultRule({ pathContains: b.immutableId, status: 429, retryAfterSeconds: 1 });
     const started = Date.now();
     const [ra, rb] = await Promise.all(
-      [a, b].map((e) => fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)),
+      [a, b].map((e) => readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)),
     );
-    expect(ra).toMatchObject({ kind: 'found', event: { subject: 'a' } });
-    expect(rb).toMatchObject({ kind: 'found', event: { subject: 'b' } });
+    expect(ra).toMatchObject({ kind: 'found', item: { subject: 'a' } });
+    expect(rb).toMatchObject({ kind: 'found', item: { subject: 'b' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     const bReads = sim.records.requests
       .all()
@@ -68,7 +72,7 @@ describe('enrichment through $batch against graph-sim', () => {
     const e = sim.createEvent(user, { subject: 'slow' });
     sim.addFaultRule({ pathContains: e.immutableId, status: 429, retryAfterSeconds: 30 });
     const started = Date.now();
-    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_000)).toEqual({
+    expect(await readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_000)).toEqual({
       kind: 'failed',
       reason: 'throttled',
     });
@@ -79,7 +83,7 @@ describe('enrichment through $batch against graph-sim', () => {
     const e = sim.createEvent(user, { subject: 'to delete' });
     sim.deleteEvent(user, e.id);
     sim.addFaultRule({ pathContains: '$batch', status: 503, retryAfterSeconds: 1 });
-    expect(await fetcher.fetch(sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)).toEqual({
+    expect(await readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, Date.now() + 2_500)).toEqual({
       kind: 'gone',
     });
   });
@@ -87,9 +91,9 @@ describe('enrichment through $batch against graph-sim', () => {
   it('reads through the app-only token of the notification’s tenant', async () => {
     const megan = sim.directory.listUsers().find((u) => u.tenantId !== sim.defaults.tenantId)!;
     const e = sim.createEvent(megan.id, { subject: 'fabrikam' });
-    expect(await fetcher.fetch(megan.tenantId, megan.id, e.immutableId, soon())).toMatchObject({
+    expect(await readEvent(fetcher, megan.tenantId, megan.id, e.immutableId, soon())).toMatchObject({
       kind: 'found',
-      event: { subject: 'fabrikam' },
+      item: { subject: 'fabrikam' },
     });
     expect(
       sim.records.requests.all().some((r) => r.path === `/${megan.tenantId}/oauth2/v2.0/token` && r.status === 200),
@@ -98,7 +102,7 @@ describe('enrichment through $batch against graph-sim', () => {
 
   it('tells an unknown mailbox from a deleted event: never gone, so never a tombstone', async () => {
     expect(
-      await fetcher.fetch(sim.defaults.tenantId, '0badc0de-0000-4000-8000-000000000000', 'AAMkx=', soon()),
+      await readEvent(fetcher, sim.defaults.tenantId, '0badc0de-0000-4000-8000-000000000000', 'AAMkx=', soon()),
     ).toEqual({ kind: 'failed', reason: 'mailbox_unavailable' });
   });
 

@@ -4,7 +4,7 @@ import {
   CachedSubscriptionStore,
   FileSubscriptionStore,
   parseEnvelope,
-  parseEventResource,
+  parseItemResource,
   pendingId,
   PostVerifier,
   sameSecret,
@@ -62,7 +62,7 @@ describe('envelope: one verdict per item', () => {
         item(),
         { subscriptionId: 's-1', tenantId: TENANT, clientState: 'c', lifecycleEvent: 'missed' },
         item({ changeType: 'unknownFutureValue' }),
-        item({ resource: `Users/${USER}/Messages/x`, resourceData: undefined }),
+        item({ resource: `Users/${USER}/Calendars/x`, resourceData: undefined }),
         item({ tenantId: 'contoso' }),
         'not an object',
       ),
@@ -114,18 +114,37 @@ describe('resources', () => {
     `https://graph.microsoft.com/v1.0/users/${USER}/events/AAMkAbc=`,
     `https://outlook.office365.com/api/beta/Users('${USER}')/Events('AAMkAbc=')`,
   ])('reads %s as the same mailbox and event', (resource) => {
-    expect(parseEventResource(resource)).toEqual({ user: USER, eventId: 'AAMkAbc=' });
+    expect(parseItemResource(resource)).toEqual({ collection: 'events', user: USER, itemId: 'AAMkAbc=' });
   });
 
   it('reads the id@tenant and UPN user forms', () => {
-    expect(parseEventResource(`users/${USER}@${TENANT}/events/e1`)).toEqual({
+    expect(parseItemResource(`users/${USER}@${TENANT}/events/e1`)).toEqual({
+      collection: 'events',
       user: `${USER}@${TENANT}`,
-      eventId: 'e1',
+      itemId: 'e1',
     });
-    expect(parseEventResource('Users/Adele.Vance@contoso.com/Events/e1')).toEqual({
+    expect(parseItemResource('Users/Adele.Vance@contoso.com/Events/e1')).toEqual({
+      collection: 'events',
       user: 'adele.vance@contoso.com',
-      eventId: 'e1',
+      itemId: 'e1',
     });
+  });
+
+  it('reads messages and contacts, which a subscription of that kind alone accepts', () => {
+    expect(parseItemResource(`Users/${USER}/Messages/m1`)).toEqual({
+      collection: 'messages',
+      user: USER,
+      itemId: 'm1',
+    });
+    expect(parseItemResource(`users('${USER}')/contacts('c1')`)).toEqual({
+      collection: 'contacts',
+      user: USER,
+      itemId: 'c1',
+    });
+    const messages = { userId: USER, kind: 'messages' as const, resource: `/users/${USER}/mailFolders/inbox/messages` };
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Messages/m1`)!, messages, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Events/m1`)!, messages, TENANT)).toBe(false);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Contacts/m1`)!, messages, TENANT)).toBe(false);
   });
 
   it.each([
@@ -135,27 +154,28 @@ describe('resources', () => {
     `Users/${USER}%2F..%2Fx/Events/e1`,
     `Users('${USER}/x')/Events('e1')`,
     `Users/${USER}/Events/<script>`,
-    `Users/${USER}/Messages/e1`,
+    `Users/${USER}/Calendars/e1`,
+    `Users/${USER}/mailFolders/inbox`,
     `me/events/e1`,
     `Users/${USER}/Events/e1?$expand=x`,
     `https://attacker.example/v1.0/users/${USER}/events/e1`,
     `https://graph.microsoft.com.attacker.example/v1.0/users/${USER}/events/e1`,
   ])('refuses %s', (resource) => {
-    expect(parseEventResource(resource)).toBeUndefined();
+    expect(parseItemResource(resource)).toBeUndefined();
   });
 
   it('binds a resource to its subscription’s own mailbox only', () => {
     const sub = { userId: USER, resource: `/users/${USER}/events` };
     const other = '9b1d2c3e-0000-4000-8000-0000000000ff';
-    expect(boundToSubscription(parseEventResource(`Users/${USER}/Events/e1`)!, sub, TENANT)).toBe(true);
-    expect(boundToSubscription(parseEventResource(`Users/${USER}@${TENANT}/Events/e1`)!, sub, TENANT)).toBe(true);
-    expect(boundToSubscription(parseEventResource(`Users('${USER}@${TENANT}')/Events('e1')`)!, sub, TENANT)).toBe(true);
-    expect(boundToSubscription(parseEventResource(`Users/${other}/Events/e1`)!, sub, TENANT)).toBe(false);
-    expect(boundToSubscription(parseEventResource(`Users/${USER}@${other}/Events/e1`)!, sub, TENANT)).toBe(false);
-    expect(boundToSubscription(parseEventResource('Users/adele@contoso.com/Events/e1')!, sub, TENANT)).toBe(false);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Events/e1`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}@${TENANT}/Events/e1`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Users('${USER}@${TENANT}')/Events('e1')`)!, sub, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Users/${other}/Events/e1`)!, sub, TENANT)).toBe(false);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}@${other}/Events/e1`)!, sub, TENANT)).toBe(false);
+    expect(boundToSubscription(parseItemResource('Users/adele@contoso.com/Events/e1')!, sub, TENANT)).toBe(false);
     expect(
       boundToSubscription(
-        parseEventResource(`Users/${USER}/Events/e1`)!,
+        parseItemResource(`Users/${USER}/Events/e1`)!,
         { userId: USER, resource: `/users/${USER}/messages` },
         TENANT,
       ),

@@ -63,12 +63,58 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
         resyncPending: true,
         updatedAt: 'now',
       });
-      expect(await store.getSync('6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', 'user-c')).toMatchObject({
-        deltaLink: 'https://graph/delta?$deltatoken=x',
-        resyncPending: true,
-      });
+      expect(await store.getSync({ tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', userId: 'user-c' })).toMatchObject(
+        {
+          deltaLink: 'https://graph/delta?$deltatoken=x',
+          resyncPending: true,
+        },
+      );
       expect((await store.listSync()).map((s) => s.userId)).toEqual(['User-C']);
       expect((await store.list()).every((r) => r.id !== 'user-c')).toBe(true);
+    });
+
+    it('keys sync state by kind, folder and scope; a state written before kinds existed is the events one', async () => {
+      const tenantId = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
+      const put = (ref: Record<string, string>, deltaLink: string) =>
+        store.putSync({ tenantId, userId: 'user-k', ...ref, deltaLink, resyncPending: false, updatedAt: 'now' });
+      // As an older version wrote it: no kind at all.
+      await put({}, 'events-link');
+      await put({ kind: 'messages', folderId: 'inbox' }, 'inbox-link');
+      await put({ kind: 'messages', folderId: 'archive' }, 'archive-link');
+      await put({ kind: 'messages', scope: 'AAMkFolder+/=' }, 'scope-link');
+      await put({ kind: 'contacts' }, 'contacts-link');
+      const link = async (ref: Record<string, string>) =>
+        (await store.getSync({ tenantId, userId: 'user-k', ...ref }))?.deltaLink;
+      expect(await link({ kind: 'events' })).toBe('events-link');
+      expect(await link({})).toBe('events-link');
+      expect(await link({ kind: 'messages', folderId: 'inbox' })).toBe('inbox-link');
+      expect(await link({ kind: 'messages', folderId: 'archive' })).toBe('archive-link');
+      expect(await link({ kind: 'messages', scope: 'AAMkFolder+/=' })).toBe('scope-link');
+      expect(await link({ kind: 'messages' })).toBeUndefined();
+      expect(await link({ kind: 'contacts' })).toBe('contacts-link');
+    });
+
+    it('keeps repair entries of different kinds apart, and finds entries written before kinds existed', async () => {
+      const base = {
+        tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+        userId: 'user-m',
+        subscriptionId: 's-1',
+        changeType: 'created' as const,
+        resource: 'Users/user-m/Messages/AAMkSame=',
+        reason: 'throttled',
+        firstSeenAt: '2026-11-25T00:00:00.000Z',
+        attempts: 0,
+      };
+      await store.putRepair({ ...base, eventId: 'AAMkSame=' });
+      await store.putRepair({ ...base, kind: 'messages', itemId: 'AAMkSame=' });
+      await store.putRepair({ ...base, kind: 'contacts', itemId: 'AAMkSame=' });
+      const mine = (await store.listRepairs(100)).filter((e) => e.userId === 'user-m');
+      expect(mine.map((e) => e.kind ?? 'events').sort()).toEqual(['contacts', 'events', 'messages']);
+      // The new form of an events entry is the same entry as the old one.
+      await store.deleteRepair({ ...base, kind: 'events', itemId: 'AAMkSame=' });
+      const left = (await store.listRepairs(100)).filter((e) => e.userId === 'user-m');
+      expect(left.map((e) => e.kind).sort()).toEqual(['contacts', 'messages']);
+      for (const e of left) await store.deleteRepair(e);
     });
 
     it('keeps one repair entry per event, lists up to a limit and deletes them', async () => {

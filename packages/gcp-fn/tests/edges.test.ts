@@ -397,7 +397,7 @@ describe('GCP function with poison among its neighbours', () => {
       sim.lifecycle(subBig.id, 'missed');
       await sim.settled(30_000);
       await pipe.app.manager!.resyncPending();
-      expect((await pipe.app.store.getSync(subBig.tenantId, big))?.resyncPending).toBe(false);
+      expect((await pipe.app.store.getSync({ tenantId: subBig.tenantId, userId: big }))?.resyncPending).toBe(false);
       await pipe.reader.readToEnd();
       const resynced = pipe.reader.records.find(
         (r) => r.headers['g2k-source'] === 'resync' && r.key!.endsWith(invitation.immutableId),
@@ -473,7 +473,7 @@ describe('GCP function: records produced without their event are repaired', () =
       await sim.settled();
       const first = await pipe.reader.waitFor(6);
       expect(first.every((r) => JSON.parse(r.value!).notEnrichedReason === 'throttled')).toBe(true);
-      expect((await pipe.app.store.listRepairs(100)).map((e) => e.eventId).sort()).toEqual(
+      expect((await pipe.app.store.listRepairs(100)).map((e) => e.itemId).sort()).toEqual(
         created.map((e) => e.immutableId).sort(),
       );
 

@@ -4,7 +4,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createAppFromEnv, silentLogger, type AppOverrides } from '@graph2kafka/core';
 import type { GraphSim } from '@graph2kafka/graph-sim';
-import { pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
 import { httpHandler } from '../src/handlers.ts';
 import { installWireGuard } from '../src/wire-guard.ts';
 
@@ -13,13 +13,26 @@ installWireGuard();
 
 let fnSeq = 0;
 
-/** The GCP functions on a real functions-framework HTTP server, wired to graph-sim and a real topic. */
+/**
+ * The GCP functions on a real functions-framework HTTP server, wired to graph-sim and a real topic. With
+ * `subscribe`, the functions listen on ports chosen first, and the subscription manager is on with their URLs.
+ */
 export async function startPipeline(
   sim: GraphSim,
   extraEnv: Record<string, string> = {},
   overrides: AppOverrides = {},
+  options: { subscribe?: boolean } = {},
 ) {
-  const setup: PipelineEnv = pipelineEnv(sim, extraEnv);
+  const ports = options.subscribe ? [await freePort(), await freePort()] : [0, 0];
+  const setup: PipelineEnv = pipelineEnv(sim, {
+    ...(options.subscribe
+      ? {
+          G2K_NOTIFICATION_URL: `http://127.0.0.1:${ports[0]}/`,
+          G2K_LIFECYCLE_URL: `http://127.0.0.1:${ports[1]}/`,
+        }
+      : {}),
+    ...extraEnv,
+  });
   const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, ...overrides });
   const name = `g2k${process.pid}x${fnSeq++}`;
   http(
@@ -30,13 +43,13 @@ export async function startPipeline(
     `${name}Lifecycle`,
     httpHandler(() => Promise.resolve(app)),
   );
-  const listen = async (fn: string): Promise<{ server: Server; url: string }> => {
+  const listen = async (fn: string, port: number): Promise<{ server: Server; url: string }> => {
     const server = getTestServer(fn);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
   };
-  const notifications = await listen(`${name}Notifications`);
-  const lifecycle = await listen(`${name}Lifecycle`);
+  const notifications = await listen(`${name}Notifications`, ports[0]!);
+  const lifecycle = await listen(`${name}Lifecycle`, ports[1]!);
   const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
   return {
     ...setup,

@@ -162,6 +162,11 @@ export class Calendar {
     return this.seqCounter;
   }
 
+  /** The next change number: messages and contacts share the sequence, so every delta token orders alike. */
+  nextSeq(): number {
+    return ++this.seqCounter;
+  }
+
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
   }

@@ -11,6 +11,8 @@ import { SimUsageError } from './errors.ts';
 import { Faults, type FaultRule, type FaultRuleInput } from './faults.ts';
 import { DeltaService } from './graph/delta.ts';
 import { GraphApi } from './graph/graph-api.ts';
+import { MailRoutes } from './graph/mail-routes.ts';
+import { OutlookItems, renderItem, type ItemChange, type ItemKind, type StoredItem } from './mail.ts';
 import { startHttpsServer } from './http/server.ts';
 import { guid } from './ids.ts';
 import {
@@ -54,6 +56,17 @@ export interface SimEventView {
   event: Record<string, unknown>;
 }
 
+/** A message or contact as the control API returns it. */
+export interface SimItemView {
+  id: string;
+  immutableId: string;
+  userId: string;
+  tenantId: string;
+  folderId: string;
+  changeKey: string;
+  item: Record<string, unknown>;
+}
+
 const MISSED_DEBOUNCE_MS = 60_000;
 
 /** The simulator: one HTTPS server for login, Graph v1.0 and the `/_sim` control API. */
@@ -67,6 +80,9 @@ export class GraphSim {
   readonly health: EndpointHealth;
   readonly subscriptions: SubscriptionService;
   readonly delta: DeltaService;
+  /** Messages (in mail folders) and contacts. */
+  readonly items: OutlookItems;
+  readonly mail: MailRoutes;
   readonly caCertPem: string;
   urls!: GraphSimUrls;
 
@@ -94,6 +110,11 @@ export class GraphSim {
     this.faults = new Faults(options.faults, random);
     this.health = new EndpointHealth(clock, options.delivery);
     this.delta = new DeltaService(this.calendar, options.deltaPageSize);
+    this.items = new OutlookItems(
+      () => clock.now(),
+      () => this.calendar.nextSeq(),
+    );
+    this.mail = new MailRoutes(this.items, () => this.calendar.currentSeq, options.deltaPageSize);
     this.subscriptions = new SubscriptionService({
       clock,
       directory: this.directory,
@@ -102,6 +123,7 @@ export class GraphSim {
       throttling: options.throttling,
       retryAfterSeconds: (ms) => Math.max(1, Math.ceil(ms / clock.speed / 1000)),
       sendLifecycle: (sub, event) => this.sendLifecycle(sub, event),
+      mailFolder: (userId, ref) => this.items.folder(userId, 'messages', ref)?.id,
       onHandshake: (r) =>
         this.records.attempts.push({
           deliveryId: guid(),
@@ -141,6 +163,7 @@ export class GraphSim {
       directory: this.directory,
       calendar: this.calendar,
       delta: this.delta,
+      mail: this.mail,
       subscriptions: this.subscriptions,
       faults: this.faults,
       records: this.records,
@@ -157,6 +180,7 @@ export class GraphSim {
     });
     this.control = controlRouter(this);
     this.calendar.onChange((change) => this.notifyChange(change));
+    this.items.onChange((change) => this.notifyItemChange(change));
     for (const tenant of options.tenants) {
       this.directory.addTenant(tenant);
       for (const user of tenant.users) this.directory.addUser(tenant.id, user);
@@ -278,6 +302,33 @@ export class GraphSim {
     return renderEvent(event, user, immutable, this.urls.graph);
   }
 
+  /** A message (in `folder`, an id or well-known name; default inbox) or contact, as Graph's JSON shows it. */
+  createItem(kind: ItemKind, userId: string, input: Record<string, unknown>, folder?: string): SimItemView {
+    return this.itemView(this.items.create(kind, this.user(userId), folder, input));
+  }
+
+  updateItem(kind: ItemKind, userId: string, id: string, input: Record<string, unknown>): SimItemView {
+    return this.itemView(this.items.update(kind, this.user(userId).id, id, input));
+  }
+
+  deleteItem(kind: ItemKind, userId: string, id: string): SimItemView {
+    return this.itemView(this.items.delete(kind, this.user(userId).id, id));
+  }
+
+  /** Files a message into another folder (id or well-known name): Graph's `move`. */
+  moveMessage(userId: string, id: string, folder: string): SimItemView {
+    return this.itemView(this.items.move(this.user(userId).id, id, folder));
+  }
+
+  listItems(kind: ItemKind, userId: string): SimItemView[] {
+    return this.items.forUser(kind, this.user(userId).id).map((i) => this.itemView(i));
+  }
+
+  /** A mailbox's mail folders: id, well-known name, display name. */
+  mailFolders(userId: string) {
+    return this.items.folders(this.user(userId).id, 'messages');
+  }
+
   /** A password reset: Graph removes the mailbox's subscriptions and says so with `subscriptionRemoved`. */
   resetPassword(userId: string): Subscription[] {
     const user = this.user(userId);
@@ -363,6 +414,7 @@ export class GraphSim {
 
   invalidateDeltaTokens(userId: string): void {
     this.delta.invalidate(this.user(userId).id);
+    this.mail.invalidate(this.user(userId).id);
   }
 
   notifications(filter: { state?: string; subscriptionId?: string; kind?: string } = {}): NotificationRecord[] {
@@ -432,9 +484,101 @@ export class GraphSim {
     };
   }
 
+  private itemView(item: StoredItem): SimItemView {
+    const user = this.user(item.userId);
+    return {
+      id: item.restId,
+      immutableId: item.immutableId,
+      userId: user.id,
+      tenantId: user.tenantId,
+      folderId: item.folderId,
+      changeKey: item.changeKey,
+      item: renderItem(item, user, true, this.urls.graph),
+    };
+  }
+
+  /**
+   * Who hears of a message or contact change: mailbox-wide subscriptions of its kind as for events (a move is
+   * an `updated` with immutable ids, a `deleted` + `created` of the REST ids without), and folder subscriptions
+   * of the folder it is in — a message moved out of one folder is `deleted` there and `created` in the other.
+   */
+  private notifyItemChange(change: ItemChange): void {
+    const { item } = change;
+    const collection = item.kind === 'messages' ? 'Messages' : 'Contacts';
+    const odataType = item.kind === 'messages' ? '#Microsoft.Graph.Message' : '#Microsoft.Graph.Contact';
+    for (const sub of this.subscriptions.forMailbox(item.userId)) {
+      if (sub.kind !== item.kind) continue;
+      const id = sub.immutableIds ? item.immutableId : item.restId;
+      let sends: Array<[ChangeType, string]>;
+      if (sub.folderId === undefined)
+        sends =
+          change.moved && !sub.immutableIds
+            ? [
+                ['deleted', change.previousRestId!],
+                ['created', item.restId],
+              ]
+            : [[change.type, id]];
+      else if (change.moved)
+        sends = [
+          ...(change.previousFolderId === sub.folderId
+            ? [['deleted', sub.immutableIds ? item.immutableId : change.previousRestId!] as [ChangeType, string]]
+            : []),
+          ...(item.folderId === sub.folderId ? [['created', id] as [ChangeType, string]] : []),
+        ];
+      else sends = item.folderId === sub.folderId ? [[change.type, id]] : [];
+      for (const [changeType, itemId] of sends) {
+        if (!sub.changeTypes.includes(changeType)) continue;
+        this.sendChange(
+          sub,
+          changeType,
+          `Users/${sub.userId}/${collection}/${itemId}`,
+          odataType,
+          itemId,
+          item.changeKey,
+        );
+      }
+    }
+  }
+
+  private sendChange(
+    sub: Subscription,
+    changeType: ChangeType,
+    resource: string,
+    odataType: string,
+    itemId: string,
+    etag: string,
+  ): void {
+    const id = guid();
+    const payload: ChangeNotification = {
+      id,
+      subscriptionId: sub.id,
+      subscriptionExpirationDateTime: new Date(sub.expirationMs).toISOString(),
+      changeType,
+      resource,
+      resourceData: { '@odata.type': odataType, '@odata.id': resource, '@odata.etag': `W/"${etag}"`, id: itemId },
+      clientState: sub.clientState ?? null,
+      tenantId: sub.tenantId,
+    };
+    this.dispatcher.enqueue(sub, 'change', sub.notificationUrl, payload, {
+      id,
+      kind: 'change',
+      subscriptionId: sub.id,
+      url: sub.notificationUrl,
+      changeType,
+      resource,
+      eventId: itemId,
+      userId: sub.userId,
+      tenantId: sub.tenantId,
+      createdAt: this.clock.nowIso(),
+      state: 'pending',
+      attempts: 0,
+    });
+  }
+
   private notifyChange(change: CalendarChange): void {
     const { event } = change;
     for (const sub of this.subscriptions.forMailbox(event.userId)) {
+      if (sub.kind !== 'events') continue;
       const sends: Array<[ChangeType, string]> =
         change.moved && !sub.immutableIds
           ? [
@@ -444,37 +588,14 @@ export class GraphSim {
           : [[change.type, sub.immutableIds ? event.immutableId : event.restId]];
       for (const [changeType, eventId] of sends) {
         if (!sub.changeTypes.includes(changeType)) continue;
-        const resource = `Users/${sub.userId}/Events/${eventId}`;
-        const id = guid();
-        const payload: ChangeNotification = {
-          id,
-          subscriptionId: sub.id,
-          subscriptionExpirationDateTime: new Date(sub.expirationMs).toISOString(),
+        this.sendChange(
+          sub,
           changeType,
-          resource,
-          resourceData: {
-            '@odata.type': '#Microsoft.Graph.Event',
-            '@odata.id': resource,
-            '@odata.etag': `W/"${event.changeKey}"`,
-            id: eventId,
-          },
-          clientState: sub.clientState ?? null,
-          tenantId: sub.tenantId,
-        };
-        this.dispatcher.enqueue(sub, 'change', sub.notificationUrl, payload, {
-          id,
-          kind: 'change',
-          subscriptionId: sub.id,
-          url: sub.notificationUrl,
-          changeType,
-          resource,
+          `Users/${sub.userId}/Events/${eventId}`,
+          '#Microsoft.Graph.Event',
           eventId,
-          userId: sub.userId,
-          tenantId: sub.tenantId,
-          createdAt: this.clock.nowIso(),
-          state: 'pending',
-          attempts: 0,
-        });
+          event.changeKey,
+        );
       }
     }
   }

@@ -6,7 +6,7 @@ import { guid } from './ids.ts';
 import type { SubscriptionOptions, ThrottleOptions } from './options.ts';
 import type { Records } from './records.ts';
 import { SlidingWindowLimiter } from './throttle.ts';
-import type { ChangeType, LifecycleEvent, Principal, Subscription } from './types.ts';
+import type { ChangeType, LifecycleEvent, Principal, Subscription, SubscriptionKind } from './types.ts';
 
 const CHANGE_TYPES = new Set<ChangeType>(['created', 'updated', 'deleted']);
 const TLS_VERSIONS = new Set(['v1_0', 'v1_1', 'v1_2', 'v1_3']);
@@ -38,9 +38,18 @@ export interface SubscriptionDeps {
   retryAfterSeconds: (simMs: number) => number;
   sendLifecycle: (sub: Subscription, event: LifecycleEvent) => void;
   onHandshake: (result: HandshakeResult) => void;
+  /** A mailbox's mail folder id for an id or well-known name (`inbox`), if it has one. */
+  mailFolder: (userId: string, ref: string) => string | undefined;
 }
 
-/** Graph's `/subscriptions` for Outlook events: its rules, quotas, throttles, expiry and lifecycle timers. */
+interface ParsedResource {
+  resource: string;
+  userId: string;
+  kind: SubscriptionKind;
+  folderId: string | undefined;
+}
+
+/** Graph's `/subscriptions` for Outlook events, messages and contacts: its rules, quotas, throttles, expiry and lifecycle timers. */
 export class SubscriptionService {
   private readonly subs = new Map<string, Subscription>();
   private readonly timers = new Map<string, Array<() => void>>();
@@ -89,7 +98,8 @@ export class SubscriptionService {
     const changeTypes = this.parseChangeTypes(body.changeType);
     const notificationUrl = this.parseUrl(body.notificationUrl, 'notificationUrl', true)!;
     const lifecycleNotificationUrl = this.parseUrl(body.lifecycleNotificationUrl, 'lifecycleNotificationUrl', false);
-    const { resource, userId } = this.parseResource(body.resource, principal);
+    const parsed = this.parseResource(body.resource, principal);
+    const { resource, userId } = parsed;
     const includeResourceData = body.includeResourceData === true;
     const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData);
     const clientState = this.parseClientState(body.clientState);
@@ -112,7 +122,7 @@ export class SubscriptionService {
         'NotSupported',
       );
     }
-    this.checkDuplicate(principal, userId, changeTypes);
+    this.checkDuplicate(principal, parsed, changeTypes);
     const onMailbox = this.forMailbox(userId).length;
     if (onMailbox >= this.deps.options.quotaPerMailbox) {
       throw new GraphError(
@@ -125,10 +135,12 @@ export class SubscriptionService {
     if (lifecycleNotificationUrl)
       await validateEndpoint(lifecycleNotificationUrl, this.deps.options.handshakeTimeoutMs, this.deps.onHandshake);
     // The handshake took time; a parallel create of the same combination may have won meanwhile.
-    this.checkDuplicate(principal, userId, changeTypes);
+    this.checkDuplicate(principal, parsed, changeTypes);
     const app = this.deps.directory.app(principal.appId);
     return this.add({
       resource,
+      kind: parsed.kind,
+      ...(parsed.folderId ? { folderId: parsed.folderId } : {}),
       changeTypes,
       notificationUrl,
       lifecycleNotificationUrl,
@@ -247,6 +259,7 @@ export class SubscriptionService {
   }): Subscription {
     return this.add({
       resource: `/users/${input.userId}/events`,
+      kind: 'events',
       changeTypes: ['created', 'updated', 'deleted'],
       notificationUrl: input.notificationUrl,
       lifecycleNotificationUrl: input.lifecycleNotificationUrl,
@@ -384,10 +397,16 @@ export class SubscriptionService {
     this.deps.records.warnings.push({ at: this.deps.clock.nowIso(), code, message, subscriptionId: sub.id });
   }
 
-  private checkDuplicate(principal: Principal, userId: string, changeTypes: ChangeType[]): void {
+  /** Graph refuses a second subscription of one app with the same resource and change types. */
+  private checkDuplicate(principal: Principal, r: ParsedResource, changeTypes: ChangeType[]): void {
     const key = [...changeTypes].sort().join(',');
     const existing = this.all().find(
-      (s) => s.applicationId === principal.appId && s.userId === userId && [...s.changeTypes].sort().join(',') === key,
+      (s) =>
+        s.applicationId === principal.appId &&
+        s.userId === r.userId &&
+        s.kind === r.kind &&
+        s.folderId === r.folderId &&
+        [...s.changeTypes].sort().join(',') === key,
     );
     if (existing) {
       throw new GraphError(
@@ -433,19 +452,23 @@ export class SubscriptionService {
     return value;
   }
 
-  private parseResource(value: unknown, principal: Principal): { resource: string; userId: string } {
+  private parseResource(value: unknown, principal: Principal): ParsedResource {
     if (typeof value !== 'string' || !value.trim()) throw badRequest('resource is required.', 'InvalidRequest');
     const path = value.trim().replace(/^\/+/, '').split('?')[0]!;
-    if (/^me\/events$/i.test(path)) {
+    if (/^me\//i.test(path)) {
       throw badRequest('/me request is only valid with delegated authentication flow.', 'BadRequest');
     }
-    const match = /^users\/([^/]+)\/events$/i.exec(path);
+    const match =
+      /^users\/([^/]+)\/(events|messages|contacts)$/i.exec(path) ??
+      /^users\/([^/]+)\/mailFolders(?:\/([^/]+)|\('([^/']+)'\))\/(messages)$/i.exec(path);
     if (!match) {
       throw badRequest(
-        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events.`,
+        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages or users/{id}/contacts.`,
         'InvalidRequest',
       );
     }
+    const folderRef = match.length > 3 ? (match[2] ?? match[3]) : undefined;
+    const kind = (match.length > 3 ? match[4]! : match[2]!).toLowerCase() as SubscriptionKind;
     let userRef: string;
     try {
       userRef = decodeURIComponent(match[1]!);
@@ -459,7 +482,17 @@ export class SubscriptionService {
         'ResourceNotFound',
         `Resource '${value}' does not exist: no mailbox '${userRef}' in this tenant.`,
       );
-    return { resource: value, userId: user.id };
+    let folderId: string | undefined;
+    if (folderRef !== undefined) {
+      folderId = this.deps.mailFolder(user.id, folderRef);
+      if (!folderId)
+        throw new GraphError(
+          404,
+          'ResourceNotFound',
+          `Resource '${value}' does not exist: no mail folder '${folderRef}'.`,
+        );
+    }
+    return { resource: value, userId: user.id, kind, folderId };
   }
 
   private parseExpiration(value: unknown, withResourceData: boolean): number {

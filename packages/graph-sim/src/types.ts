@@ -50,9 +50,15 @@ export interface SimApp {
   servicePrincipalIds: Map<string, string>;
 }
 
+/** The resources graph-sim delivers notifications for. */
+export type SubscriptionKind = 'events' | 'messages' | 'contacts';
+
 export interface Subscription {
   id: string;
   resource: string;
+  kind: SubscriptionKind;
+  /** Messages of one mail folder (its id, resolved from a well-known name at creation). */
+  folderId?: string;
   changeTypes: ChangeType[];
   notificationUrl: string;
   lifecycleNotificationUrl: string | undefined;

@@ -135,7 +135,7 @@ describe('subscriptions: create with the real handshake, renew, reauthorize, del
     ['an unknown change type', { changeType: 'created,moved' }, /Invalid 'changeType'/],
     ['an http URL off loopback', { notificationUrl: 'http://example.com/hook' }, /must use https/],
     ['an app-only /me resource', { resource: '/me/events' }, /only valid with delegated/],
-    ['an unsupported resource', { resource: '/users/x/messages' }, /not supported/],
+    ['an unsupported resource', { resource: '/users/x/calendars' }, /not supported/],
     ['an unknown property', { color: 'red' }, /does not exist on type/],
     ['a missing expiration', { expirationDateTime: undefined }, /expirationDateTime is required/],
   ])('answers 400 for %s', async (_name, over, message) => {

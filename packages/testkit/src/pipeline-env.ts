@@ -8,6 +8,8 @@ export interface PipelineEnv {
   env: Record<string, string>;
   stateDir: string;
   topic: string;
+  /** The topic of each resource kind (`events` is `topic`). */
+  topics: { events: string; messages: string; contacts: string };
   lifecycleTopic: string;
   deadLetterTopic: string;
 }
@@ -36,11 +38,14 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
   const topic = `test.events.${suffix}`;
   const lifecycleTopic = `test.lifecycle.${suffix}`;
   const deadLetterTopic = `test.deadletter.${suffix}`;
+  const topics = { events: topic, messages: `test.messages.${suffix}`, contacts: `test.contacts.${suffix}` };
   return {
     env: {
       ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
       G2K_TOPIC: topic,
+      G2K_MESSAGES_TOPIC: topics.messages,
+      G2K_CONTACTS_TOPIC: topics.contacts,
       G2K_LIFECYCLE_TOPIC: lifecycleTopic,
       G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
       G2K_STATE_STORE: `file:${stateDir}`,
@@ -48,6 +53,7 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
     },
     stateDir,
     topic,
+    topics,
     lifecycleTopic,
     deadLetterTopic,
   };

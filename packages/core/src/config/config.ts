@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, SecretError } from '../errors.ts';
+import { KINDS, type KindName } from '../kinds/index.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../receive/wire-guard.ts';
+import { parseChangeTypes, parseDesiredState, type DesiredEntry } from './desired-state.ts';
 import { parseReference, unresolvedKeyVaultReference, type SecretSource } from './secrets.ts';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
@@ -52,13 +54,13 @@ export type StateStoreSettings =
 
 /** What the subscription manager keeps alive; absent when G2K_NOTIFICATION_URL is not set. */
 export interface SubscriptionSettings {
-  /** Mailboxes (user object ids) in the home tenant to subscribe to. */
-  users: string[];
-  /** Security groups whose members' mailboxes are subscribed to (membership read at every reconcile). */
-  groups: string[];
+  /**
+   * The desired state: G2K_SUBSCRIPTIONS_FILE's entries, then the shorthand settings' (G2K_SUBSCRIBE_USERS,
+   * G2K_SUBSCRIBE_GROUPS for the kinds in G2K_SUBSCRIBE_KINDS, in the home tenant).
+   */
+  desired: DesiredEntry[];
   notificationUrl: string;
   lifecycleNotificationUrl: string;
-  changeTypes: string;
   lifetimeMinutes: number;
   renewWithinMinutes: number;
   resyncPastDays: number;
@@ -70,7 +72,8 @@ export interface Config {
   graph: GraphSettings;
   allowedTenants: Set<string>;
   kafka: KafkaSettings;
-  topics: { events: string; lifecycle: string; deadLetter: string };
+  /** A topic per resource kind, and the lifecycle and dead-letter topics. */
+  topics: Record<KindName, string> & { lifecycle: string; deadLetter: string };
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
@@ -107,6 +110,8 @@ export const SETTINGS = {
   KAFKA_OAUTH_SCOPE: 'Entra scope of the Kafka tokens, e.g. https://NAMESPACE.servicebus.windows.net/.default',
   KAFKA_OAUTH_IDENTITY: 'Entra identity for Kafka tokens: app (AZURE_CLIENT_ID/SECRET) or managed',
   G2K_TOPIC: 'topic for event records',
+  G2K_MESSAGES_TOPIC: 'topic for message records',
+  G2K_CONTACTS_TOPIC: 'topic for contact records',
   G2K_LIFECYCLE_TOPIC: 'topic for lifecycle notifications',
   G2K_DEAD_LETTER_TOPIC: 'topic for changes Kafka refused even reduced, with the raw notification',
   G2K_MAX_RECORD_BYTES:
@@ -125,11 +130,14 @@ export const SETTINGS = {
     'with G2K_STATE_STORE=postgres: postgresql://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE (or sm:…)',
   G2K_NOTIFICATION_URL: 'the public URL of the notification function (turns the subscription manager on)',
   G2K_LIFECYCLE_URL: 'the public URL of the lifecycle function',
-  G2K_SUBSCRIBE_USERS: 'mailboxes to subscribe to: user object ids, comma-separated',
+  G2K_SUBSCRIPTIONS_FILE:
+    'the desired state: a JSON file of (tenant, kind, users/groups, folders, changeTypes, select) entries (docs/desired-state.md)',
+  G2K_SUBSCRIBE_USERS: 'shorthand: mailboxes of the home tenant to subscribe to, user object ids, comma-separated',
   G2K_SUBSCRIBE_GROUPS:
-    'groups whose members are subscribed to: group object ids, comma-separated (needs GroupMember.Read.All)',
-  G2K_CHANGE_TYPES: 'change types to subscribe to',
-  G2K_SUBSCRIPTION_MINUTES: 'lifetime asked for each subscription (Outlook events: at most 10080)',
+    'shorthand: groups whose members are subscribed to, group object ids, comma-separated (needs GroupMember.Read.All)',
+  G2K_SUBSCRIBE_KINDS: 'shorthand: the kinds subscribed for those mailboxes: events, messages and/or contacts',
+  G2K_CHANGE_TYPES: 'shorthand: change types to subscribe to',
+  G2K_SUBSCRIPTION_MINUTES: 'lifetime asked for each subscription, capped at each kind’s maximum (Outlook: 10080)',
   G2K_RENEW_WITHIN_MINUTES: 'renew subscriptions that expire within this many minutes',
   G2K_RESYNC_PAST_DAYS: 'how far back a delta resync reads',
   G2K_RESYNC_FUTURE_DAYS: 'how far ahead a delta resync reads',
@@ -317,18 +325,23 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   if (sslRaw !== 'true' && (env.KAFKA_SSL_CA_PEM || env.KAFKA_SSL_CA_FILE || sslClientCert))
     problems.push('KAFKA_SSL_CA_PEM, KAFKA_SSL_CA_FILE and client certificates need KAFKA_SSL=true.');
 
+  const topicSettings: Record<string, keyof typeof SETTINGS> = {
+    ...Object.fromEntries(Object.values(KINDS).map((k) => [k.name, k.topicSetting as keyof typeof SETTINGS])),
+    lifecycle: 'G2K_LIFECYCLE_TOPIC',
+    deadLetter: 'G2K_DEAD_LETTER_TOPIC',
+  };
   const topics = {
-    events: text('G2K_TOPIC', 'graph.calendar.events'),
+    ...(Object.fromEntries(
+      Object.values(KINDS).map((k) => [k.name, text(k.topicSetting as keyof typeof SETTINGS, k.defaultTopic)]),
+    ) as Record<KindName, string>),
     lifecycle: text('G2K_LIFECYCLE_TOPIC', 'graph.subscription.lifecycle'),
     deadLetter: text('G2K_DEAD_LETTER_TOPIC', 'graph.calendar.deadletter'),
   };
-  const topicSettings = { events: 'G2K_TOPIC', lifecycle: 'G2K_LIFECYCLE_TOPIC', deadLetter: 'G2K_DEAD_LETTER_TOPIC' };
   for (const [key, topic] of Object.entries(topics)) {
-    if (!TOPIC.test(topic))
-      problems.push(`${topicSettings[key as keyof typeof topics]} is not a valid Kafka topic name: '${topic}'.`);
+    if (!TOPIC.test(topic)) problems.push(`${topicSettings[key]} is not a valid Kafka topic name: '${topic}'.`);
   }
-  if (new Set(Object.values(topics)).size !== 3)
-    problems.push('G2K_TOPIC, G2K_LIFECYCLE_TOPIC and G2K_DEAD_LETTER_TOPIC must be three different topics.');
+  if (new Set(Object.values(topics)).size !== Object.keys(topics).length)
+    problems.push(`${Object.values(topicSettings).join(', ')} must be different topics.`);
 
   const store = text('G2K_STATE_STORE');
   const table = text('G2K_TABLE_NAME', 'graph2kafka');
@@ -375,10 +388,6 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       }
       return value;
     };
-    const changeTypes = text('G2K_CHANGE_TYPES', 'created,updated,deleted');
-    if (!changeTypes.split(',').every((c) => ['created', 'updated', 'deleted'].includes(c.trim()))) {
-      problems.push(`G2K_CHANGE_TYPES must list created, updated and/or deleted, got ${shown(changeTypes)}.`);
-    }
     const ids = (name: 'G2K_SUBSCRIBE_USERS' | 'G2K_SUBSCRIBE_GROUPS'): string[] => {
       const list = text(name, '')
         .split(',')
@@ -388,17 +397,48 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
         if (!GUID.test(id)) problems.push(`${name} must list object ids (GUIDs), got ${shown(id)}.`);
       return list;
     };
+    const desired: DesiredEntry[] = [];
+    const desiredFile = env.G2K_SUBSCRIPTIONS_FILE?.trim();
+    if (desiredFile) {
+      const content = file('G2K_SUBSCRIPTIONS_FILE');
+      if (content !== undefined)
+        desired.push(...parseDesiredState(content, 'G2K_SUBSCRIPTIONS_FILE', homeTenantId, problems));
+    }
     const users = ids('G2K_SUBSCRIBE_USERS');
     const groups = ids('G2K_SUBSCRIBE_GROUPS');
+    const kinds = text('G2K_SUBSCRIBE_KINDS', 'events')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+    for (const kind of kinds) {
+      if (!Object.prototype.hasOwnProperty.call(KINDS, kind)) {
+        problems.push(`G2K_SUBSCRIBE_KINDS must list ${Object.keys(KINDS).join(', ')}, got ${shown(kind)}.`);
+        continue;
+      }
+      const k = KINDS[kind as KindName];
+      const changeTypes = parseChangeTypes(
+        env.G2K_CHANGE_TYPES?.trim() || undefined,
+        k.changeTypes,
+        k.defaultChangeTypes,
+        'G2K_CHANGE_TYPES',
+        problems,
+      );
+      if (users.length || groups.length)
+        desired.push({
+          source: `G2K_SUBSCRIBE_USERS/G2K_SUBSCRIBE_GROUPS (${kind})`,
+          tenantId: homeTenantId.toLowerCase(),
+          kind: k.name,
+          users,
+          groups,
+          folders: [],
+          changeTypes,
+          select: undefined,
+        });
+    }
     subscriptions = {
-      users,
-      groups,
+      desired,
       notificationUrl: hookUrl('G2K_NOTIFICATION_URL'),
       lifecycleNotificationUrl: hookUrl('G2K_LIFECYCLE_URL'),
-      changeTypes: changeTypes
-        .split(',')
-        .map((c) => c.trim())
-        .join(','),
       lifetimeMinutes: int('G2K_SUBSCRIPTION_MINUTES', 10_000, 45, 10_080),
       renewWithinMinutes: int('G2K_RENEW_WITHIN_MINUTES', 2_880, 10, 10_000),
       resyncPastDays: int('G2K_RESYNC_PAST_DAYS', 30, 0, 3_650),
@@ -422,7 +462,10 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
       batchConcurrency: int('G2K_GRAPH_BATCH_CONCURRENCY', 4, 1, 32),
       batchLingerMs: int('G2K_GRAPH_BATCH_LINGER_MS', 40, 0, 500),
     },
-    allowedTenants: new Set(allowed),
+    // Without an explicit list: the home tenant and every tenant the desired state subscribes in.
+    allowedTenants: new Set(
+      explicitTenants ? allowed : [...allowed, ...(subscriptions?.desired.map((d) => d.tenantId) ?? [])],
+    ),
     kafka: {
       brokers,
       clientId: text('KAFKA_CLIENT_ID', 'graph2kafka'),

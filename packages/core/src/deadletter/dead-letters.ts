@@ -3,7 +3,9 @@ import type { Kafka } from 'kafkajs';
 import type { EventFetcher } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
-import { repairRecords, type DeadLetterValue } from '../record.ts';
+import { isKindName } from '../kinds/index.ts';
+import { repairRecords, repairTarget, type DeadLetterValue } from '../record.ts';
+import type { RepairEntry } from '../state/subscription-store.ts';
 
 export interface DeadLetter {
   partition: number;
@@ -24,7 +26,7 @@ export const REPLAY_GROUP = 'graph2kafka-deadletter-replay';
 
 /**
  * The dead-letter topic, for operators: list what is in it, and replay it once the cause is fixed (a raised
- * broker limit, a topic that exists now). A replay reads each change's event from Graph again and produces it
+ * broker limit, a topic that exists now). A replay reads each change's item from Graph again and produces it
  * under the current limits as a `source: "repair"` record; a letter is committed only once its record (or its
  * new dead letter) is acknowledged.
  */
@@ -57,11 +59,13 @@ export class DeadLetters {
   async replay(max: number): Promise<ReplayReport> {
     const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, stoppedAt: undefined };
     await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, value }) => {
-      const outcome = await this.fetcher.fetch(value.tenantId, value.userId, value.eventId, Date.now() + 10_000);
-      const entry = {
+      // Letters written before kinds existed are events and name the item `eventId`.
+      const entry: RepairEntry = {
         tenantId: value.tenantId,
+        kind: isKindName(value.kind) ? value.kind : 'events',
         userId: value.userId,
-        eventId: value.eventId,
+        itemId: value.itemId ?? value.eventId,
+        ...(value.folderId ? { folderId: value.folderId } : {}),
         subscriptionId: value.subscriptionId,
         changeType: value.changeType as 'created' | 'updated' | 'deleted',
         resource: typeof value.notification?.resource === 'string' ? value.notification.resource : value.key,
@@ -69,6 +73,13 @@ export class DeadLetters {
         firstSeenAt: value.receivedAt,
         attempts: 0,
       };
+      const { kind, target, itemId } = repairTarget(entry);
+      const outcome = await this.fetcher.fetch(
+        value.tenantId,
+        kind,
+        kind.readPath(target, itemId, kind.defaultSelect),
+        Date.now() + 10_000,
+      );
       const [result] = await this.events.produce(
         [{ records: repairRecords(entry, outcome, Date.now()), notification: value.notification }],
         Date.now() + 10_000,

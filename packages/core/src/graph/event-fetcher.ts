@@ -1,15 +1,16 @@
 import { GraphRequestError, TokenError } from '../errors.ts';
+import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
 
 export type FetchOutcome =
-  { kind: 'found'; event: Record<string, unknown> } | { kind: 'gone' } | { kind: 'failed'; reason: string };
+  { kind: 'found'; item: Record<string, unknown> } | { kind: 'gone' } | { kind: 'failed'; reason: string };
 
 interface Pending {
   key: string;
   tenantId: string;
-  userId: string;
-  eventId: string;
+  path: string;
+  goneCodes: readonly string[];
   deadline: number;
   attempts: number;
   lastFailure: string;
@@ -27,8 +28,8 @@ const MAX_BATCH = 20;
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 /**
- * Reads changed events through `$batch`, coalescing reads from concurrent notification POSTs into shared
- * batches of up to 20 (one Graph request serves many notifications), deduplicating reads of the same event,
+ * Reads changed items (of any kind) through `$batch`, coalescing reads from concurrent notification POSTs into shared
+ * batches of up to 20 (one Graph request serves many notifications), deduplicating reads of the same item,
  * honouring per-item and whole-request 429/503 with Retry-After, and giving up on an item once waiting would
  * overrun its deadline.
  */
@@ -50,14 +51,15 @@ export class EventFetcher {
     this.logger = options.logger;
   }
 
-  fetch(tenantId: string, userId: string, eventId: string, deadline: number): Promise<FetchOutcome> {
-    const key = `${tenantId}|${userId.toLowerCase()}|${eventId}`;
+  /** Reads `path` (the kind's read path of one item) in `tenantId`; the kind says which 404 means gone. */
+  fetch(tenantId: string, kind: ResourceKind, path: string, deadline: number): Promise<FetchOutcome> {
+    const key = `${tenantId}|${path}`;
     return new Promise((resolve) => {
       this.enqueue({
         key,
         tenantId,
-        userId,
-        eventId,
+        path,
+        goneCodes: kind.goneCodes,
         deadline,
         attempts: 0,
         lastFailure: 'budget_exhausted',
@@ -68,7 +70,7 @@ export class EventFetcher {
   }
 
   /**
-   * Reads of one event that are still queued share one item. A read already sent is not shared: it may have
+   * Reads of one item that are still queued share one batch entry. A read already sent is not shared: it may have
    * left before the change a newer notification reports.
    */
   private enqueue(item: Pending): void {
@@ -126,7 +128,7 @@ export class EventFetcher {
         items.map((item, i) => ({
           id: String(i + 1),
           method: 'GET' as const,
-          url: `/users/${encodeURIComponent(item.userId)}/events/${encodeURIComponent(item.eventId)}`,
+          url: item.path,
           headers: { Prefer: 'IdType="ImmutableId"' },
         })),
         timeoutMs,
@@ -158,12 +160,12 @@ export class EventFetcher {
   private settleItem(item: Pending, response: BatchItemResponse | undefined): void {
     if (!response) return this.retry(item, 'graph_unavailable', undefined);
     if (response.status === 200 && typeof response.body === 'object' && response.body !== null) {
-      return this.finish(item, { kind: 'found', event: response.body as Record<string, unknown> });
+      return this.finish(item, { kind: 'found', item: response.body as Record<string, unknown> });
     }
     const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
-    // Only "no such item" means the event is gone; an unknown, disabled or moved mailbox (ErrorInvalidUser,
-    // MailboxNotEnabledForRESTAPI, ResourceNotFound …) says nothing about the event and must not tombstone it.
-    if (response.status === 404 && code === 'ErrorItemNotFound') return this.finish(item, { kind: 'gone' });
+    // Only "no such item" means the item is gone; an unknown, disabled or moved mailbox (ErrorInvalidUser,
+    // MailboxNotEnabledForRESTAPI, ResourceNotFound …) says nothing about the item and must not tombstone it.
+    if (response.status === 404 && code && item.goneCodes.includes(code)) return this.finish(item, { kind: 'gone' });
     if (response.status === 404) return this.finish(item, { kind: 'failed', reason: 'mailbox_unavailable' });
     if (RETRYABLE.has(response.status)) {
       const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));

@@ -1,12 +1,13 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { deadLetterRecord, recordBytes, reduceEventRecords, type EventRecords } from '../record.ts';
+import type { KindName } from '../kinds/index.ts';
+import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from '../record.ts';
 import { asProduceError } from './kafka-errors.ts';
 import type { RecordSink } from './producer.ts';
 
 /** The records of one change, and the input to keep in the dead-letter topic should Kafka refuse them. */
 export interface EventUnit {
-  records: EventRecords;
+  records: ChangeRecords;
   /** The notification as received, without its clientState (null for resync items). */
   notification: Record<string, unknown> | null;
 }
@@ -18,7 +19,8 @@ export type UnitResult =
 
 export interface EventProducerOptions {
   sink: RecordSink;
-  topic: string;
+  /** Where each kind's records go. */
+  topics: Readonly<Record<KindName, string>>;
   deadLetterTopic: string;
   maxRecordBytes: number;
   logger: Logger;
@@ -49,25 +51,26 @@ export class EventProducer {
     const max = this.o.maxRecordBytes;
     let records = unit.records;
     if (records.records.some((r) => recordBytes(r) > max)) {
-      const reduced = reduceEventRecords(records, max);
+      const reduced = reduceRecords(records, max);
       if (!reduced)
         return this.deadLetter(unit, 'record_too_large', `a record is over G2K_MAX_RECORD_BYTES (${max})`, deadline);
       records = reduced;
     }
     try {
-      await this.o.sink.send(this.o.topic, records.records, this.remaining(deadline));
+      await this.o.sink.send(this.o.topics[records.kind.name], records.records, this.remaining(deadline));
     } catch (err) {
       const failure = asProduceError(err);
       if (!failure.permanent) return { status: 'retry_later', reason: failure.message };
       return this.deadLetter(unit, 'refused_by_kafka', failure.message, deadline);
     }
-    return records.value.reducedProperties
-      ? { status: 'produced', reduced: records.value.reducedProperties }
+    return records.facts.reducedProperties
+      ? { status: 'produced', reduced: records.facts.reducedProperties }
       : { status: 'produced' };
   }
 
   private async deadLetter(unit: EventUnit, reason: string, error: string, deadline: number): Promise<UnitResult> {
-    const record = deadLetterRecord(unit.records, this.o.topic, reason, error, unit.notification, this.now());
+    const topic = this.o.topics[unit.records.kind.name];
+    const record = deadLetterRecord(unit.records, topic, reason, error, unit.notification, this.now());
     try {
       // Even when the refused send used up the time: a dead letter is small, and the alternative is a 503.
       await this.o.sink.send(this.o.deadLetterTopic, [record], Math.max(500, this.remaining(deadline)));

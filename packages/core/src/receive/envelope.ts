@@ -1,5 +1,5 @@
 import type { ChangeNotification, LifecycleNotification } from './notification.ts';
-import { parseEventResource } from './resource.ts';
+import { parseItemResource } from './resource.ts';
 
 /** Each item of `value`, sorted by shape: a change, a lifecycle event, or something we cannot use. */
 export type Item =
@@ -88,11 +88,11 @@ function parseItem(raw: unknown, at: string): Item {
   if (typeof item.changeType !== 'string')
     return { kind: 'malformed', problem: `${at}: neither changeType nor lifecycleEvent is present` };
   if (!CHANGE_TYPES.has(item.changeType)) return { kind: 'unusable', reason: 'unsupported_change_type', ...envelope };
-  const resource = typeof item.resource === 'string' ? parseEventResource(item.resource) : undefined;
+  const resource = typeof item.resource === 'string' ? parseItemResource(item.resource) : undefined;
   const data = item.resourceData;
   const dataId = typeof data === 'object' && data !== null ? (data as { id?: unknown }).id : undefined;
-  // resourceData.id, when present, must name the same event as the resource: two ids would give two answers.
-  if (!resource || (dataId !== undefined && dataId !== resource.eventId))
+  // resourceData.id, when present, must name the same item as the resource: two ids would give two answers.
+  if (!resource || (dataId !== undefined && dataId !== resource.itemId))
     return { kind: 'unusable', reason: 'unknown_resource', ...envelope };
   return {
     kind: 'change',

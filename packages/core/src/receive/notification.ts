@@ -1,4 +1,4 @@
-import type { EventResource } from './resource.ts';
+import type { KindName, NamedItem, Target } from '../kinds/index.ts';
 
 /** A change notification as Graph sends it (changeNotification, v1.0), after the envelope check. */
 export interface ChangeNotification {
@@ -11,7 +11,7 @@ export interface ChangeNotification {
   /** The resource as Graph wrote it (kept in the record); never used to decide what is read or written. */
   resource: string;
   /** What the resource names; it must be the subscription's own mailbox (`boundToSubscription`). */
-  named: EventResource;
+  named: NamedItem;
 }
 
 export interface LifecycleNotification {
@@ -24,6 +24,10 @@ export interface LifecycleNotification {
 
 /** A change verified and bound to its subscription: reads and keys use these, not the notification's words. */
 export interface VerifiedChange extends ChangeNotification {
-  userId: string;
-  eventId: string;
+  kind: KindName;
+  /** The subscription's target (its mailbox, and folder), never the notification's. */
+  target: Target;
+  itemId: string;
+  /** The `$select` the subscription's entry asked for (else the kind's default). */
+  select: string | undefined;
 }

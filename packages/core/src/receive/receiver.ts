@@ -5,11 +5,12 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Repairer } from '../repair/repairer.ts';
-import { eventRecords, lifecycleRecord } from '../record.ts';
+import { KINDS, kindOf } from '../kinds/index.ts';
+import { lifecycleRecord, notificationRecords } from '../record.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
 import { parseEnvelope, type Item } from './envelope.ts';
 import { jsonResponse, type CoreResponse } from './http.ts';
-import type { LifecycleNotification, VerifiedChange } from './notification.ts';
+import type { ChangeNotification, LifecycleNotification, VerifiedChange } from './notification.ts';
 import { REJECTIONS, type ItemOutcome, type Rejection } from './outcome.ts';
 import { boundToSubscription } from './resource.ts';
 import { PostVerifier } from './verify.ts';
@@ -143,11 +144,7 @@ export class NotificationReceiver {
         // The clientState matched, but the resource names another mailbox or kind: whoever holds one
         // subscription's secret must not make us read or write anything but that subscription's mailbox.
         outcomes[index] = { status: 'rejected', reason: 'resource_mismatch' };
-      else
-        changes.push({
-          index,
-          n: { ...item.n, userId: verdict.subscription.userId.toLowerCase(), eventId: item.n.named.eventId },
-        });
+      else changes.push({ index, n: verifiedChange(item.n, verdict.subscription) });
     }
     // Items beyond the read budget are retried when the POST also carried genuine items (Graph's redelivery
     // finds the subscriptions cached by then); in a POST with nothing genuine they are only more forgeries.
@@ -170,19 +167,21 @@ export class NotificationReceiver {
   ): Promise<void> {
     if (!changes.length) return;
     const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
-    // Deletes are read too: a tombstone is written only once Graph confirms the event is gone.
+    // Deletes are read too: a tombstone is written only once Graph confirms the item is gone.
     const reads = new Set<string>();
     const fetched = await Promise.all(
       changes.map((c): Promise<FetchOutcome> => {
-        reads.add(`${c.n.tenantId}/${c.n.userId}/${c.n.eventId}`);
+        const kind = KINDS[c.n.kind];
+        const path = kind.readPath(c.n.target, c.n.itemId, c.n.select);
+        reads.add(`${c.n.tenantId}${path}`);
         return reads.size > MAX_READS_PER_POST
           ? Promise.resolve({ kind: 'failed', reason: 'read_limit' })
-          : this.deps.fetcher.fetch(c.n.tenantId, c.n.userId, c.n.eventId, enrichBy);
+          : this.deps.fetcher.fetch(c.n.tenantId, kind, path, enrichBy);
       }),
     );
     const units = changes.map((change, i) => ({
       change,
-      unit: { records: eventRecords(change.n, fetched[i]!, receivedAt), notification: replayable(change.n) },
+      unit: { records: notificationRecords(change.n, fetched[i]!, receivedAt), notification: replayable(change.n) },
     }));
     const notEnriched = fetched.flatMap((o) => (o.kind === 'failed' ? [o.reason] : []));
     if (notEnriched.length) {
@@ -309,6 +308,24 @@ async function untilOr(work: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The change as graph2kafka acts on it: the kind, mailbox and folder are the subscription's (the notification
+ * only named an item in them, checked by `boundToSubscription`), the `$select` its entry's.
+ */
+function verifiedChange(n: ChangeNotification, subscription: SubscriptionRecord): VerifiedChange {
+  const kind = kindOf(subscription);
+  return {
+    ...n,
+    kind: kind.name,
+    target: {
+      userId: subscription.userId.toLowerCase(),
+      ...(subscription.folderId ? { folderId: subscription.folderId } : {}),
+    },
+    itemId: n.named.itemId,
+    select: subscription.select ?? kind.defaultSelect,
+  };
 }
 
 /** What the dead-letter topic keeps of a notification: enough to replay it, never its clientState. */

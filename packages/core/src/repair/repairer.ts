@@ -3,8 +3,8 @@ import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
-import { repairRecords } from '../record.ts';
-import type { RepairEntry, SubscriptionStore } from '../state/subscription-store.ts';
+import { repairRecords, repairTarget } from '../record.ts';
+import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
 export interface RepairReport {
   /** Enriched records produced for changes that had gone out without their event. */
@@ -81,8 +81,11 @@ export class Repairer {
         changes.map(({ n, reason }) =>
           this.o.store.putRepair({
             tenantId: n.tenantId,
-            userId: n.userId,
-            eventId: n.eventId,
+            kind: n.kind,
+            userId: n.target.userId ?? '',
+            itemId: n.itemId,
+            ...(n.target.folderId ? { folderId: n.target.folderId } : {}),
+            ...(n.select ? { select: n.select } : {}),
             subscriptionId: n.subscriptionId,
             changeType: n.changeType,
             resource: n.resource,
@@ -130,7 +133,10 @@ export class Repairer {
       next += round.length;
       const readBy = Math.min(deadline, this.now() + 10_000);
       const outcomes = await Promise.all(
-        round.map((e) => this.o.fetcher.fetch(e.tenantId.toLowerCase(), e.userId, e.eventId, readBy)),
+        round.map((e) => {
+          const { kind, target, itemId } = repairTarget(e);
+          return this.o.fetcher.fetch(e.tenantId.toLowerCase(), kind, kind.readPath(target, itemId, e.select), readBy);
+        }),
       );
       const ready = round
         .map((entry, i) => ({ entry, outcome: outcomes[i]! }))
@@ -166,8 +172,9 @@ export class Repairer {
       report.abandoned++;
       this.o.logger.error('repair abandoned after repeated failures; the record stays unenriched', {
         tenantId: entry.tenantId,
+        kind: entry.kind ?? 'events',
         userId: entry.userId,
-        eventId: entry.eventId,
+        itemId: repairItemId(entry),
         reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind,
         attempts,
       });

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import {
-  mailboxKey,
   repairId,
+  syncKey,
   type MailboxSyncState,
+  type SyncRef,
   type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
@@ -43,12 +44,12 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     return this.readAll<SubscriptionRecord>('subscription');
   }
 
-  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailbox', mailboxKey(tenantId, userId));
+  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailbox', syncKey(ref));
   }
 
   putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailbox', mailboxKey(state.tenantId, state.userId), state);
+    return this.write('mailbox', syncKey(state), state);
   }
 
   listSync(): Promise<MailboxSyncState[]> {
@@ -56,14 +57,11 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   }
 
   putRepair(entry: RepairEntry): Promise<void> {
-    return this.write('repair', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+    return this.write('repair', repairId(entry), entry);
   }
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
-    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, [
-      'repair',
-      repairId(entry.tenantId, entry.userId, entry.eventId),
-    ]);
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['repair', repairId(entry)]);
   }
 
   async listRepairs(limit: number): Promise<RepairEntry[]> {

@@ -1,12 +1,20 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { KindName } from '../kinds/index.ts';
 
 /** What graph2kafka keeps about a subscription it created; the clientState is a secret. */
 export interface SubscriptionRecord {
   id: string;
   tenantId: string;
+  /** The resource kind; records written before kinds existed have none and are events (`kindOf`). */
+  kind?: KindName;
+  /** The mailbox watched (lower-case object id). */
   userId: string;
+  /** For a folder subscription (messages of one mail folder), the folder as configured. */
+  folderId?: string;
+  /** The `$select` its desired-state entry asked for; absent: the kind's default. */
+  select?: string;
   resource: string;
   changeType: string;
   clientState: string;
@@ -30,11 +38,24 @@ export interface SubscriptionRecord {
 export const pendingId = (clientState: string): string =>
   `pending-${createHash('sha256').update(clientState).digest('hex').slice(0, 48)}`;
 
-/** Per mailbox: where the last delta round ended, and whether a resync is owed (after missed/removed). */
-export interface MailboxSyncState {
+/**
+ * Names one delta round: a target (tenant, kind, mailbox, folder) and, where delta is per folder, the folder
+ * (`scope`). The target's own state (scope empty) also says whether a resync is owed.
+ */
+export interface SyncRef {
   tenantId: string;
   userId: string;
+  /** Absent in states written before kinds existed: events. */
+  kind?: KindName;
+  folderId?: string;
+  scope?: string;
+}
+
+/** Per sync ref: where the last delta round ended, and whether a resync is owed (after missed/removed). */
+export interface MailboxSyncState extends SyncRef {
   deltaLink: string | undefined;
+  /** A target whose rounds are per folder keeps no link of its own; this says its baseline round was done. */
+  baselined?: boolean;
   resyncPending: boolean;
   updatedAt: string;
 }
@@ -42,8 +63,14 @@ export interface MailboxSyncState {
 /** A change produced without its event (Graph throttled, the token endpoint down …), waiting to be repaired. */
 export interface RepairEntry {
   tenantId: string;
+  /** Absent in entries written before kinds existed: events. */
+  kind?: KindName;
   userId: string;
-  eventId: string;
+  /** The item to read again; entries written before kinds existed name it `eventId`. */
+  itemId?: string;
+  eventId?: string;
+  folderId?: string;
+  select?: string;
   subscriptionId: string;
   changeType: 'created' | 'updated' | 'deleted';
   resource: string;
@@ -54,9 +81,17 @@ export interface RepairEntry {
   lastAttemptAt?: string;
 }
 
-/** One entry per event: a second unenriched change of the same event is repaired by the same read. */
-export const repairId = (tenantId: string, userId: string, eventId: string): string =>
-  `repair-${createHash('sha256').update(`${tenantId.toLowerCase()}/${userId.toLowerCase()}/${eventId}`).digest('hex').slice(0, 48)}`;
+export const repairItemId = (entry: RepairEntry): string => entry.itemId ?? entry.eventId ?? '';
+
+/**
+ * One entry per item: a second unenriched change of the same item is repaired by the same read. Events keep
+ * the id they had before kinds existed, so entries queued by an older version are still found.
+ */
+export function repairId(entry: RepairEntry): string {
+  const item = `${entry.tenantId.toLowerCase()}/${entry.userId.toLowerCase()}/${repairItemId(entry)}`;
+  const name = !entry.kind || entry.kind === 'events' ? item : `${entry.kind}:${item}`;
+  return `repair-${createHash('sha256').update(name).digest('hex').slice(0, 48)}`;
+}
 
 /**
  * State that survives restarts: subscriptions (with their clientState secrets), mailbox sync state, and the
@@ -71,7 +106,7 @@ export interface SubscriptionStore {
   put(record: SubscriptionRecord): Promise<void>;
   delete(id: string): Promise<void>;
   list(): Promise<SubscriptionRecord[]>;
-  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined>;
+  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined>;
   putSync(state: MailboxSyncState): Promise<void>;
   listSync(): Promise<MailboxSyncState[]>;
   putRepair(entry: RepairEntry): Promise<void>;
@@ -109,12 +144,12 @@ export class FileSubscriptionStore implements SubscriptionStore {
     return this.readAll<SubscriptionRecord>('subscriptions');
   }
 
-  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailboxes', mailboxKey(tenantId, userId));
+  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailboxes', syncKey(ref));
   }
 
   putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailboxes', mailboxKey(state.tenantId, state.userId), state);
+    return this.write('mailboxes', syncKey(state), state);
   }
 
   listSync(): Promise<MailboxSyncState[]> {
@@ -122,13 +157,11 @@ export class FileSubscriptionStore implements SubscriptionStore {
   }
 
   putRepair(entry: RepairEntry): Promise<void> {
-    return this.write('repairs', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+    return this.write('repairs', repairId(entry), entry);
   }
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
-    await rm(join(this.root, 'repairs', `${repairId(entry.tenantId, entry.userId, entry.eventId)}.json`), {
-      force: true,
-    });
+    await rm(join(this.root, 'repairs', `${repairId(entry)}.json`), { force: true });
   }
 
   listRepairs(limit: number): Promise<RepairEntry[]> {
@@ -174,9 +207,19 @@ export class FileSubscriptionStore implements SubscriptionStore {
   }
 }
 
-/** The id of a mailbox's sync state, the same in every backend. */
+/** The id of a mailbox's events sync state, as stored before kinds existed. */
 export const mailboxKey = (tenantId: string, userId: string): string =>
   `${tenantId.toLowerCase()}_${userId.toLowerCase()}`;
+
+/**
+ * The id of a sync state, the same in every backend. A mailbox's events keep the id they had before kinds
+ * existed (`mailboxKey`), so stored delta links carry over; every other ref is hashed (folder ids are long).
+ */
+export function syncKey(ref: SyncRef): string {
+  if ((!ref.kind || ref.kind === 'events') && !ref.folderId && !ref.scope) return mailboxKey(ref.tenantId, ref.userId);
+  const name = [ref.kind, ref.tenantId.toLowerCase(), ref.userId.toLowerCase(), ref.folderId ?? '', ref.scope ?? ''];
+  return `sync-${createHash('sha256').update(name.join('|')).digest('hex').slice(0, 48)}`;
+}
 
 /**
  * Keeps found records for a while, so a burst of notifications does not read the store for each one, and
@@ -260,8 +303,8 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     return this.inner.list();
   }
 
-  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.inner.getSync(tenantId, userId);
+  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined> {
+    return this.inner.getSync(ref);
   }
 
   putSync(state: MailboxSyncState): Promise<void> {

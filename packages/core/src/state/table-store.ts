@@ -1,9 +1,10 @@
 import { RestError, TableClient, odata } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import {
-  mailboxKey,
   repairId,
+  syncKey,
   type MailboxSyncState,
+  type SyncRef,
   type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
@@ -67,12 +68,12 @@ export class TableSubscriptionStore implements SubscriptionStore {
     return this.readAll<SubscriptionRecord>('subscription');
   }
 
-  getSync(tenantId: string, userId: string): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailbox', mailboxKey(tenantId, userId));
+  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined> {
+    return this.read<MailboxSyncState>('mailbox', syncKey(ref));
   }
 
   putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailbox', mailboxKey(state.tenantId, state.userId), state);
+    return this.write('mailbox', syncKey(state), state);
   }
 
   listSync(): Promise<MailboxSyncState[]> {
@@ -80,13 +81,13 @@ export class TableSubscriptionStore implements SubscriptionStore {
   }
 
   putRepair(entry: RepairEntry): Promise<void> {
-    return this.write('repair', repairId(entry.tenantId, entry.userId, entry.eventId), entry);
+    return this.write('repair', repairId(entry), entry);
   }
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
     await this.table();
     try {
-      await this.client.deleteEntity('repair', repairId(entry.tenantId, entry.userId, entry.eventId));
+      await this.client.deleteEntity('repair', repairId(entry));
     } catch (err) {
       if (!notFound(err)) throw err;
     }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
-import { subscribedMailbox } from '../receive/resource.ts';
+import { KINDS, kindOf, type ResourceKind, type Target } from '../kinds/index.ts';
 import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
-import type { Resyncer } from './resync.ts';
+import { ref, type Resyncer, type SyncTarget } from './resync.ts';
 import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
 
 export interface ReconcileReport {
@@ -15,6 +15,8 @@ export interface ReconcileReport {
   resynced: string[];
   unchanged: number;
   errors: string[];
+  /** Tenants whose subscriptions could not be reconciled at all (consent revoked, say), with why. */
+  skippedTenants: Array<{ tenantId: string; reason: string }>;
 }
 
 const emptyReport = (): ReconcileReport => ({
@@ -25,15 +27,21 @@ const emptyReport = (): ReconcileReport => ({
   resynced: [],
   unchanged: 0,
   errors: [],
+  skippedTenants: [],
 });
 
 /** Graph asks not to PATCH and reauthorize one subscription within 10 minutes. */
 const PATCH_REAUTH_GAP_MS = 10 * 60_000;
 /** A `missed` within this long of a resync still under way adds nothing: that resync covers it. */
 const MISSED_RESYNC_GAP_MS = 60_000;
+/** Tenants reconciled at once; each is paced by its own throttles. */
+const TENANTS_AT_ONCE = 8;
 
 const sameUrl = (a: string | null | undefined, b: string): boolean =>
   !!a && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** How subscriptions are matched to wants: the resource, in any casing, without its leading slash. */
+const resourceKey = (resource: string): string => resource.replace(/^\/+/, '').toLowerCase();
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -44,11 +52,45 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
   );
 }
 
+/** One subscription the desired state asks for: a kind's target in a tenant, with the entry's options. */
+interface Want {
+  tenantId: string;
+  kind: ResourceKind;
+  target: Target;
+  resource: string;
+  changeTypes: string;
+  select: string | undefined;
+}
+
+/** A stored subscription's want (for recreating it as it was). */
+function wantOf(record: SubscriptionRecord): Want {
+  const kind = kindOf(record);
+  const target = { userId: record.userId.toLowerCase(), ...(record.folderId ? { folderId: record.folderId } : {}) };
+  return {
+    tenantId: record.tenantId,
+    kind,
+    target,
+    resource: kind.subscriptionResource(target),
+    changeTypes: record.changeType,
+    select: record.select,
+  };
+}
+
+const syncTargetOf = (w: Want): SyncTarget => ({
+  tenantId: w.tenantId,
+  kind: w.kind,
+  target: w.target,
+  select: w.select,
+});
+
 /**
- * Keeps the configured subscriptions alive: creates missing ones (lifecycle URL, immutable ids, a fresh
- * clientState secret each), renews those expiring within the margin, recreates what Graph removed (then
- * resyncs the gap), deletes what is no longer wanted, and acts on lifecycle notifications. Safe to run twice
- * at once: Graph refuses a duplicate create (409), and only records older than the run are treated as orphans.
+ * Keeps the desired subscriptions alive, per (tenant, kind, target): creates missing ones (lifecycle URL,
+ * immutable ids, a fresh clientState secret each), renews those expiring within the margin, recreates what
+ * Graph removed (then resyncs the gap), deletes what is no longer wanted, and acts on lifecycle notifications.
+ * A mailbox may have any number of subscriptions (events, messages per folder, contacts); each is matched by its
+ * own resource, so one never replaces another. Tenants are reconciled in parallel and apart: one that fails
+ * (consent revoked) is reported and skipped. Safe to run twice at once: Graph refuses a duplicate create (409),
+ * and only records older than the run are treated as orphans.
  */
 export class SubscriptionManager {
   private readonly config: Config;
@@ -78,8 +120,16 @@ export class SubscriptionManager {
     this.logger = deps.logger;
   }
 
-  private get tenantId(): string {
-    return this.config.graph.homeTenantId;
+  /** Every tenant there is work in: the desired state's, the home tenant, and any a stored record names. */
+  private async tenants(stored?: SubscriptionRecord[]): Promise<string[]> {
+    const records = stored ?? (await this.store.list());
+    return [
+      ...new Set([
+        this.config.graph.homeTenantId,
+        ...this.settings.desired.map((d) => d.tenantId),
+        ...records.map((r) => r.tenantId.toLowerCase()),
+      ]),
+    ];
   }
 
   async reconcile(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
@@ -87,45 +137,105 @@ export class SubscriptionManager {
     const startedAt = new Date(this.now()).toISOString();
     const all = await this.store.list();
     const stored = all.filter((r) => !r.pending);
-    const storedById = new Map(stored.map((r) => [r.id, r]));
-    const live = (await this.api.list(this.tenantId)).filter((s) =>
+    const tenants = await this.tenants(all);
+    await forEachLimited(tenants, TENANTS_AT_ONCE, async (tenantId) => {
+      try {
+        await this.reconcileTenant(tenantId, all, stored, startedAt, report, progress);
+      } catch (err) {
+        const reason = (err as Error).message;
+        report.skippedTenants.push({ tenantId, reason });
+        report.errors.push(`tenant ${tenantId}: ${reason}`);
+        this.logger.error('reconciling a tenant failed; the other tenants go on', { tenantId, error: reason });
+      }
+    });
+    await this.resyncPending(report);
+    progress(
+      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
+    );
+    return report;
+  }
+
+  /** The desired state's subscriptions in one tenant: group members read now, one want per target. */
+  private async wants(tenantId: string): Promise<Map<string, Want>> {
+    const wants = new Map<string, Want>();
+    for (const entry of this.settings.desired.filter((d) => d.tenantId === tenantId)) {
+      const kind = KINDS[entry.kind];
+      const members: string[] = [];
+      for (const group of entry.groups) {
+        try {
+          members.push(...(await this.api.groupMembers(tenantId, group)));
+        } catch (err) {
+          // Without its members the group's mailboxes are kept as they are, not torn down.
+          throw new Error(`${entry.source}: reading group ${group} failed: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const users = [...new Set([...entry.users, ...members].map((u) => u.toLowerCase()))];
+      const targets: Target[] = users.flatMap((userId) =>
+        entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }],
+      );
+      for (const target of targets) {
+        const resource = kind.subscriptionResource(target);
+        const key = resourceKey(resource);
+        if (wants.has(key)) continue;
+        wants.set(key, {
+          tenantId,
+          kind,
+          target,
+          resource,
+          changeTypes: entry.changeTypes.join(','),
+          select: entry.select,
+        });
+      }
+    }
+    return wants;
+  }
+
+  private async reconcileTenant(
+    tenantId: string,
+    all: SubscriptionRecord[],
+    stored: SubscriptionRecord[],
+    startedAt: string,
+    report: ReconcileReport,
+    progress: (line: string) => void,
+  ): Promise<void> {
+    const inTenant = stored.filter((r) => r.tenantId.toLowerCase() === tenantId);
+    const storedById = new Map(inTenant.map((r) => [r.id, r]));
+    const live = (await this.api.list(tenantId)).filter((s) =>
       sameUrl(s.notificationUrl, this.settings.notificationUrl),
     );
     const liveIds = new Set(live.map((s) => s.id));
-    const byUser = new Map<string, GraphSubscription[]>();
+    const byResource = new Map<string, GraphSubscription[]>();
     for (const sub of live) {
-      const user = subscribedMailbox(sub.resource);
-      if (user) byUser.set(user, [...(byUser.get(user) ?? []), sub]);
-      else await this.remove(sub.id, report);
+      const key = resourceKey(sub.resource);
+      byResource.set(key, [...(byResource.get(key) ?? []), sub]);
     }
-    const members = await Promise.all(this.settings.groups.map((g) => this.api.groupMembers(this.tenantId, g)));
-    const desired = [...new Set([...this.settings.users, ...members.flat()].map((u) => u.toLowerCase()))];
-    progress(`${desired.length} mailboxes wanted, ${live.length} subscriptions live, ${stored.length} stored`);
+    const wants = await this.wants(tenantId);
+    progress(`tenant ${tenantId}: ${wants.size} subscriptions wanted, ${live.length} live, ${inTenant.length} stored`);
     let done = 0;
-    await forEachLimited(desired, 32, async (userId) => {
+    await forEachLimited([...wants], 32, async ([key, want]) => {
       try {
-        await this.reconcileMailbox(userId, byUser.get(userId) ?? [], storedById, stored, report);
+        await this.reconcileTarget(want, byResource.get(key) ?? [], storedById, inTenant, report);
       } catch (err) {
-        report.errors.push(`${userId}: ${(err as Error).message}`);
-        this.logger.error('reconciling a mailbox failed', { userId, error: (err as Error).message });
+        report.errors.push(`${want.resource}: ${(err as Error).message}`);
+        this.logger.error('reconciling a subscription failed', {
+          tenantId,
+          resource: want.resource,
+          error: (err as Error).message,
+        });
       }
-      if (++done % 500 === 0) progress(`${done}/${desired.length} mailboxes reconciled`);
+      if (++done % 500 === 0) progress(`tenant ${tenantId}: ${done}/${wants.size} reconciled`);
     });
-    for (const [userId, subs] of byUser) {
-      if (desired.includes(userId)) continue;
-      for (const sub of subs) await this.remove(sub.id, report);
+    for (const [key, subs] of byResource) {
+      if (wants.has(key)) continue;
+      for (const sub of subs) await this.remove(tenantId, sub.id, report);
     }
     // Records whose subscription Graph no longer has, and pending markers of earlier runs; only those older
     // than this run (a parallel run may have just created one that the list above could not show).
     for (const record of all) {
+      if (record.tenantId.toLowerCase() !== tenantId) continue;
       if (!liveIds.has(record.id) && record.createdAt < startedAt && (await this.store.get(record.id)))
         await this.store.delete(record.id);
     }
-    await this.resyncPending(report);
-    progress(
-      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, errors ${report.errors.length}`,
-    );
-    return report;
   }
 
   /**
@@ -140,7 +250,7 @@ export class SubscriptionManager {
     if (n.lifecycleEvent === 'reauthorizationRequired') {
       if (record.lastRenewedAt && now - Date.parse(record.lastRenewedAt) < PATCH_REAUTH_GAP_MS) return;
       if (record.lastReauthorizedAt && now - Date.parse(record.lastReauthorizedAt) < 60_000) return;
-      const result = await this.api.reauthorize(this.tenantId, record.id);
+      const result = await this.api.reauthorize(record.tenantId, record.id);
       if (result === 'gone') {
         await this.recreate(record, deadline);
         return;
@@ -154,7 +264,7 @@ export class SubscriptionManager {
     }
     if (n.lifecycleEvent === 'subscriptionRemoved') {
       // A replayed or forged removal must not drop the secret of a subscription Graph still delivers for.
-      if ((await this.api.get(this.tenantId, record.id)) !== 'gone') {
+      if ((await this.api.get(record.tenantId, record.id)) !== 'gone') {
         this.logger.warn('subscriptionRemoved for a subscription Graph still has; ignored', {
           subscriptionId: record.id,
         });
@@ -163,12 +273,13 @@ export class SubscriptionManager {
       await this.recreate(record, deadline);
       return;
     }
-    const sync = await this.store.getSync(record.tenantId, record.userId);
+    const want = wantOf(record);
+    const sync = await this.store.getSync(ref(syncTargetOf(want)));
     // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
     // The sync state's time is the machine's (the resyncer writes it), not Graph's.
     if (sync?.resyncPending && Date.now() - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
-    const result = await this.resyncer.resync(record.tenantId, record.userId, record.id, deadline);
-    if (!result.complete) this.logger.info('resync continues with the next timer run', { userId: record.userId });
+    const result = await this.resyncer.resync(syncTargetOf(want), record.id, deadline);
+    if (!result.complete) this.logger.info('resync continues with the next timer run', { resource: want.resource });
   }
 
   /** The stored record as it is now, bypassing any cache (a cached copy may predate the last renewal). */
@@ -183,7 +294,7 @@ export class SubscriptionManager {
     let done = 0;
     await forEachLimited(records, 32, async (record) => {
       try {
-        const renewed = await this.api.renew(this.tenantId, record.id, this.expiration());
+        const renewed = await this.api.renew(record.tenantId, record.id, this.expiration(kindOf(record)));
         if (renewed === 'gone') report.errors.push(`${record.id}: Graph no longer has it (run create to replace it)`);
         else await this.renewed(record, renewed, report);
       } catch (err) {
@@ -194,57 +305,104 @@ export class SubscriptionManager {
     return report;
   }
 
-  /** Deletes one subscription, or all of this app's on the notification URL (ops). */
+  /** Deletes one subscription, or all of this app's on the notification URL in every tenant (ops). */
   async deleteSubscriptions(target: { id: string } | { all: true }): Promise<ReconcileReport> {
     const report = emptyReport();
-    const ids =
-      'all' in target
-        ? (await this.api.list(this.tenantId))
-            .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
-            .map((s) => s.id)
-        : [target.id];
-    for (const one of ids) {
+    if (!('all' in target)) {
+      const record = await this.store.get(target.id);
+      const tenantId = record?.tenantId ?? this.config.graph.homeTenantId;
+      await this.remove(tenantId, target.id, report).catch((err: unknown) =>
+        report.errors.push(`${target.id}: ${(err as Error).message}`),
+      );
+      return report;
+    }
+    for (const tenantId of await this.tenants()) {
       try {
-        await this.remove(one, report);
+        const ids = (await this.api.list(tenantId))
+          .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
+          .map((s) => s.id);
+        for (const one of ids) {
+          try {
+            await this.remove(tenantId, one, report);
+          } catch (err) {
+            report.errors.push(`${one}: ${(err as Error).message}`);
+          }
+        }
       } catch (err) {
-        report.errors.push(`${one}: ${(err as Error).message}`);
+        report.skippedTenants.push({ tenantId, reason: (err as Error).message });
+        report.errors.push(`tenant ${tenantId}: ${(err as Error).message}`);
       }
     }
     return report;
   }
 
-  /** Resyncs one mailbox now (ops). */
+  /** Resyncs every subscription of one mailbox now, or its events when it has none (ops); items produced. */
   async resyncMailbox(userId: string): Promise<number> {
-    const record = (await this.store.list()).find((r) => !r.pending && r.userId.toLowerCase() === userId.toLowerCase());
-    const result = await this.resyncer.resync(this.tenantId, userId.toLowerCase(), record?.id ?? '');
-    return result.produced;
+    const records = (await this.store.list()).filter(
+      (r) => !r.pending && r.userId.toLowerCase() === userId.toLowerCase(),
+    );
+    const wants = records.length
+      ? records.map((r) => ({ want: wantOf(r), id: r.id }))
+      : [
+          {
+            want: {
+              tenantId: this.config.graph.homeTenantId,
+              kind: KINDS.events,
+              target: { userId: userId.toLowerCase() },
+              resource: KINDS.events.subscriptionResource({ userId }),
+              changeTypes: '',
+              select: undefined,
+            },
+            id: '',
+          },
+        ];
+    let produced = 0;
+    for (const { want, id } of wants) produced += (await this.resyncer.resync(syncTargetOf(want), id)).produced;
+    return produced;
   }
 
-  /** This app's live subscriptions on the notification URL, with whether their secret is held. */
-  async listSubscriptions(): Promise<Array<GraphSubscription & { stored: boolean }>> {
-    const stored = new Set((await this.store.list()).filter((r) => !r.pending).map((r) => r.id));
-    return (await this.api.list(this.tenantId))
-      .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
-      .map((s) => ({ ...s, stored: stored.has(s.id) }));
+  /** This app's live subscriptions on the notification URL in every tenant, with whether their secret is held. */
+  async listSubscriptions(): Promise<Array<GraphSubscription & { stored: boolean; tenantId: string }>> {
+    const records = await this.store.list();
+    const stored = new Set(records.filter((r) => !r.pending).map((r) => r.id));
+    const out: Array<GraphSubscription & { stored: boolean; tenantId: string }> = [];
+    for (const tenantId of await this.tenants(records)) {
+      for (const s of await this.api.list(tenantId))
+        if (sameUrl(s.notificationUrl, this.settings.notificationUrl))
+          out.push({ ...s, stored: stored.has(s.id), tenantId });
+    }
+    return out;
   }
 
-  /** Finishes resyncs owed to mailboxes (after missed or removed subscriptions). */
+  /** Finishes resyncs owed (after missed or removed subscriptions). */
   async resyncPending(report?: ReconcileReport): Promise<void> {
-    const states = (await this.store.listSync()).filter((s) => s.resyncPending);
+    const states = (await this.store.listSync()).filter((s) => s.resyncPending && !s.scope);
     const records = (await this.store.list()).filter((r) => !r.pending);
     for (const state of states) {
-      const sub = records.find((r) => r.userId.toLowerCase() === state.userId.toLowerCase());
+      const kind = KINDS[state.kind ?? 'events'];
+      const sub = records.find(
+        (r) =>
+          kindOf(r) === kind &&
+          r.tenantId.toLowerCase() === state.tenantId.toLowerCase() &&
+          r.userId.toLowerCase() === state.userId.toLowerCase() &&
+          (r.folderId ?? '') === (state.folderId ?? ''),
+      );
+      const target = { userId: state.userId, ...(state.folderId ? { folderId: state.folderId } : {}) };
+      const label = `${kind.name} of ${state.userId}${state.folderId ? ` (folder ${state.folderId})` : ''}`;
       try {
-        const result = await this.resyncer.resync(state.tenantId, state.userId, sub?.id ?? '');
-        if (result.complete) report?.resynced.push(state.userId);
+        const result = await this.resyncer.resync(
+          { tenantId: state.tenantId, kind, target, select: sub?.select },
+          sub?.id ?? '',
+        );
+        if (result.complete) report?.resynced.push(kind.name === 'events' ? state.userId : label);
       } catch (err) {
-        report?.errors.push(`resync ${state.userId}: ${(err as Error).message}`);
+        report?.errors.push(`resync ${label}: ${(err as Error).message}`);
       }
     }
   }
 
-  private async reconcileMailbox(
-    userId: string,
+  private async reconcileTarget(
+    want: Want,
     subs: GraphSubscription[],
     storedById: Map<string, SubscriptionRecord>,
     stored: SubscriptionRecord[],
@@ -252,17 +410,18 @@ export class SubscriptionManager {
   ): Promise<void> {
     const keep = subs.find((s) => storedById.has(s.id));
     // A live subscription whose secret we do not hold cannot be verified: replace it.
-    for (const extra of subs.filter((s) => s !== keep)) await this.remove(extra.id, report);
+    for (const extra of subs.filter((s) => s !== keep)) await this.remove(want.tenantId, extra.id, report);
     if (!keep) {
-      const lost = stored.filter((r) => r.userId.toLowerCase() === userId);
-      const created = await this.create(userId);
+      const key = resourceKey(want.resource);
+      const lost = stored.filter((r) => resourceKey(r.resource) === key);
+      const created = await this.create(want);
       if (created === 'conflict') return;
       if (lost.length || subs.length) {
         // It existed and is gone or was replaced (expired, removed, its secret lost): whatever the reason,
         // what changed meanwhile comes back through delta.
         for (const old of lost) await this.store.delete(old.id);
         report.recreated.push(created.id);
-        await this.resyncer.markPending(this.tenantId, userId);
+        await this.resyncer.markPending(syncTargetOf(want));
       } else {
         report.created.push(created.id);
       }
@@ -280,13 +439,13 @@ export class SubscriptionManager {
       report.unchanged++;
       return;
     }
-    const renewed = await this.api.renew(this.tenantId, keep.id, this.expiration());
+    const renewed = await this.api.renew(want.tenantId, keep.id, this.expiration(want.kind));
     if (renewed === 'gone') {
       await this.store.delete(keep.id);
-      const created = await this.create(userId);
+      const created = await this.create(want);
       if (created !== 'conflict') {
         report.recreated.push(created.id);
-        await this.resyncer.markPending(this.tenantId, userId);
+        await this.resyncer.markPending(syncTargetOf(want));
       }
       return;
     }
@@ -309,30 +468,34 @@ export class SubscriptionManager {
   }
 
   private async recreate(record: SubscriptionRecord, deadline: number): Promise<void> {
+    const want = wantOf(record);
     await this.store.delete(record.id);
-    await this.resyncer.markPending(record.tenantId, record.userId);
-    const created = await this.create(record.userId);
+    await this.resyncer.markPending(syncTargetOf(want));
+    const created = await this.create(want);
     const subscriptionId = created === 'conflict' ? record.id : created.id;
-    const result = await this.resyncer.resync(record.tenantId, record.userId, subscriptionId, deadline);
-    if (!result.complete) this.logger.info('resync continues with the next timer run', { userId: record.userId });
+    const result = await this.resyncer.resync(syncTargetOf(want), subscriptionId, deadline);
+    if (!result.complete) this.logger.info('resync continues with the next timer run', { resource: want.resource });
   }
 
-  private async create(userId: string): Promise<SubscriptionRecord | 'conflict'> {
+  private async create(want: Want): Promise<SubscriptionRecord | 'conflict'> {
     const clientState = randomBytes(32).toString('base64url');
     const body = {
-      changeType: this.settings.changeTypes,
+      changeType: want.changeTypes,
       notificationUrl: this.settings.notificationUrl,
       lifecycleNotificationUrl: this.settings.lifecycleNotificationUrl,
-      resource: `/users/${userId}/events`,
-      expirationDateTime: this.expiration(),
+      resource: want.resource,
+      expirationDateTime: this.expiration(want.kind),
       clientState,
     };
-    // Track the mailbox before the subscription exists, so no change falls between the two.
-    await this.resyncer.baseline(this.tenantId, userId);
+    // Track the target before the subscription exists, so no change falls between the two.
+    await this.resyncer.baseline(syncTargetOf(want));
     const now = new Date(this.now()).toISOString();
-    const base = {
-      tenantId: this.tenantId,
-      userId,
+    const base: Omit<SubscriptionRecord, 'id' | 'expirationDateTime'> = {
+      tenantId: want.tenantId,
+      kind: want.kind.name,
+      userId: want.target.userId ?? '',
+      ...(want.target.folderId ? { folderId: want.target.folderId } : {}),
+      ...(want.select ? { select: want.select } : {}),
       resource: body.resource,
       changeType: body.changeType,
       clientState,
@@ -349,20 +512,22 @@ export class SubscriptionManager {
       expirationDateTime: body.expirationDateTime,
       pending: true,
     });
-    const sub = await this.api.create(this.tenantId, body);
+    const sub = await this.api.create(want.tenantId, body);
     if (sub === 'conflict') return 'conflict';
     const record: SubscriptionRecord = { ...base, id: sub.id, expirationDateTime: sub.expirationDateTime };
     await this.store.put(record);
     return record;
   }
 
-  private async remove(id: string, report: ReconcileReport): Promise<void> {
-    await this.api.delete(this.tenantId, id);
+  private async remove(tenantId: string, id: string, report: ReconcileReport): Promise<void> {
+    await this.api.delete(tenantId, id);
     await this.store.delete(id);
     report.deleted.push(id);
   }
 
-  private expiration(): string {
-    return new Date(this.now() + this.settings.lifetimeMinutes * 60_000).toISOString();
+  /** The lifetime asked for: the configured one, within the kind's maximum. */
+  private expiration(kind: ResourceKind): string {
+    const minutes = Math.min(this.settings.lifetimeMinutes, kind.maxLifetimeMinutes);
+    return new Date(this.now() + minutes * 60_000).toISOString();
   }
 }

@@ -28,6 +28,8 @@ function subscriptionView(s: Subscription) {
   return {
     id: s.id,
     resource: s.resource,
+    kind: s.kind,
+    ...(s.folderId ? { folderId: s.folderId } : {}),
     userId: s.userId,
     tenantId: s.tenantId,
     applicationId: s.applicationId,
@@ -115,6 +117,32 @@ export function controlRouter(sim: GraphSim): Router<void> {
         suspendedSubscriptions: sim.revokeConsent(p.clientId!, tenantId).map((s) => s.id),
       });
     })
+    .add('GET', '/_sim/users/:userId/mailFolders', (_req, p) => json(200, { value: sim.mailFolders(p.userId!) }))
+    .add('GET', '/_sim/users/:userId/messages', (_req, p) => json(200, { value: sim.listItems('messages', p.userId!) }))
+    .add('POST', '/_sim/users/:userId/messages', (req, p) => {
+      const { folder, ...fields } = body(req);
+      if (folder !== undefined && typeof folder !== 'string') throw new SimUsageError('folder must be a string');
+      return json(201, sim.createItem('messages', p.userId!, fields, folder));
+    })
+    .add('PATCH', '/_sim/users/:userId/messages/:itemId', (req, p) =>
+      json(200, sim.updateItem('messages', p.userId!, p.itemId!, body(req))),
+    )
+    .add('DELETE', '/_sim/users/:userId/messages/:itemId', (_req, p) =>
+      json(200, sim.deleteItem('messages', p.userId!, p.itemId!)),
+    )
+    .add('POST', '/_sim/users/:userId/messages/:itemId/move', (req, p) =>
+      json(200, sim.moveMessage(p.userId!, p.itemId!, str(body(req).folder, 'folder'))),
+    )
+    .add('GET', '/_sim/users/:userId/contacts', (_req, p) => json(200, { value: sim.listItems('contacts', p.userId!) }))
+    .add('POST', '/_sim/users/:userId/contacts', (req, p) =>
+      json(201, sim.createItem('contacts', p.userId!, body(req))),
+    )
+    .add('PATCH', '/_sim/users/:userId/contacts/:itemId', (req, p) =>
+      json(200, sim.updateItem('contacts', p.userId!, p.itemId!, body(req))),
+    )
+    .add('DELETE', '/_sim/users/:userId/contacts/:itemId', (_req, p) =>
+      json(200, sim.deleteItem('contacts', p.userId!, p.itemId!)),
+    )
     .add('GET', '/_sim/users/:userId/events', (_req, p) => json(200, { value: sim.listEvents(p.userId!) }))
     .add('POST', '/_sim/users/:userId/events', (req, p) => json(201, sim.createEvent(p.userId!, body(req))))
     .add('PATCH', '/_sim/users/:userId/events/:eventId', (req, p) =>

@@ -16,6 +16,7 @@ import { ConcurrencyLimiter, mapConcurrent, SlidingWindowLimiter } from '../thro
 import type { Principal, SimRequest, SimResponse } from '../types.ts';
 import type { DeltaService } from './delta.ts';
 import { addEventRoutes } from './events-routes.ts';
+import type { MailRoutes } from './mail-routes.ts';
 import type { GraphContext } from './graph-context.ts';
 import { addSubscriptionRoutes } from './subscription-routes.ts';
 
@@ -27,6 +28,7 @@ export interface GraphApiDeps {
   directory: Directory;
   calendar: Calendar;
   delta: DeltaService;
+  mail: MailRoutes;
   subscriptions: SubscriptionService;
   faults: Faults;
   records: Records;
@@ -55,6 +57,7 @@ export class GraphApi {
   constructor(deps: GraphApiDeps) {
     this.deps = deps;
     addEventRoutes(this.router, deps.calendar);
+    deps.mail.addRoutes(this.router);
     this.router.add('GET', '/groups/:groupId/members', (req, p, ctx) => {
       const group = deps.directory.groups.get(p.groupId!);
       if (!group || group.tenantId !== ctx.principal.tenantId) {

@@ -1,0 +1,123 @@
+import { isKindName, KIND_NAMES, KINDS, type ChangeType, type KindName } from '../kinds/index.ts';
+import { ITEM_ID } from '../kinds/mailbox-paths.ts';
+
+/**
+ * One entry of the desired state: what to subscribe to in one tenant, for one kind. Mailbox kinds name
+ * mailboxes directly (`users`) and through groups whose members are subscribed (`groups`, read at every
+ * reconcile); messages may be limited to mail folders (one subscription per folder).
+ */
+export interface DesiredEntry {
+  /** Where it came from, for messages and reports: `G2K_SUBSCRIPTIONS_FILE subscriptions[2]` or a setting. */
+  source: string;
+  tenantId: string;
+  kind: KindName;
+  users: string[];
+  groups: string[];
+  /** Messages only: folder ids or well-known names (`inbox`, `archive` …); empty: the whole mailbox. */
+  folders: string[];
+  changeTypes: ChangeType[];
+  /** `$select` for reads (and delta where the kind allows); absent: the kind's default. */
+  select: string | undefined;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SELECT = /^[A-Za-z][A-Za-z0-9_]*(?:,[A-Za-z][A-Za-z0-9_]*)*$/;
+const ENTRY_FIELDS = new Set(['tenant', 'kind', 'users', 'groups', 'folders', 'changeTypes', 'select']);
+/** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
+const MAX_FOLDERS = 50;
+
+/**
+ * Parses the desired-state file's text: `{ "subscriptions": [ entry, … ] }` (or the bare list). Every problem is
+ * added to `problems`, naming the entry, so a file is fixed in one round.
+ */
+export function parseDesiredState(
+  text: string,
+  source: string,
+  homeTenantId: string,
+  problems: string[],
+): DesiredEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`${source} is not valid JSON: ${(err as Error).message}.`);
+    return [];
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { subscriptions?: unknown } | null)?.subscriptions;
+  if (!Array.isArray(list)) {
+    problems.push(`${source} must hold { "subscriptions": [ … ] }: a list of entries (see docs/desired-state.md).`);
+    return [];
+  }
+  return list.flatMap((raw, i) => {
+    const entry = parseEntry(raw, `${source} subscriptions[${i}]`, homeTenantId, problems);
+    return entry ? [entry] : [];
+  });
+}
+
+function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: string[]): DesiredEntry | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${at} must be an object.`);
+    return undefined;
+  }
+  const e = raw as Record<string, unknown>;
+  const before = problems.length;
+  const unknown = Object.keys(e).filter((k) => !ENTRY_FIELDS.has(k));
+  if (unknown.length)
+    problems.push(`${at} has unknown field(s) ${unknown.join(', ')}; allowed: ${[...ENTRY_FIELDS].join(', ')}.`);
+  if (!isKindName(e.kind)) {
+    problems.push(`${at}: kind must be one of ${KIND_NAMES.join(', ')}, got ${JSON.stringify(e.kind)}.`);
+    return undefined;
+  }
+  const kind = KINDS[e.kind];
+  const label = `${at} (${kind.name})`;
+  const tenantId = e.tenant === undefined ? homeTenantId : e.tenant;
+  if (typeof tenantId !== 'string' || !GUID.test(tenantId))
+    problems.push(`${label}: tenant must be a tenant GUID, got ${JSON.stringify(e.tenant)}.`);
+  const ids = (field: 'users' | 'groups' | 'folders', shape: RegExp, what: string): string[] => {
+    const v = e[field];
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string' && shape.test(x))) {
+      problems.push(`${label}: ${field} must be a list of ${what}, got ${JSON.stringify(v).slice(0, 200)}.`);
+      return [];
+    }
+    return [...new Set(field === 'folders' ? v : v.map((x) => x.toLowerCase()))];
+  };
+  const users = ids('users', GUID, 'user object ids (GUIDs)');
+  const groups = ids('groups', GUID, 'group object ids (GUIDs)');
+  const folders = ids('folders', ITEM_ID, 'mail folder ids or well-known names (inbox, archive …)');
+  if (folders.length && kind.name !== 'messages') problems.push(`${label}: folders apply to messages only.`);
+  if (folders.length > MAX_FOLDERS) problems.push(`${label}: at most ${MAX_FOLDERS} folders per entry.`);
+  if (kind.scope === 'mailbox' && !users.length && !groups.length)
+    problems.push(`${label}: name the mailboxes with users and/or groups.`);
+  const changeTypes = parseChangeTypes(e.changeTypes, kind.changeTypes, kind.defaultChangeTypes, label, problems);
+  if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
+    problems.push(`${label}: select must be property names separated by commas, got ${JSON.stringify(e.select)}.`);
+  if (problems.length > before) return undefined;
+  return {
+    source: at,
+    tenantId: (tenantId as string).toLowerCase(),
+    kind: kind.name,
+    users,
+    groups,
+    folders,
+    changeTypes,
+    select: typeof e.select === 'string' ? e.select : undefined,
+  };
+}
+
+/** Change types as a list or comma-separated text, checked against what Graph allows for the kind. */
+export function parseChangeTypes(
+  value: unknown,
+  allowed: readonly ChangeType[],
+  fallback: readonly ChangeType[],
+  label: string,
+  problems: string[],
+): ChangeType[] {
+  if (value === undefined) return [...fallback];
+  const list = typeof value === 'string' ? value.split(',').map((c) => c.trim()) : value;
+  if (!Array.isArray(list) || !list.length || !list.every((c) => allowed.includes(c as ChangeType))) {
+    problems.push(`${label}: changeTypes must list ${allowed.join(', ')} (any of them), got ${JSON.stringify(value)}.`);
+    return [...fallback];
+  }
+  return [...new Set(list as ChangeType[])];
+}

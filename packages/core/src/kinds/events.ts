@@ -1,0 +1,53 @@
+import { mailboxCollection, seg, selectQuery } from './mailbox-paths.ts';
+import type { ResourceKind, Target } from './resource-kind.ts';
+
+const user = (t: Target): string => t.userId ?? '';
+
+/** Outlook calendar events of a mailbox: `/users/{id}/events`. Records are today's, keyed tenant/user/event. */
+export const events: ResourceKind = {
+  name: 'events',
+  scope: 'mailbox',
+  collection: 'events',
+  permission: 'Calendars.Read',
+  changeTypes: ['created', 'updated', 'deleted'],
+  defaultChangeTypes: ['created', 'updated', 'deleted'],
+  maxLifetimeMinutes: 10_080,
+  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
+  defaultTopic: 'graph.calendar.events',
+  topicSetting: 'G2K_TOPIC',
+  idField: 'eventId',
+  itemField: 'event',
+  defaultSelect: undefined,
+  reducible: [
+    'body',
+    'uniqueBody',
+    'attachments',
+    'extensions',
+    'singleValueExtendedProperties',
+    'multiValueExtendedProperties',
+    'attendees',
+    'bodyPreview',
+    'locations',
+    'onlineMeeting',
+  ],
+  goneCodes: ['ErrorItemNotFound'],
+  // calendarView/delta reports what left the window too; since v1 a removal there has been a tombstone.
+  removalMeansGone: true,
+  subscriptionResource: (t) => `/users/${user(t)}/events`,
+  targetOf(resource) {
+    const userId = mailboxCollection(resource, 'events');
+    return userId ? { userId } : undefined;
+  },
+  readPath: (t, id, select) => `/users/${seg(user(t))}/events/${seg(id)}${selectQuery(select)}`,
+  deltaScopes(t, w) {
+    // calendarView/delta takes no $select: the resync reads whole events.
+    const day = 86_400_000;
+    const start = new Date(w.now - w.pastDays * day).toISOString();
+    const end = new Date(w.now + w.futureDays * day).toISOString();
+    return [
+      { scope: '', initialPath: `/users/${seg(user(t))}/calendarView/delta?startDateTime=${start}&endDateTime=${end}` },
+    ];
+  },
+  recordKey: (tenantId, t, id) => `${tenantId.toLowerCase()}/${user(t).toLowerCase()}/${id}`,
+  itemResource: (t, id) => `Users/${user(t)}/Events/${id}`,
+};

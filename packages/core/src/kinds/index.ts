@@ -1,0 +1,27 @@
+import { contacts } from './contacts.ts';
+import { events } from './events.ts';
+import { messages } from './messages.ts';
+import type { KindName, ResourceKind, Target } from './resource-kind.ts';
+
+export type { ChangeType, DeltaScope, KindName, NamedItem, ResourceKind, Target } from './resource-kind.ts';
+
+/** Every kind graph2kafka handles. A new kind is one module, listed here. */
+export const KINDS: Readonly<Record<KindName, ResourceKind>> = { events, messages, contacts };
+export const KIND_NAMES = Object.keys(KINDS) as KindName[];
+
+export const isKindName = (name: unknown): name is KindName =>
+  typeof name === 'string' && Object.prototype.hasOwnProperty.call(KINDS, name);
+
+/**
+ * The kind of a stored subscription. Records written before kinds existed have none, and were all events.
+ */
+export const kindOf = (record: { kind?: KindName | undefined }): ResourceKind => KINDS[record.kind ?? 'events'];
+
+/** The kind and target a subscription resource watches, whichever kind it is. */
+export function kindOfResource(resource: string): { kind: ResourceKind; target: Target } | undefined {
+  for (const kind of Object.values(KINDS)) {
+    const target = kind.targetOf(resource);
+    if (target) return { kind, target };
+  }
+  return undefined;
+}

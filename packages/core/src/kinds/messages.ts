@@ -1,0 +1,94 @@
+import { ITEM_ID, mailboxCollection, seg, selectQuery } from './mailbox-paths.ts';
+import type { ResourceKind, Target } from './resource-kind.ts';
+
+const user = (t: Target): string => t.userId ?? '';
+
+/**
+ * What a message record carries unless the entry's `select` says otherwise: everything that identifies, routes
+ * and classifies a message, without its body (large, and often more than a pipeline should copy). Add `body`
+ * or `uniqueBody` to an entry's `select` to have it.
+ */
+const MESSAGE_SELECT = [
+  'id',
+  'createdDateTime',
+  'lastModifiedDateTime',
+  'changeKey',
+  'categories',
+  'receivedDateTime',
+  'sentDateTime',
+  'hasAttachments',
+  'internetMessageId',
+  'subject',
+  'bodyPreview',
+  'importance',
+  'parentFolderId',
+  'conversationId',
+  'isRead',
+  'isDraft',
+  'webLink',
+  'inferenceClassification',
+  'sender',
+  'from',
+  'toRecipients',
+  'ccRecipients',
+  'bccRecipients',
+  'replyTo',
+  'flag',
+].join(',');
+
+/**
+ * Outlook messages: a whole mailbox (`/users/{id}/messages`) or one folder (`/users/{id}/mailFolders/{id}/messages`).
+ * Delta is per folder, so a mailbox-wide resync lists the folders first (`mailFolders/delta` flattens the
+ * hierarchy). A message moved between folders keeps its immutable id and key; the folder it left reports a
+ * `deleted` (and delta an `@removed`), which a read turns into "still exists" rather than a tombstone.
+ */
+export const messages: ResourceKind = {
+  name: 'messages',
+  scope: 'mailbox',
+  collection: 'messages',
+  permission: 'Mail.Read',
+  changeTypes: ['created', 'updated', 'deleted'],
+  defaultChangeTypes: ['created', 'updated', 'deleted'],
+  maxLifetimeMinutes: 10_080,
+  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
+  defaultTopic: 'graph.mail.messages',
+  topicSetting: 'G2K_MESSAGES_TOPIC',
+  idField: 'messageId',
+  itemField: 'message',
+  defaultSelect: MESSAGE_SELECT,
+  reducible: [
+    'body',
+    'uniqueBody',
+    'attachments',
+    'extensions',
+    'singleValueExtendedProperties',
+    'multiValueExtendedProperties',
+    'internetMessageHeaders',
+    'toRecipients',
+    'ccRecipients',
+    'bccRecipients',
+    'bodyPreview',
+  ],
+  goneCodes: ['ErrorItemNotFound'],
+  removalMeansGone: false,
+  subscriptionResource: (t) =>
+    t.folderId ? `/users/${user(t)}/mailFolders/${t.folderId}/messages` : `/users/${user(t)}/messages`,
+  targetOf(resource) {
+    const whole = mailboxCollection(resource, 'messages');
+    if (whole) return { userId: whole };
+    const m = /^\/?users\/([^/]+)\/mailFolders\/([^/]+)\/messages$/i.exec(resource);
+    if (!m || !ITEM_ID.test(m[2]!)) return undefined;
+    return { userId: m[1]!.toLowerCase(), folderId: m[2]! };
+  },
+  readPath: (t, id, select) => `/users/${seg(user(t))}/messages/${seg(id)}${selectQuery(select)}`,
+  deltaScopes(t, o) {
+    const folderScope = (folderId: string) => ({
+      scope: folderId,
+      initialPath: `/users/${seg(user(t))}/mailFolders/${seg(folderId)}/messages/delta${selectQuery(o.select ?? MESSAGE_SELECT)}`,
+    });
+    if (t.folderId) return [folderScope(t.folderId)];
+    return { foldersPath: `/users/${seg(user(t))}/mailFolders/delta?$select=id,displayName`, scope: folderScope };
+  },
+  recordKey: (tenantId, t, id) => `${tenantId.toLowerCase()}/${user(t).toLowerCase()}/messages/${id}`,
+  itemResource: (t, id) => `Users/${user(t)}/Messages/${id}`,
+};

@@ -1,0 +1,90 @@
+/**
+ * Everything that differs between the Graph resources graph2kafka subscribes to. The pipeline, the fetcher,
+ * the resync and the manager take a kind and hold no kind-specific branch: adding a resource means adding one
+ * module beside this one and listing it in `kinds/index.ts` (see the README, "Adding a resource kind").
+ */
+
+export type KindName = 'events' | 'messages' | 'contacts';
+export type ChangeType = 'created' | 'updated' | 'deleted';
+export type LifecycleEventName = 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
+
+/**
+ * What one subscription watches: a mailbox (user object id, lower-case), for some kinds one folder of it.
+ * Tenant-wide kinds leave `userId` out.
+ */
+export interface Target {
+  userId?: string;
+  folderId?: string;
+}
+
+/** What a notification's resource names once parsed: the user as written (lower-case) and the item's id. */
+export interface NamedItem {
+  /** The notification's collection segment, lower-case (`events`, `messages`, …): which kind it claims. */
+  collection: string;
+  user: string | undefined;
+  itemId: string;
+}
+
+/** One delta round of a target: mailbox-wide messages have one per mail folder, the rest just one. */
+export interface DeltaScope {
+  /** Empty for the target's only round; a folder id otherwise. Part of the sync state's key. */
+  scope: string;
+  /** The first request of a full round (no token yet). */
+  initialPath: string;
+}
+
+export interface DeltaOptions {
+  /** Calendar kinds: the window a resync reads, around `now`. */
+  pastDays: number;
+  futureDays: number;
+  now: number;
+  /** The subscription's `$select`, where the kind's delta honours one. */
+  select: string | undefined;
+}
+
+export interface ResourceKind {
+  readonly name: KindName;
+  /** `mailbox`: one subscription per mailbox (and folder); `tenant`: one per tenant. */
+  readonly scope: 'mailbox' | 'tenant';
+  /** The resource's collection segment in a notification (`Users/{id}/Messages/{id}` → `messages`). */
+  readonly collection: string;
+  /** The Graph application permission the kind needs (documented in infra/entra). */
+  readonly permission: string;
+  /** Change types Graph accepts for the kind, and the ones subscribed by default. */
+  readonly changeTypes: readonly ChangeType[];
+  readonly defaultChangeTypes: readonly ChangeType[];
+  /** Graph's longest subscription lifetime for the kind (basic notifications). */
+  readonly maxLifetimeMinutes: number;
+  /** The lifecycle events Graph sends for the kind. */
+  readonly lifecycleEvents: readonly LifecycleEventName[];
+  /** The topic its records go to unless configured otherwise, and the setting that configures it. */
+  readonly defaultTopic: string;
+  readonly topicSetting: string;
+  /** The record value's names for the item's id and body (`eventId`/`event` for events). */
+  readonly idField: string;
+  readonly itemField: string;
+  /** Properties read by default (`$select`); undefined reads the whole item. */
+  readonly defaultSelect: string | undefined;
+  /** Large properties, in the order they are left out when a record does not fit the size limit. */
+  readonly reducible: readonly string[];
+  /** Codes of a 404 that mean the item itself is gone (anything else says nothing about the item). */
+  readonly goneCodes: readonly string[];
+  /** Whether delta's `@removed` means the item is gone (else it may have moved, and a read decides). */
+  readonly removalMeansGone: boolean;
+
+  /** The `resource` of the subscription for a target. */
+  subscriptionResource(target: Target): string;
+  /** The target a subscription's resource watches, when it is one of this kind's; ids lower-cased. */
+  targetOf(resource: string): Target | undefined;
+  /** The path that reads one item of the target. */
+  readPath(target: Target, itemId: string, select: string | undefined): string;
+  /** The delta rounds that bring a target up to date: a path each, or a path that lists the folders first. */
+  deltaScopes(
+    target: Target,
+    options: DeltaOptions,
+  ): DeltaScope[] | { foldersPath: string; scope: (folderId: string) => DeltaScope };
+  /** The Kafka key of an item: stable across its changes, so compacted topics keep its latest record. */
+  recordKey(tenantId: string, target: Target, itemId: string): string;
+  /** The resource a resync or repair record names, in the form Graph's notifications use. */
+  itemResource(target: Target, itemId: string): string;
+}

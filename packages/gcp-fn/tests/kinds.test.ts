@@ -1,0 +1,203 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { startPipeline, type Pipeline } from './pipeline.ts';
+
+/** A record's value; a tombstone's is empty. */
+const value = (r: ReadRecord | undefined): Record<string, unknown> =>
+  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
+
+/**
+ * One mailbox with events, messages of two folders, and contacts, kept by the subscription manager from a
+ * desired-state file; every change reaches its kind's topic through the GCP function on functions-framework.
+ */
+describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () => {
+  let sim: GraphSim;
+  let pipe: Pipeline;
+  let messages: TopicReader;
+  let contacts: TopicReader;
+  let userId: string;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    userId = sim.defaults.users[0]!.id;
+    tenantId = sim.defaults.tenantId;
+    const file = join(tmpdir(), `g2k-desired-${process.pid}-${Date.now()}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        subscriptions: [
+          { kind: 'events', users: [userId] },
+          { kind: 'messages', users: [userId], folders: ['inbox', 'archive'] },
+          { kind: 'contacts', users: [userId], select: 'givenName,surname,emailAddresses,parentFolderId' },
+        ],
+      }),
+    );
+    pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file }, {}, { subscribe: true });
+    const brokers = pipe.env.KAFKA_BROKERS!.split(',');
+    messages = await TopicReader.start(brokers, pipe.topics.messages);
+    contacts = await TopicReader.start(brokers, pipe.topics.contacts);
+  }, 60_000);
+
+  afterAll(async () => {
+    await messages?.stop();
+    await contacts?.stop();
+    await pipe?.stop();
+    await sim?.stop();
+  });
+
+  const inbox = () => sim.mailFolders(userId).find((f) => f.wellKnownName === 'inbox')!;
+  const archive = () => sim.mailFolders(userId).find((f) => f.wellKnownName === 'archive')!;
+
+  it('creates one subscription per kind and folder, and a second reconcile keeps all four', async () => {
+    const first = await pipe.app.manager!.reconcile();
+    expect(first.errors).toEqual([]);
+    expect(first.created).toHaveLength(4);
+    const subs = sim.subscriptions.forMailbox(userId);
+    expect(subs.map((s) => `${s.kind}${s.folderId ? `:${s.folderId}` : ''}`).sort()).toEqual(
+      ['contacts', 'events', `messages:${archive().id}`, `messages:${inbox().id}`].sort(),
+    );
+    const second = await pipe.app.manager!.reconcile();
+    expect(second).toMatchObject({ created: [], deleted: [], recreated: [], errors: [], unchanged: 4 });
+  });
+
+  it('a message in the inbox: a messages record keyed tenant/user/messages/id, read with the default $select', async () => {
+    const msg = sim.createItem('messages', userId, { subject: 'Quarterly numbers', body: '<p>secret figures</p>' });
+    const [record] = await messages.waitFor(1);
+    expect(record!.key).toBe(`${tenantId}/${userId}/messages/${msg.immutableId}`);
+    expect(record!.headers['g2k-kind']).toBe('messages');
+    expect(value(record)).toMatchObject({
+      kind: 'messages',
+      changeType: 'created',
+      userId,
+      messageId: msg.immutableId,
+      // The folder as the desired state names it; the message says where it is filed.
+      folderId: 'inbox',
+      enriched: true,
+      message: { id: msg.immutableId, subject: 'Quarterly numbers', parentFolderId: inbox().id },
+    });
+    // The default $select leaves the body out; the read asked for exactly that.
+    expect(value(record).message).not.toHaveProperty('body');
+    const read = sim.records.requests
+      .all()
+      .find((r) => decodeURIComponent(r.path).endsWith(`/messages/${msg.immutableId}`));
+    expect(read?.query).toContain('%24select=');
+    expect(decodeURIComponent(read!.query)).not.toMatch(/[=,]body(,|$)/);
+  });
+
+  it('a move between watched folders: "deleted" from the inbox without a tombstone, "created" in the archive', async () => {
+    const msg = sim.createItem('messages', userId, { subject: 'to be filed' });
+    const before = (await messages.waitFor(2)).length;
+    sim.moveMessage(userId, msg.id, 'archive');
+    const records = (await messages.waitFor(before + 2)).slice(before);
+    const byType = Object.fromEntries(records.map((r) => [value(r).changeType as string, r]));
+    expect(value(byType.deleted)).toMatchObject({ deleteConfirmed: false, gone: false, folderId: 'inbox' });
+    expect(value(byType.created)).toMatchObject({
+      folderId: 'archive',
+      message: { id: msg.immutableId, parentFolderId: archive().id },
+    });
+    // Both keyed by the immutable id: one message, wherever it is filed.
+    expect(new Set(records.map((r) => r.key))).toEqual(new Set([`${tenantId}/${userId}/messages/${msg.immutableId}`]));
+    expect(records.some((r) => r.value === null)).toBe(false);
+    await sim.settled();
+  });
+
+  it('a deleted message is tombstoned once Graph confirms it is gone', async () => {
+    const before = messages.records.length;
+    const [filed] = sim.listItems('messages', userId).filter((m) => m.folderId === archive().id);
+    sim.deleteItem('messages', userId, filed!.id);
+    const [deleted, tombstone] = (await messages.waitFor(before + 2)).slice(before);
+    expect(value(deleted)).toMatchObject({ changeType: 'deleted', deleteConfirmed: true, gone: true });
+    expect(tombstone).toMatchObject({ key: deleted!.key, value: null });
+  });
+
+  it('contacts: created, updated, deleted with the entry’s $select, and a tombstone', async () => {
+    const c = sim.createItem('contacts', userId, { givenName: 'Adele', surname: 'Vance', jobTitle: 'Retail Manager' });
+    const [created] = await contacts.waitFor(1);
+    expect(created!.key).toBe(`${tenantId}/${userId}/contacts/${c.immutableId}`);
+    expect(value(created)).toMatchObject({
+      kind: 'contacts',
+      contactId: c.immutableId,
+      contact: { givenName: 'Adele' },
+    });
+    // jobTitle is outside the entry's select.
+    expect(value(created).contact).not.toHaveProperty('jobTitle');
+    sim.updateItem('contacts', userId, c.id, { surname: 'Vance-Smith' });
+    const updated = (await contacts.waitFor(2))[1]!;
+    expect(value(updated)).toMatchObject({ changeType: 'updated', contact: { surname: 'Vance-Smith' } });
+    sim.deleteItem('contacts', userId, c.id);
+    const [, , deleted, tombstone] = await contacts.waitFor(4);
+    expect(value(deleted)).toMatchObject({ changeType: 'deleted', deleteConfirmed: true });
+    expect(tombstone!.value).toBeNull();
+  });
+
+  it('events keep their records: eventId and event, keyed tenant/user/event', async () => {
+    const e = sim.createEvent(userId, { subject: 'Standup' });
+    const [record] = await pipe.reader.waitFor(1);
+    expect(record!.key).toBe(`${tenantId}/${userId}/${e.immutableId}`);
+    expect(value(record)).toMatchObject({ kind: 'events', eventId: e.immutableId, event: { subject: 'Standup' } });
+  });
+
+  it('subscriptions Graph dropped are recreated and their gap comes back by delta, per folder and for contacts', async () => {
+    const subs = sim.subscriptions.forMailbox(userId);
+    const inboxSub = subs.find((s) => s.kind === 'messages' && s.folderId === inbox().id)!;
+    const contactsSub = subs.find((s) => s.kind === 'contacts')!;
+    sim.removeSubscription(inboxSub.id);
+    sim.removeSubscription(contactsSub.id);
+    // Changed while nobody listened: no notification can bring these.
+    const lostMessage = sim.createItem('messages', userId, { subject: 'while unsubscribed' });
+    const lostContact = sim.createItem('contacts', userId, { givenName: 'Lost', surname: 'Contact' });
+    const report = await pipe.app.manager!.reconcile();
+    expect(report.errors).toEqual([]);
+    expect(report.recreated).toHaveLength(2);
+    expect(report.deleted).toEqual([]);
+    const messageRecord = await until(messages, (r) => value(r).messageId === lostMessage.immutableId);
+    expect(value(messageRecord)).toMatchObject({ source: 'resync', enriched: true, folderId: 'inbox' });
+    const contactRecord = await until(contacts, (r) => value(r).contactId === lostContact.immutableId);
+    expect(value(contactRecord)).toMatchObject({ source: 'resync', contact: { givenName: 'Lost' } });
+    // The events and archive subscriptions were not touched by the others' recreation.
+    expect(sim.subscriptions.byId(subs.find((s) => s.kind === 'events')!.id)).toBeDefined();
+    expect(sim.subscriptions.byId(subs.find((s) => s.folderId === archive().id)!.id)).toBeDefined();
+  });
+
+  it('after missed, a resync of a folder confirms a removal by reading: a move out of it is no tombstone', async () => {
+    const inboxSub = sim.subscriptions.forMailbox(userId).find((s) => s.folderId === inbox().id)!;
+    const msg = sim.createItem('messages', userId, { subject: 'moved while missed' });
+    await until(messages, (r) => value(r).messageId === msg.immutableId);
+    await sim.settled();
+    const record = (await pipe.app.store.list()).find((r) => r.id === inboxSub.id)!;
+    const before = messages.records.length;
+    sim.setEndpointState(pipe.url, 'drop', 60_000);
+    sim.moveMessage(userId, msg.id, 'archive');
+    await pipe.app.manager!.handleLifecycle(
+      {
+        subscriptionId: inboxSub.id,
+        tenantId,
+        clientState: record.clientState,
+        lifecycleEvent: 'missed',
+        subscriptionExpirationDateTime: undefined,
+      },
+      record,
+      Date.now() + 20_000,
+    );
+    const resynced = (await messages.waitFor(before + 1)).slice(before).filter((r) => value(r).source === 'resync');
+    const mine = resynced.filter((r) => value(r).messageId === msg.immutableId);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((r) => r.value !== null)).toBe(true);
+    expect(value(mine.at(-1))).toMatchObject({ changeType: 'updated', message: { parentFolderId: archive().id } });
+    sim.setEndpointState(pipe.url, 'normal', 0);
+  });
+});
+
+async function until(reader: TopicReader, match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = reader.records.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching record among ${reader.records.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
