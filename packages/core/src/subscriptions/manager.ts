@@ -433,9 +433,12 @@ export class SubscriptionManager {
       report.unchanged++;
       return;
     }
+    // Graph asks for 10 minutes between a reauthorize and a PATCH. The renewal waits for that only in the first
+    // half of its window: reauthorizations can come about as often as timer runs, and a renewal that always
+    // yields to them would only happen in a sub's last minutes, or not at all.
     const reauthorizedRecently =
       record.lastReauthorizedAt && this.now() - Date.parse(record.lastReauthorizedAt) < PATCH_REAUTH_GAP_MS;
-    if (reauthorizedRecently && remainingMs > 2 * PATCH_REAUTH_GAP_MS) {
+    if (reauthorizedRecently && remainingMs > (this.settings.renewWithinMinutes * 60_000) / 2) {
       report.unchanged++;
       return;
     }
