@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Registers graph2kafka's Entra app (needed on either cloud) with az: the app and its service principal, the
-# Graph application permission Calendars.Read (and GroupMember.Read.All with --groups, for G2K_SUBSCRIBE_GROUPS),
-# admin consent, and a client secret. The secret alone goes to standard output, to pipe straight into a vault:
+# Graph application permission of each resource kind (--kinds, default events: Calendars.Read; messages:
+# Mail.Read; contacts: Contacts.Read; GroupMember.Read.All with --groups, for desired-state groups), admin
+# consent, and a client secret. --multi-tenant registers it for several tenants (each admin consents, see
+# infra/README.md). The secret alone goes to standard output, to pipe straight into a vault:
 #
-#   infra/entra/register-app.sh [--dry-run] [--groups] [--years N] DISPLAY_NAME | infra/azure/deploy.sh secret azure-client-secret
-#   infra/entra/register-app.sh [--dry-run] [--groups] [--years N] DISPLAY_NAME | infra/gcp/deploy.sh secret g2k-azure-client-secret
+#   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/azure/deploy.sh secret azure-client-secret
+#   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/gcp/deploy.sh secret g2k-azure-client-secret
 #
 # The tenant and client ids to configure (AZURE_TENANT_ID, AZURE_CLIENT_ID) are printed on standard error.
 # Run it as a Global Administrator or Privileged Role Administrator (admin consent needs one).
@@ -13,14 +15,18 @@ set -euo pipefail
 dry_run=false
 groups=false
 years=1
+kinds=events
+audience=AzureADMyOrg
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true; shift ;;
     --groups) groups=true; shift ;;
+    --kinds) kinds=${2:?--kinds needs events, messages and/or contacts}; shift 2 ;;
+    --multi-tenant) audience=AzureADMultipleOrgs; shift ;;
     --years) years=${2:?--years needs a number}; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "unknown option $1" >&2; usage ;;
@@ -32,7 +38,19 @@ name=$1
 
 GRAPH=00000003-0000-0000-c000-000000000000
 CALENDARS_READ=798ee544-9d2d-430c-a058-570e29e34338
+MAIL_READ=810c84a8-4a9e-49e6-bf7d-12d183f40d01
+CONTACTS_READ=089fe4d0-434a-44c5-8827-41ba8a0b17f5
 GROUP_MEMBER_READ_ALL=98830695-27a2-44f7-8c18-0c3ebc9698f6
+permissions=()
+IFS=, read -r -a kind_list <<<"$kinds"
+for kind in "${kind_list[@]}"; do
+  case "$kind" in
+    events) permissions+=("$CALENDARS_READ=Role") ;;
+    messages) permissions+=("$MAIL_READ=Role") ;;
+    contacts) permissions+=("$CONTACTS_READ=Role") ;;
+    *) echo "unknown kind '$kind' in --kinds: use events, messages and/or contacts" >&2; exit 2 ;;
+  esac
+done
 
 # Commands go to standard error: standard output carries the secret only.
 run() {
@@ -53,15 +71,17 @@ capture() {
 }
 
 placeholder=tenant-id tenant=$(capture az account show --query tenantId --output tsv)
-placeholder=app-id app_id=$(capture az ad app create --display-name "$name" --sign-in-audience AzureADMyOrg \
+placeholder=app-id app_id=$(capture az ad app create --display-name "$name" --sign-in-audience "$audience" \
   --query appId --output tsv)
 run az ad sp create --id "$app_id" --output none
-permissions=("$CALENDARS_READ=Role")
 [ "$groups" = false ] || permissions+=("$GROUP_MEMBER_READ_ALL=Role")
 run az ad app permission add --id "$app_id" --api "$GRAPH" --api-permissions "${permissions[@]}"
 run az ad app permission admin-consent --id "$app_id"
 echo "AZURE_TENANT_ID=$tenant" >&2
 echo "AZURE_CLIENT_ID=$app_id" >&2
+if [ "$audience" = AzureADMultipleOrgs ]; then
+  echo "Each customer tenant's admin consents at https://login.microsoftonline.com/<their tenant id>/adminconsent?client_id=$app_id" >&2
+fi
 # The secret's expiry is your rotation date: put it in the calendar (docs/runbook.md#client-secret-expires).
 placeholder=client-secret secret=$(capture az ad app credential reset --id "$app_id" --display-name graph2kafka \
   --years "$years" --append --query password --output tsv)
