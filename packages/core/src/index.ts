@@ -73,3 +73,4 @@ export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/sch
 export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
+export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';

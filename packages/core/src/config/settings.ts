@@ -1,0 +1,277 @@
+/**
+ * Every setting graph2kafka reads, by domain: the one source of the README's configuration tables
+ * (`pnpm docs:settings` writes them; a test fails when they drift) and of the configuration error messages.
+ */
+export type SettingDomain = 'graph' | 'kafka' | 'topics' | 'receive' | 'state' | 'subscriptions';
+
+export interface SettingSpec {
+  domain: SettingDomain;
+  /** As the README shows it: a value, `required`, `none`, or a phrase. */
+  default: string;
+  meaning: string;
+}
+
+export const SETTINGS = {
+  AZURE_TENANT_ID: { domain: 'graph', default: 'required', meaning: 'the app registration’s home tenant (GUID)' },
+  AZURE_CLIENT_ID: {
+    domain: 'graph',
+    default: 'required',
+    meaning:
+      'the app registration’s client id (GUID); it needs each kind’s application permission: `Calendars.Read`, `Mail.Read`, `Contacts.Read`',
+  },
+  AZURE_CLIENT_SECRET: {
+    domain: 'graph',
+    default: 'required',
+    meaning: 'the client secret, or a secret reference (`sm:projects/…/secrets/…/versions/…`)',
+  },
+  GRAPH_BASE_URL: {
+    domain: 'graph',
+    default: '`https://graph.microsoft.com/v1.0`',
+    meaning: 'Graph base URL (national clouds: `https://graph.microsoft.us/v1.0`, …; graph-sim)',
+  },
+  AZURE_AUTHORITY_HOST: {
+    domain: 'graph',
+    default: '`https://login.microsoftonline.com`',
+    meaning: 'Entra ID login host (`https://login.microsoftonline.us`, …)',
+  },
+  G2K_GRAPH_CA_FILE: {
+    domain: 'graph',
+    default: 'none',
+    meaning: 'extra CA certificate (PEM) to trust for Graph and login (graph-sim)',
+  },
+  G2K_GRAPH_BATCH_CONCURRENCY: {
+    domain: 'graph',
+    default: '`4`',
+    meaning: '`$batch` requests in flight at once per function instance (1–32)',
+  },
+  G2K_GRAPH_BATCH_LINGER_MS: {
+    domain: 'graph',
+    default: '`40`',
+    meaning: 'how long a read waits for others to share its `$batch` (0–500)',
+  },
+  KAFKA_BROKERS: { domain: 'kafka', default: 'required', meaning: 'bootstrap servers, `host:port,…`' },
+  KAFKA_CLIENT_ID: { domain: 'kafka', default: '`graph2kafka`', meaning: 'Kafka client id' },
+  KAFKA_SSL: { domain: 'kafka', default: '`false`', meaning: 'TLS to Kafka' },
+  KAFKA_SSL_CA_FILE: { domain: 'kafka', default: 'none', meaning: 'CA certificate (PEM file) for Kafka TLS' },
+  KAFKA_SSL_CA_PEM: {
+    domain: 'kafka',
+    default: 'none',
+    meaning: 'CA certificate (PEM text, or a secret reference) for Kafka TLS',
+  },
+  KAFKA_SSL_CLIENT_CERT: {
+    domain: 'kafka',
+    default: 'none',
+    meaning: 'client certificate (PEM, or a secret reference) for mutual TLS',
+  },
+  KAFKA_SSL_CLIENT_KEY: {
+    domain: 'kafka',
+    default: 'none',
+    meaning: 'client private key (PEM, or a secret reference) for mutual TLS',
+  },
+  KAFKA_SASL_MECHANISM: {
+    domain: 'kafka',
+    default: 'none',
+    meaning: '`plain`, `scram-sha-256`, `scram-sha-512` or `oauthbearer`',
+  },
+  KAFKA_SASL_USERNAME: { domain: 'kafka', default: '—', meaning: 'SASL user (with `plain`/`scram-*`)' },
+  KAFKA_SASL_PASSWORD: { domain: 'kafka', default: '—', meaning: 'SASL password, or a secret reference' },
+  KAFKA_OAUTH_PROVIDER: {
+    domain: 'kafka',
+    default: 'from the broker host',
+    meaning: '`oauthbearer` token source: `entra` (Event Hubs) or `google` (Managed Service for Apache Kafka)',
+  },
+  KAFKA_OAUTH_SCOPE: {
+    domain: 'kafka',
+    default: '`https://<host>/.default`',
+    meaning: '`entra`: scope of the Kafka tokens, e.g. `https://NAMESPACE.servicebus.windows.net/.default`',
+  },
+  KAFKA_OAUTH_IDENTITY: {
+    domain: 'kafka',
+    default: '`app`',
+    meaning: '`entra`: `app` (AZURE_CLIENT_ID/SECRET) or `managed` (the Function App’s managed identity)',
+  },
+  G2K_MAX_RECORD_BYTES: {
+    domain: 'kafka',
+    default: '`1000000`',
+    meaning: 'largest record and produce request; larger items go out without their largest properties',
+  },
+  G2K_TOPIC: {
+    domain: 'topics',
+    default: '`graph.calendar.events`',
+    meaning: 'topic for event records (create it; compaction optional)',
+  },
+  G2K_MESSAGES_TOPIC: { domain: 'topics', default: '`graph.mail.messages`', meaning: 'topic for message records' },
+  G2K_CONTACTS_TOPIC: { domain: 'topics', default: '`graph.contacts`', meaning: 'topic for contact records' },
+  G2K_LIFECYCLE_TOPIC: {
+    domain: 'topics',
+    default: '`graph.subscription.lifecycle`',
+    meaning: 'topic for verified lifecycle notifications',
+  },
+  G2K_DEAD_LETTER_TOPIC: {
+    domain: 'topics',
+    default: '`graph.calendar.deadletter`',
+    meaning: 'topic for changes Kafka refused even reduced, with the notification to replay them (create it)',
+  },
+  G2K_ALLOWED_TENANTS: {
+    domain: 'receive',
+    default: 'the desired state’s tenants',
+    meaning:
+      'comma-separated tenant GUIDs whose notifications are accepted (default: AZURE_TENANT_ID and every tenant the desired state names)',
+  },
+  G2K_TIME_BUDGET_MS: {
+    domain: 'receive',
+    default: '`2000`',
+    meaning: 'enrichment budget from arrival (100–2800); the rest of Graph’s 3 s is Kafka’s',
+  },
+  G2K_MAX_BODY_BYTES: {
+    domain: 'receive',
+    default: '`1048576`',
+    meaning: 'larger notification POSTs get `413`, refused before they are read',
+  },
+  G2K_REPAIR_QUEUE_MAX: {
+    domain: 'receive',
+    default: '`100000`',
+    meaning: 'unenriched changes the repair queue (in the state store) holds at most',
+  },
+  G2K_STATE_STORE: {
+    domain: 'state',
+    default: 'required',
+    meaning:
+      'where subscription state lives: `file:<dir>`, `postgres`, `azure-table:<table endpoint URL>` or `azure-table-connection-string` ([docs](docs/state-stores.md))',
+  },
+  G2K_POSTGRES_URL: {
+    domain: 'state',
+    default: 'required with `postgres`',
+    meaning: '`postgresql://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE`, or a secret reference',
+  },
+  G2K_TABLE_CONNECTION_STRING: {
+    domain: 'state',
+    default: 'required with `azure-table-connection-string`',
+    meaning: 'the storage connection string, or a secret reference',
+  },
+  G2K_TABLE_NAME: {
+    domain: 'state',
+    default: '`graph2kafka`',
+    meaning: 'the Azure table that holds the state',
+  },
+  G2K_MANAGED_IDENTITY_CLIENT_ID: {
+    domain: 'state',
+    default: 'none (system-assigned)',
+    meaning: 'user-assigned managed identity for Table Storage and Kafka `managed` tokens',
+  },
+  G2K_NOTIFICATION_URL: {
+    domain: 'subscriptions',
+    default: 'none',
+    meaning: 'the public URL of the notification function (turns the subscription manager on)',
+  },
+  G2K_LIFECYCLE_URL: {
+    domain: 'subscriptions',
+    default: 'required with it',
+    meaning: 'the public URL of the lifecycle function',
+  },
+  G2K_SUBSCRIPTIONS_FILE: {
+    domain: 'subscriptions',
+    default: 'none',
+    meaning:
+      'the desired state: a JSON file of (tenant, kind, users/groups, folders, changeTypes, select) entries ([docs](docs/desired-state.md))',
+  },
+  G2K_SUBSCRIBE_USERS: {
+    domain: 'subscriptions',
+    default: 'none',
+    meaning: 'shorthand: mailboxes of the home tenant to subscribe to, user object ids, comma-separated',
+  },
+  G2K_SUBSCRIBE_GROUPS: {
+    domain: 'subscriptions',
+    default: 'none',
+    meaning:
+      'shorthand: groups whose user members are subscribed to, object ids, comma-separated (needs `GroupMember.Read.All`)',
+  },
+  G2K_SUBSCRIBE_KINDS: {
+    domain: 'subscriptions',
+    default: '`events`',
+    meaning: 'shorthand: the kinds subscribed for those mailboxes: `events`, `messages` and/or `contacts`',
+  },
+  G2K_CHANGE_TYPES: {
+    domain: 'subscriptions',
+    default: '`created,updated,deleted`',
+    meaning: 'shorthand: change types to subscribe to',
+  },
+  G2K_SUBSCRIPTION_MINUTES: {
+    domain: 'subscriptions',
+    default: '`10000`',
+    meaning: 'lifetime asked for each subscription, capped at each kind’s maximum (Outlook: 10080)',
+  },
+  G2K_RENEW_WITHIN_MINUTES: {
+    domain: 'subscriptions',
+    default: '`2880`',
+    meaning: 'renew subscriptions that expire within this many minutes',
+  },
+  G2K_RESYNC_PAST_DAYS: {
+    domain: 'subscriptions',
+    default: '`30`',
+    meaning: 'how far back an events resync reads (the calendar window)',
+  },
+  G2K_RESYNC_FUTURE_DAYS: {
+    domain: 'subscriptions',
+    default: '`365`',
+    meaning: 'how far ahead an events resync reads',
+  },
+  G2K_SUBSCRIPTION_WRITES_PER_20S: {
+    domain: 'subscriptions',
+    default: '`500`',
+    meaning: 'pace of subscription creates/renewals/deletes per tenant (Graph’s limit: 500)',
+  },
+  G2K_RENEWAL_SCHEDULE: {
+    domain: 'subscriptions',
+    default: 'set it, e.g. `0 */30 * * * *`',
+    meaning: 'Azure: NCRONTAB of the renewal timer (read by the Functions host as `%G2K_RENEWAL_SCHEDULE%`)',
+  },
+  G2K_RENEWAL_AUDIENCE: {
+    domain: 'subscriptions',
+    default: 'none (the endpoint refuses all)',
+    meaning: 'GCP: the audience of Cloud Scheduler’s OIDC token (the renewal function’s URL)',
+  },
+  G2K_RENEWAL_INVOKER: {
+    domain: 'subscriptions',
+    default: 'required with the audience',
+    meaning: 'GCP: the only service account allowed to call the renewal endpoint',
+  },
+  G2K_OIDC_ISSUER: {
+    domain: 'subscriptions',
+    default: '`https://accounts.google.com`',
+    meaning: 'GCP: issuer of the scheduler token',
+  },
+  G2K_OIDC_JWKS_URL: {
+    domain: 'subscriptions',
+    default: 'Google’s',
+    meaning: 'GCP: keys that sign the scheduler token',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export const SETTING_DOMAINS: readonly SettingDomain[] = [
+  'graph',
+  'kafka',
+  'topics',
+  'receive',
+  'state',
+  'subscriptions',
+];
+
+export const DOMAIN_TITLES: Record<SettingDomain, string> = {
+  graph: 'Graph and Entra ID',
+  kafka: 'Kafka',
+  topics: 'Topics',
+  receive: 'Receiving notifications',
+  state: 'State store',
+  subscriptions: 'Subscription manager (on when `G2K_NOTIFICATION_URL` is set)',
+};
+
+/** The README's table of one domain, as `pnpm docs:settings` writes it. */
+export function settingsTable(domain: SettingDomain): string {
+  const rows = Object.entries(SETTINGS)
+    .filter(([, spec]) => spec.domain === domain)
+    .map(([name, spec]) => `| \`${name}\` | ${spec.default} | ${spec.meaning} |`);
+  return ['| Setting | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,37 @@
+import type { StateStoreSettings } from './config.ts';
+import { shown, type EnvReader } from './env-reader.ts';
+
+/** Where subscription state lives (file, PostgreSQL, Azure Table Storage). */
+export async function readStateStore(r: EnvReader): Promise<StateStoreSettings> {
+  const store = r.text('G2K_STATE_STORE');
+  const table = r.text('G2K_TABLE_NAME', 'graph2kafka');
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(table))
+    r.problems.push(`G2K_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got ${shown(table)}.`);
+  let stateStore: StateStoreSettings = { kind: 'file', dir: '' };
+  const fileStore = /^file:(.+)$/.exec(store);
+  const tableStore = /^azure-table:(https:\/\/.+)$/.exec(store);
+  if (fileStore) stateStore = { kind: 'file', dir: fileStore[1]! };
+  else if (tableStore) {
+    const managedIdentityClientId = r.env.G2K_MANAGED_IDENTITY_CLIENT_ID?.trim();
+    stateStore = {
+      kind: 'azure-table',
+      endpoint: tableStore[1]!,
+      table,
+      ...(managedIdentityClientId ? { managedIdentityClientId } : {}),
+    };
+  } else if (store === 'azure-table-connection-string') {
+    stateStore = {
+      kind: 'azure-table-connection-string',
+      connectionString: await r.secret('G2K_TABLE_CONNECTION_STRING', true),
+      table,
+    };
+  } else if (store === 'postgres') {
+    stateStore = { kind: 'postgres', connectionString: await r.secret('G2K_POSTGRES_URL', true) };
+  } else if (store) {
+    r.problems.push(
+      `G2K_STATE_STORE must be file:<directory>, postgres, azure-table:https://<account>.table.core.windows.net or azure-table-connection-string, got ${shown(store)}.`,
+    );
+  }
+
+  return stateStore;
+}
