@@ -17,15 +17,16 @@ const USAGE = `Usage: graph2kafka subscriptions <command> [options]
        graph2kafka repair
 
 Subscriptions:
-  list                      this app's subscriptions on G2K_NOTIFICATION_URL, with expiry and whether their secret is stored
-  create                    create the missing subscriptions for G2K_SUBSCRIBE_USERS (and renew those due), like the timer
+  list                      this app's subscriptions on G2K_NOTIFICATION_URL in every tenant, with expiry and whether
+                            their secret is stored
+  create                    create what the desired state asks for and is missing (and renew what is due), like the timer
   renew                     renew every stored subscription now
-  delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL
-  resync --user ID          read a mailbox's changes by delta and produce them to Kafka
+  delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL (every tenant)
+  resync --user ID          read a mailbox's changes (each of its subscriptions' kinds) by delta and produce them
 
 Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
   list [--max N]            print them, one JSON line each (default at most 100)
-  replay [--max N]          read each change's event from Graph again and produce it under today's limits;
+  replay [--max N]          read each change's item from Graph again and produce it under today's limits;
                             replayed letters are remembered (consumer group graph2kafka-deadletter-replay)
 
 Repair:
@@ -116,7 +117,7 @@ async function main(): Promise<number> {
     const manager = app.manager;
     if (!manager) {
       console.error(
-        'graph2kafka: the subscription manager is off: set G2K_NOTIFICATION_URL, G2K_LIFECYCLE_URL and G2K_SUBSCRIBE_USERS',
+        'graph2kafka: the subscription manager is off: set G2K_NOTIFICATION_URL, G2K_LIFECYCLE_URL and the desired state (G2K_SUBSCRIPTIONS_FILE, or G2K_SUBSCRIBE_USERS)',
       );
       return 2;
     }
@@ -127,7 +128,7 @@ async function main(): Promise<number> {
         const subs = await manager.listSubscriptions();
         for (const s of subs)
           console.log(
-            `${s.id}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}`,
+            `${s.id}  ${s.tenantId}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}`,
           );
         console.error(`${subs.length} subscription(s)`);
         return 0;

@@ -54,6 +54,23 @@ describe('subscription manager against graph-sim', () => {
     await h.stop();
   });
 
+  it('spreads expirations over a tenth of the lifetime beyond the renewal margin, so they do not come due together', async () => {
+    h = await harness({ extraUsersPerTenant: 40 }, 0, (sim) => ({
+      G2K_SUBSCRIBE_USERS: sim.directory
+        .listUsers(sim.defaults.tenantId)
+        .slice(0, 40)
+        .map((u) => u.id)
+        .join(','),
+    }));
+    const created = (await h.app.manager!.reconcile()).created;
+    expect(created).toHaveLength(40);
+    const minutes = h.sim.subscriptions.all().map((s) => Math.round((s.expirationMs - h.sim.clock.now()) / 60_000));
+    // G2K_SUBSCRIPTION_MINUTES 10000, renewal margin 2880: each within the last 712 minutes of the lifetime.
+    expect(Math.max(...minutes)).toBeLessThanOrEqual(10_000);
+    expect(Math.min(...minutes)).toBeGreaterThanOrEqual(10_000 - 712 - 1);
+    expect(new Set(minutes.map((m) => Math.floor(m / 60))).size).toBeGreaterThan(5);
+  });
+
   it('creates one subscription per mailbox with a lifecycle URL, immutable ids and its own secret', async () => {
     h = await harness();
     const report = await h.app.manager!.reconcile();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
@@ -50,6 +50,11 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
       while (next < items.length) await fn(items[next++]!);
     }),
   );
+}
+
+/** A resource's fixed place in [0, 1): where in the spread its expirations fall. */
+function spreadOf(resource: string): number {
+  return createHash('sha256').update(resourceKey(resource)).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** One subscription the desired state asks for: a kind's target in a tenant, with the entry's options. */
@@ -294,7 +299,11 @@ export class SubscriptionManager {
     let done = 0;
     await forEachLimited(records, 32, async (record) => {
       try {
-        const renewed = await this.api.renew(record.tenantId, record.id, this.expiration(kindOf(record)));
+        const renewed = await this.api.renew(
+          record.tenantId,
+          record.id,
+          this.expiration(kindOf(record), record.resource),
+        );
         if (renewed === 'gone') report.errors.push(`${record.id}: Graph no longer has it (run create to replace it)`);
         else await this.renewed(record, renewed, report);
       } catch (err) {
@@ -442,7 +451,7 @@ export class SubscriptionManager {
       report.unchanged++;
       return;
     }
-    const renewed = await this.api.renew(want.tenantId, keep.id, this.expiration(want.kind));
+    const renewed = await this.api.renew(want.tenantId, keep.id, this.expiration(want.kind, want.resource));
     if (renewed === 'gone') {
       await this.store.delete(keep.id);
       const created = await this.create(want);
@@ -487,7 +496,7 @@ export class SubscriptionManager {
       notificationUrl: this.settings.notificationUrl,
       lifecycleNotificationUrl: this.settings.lifecycleNotificationUrl,
       resource: want.resource,
-      expirationDateTime: this.expiration(want.kind),
+      expirationDateTime: this.expiration(want.kind, want.resource),
       clientState,
     };
     // Track the target before the subscription exists, so no change falls between the two.
@@ -528,9 +537,14 @@ export class SubscriptionManager {
     report.deleted.push(id);
   }
 
-  /** The lifetime asked for: the configured one, within the kind's maximum. */
-  private expiration(kind: ResourceKind): string {
+  /**
+   * The lifetime asked for: the configured one within the kind's maximum, less up to a tenth of what lies beyond
+   * the renewal margin, fixed per resource. Subscriptions created or renewed in one run (all of them, the first
+   * time) then come due over hours instead of in the same minute, and each run renews a share.
+   */
+  private expiration(kind: ResourceKind, resource: string): string {
     const minutes = Math.min(this.settings.lifetimeMinutes, kind.maxLifetimeMinutes);
-    return new Date(this.now() + minutes * 60_000).toISOString();
+    const spread = Math.max(0, minutes - this.settings.renewWithinMinutes) * 0.1 * spreadOf(resource);
+    return new Date(this.now() + (minutes - spread) * 60_000).toISOString();
   }
 }
