@@ -54,6 +54,16 @@ describe('subscription manager against graph-sim', () => {
     await h.stop();
   });
 
+  it('defers what a run’s deadline leaves to the next run, which takes it first', async () => {
+    h = await harness();
+    const late = await h.app.manager!.reconcile(undefined, Date.now() - 1);
+    expect(late).toMatchObject({ created: [], deleted: [], deferred: 2, errors: [] });
+    expect(h.sim.subscriptions.all()).toHaveLength(0);
+    const next = await h.app.manager!.reconcile();
+    expect(next).toMatchObject({ deferred: 0, errors: [] });
+    expect(next.created).toHaveLength(2);
+  });
+
   it('spreads expirations over a tenth of the lifetime beyond the renewal margin, so they do not come due together', async () => {
     h = await harness({ extraUsersPerTenant: 40 }, 0, (sim) => ({
       G2K_SUBSCRIBE_USERS: sim.directory

@@ -14,6 +14,8 @@ export interface ReconcileReport {
   deleted: string[];
   resynced: string[];
   unchanged: number;
+  /** Targets not looked at because the run's deadline came first; the next run takes them, most urgent first. */
+  deferred: number;
   errors: string[];
   /** Tenants whose subscriptions could not be reconciled at all (consent revoked, say), with why. */
   skippedTenants: Array<{ tenantId: string; reason: string }>;
@@ -26,6 +28,7 @@ const emptyReport = (): ReconcileReport => ({
   deleted: [],
   resynced: [],
   unchanged: 0,
+  deferred: 0,
   errors: [],
   skippedTenants: [],
 });
@@ -137,7 +140,12 @@ export class SubscriptionManager {
     ];
   }
 
-  async reconcile(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
+  /**
+   * One reconcile run. With a `deadline` (the timer's share of its run), no target is started after it: the
+   * targets are taken most urgent first (missing, then soonest to expire), so what a run leaves is what can
+   * wait, and the next run resumes from Graph's own expirations — no progress needs storing.
+   */
+  async reconcile(progress: (line: string) => void = () => undefined, deadline = Infinity): Promise<ReconcileReport> {
     const report = emptyReport();
     const startedAt = new Date(this.now()).toISOString();
     const all = await this.store.list();
@@ -145,7 +153,7 @@ export class SubscriptionManager {
     const tenants = await this.tenants(all);
     await forEachLimited(tenants, TENANTS_AT_ONCE, async (tenantId) => {
       try {
-        await this.reconcileTenant(tenantId, all, stored, startedAt, report, progress);
+        await this.reconcileTenant(tenantId, all, stored, startedAt, report, progress, deadline);
       } catch (err) {
         const reason = (err as Error).message;
         report.skippedTenants.push({ tenantId, reason });
@@ -153,9 +161,9 @@ export class SubscriptionManager {
         this.logger.error('reconciling a tenant failed; the other tenants go on', { tenantId, error: reason });
       }
     });
-    await this.resyncPending(report);
+    await this.resyncPending(report, deadline);
     progress(
-      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
+      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, deferred ${report.deferred}, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
     );
     return report;
   }
@@ -202,6 +210,7 @@ export class SubscriptionManager {
     startedAt: string,
     report: ReconcileReport,
     progress: (line: string) => void,
+    deadline: number,
   ): Promise<void> {
     const inTenant = stored.filter((r) => r.tenantId.toLowerCase() === tenantId);
     const storedById = new Map(inTenant.map((r) => [r.id, r]));
@@ -217,7 +226,17 @@ export class SubscriptionManager {
     const wants = await this.wants(tenantId);
     progress(`tenant ${tenantId}: ${wants.size} subscriptions wanted, ${live.length} live, ${inTenant.length} stored`);
     let done = 0;
-    await forEachLimited([...wants], 32, async ([key, want]) => {
+    // Most urgent first: targets without a subscription, then the soonest to expire.
+    const expiry = (key: string): number => {
+      const subs = byResource.get(key);
+      return subs?.length ? Math.min(...subs.map((s) => Date.parse(s.expirationDateTime))) : 0;
+    };
+    const urgent = [...wants].sort(([a], [b]) => expiry(a) - expiry(b));
+    await forEachLimited(urgent, 32, async ([key, want]) => {
+      if (Date.now() >= deadline) {
+        report.deferred++;
+        return;
+      }
       try {
         await this.reconcileTarget(want, byResource.get(key) ?? [], storedById, inTenant, report);
       } catch (err) {
@@ -230,6 +249,8 @@ export class SubscriptionManager {
       }
       if (++done % 500 === 0) progress(`tenant ${tenantId}: ${done}/${wants.size} reconciled`);
     });
+    // Cleaning up waits for a run with time left: nothing is lost by deleting later.
+    if (Date.now() >= deadline) return;
     for (const [key, subs] of byResource) {
       if (wants.has(key)) continue;
       for (const sub of subs) await this.remove(tenantId, sub.id, report);
@@ -384,7 +405,7 @@ export class SubscriptionManager {
   }
 
   /** Finishes resyncs owed (after missed or removed subscriptions). */
-  async resyncPending(report?: ReconcileReport): Promise<void> {
+  async resyncPending(report?: ReconcileReport, deadline = Infinity): Promise<void> {
     const states = (await this.store.listSync()).filter((s) => s.resyncPending && !s.scope);
     const records = (await this.store.list()).filter((r) => !r.pending);
     for (const state of states) {
@@ -399,9 +420,11 @@ export class SubscriptionManager {
       const target = { userId: state.userId, ...(state.folderId ? { folderId: state.folderId } : {}) };
       const label = `${kind.name} of ${state.userId}${state.folderId ? ` (folder ${state.folderId})` : ''}`;
       try {
+        if (Date.now() >= deadline) break;
         const result = await this.resyncer.resync(
           { tenantId: state.tenantId, kind, target, select: sub?.select },
           sub?.id ?? '',
+          deadline,
         );
         if (result.complete) report?.resynced.push(kind.name === 'events' ? state.userId : label);
       } catch (err) {

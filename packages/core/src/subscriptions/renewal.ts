@@ -6,12 +6,19 @@ import { verifySchedulerToken } from './scheduler-auth.ts';
 
 export class RenewalNotConfigured extends Error {
   constructor() {
-    super('the subscription manager is off: set G2K_NOTIFICATION_URL, G2K_LIFECYCLE_URL and G2K_SUBSCRIBE_USERS');
+    super(
+      'the subscription manager is off: set G2K_NOTIFICATION_URL, G2K_LIFECYCLE_URL and the desired state (G2K_SUBSCRIPTIONS_FILE, or G2K_SUBSCRIBE_USERS)',
+    );
     this.name = 'RenewalNotConfigured';
   }
 }
 
-/** What a timer run leaves for the next one: repairs of unenriched records included. */
+/**
+ * A timer run is designed to end within 10 minutes (GCP HTTP functions allow 60, Azure Flex Consumption what is
+ * configured): reconciling gets the first 5 (what does not fit is deferred to the next run, most urgent first),
+ * repairing unenriched records the next 4.
+ */
+const RECONCILE_SHARE_MS = 5 * 60_000;
 const REPAIR_SHARE_MS = 4 * 60_000;
 
 /** One timer run: reconcile the subscriptions, finish owed resyncs, then repair unenriched records. */
@@ -20,7 +27,7 @@ export async function runRenewal(
   progress: (line: string) => void = () => undefined,
 ): Promise<ReconcileReport & { repair: RepairReport }> {
   if (!app.manager) throw new RenewalNotConfigured();
-  const report = await app.manager.reconcile(progress);
+  const report = await app.manager.reconcile(progress, Date.now() + RECONCILE_SHARE_MS);
   const repair = await app.repairer.drain(Date.now() + REPAIR_SHARE_MS);
   progress(
     `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
