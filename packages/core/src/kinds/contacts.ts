@@ -1,4 +1,4 @@
-import { mailboxCollection, seg, selectQuery } from './mailbox-paths.ts';
+import { mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -11,13 +11,9 @@ const user = (t: Target): string => t.userId ?? '';
  */
 export const contacts: ResourceKind = {
   name: 'contacts',
-  scope: 'mailbox',
+  ...OUTLOOK,
   collection: 'contacts',
   permission: 'Contacts.Read',
-  changeTypes: ['created', 'updated', 'deleted'],
-  defaultChangeTypes: ['created', 'updated', 'deleted'],
-  maxLifetimeMinutes: 10_080,
-  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
   defaultTopic: 'graph.contacts',
   topicSetting: 'G2K_CONTACTS_TOPIC',
   idField: 'contactId',
@@ -32,7 +28,6 @@ export const contacts: ResourceKind = {
     'children',
     'imAddresses',
   ],
-  goneCodes: ['ErrorItemNotFound'],
   removalMeansGone: false,
   subscriptionResource: (t) => `/users/${user(t)}/contacts`,
   targetOf(resource) {

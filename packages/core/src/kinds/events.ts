@@ -1,4 +1,4 @@
-import { mailboxCollection, seg, selectQuery } from './mailbox-paths.ts';
+import { mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -6,13 +6,9 @@ const user = (t: Target): string => t.userId ?? '';
 /** Outlook calendar events of a mailbox: `/users/{id}/events`. Records are today's, keyed tenant/user/event. */
 export const events: ResourceKind = {
   name: 'events',
-  scope: 'mailbox',
+  ...OUTLOOK,
   collection: 'events',
   permission: 'Calendars.Read',
-  changeTypes: ['created', 'updated', 'deleted'],
-  defaultChangeTypes: ['created', 'updated', 'deleted'],
-  maxLifetimeMinutes: 10_080,
-  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
   defaultTopic: 'graph.calendar.events',
   topicSetting: 'G2K_TOPIC',
   idField: 'eventId',
@@ -30,7 +26,6 @@ export const events: ResourceKind = {
     'locations',
     'onlineMeeting',
   ],
-  goneCodes: ['ErrorItemNotFound'],
   // calendarView/delta reports what left the window too; since v1 a removal there has been a tombstone.
   removalMeansGone: true,
   subscriptionResource: (t) => `/users/${user(t)}/events`,

@@ -1,4 +1,6 @@
-/** Path pieces shared by the mailbox kinds (events, messages, contacts). */
+import type { ResourceKind } from './resource-kind.ts';
+
+/** What the Outlook kinds (events, messages, contacts) share: Graph documents them together. */
 
 /** Graph's ids for Outlook items and folders (REST and immutable) are base64 in one path segment. */
 export const ITEM_ID = /^[A-Za-z0-9_\-+=]{1,512}$/;
@@ -15,3 +17,16 @@ export function mailboxCollection(resource: string, collection: string): string 
 
 /** `$select=…` as a query string (with its `?`), or nothing. */
 export const selectQuery = (select: string | undefined): string => (select ? `?$select=${select}` : '');
+
+/**
+ * Graph's rules for Outlook items: all three change types, 10,080 minutes at most (basic notifications), every
+ * lifecycle event, and `ErrorItemNotFound` as the only 404 that means the item is gone.
+ */
+export const OUTLOOK = {
+  scope: 'mailbox',
+  changeTypes: ['created', 'updated', 'deleted'],
+  defaultChangeTypes: ['created', 'updated', 'deleted'],
+  maxLifetimeMinutes: 10_080,
+  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
+  goneCodes: ['ErrorItemNotFound'],
+} as const satisfies Partial<ResourceKind>;

@@ -1,4 +1,4 @@
-import { ITEM_ID, mailboxCollection, seg, selectQuery } from './mailbox-paths.ts';
+import { ITEM_ID, mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -44,13 +44,9 @@ const MESSAGE_SELECT = [
  */
 export const messages: ResourceKind = {
   name: 'messages',
-  scope: 'mailbox',
+  ...OUTLOOK,
   collection: 'messages',
   permission: 'Mail.Read',
-  changeTypes: ['created', 'updated', 'deleted'],
-  defaultChangeTypes: ['created', 'updated', 'deleted'],
-  maxLifetimeMinutes: 10_080,
-  lifecycleEvents: ['missed', 'subscriptionRemoved', 'reauthorizationRequired'],
   defaultTopic: 'graph.mail.messages',
   topicSetting: 'G2K_MESSAGES_TOPIC',
   idField: 'messageId',
@@ -69,7 +65,6 @@ export const messages: ResourceKind = {
     'bccRecipients',
     'bodyPreview',
   ],
-  goneCodes: ['ErrorItemNotFound'],
   removalMeansGone: false,
   subscriptionResource: (t) =>
     t.folderId ? `/users/${user(t)}/mailFolders/${t.folderId}/messages` : `/users/${user(t)}/messages`,

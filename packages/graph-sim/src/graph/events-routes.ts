@@ -5,34 +5,12 @@ import type { Router } from '../http/router.ts';
 import type { SimUser } from '../types.ts';
 import type { GraphContext } from './graph-context.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
+import { parseSelect, project } from './select.ts';
 
 /** Outlook ids are base64-like; anything else is malformed before it is unknown. */
 const ID_SHAPE = /^[A-Za-z0-9_\-+/=]{1,512}$/;
 
-function parseSelect(raw: string | null): string[] | undefined {
-  if (raw === null) return undefined;
-  const fields = raw
-    .split(',')
-    .map((f) => f.trim())
-    .filter(Boolean);
-  for (const field of fields) {
-    if (!EVENT_PROPERTIES.has(field)) {
-      throw new GraphError(
-        400,
-        'RequestBroker--ParseUri',
-        `Could not find a property named '${field}' on type 'microsoft.graph.event'.`,
-      );
-    }
-  }
-  return fields;
-}
-
-function project(event: Record<string, unknown>, select: string[] | undefined): Record<string, unknown> {
-  if (!select) return event;
-  const out: Record<string, unknown> = { '@odata.etag': event['@odata.etag'], id: event.id };
-  for (const field of select) out[field] = event[field];
-  return out;
-}
+const parseEventSelect = (raw: string | null) => parseSelect(raw, EVENT_PROPERTIES, 'event');
 
 export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar): void {
   const getEvent = (
@@ -43,7 +21,7 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     prefer: string | undefined,
   ) => {
     if (!ID_SHAPE.test(eventId)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
-    const select = parseSelect(rawSelect);
+    const select = parseEventSelect(rawSelect);
     const prefs = parsePrefer(prefer);
     const event = calendar.find(user.id, eventId);
     if (!event) throw notFound();
@@ -66,7 +44,7 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
 
   router.add('GET', '/users/:userId/events', (req, _p, ctx) => {
     const user = ctx.user!;
-    const select = parseSelect(req.query.get('$select'));
+    const select = parseEventSelect(req.query.get('$select'));
     const prefs = parsePrefer(req.headers.prefer);
     const top = req.query.get('$top') ?? '10';
     const skip = req.query.get('$skip') ?? '0';

@@ -6,32 +6,13 @@ import { ITEM_PROPERTIES, renderItem, type ItemKind, type OutlookItems } from '.
 import type { SimUser } from '../types.ts';
 import type { GraphContext } from './graph-context.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
+import { parseSelect, project } from './select.ts';
 
 const ID_SHAPE = /^[A-Za-z0-9_\-+/=]{1,512}$/;
 const ODATA_TYPE: Record<ItemKind, string> = { messages: 'message', contacts: 'contact' };
 
-function parseSelect(kind: ItemKind, raw: string | null): string[] | undefined {
-  if (raw === null) return undefined;
-  const fields = raw
-    .split(',')
-    .map((f) => f.trim())
-    .filter(Boolean);
-  for (const field of fields)
-    if (!ITEM_PROPERTIES[kind].has(field))
-      throw new GraphError(
-        400,
-        'RequestBroker--ParseUri',
-        `Could not find a property named '${field}' on type 'microsoft.graph.${ODATA_TYPE[kind]}'.`,
-      );
-  return fields;
-}
-
-function project(item: Record<string, unknown>, select: string[] | undefined): Record<string, unknown> {
-  if (!select) return item;
-  const out: Record<string, unknown> = { '@odata.etag': item['@odata.etag'], id: item.id };
-  for (const field of select) out[field] = item[field];
-  return out;
-}
+const parseItemSelect = (kind: ItemKind, raw: string | null) =>
+  parseSelect(raw, ITEM_PROPERTIES[kind], ODATA_TYPE[kind]);
 
 /** What a delta token stands for; signed, so a client can only hand back what it was given. */
 interface ItemSyncState {
@@ -111,7 +92,7 @@ export class MailRoutes {
   private read(kind: ItemKind, query: URLSearchParams, prefer: string | undefined, ctx: GraphContext, id: string) {
     if (!ID_SHAPE.test(id)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
     const user = ctx.user!;
-    const select = parseSelect(kind, query.get('$select'));
+    const select = parseItemSelect(kind, query.get('$select'));
     const prefs = parsePrefer(prefer);
     const item = this.items.find(kind, user.id, id);
     if (!item) throw notFound();
@@ -152,7 +133,7 @@ export class MailRoutes {
             k: kind,
             u: user.id,
             f: folderId,
-            sel: parseSelect(kind, query.get('$select')),
+            sel: parseItemSelect(kind, query.get('$select')),
             after: -1,
             upto: this.currentSeq(),
             off: 0,
