@@ -20,6 +20,9 @@ function serverBin(): string {
   return path.join(root, newest, 'bin');
 }
 
+/** util-linux's runuser lives in sbin, which a non-login PATH (cron, CI runners, `env -i`) often lacks. */
+const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
+
 /**
  * A throwaway PostgreSQL server of the test's own (its own data directory and port, trust auth on loopback),
  * from the machine's Debian packages. As root it runs as the `postgres` user, which initdb requires.
@@ -32,7 +35,7 @@ export async function startPostgres(): Promise<{ url: string; stop(): Promise<vo
   const asRoot = process.getuid?.() === 0;
   const run = (tool: string, args: string[]): void => {
     const command = path.join(bin, tool);
-    if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', command, ...args], { stdio: 'pipe' });
+    if (asRoot) execFileSync(RUNUSER, ['-u', 'postgres', '--', command, ...args], { stdio: 'pipe' });
     else execFileSync(command, args, { stdio: 'pipe' });
   };
   if (asRoot) {
