@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registers graph2kafka's Entra app (needed on either cloud) with az: the app and its service principal, the
 # Graph application permission of each resource kind (--kinds, default events: Calendars.Read; messages:
-# Mail.Read; contacts: Contacts.Read; GroupMember.Read.All with --groups, for desired-state groups), admin
+# Mail.Read; contacts: Contacts.Read; users: User.Read.All; groups: Group.Read.All; GroupMember.Read.All with
+# --groups, for desired-state groups), admin
 # consent, and a client secret. --multi-tenant registers it for several tenants (each admin consents, see
 # infra/README.md). The secret alone goes to standard output, to pipe straight into a vault:
 #
@@ -18,14 +19,14 @@ years=1
 kinds=events
 audience=AzureADMyOrg
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true; shift ;;
     --groups) groups=true; shift ;;
-    --kinds) kinds=${2:?--kinds needs events, messages and/or contacts}; shift 2 ;;
+    --kinds) kinds=${2:?--kinds needs events, messages, contacts, users and/or groups}; shift 2 ;;
     --multi-tenant) audience=AzureADMultipleOrgs; shift ;;
     --years) years=${2:?--years needs a number}; shift 2 ;;
     -h | --help) usage ;;
@@ -40,6 +41,8 @@ GRAPH=00000003-0000-0000-c000-000000000000
 CALENDARS_READ=798ee544-9d2d-430c-a058-570e29e34338
 MAIL_READ=810c84a8-4a9e-49e6-bf7d-12d183f40d01
 CONTACTS_READ=089fe4d0-434a-44c5-8827-41ba8a0b17f5
+USER_READ_ALL=df021288-bdef-4463-88db-98f22de89214
+GROUP_READ_ALL=5b567255-7703-4780-807c-7be8301ae99b
 GROUP_MEMBER_READ_ALL=98830695-27a2-44f7-8c18-0c3ebc9698f6
 permissions=()
 IFS=, read -r -a kind_list <<<"$kinds"
@@ -48,7 +51,9 @@ for kind in "${kind_list[@]}"; do
     events) permissions+=("$CALENDARS_READ=Role") ;;
     messages) permissions+=("$MAIL_READ=Role") ;;
     contacts) permissions+=("$CONTACTS_READ=Role") ;;
-    *) echo "unknown kind '$kind' in --kinds: use events, messages and/or contacts" >&2; exit 2 ;;
+    users) permissions+=("$USER_READ_ALL=Role") ;;
+    groups) permissions+=("$GROUP_READ_ALL=Role") ;;
+    *) echo "unknown kind '$kind' in --kinds: use events, messages, contacts, users and/or groups" >&2; exit 2 ;;
   esac
 done
 

@@ -78,7 +78,8 @@ function valueOf(c: Omit<ChangeRecords, 'value' | 'records'>): Record<string, un
     source,
     changeType,
     tenantId,
-    userId,
+    // A directory object belongs to the tenant, not to a mailbox.
+    ...(c.kind.scope === 'mailbox' ? { userId } : {}),
     [c.kind.idField]: c.itemId,
     ...(c.target.folderId ? { folderId: c.target.folderId } : {}),
     resource,

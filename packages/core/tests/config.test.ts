@@ -42,6 +42,8 @@ describe('configuration', () => {
       events: 'graph.calendar.events',
       messages: 'graph.mail.messages',
       contacts: 'graph.contacts',
+      users: 'graph.directory.users',
+      groups: 'graph.directory.groups',
       lifecycle: 'graph.subscription.lifecycle',
       deadLetter: 'graph.calendar.deadletter',
     });
@@ -262,18 +264,24 @@ describe('configuration', () => {
           { kind: 'contacts', users: [USER], folders: ['inbox'] },
           { tenant: 'contoso', kind: 'messages', users: [USER], changeTypes: ['moved'], colour: 'red' },
           { kind: 'messages' },
+          { kind: 'users', users: [USER] },
+          { kind: 'groups', changeTypes: 'created,updated' },
         ],
       });
       const found = await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file });
       expect(found).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/subscriptions\[0\]: kind must be one of events, messages, contacts/),
+          expect.stringMatching(/subscriptions\[0\]: kind must be one of events, messages, contacts, users, groups/),
           expect.stringMatching(/subscriptions\[1\] \(events\): users must be a list of user object ids/),
           expect.stringMatching(/subscriptions\[2\] \(contacts\): folders apply to messages only/),
           expect.stringMatching(/subscriptions\[3\] has unknown field\(s\) colour/),
           expect.stringMatching(/subscriptions\[3\] \(messages\): tenant must be a tenant GUID/),
           expect.stringMatching(/subscriptions\[3\] \(messages\): changeTypes must list created, updated, deleted/),
           expect.stringMatching(/subscriptions\[4\] \(messages\): name the mailboxes with users and\/or groups/),
+          expect.stringMatching(
+            /subscriptions\[5\] \(users\): users is tenant-wide: one subscription covers the tenant/,
+          ),
+          expect.stringMatching(/subscriptions\[6\] \(groups\): changeTypes must list updated, deleted/),
         ]),
       );
     });

@@ -130,6 +130,30 @@ describe('resources', () => {
     });
   });
 
+  it('reads directory objects, which only a tenant-wide subscription of that kind accepts', () => {
+    const id = '4F7B1E9C-5A2D-4E8F-A3C6-0D9B2E7F1A58';
+    expect(parseItemResource(`Users/${id}`)).toEqual({
+      collection: 'users',
+      user: undefined,
+      itemId: id.toLowerCase(),
+    });
+    expect(parseItemResource(`groups('${id}')`)).toEqual({
+      collection: 'groups',
+      user: undefined,
+      itemId: id.toLowerCase(),
+    });
+    // Directory ids are GUIDs: anything else names nothing.
+    expect(parseItemResource('Users/adele@contoso.com')).toBeUndefined();
+    expect(parseItemResource(`Users/${id}/manager`)).toBeUndefined();
+    const users = { userId: '', kind: 'users' as const, resource: '/users' };
+    expect(boundToSubscription(parseItemResource(`Users/${id}`)!, users, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Groups/${id}`)!, users, TENANT)).toBe(false);
+    // A mailbox item never binds to a directory subscription, nor a directory object to a mailbox one.
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Events/e1`)!, users, TENANT)).toBe(false);
+    const events = { userId: USER, resource: `/users/${USER}/events` };
+    expect(boundToSubscription(parseItemResource(`Users/${USER}`)!, events, TENANT)).toBe(false);
+  });
+
   it('reads messages and contacts, which a subscription of that kind alone accepts', () => {
     expect(parseItemResource(`Users/${USER}/Messages/m1`)).toEqual({
       collection: 'messages',

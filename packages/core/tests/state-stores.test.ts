@@ -29,9 +29,10 @@ const record = (id: string, userId: string): SubscriptionRecord => ({
 function contract(name: string, make: () => Promise<SubscriptionStore>) {
   describe(`${name} state store`, () => {
     let store: SubscriptionStore;
+    // Starting a PostgreSQL or Azurite server takes seconds, more on a loaded machine.
     beforeAll(async () => {
       store = await make();
-    });
+    }, 60_000);
 
     it('puts, gets, replaces, lists and deletes subscriptions', async () => {
       const a = record('0f0e0d0c-0000-4000-8000-00000000000a', 'user-a');

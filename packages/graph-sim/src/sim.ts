@@ -12,6 +12,8 @@ import { Faults, type FaultRule, type FaultRuleInput } from './faults.ts';
 import { DeltaService } from './graph/delta.ts';
 import { GraphApi } from './graph/graph-api.ts';
 import { MailRoutes } from './graph/mail-routes.ts';
+import { DirectoryRoutes } from './graph/directory-routes.ts';
+import { DirectoryObjects, type DirectoryChange, type DirectoryKind } from './directory-objects.ts';
 import { OutlookItems, renderItem, type ItemChange, type ItemKind, type StoredItem } from './mail.ts';
 import { startHttpsServer } from './http/server.ts';
 import { guid } from './ids.ts';
@@ -83,6 +85,8 @@ export class GraphSim {
   /** Messages (in mail folders) and contacts. */
   readonly items: OutlookItems;
   readonly mail: MailRoutes;
+  /** Directory users and groups as notifications and delta see them. */
+  readonly directoryObjects: DirectoryObjects;
   readonly caCertPem: string;
   urls!: GraphSimUrls;
 
@@ -115,6 +119,7 @@ export class GraphSim {
       () => this.calendar.nextSeq(),
     );
     this.mail = new MailRoutes(this.items, () => this.calendar.currentSeq, options.deltaPageSize);
+    this.directoryObjects = new DirectoryObjects(this.directory, () => this.calendar.nextSeq());
     this.subscriptions = new SubscriptionService({
       clock,
       directory: this.directory,
@@ -164,6 +169,11 @@ export class GraphSim {
       calendar: this.calendar,
       delta: this.delta,
       mail: this.mail,
+      directoryRoutes: new DirectoryRoutes(
+        this.directoryObjects,
+        () => this.calendar.currentSeq,
+        options.deltaPageSize,
+      ),
       subscriptions: this.subscriptions,
       faults: this.faults,
       records: this.records,
@@ -181,6 +191,7 @@ export class GraphSim {
     this.control = controlRouter(this);
     this.calendar.onChange((change) => this.notifyChange(change));
     this.items.onChange((change) => this.notifyItemChange(change));
+    this.directoryObjects.onChange((change) => this.notifyDirectoryChange(change));
     for (const tenant of options.tenants) {
       this.directory.addTenant(tenant);
       for (const user of tenant.users) this.directory.addUser(tenant.id, user);
@@ -245,12 +256,26 @@ export class GraphSim {
   }
 
   addUser(tenantId: string, input: { id?: string; userPrincipalName: string; displayName?: string }): SimUser {
-    return this.directory.addUser(tenantId, input);
+    const user = this.directory.addUser(tenantId, input);
+    this.directoryObjects.created('users', user.id);
+    return user;
+  }
+
+  /** Changes a directory user or group (`/users` and `/groups` subscriptions hear `updated`). */
+  updateDirectoryObject(kind: DirectoryKind, id: string, input: Record<string, unknown>): void {
+    this.directoryObjects.update(kind, id, input);
+  }
+
+  /** Deletes a directory user or group for good (`deleted`; reads answer 404 Request_ResourceNotFound). */
+  deleteDirectoryObject(kind: DirectoryKind, id: string): void {
+    this.directoryObjects.delete(kind, id);
   }
 
   /** A security group of the tenant's users (the subscription manager can subscribe to its members). */
   addGroup(tenantId: string, input: { id?: string; displayName: string; members: string[] }) {
-    return this.directory.addGroup(tenantId, input);
+    const group = this.directory.addGroup(tenantId, input);
+    this.directoryObjects.created('groups', group.id);
+    return group;
   }
 
   addApp(input: Partial<SeedApp> & { tenants: string[] }) {
@@ -540,6 +565,24 @@ export class GraphSim {
     }
   }
 
+  /** Tenant-wide `/users` or `/groups` subscriptions of the object's tenant hear of it. */
+  private notifyDirectoryChange(change: DirectoryChange): void {
+    const collection = change.kind === 'users' ? 'Users' : 'Groups';
+    const odataType = change.kind === 'users' ? '#Microsoft.Graph.User' : '#Microsoft.Graph.Group';
+    for (const sub of this.subscriptions.all()) {
+      if (sub.kind !== change.kind || sub.tenantId !== change.tenantId || !sub.changeTypes.includes(change.type))
+        continue;
+      this.sendChange(
+        sub,
+        change.type,
+        `${collection}/${change.id}`,
+        odataType,
+        change.id,
+        String(this.calendar.currentSeq),
+      );
+    }
+  }
+
   private sendChange(
     sub: Subscription,
     changeType: ChangeType,
@@ -629,6 +672,8 @@ export class GraphSim {
   }
 
   private notifyMissed(sub: Subscription): void {
+    // Graph sends `missed` for Outlook resources only; directory subscriptions hear nothing.
+    if (sub.kind === 'users' || sub.kind === 'groups') return;
     const last = this.lastMissed.get(sub.id);
     if (last !== undefined && this.clock.now() - last < MISSED_DEBOUNCE_MS) return;
     this.lastMissed.set(sub.id, this.clock.now());

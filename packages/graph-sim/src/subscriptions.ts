@@ -100,8 +100,15 @@ export class SubscriptionService {
     const lifecycleNotificationUrl = this.parseUrl(body.lifecycleNotificationUrl, 'lifecycleNotificationUrl', false);
     const parsed = this.parseResource(body.resource, principal);
     const { resource, userId } = parsed;
+    const tenantWide = parsed.kind === 'users' || parsed.kind === 'groups';
+    // Directory resources report creation as `updated`; Graph refuses `created` for them.
+    if (tenantWide && changeTypes.includes('created'))
+      throw badRequest(
+        `changeType 'created' is not supported for '${resource}'; use updated,deleted.`,
+        'InvalidRequest',
+      );
     const includeResourceData = body.includeResourceData === true;
-    const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData);
+    const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData, tenantWide);
     const clientState = this.parseClientState(body.clientState);
     const tls = body.latestSupportedTlsVersion ?? 'v1_2';
     if (typeof tls !== 'string' || !TLS_VERSIONS.has(tls)) {
@@ -123,7 +130,7 @@ export class SubscriptionService {
       );
     }
     this.checkDuplicate(principal, parsed, changeTypes);
-    const onMailbox = this.forMailbox(userId).length;
+    const onMailbox = tenantWide ? 0 : this.forMailbox(userId).length;
     if (onMailbox >= this.deps.options.quotaPerMailbox) {
       throw new GraphError(
         403,
@@ -178,7 +185,11 @@ export class SubscriptionService {
     }
     const expirationMs =
       body.expirationDateTime !== undefined
-        ? this.parseExpiration(body.expirationDateTime, sub.includeResourceData)
+        ? this.parseExpiration(
+            body.expirationDateTime,
+            sub.includeResourceData,
+            sub.kind === 'users' || sub.kind === 'groups',
+          )
         : sub.expirationMs;
     const notificationUrl =
       body.notificationUrl !== undefined
@@ -458,12 +469,20 @@ export class SubscriptionService {
     if (/^me\//i.test(path)) {
       throw badRequest('/me request is only valid with delegated authentication flow.', 'BadRequest');
     }
+    const directory = /^(users|groups)$/i.exec(path);
+    if (directory)
+      return {
+        resource: value,
+        userId: '',
+        kind: directory[1]!.toLowerCase() as SubscriptionKind,
+        folderId: undefined,
+      };
     const match =
       /^users\/([^/]+)\/(events|messages|contacts)$/i.exec(path) ??
       /^users\/([^/]+)\/mailFolders(?:\/([^/]+)|\('([^/']+)'\))\/(messages)$/i.exec(path);
     if (!match) {
       throw badRequest(
-        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages or users/{id}/contacts.`,
+        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages, users/{id}/contacts, users or groups.`,
         'InvalidRequest',
       );
     }
@@ -495,13 +514,18 @@ export class SubscriptionService {
     return { resource: value, userId: user.id, kind, folderId };
   }
 
-  private parseExpiration(value: unknown, withResourceData: boolean): number {
+  /** Directory resources (users, groups) live up to 41,760 minutes; Outlook ones as configured (10,080). */
+  private parseExpiration(value: unknown, withResourceData: boolean, directory = false): number {
     const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(ms))
       throw badRequest('expirationDateTime is required and must be an ISO 8601 date-time.', 'InvalidRequest');
     const now = this.deps.clock.now();
     const { minExpirationMinutes, maxExpirationMinutes, maxExpirationMinutesWithResourceData } = this.deps.options;
-    const max = withResourceData ? maxExpirationMinutesWithResourceData : maxExpirationMinutes;
+    const max = withResourceData
+      ? maxExpirationMinutesWithResourceData
+      : directory
+        ? Math.max(maxExpirationMinutes, 41_760)
+        : maxExpirationMinutes;
     if (ms > now + max * 60_000)
       throw badRequest(`Subscription expiration can only be ${max} minutes in the future.`, 'InvalidRequest');
     return Math.max(ms, now + minExpirationMinutes * 60_000);

@@ -51,7 +51,7 @@ export interface SimApp {
 }
 
 /** The resources graph-sim delivers notifications for. */
-export type SubscriptionKind = 'events' | 'messages' | 'contacts';
+export type SubscriptionKind = 'events' | 'messages' | 'contacts' | 'users' | 'groups';
 
 export interface Subscription {
   id: string;

@@ -9,7 +9,7 @@ export interface PipelineEnv {
   stateDir: string;
   topic: string;
   /** The topic of each resource kind (`events` is `topic`). */
-  topics: { events: string; messages: string; contacts: string };
+  topics: { events: string; messages: string; contacts: string; users: string; groups: string };
   lifecycleTopic: string;
   deadLetterTopic: string;
 }
@@ -38,7 +38,13 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
   const topic = `test.events.${suffix}`;
   const lifecycleTopic = `test.lifecycle.${suffix}`;
   const deadLetterTopic = `test.deadletter.${suffix}`;
-  const topics = { events: topic, messages: `test.messages.${suffix}`, contacts: `test.contacts.${suffix}` };
+  const topics = {
+    events: topic,
+    messages: `test.messages.${suffix}`,
+    contacts: `test.contacts.${suffix}`,
+    users: `test.users.${suffix}`,
+    groups: `test.groups.${suffix}`,
+  };
   return {
     env: {
       ...graphSimEnv(sim, caFile),
@@ -46,6 +52,8 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
       G2K_TOPIC: topic,
       G2K_MESSAGES_TOPIC: topics.messages,
       G2K_CONTACTS_TOPIC: topics.contacts,
+      G2K_USERS_TOPIC: topics.users,
+      G2K_GROUPS_TOPIC: topics.groups,
       G2K_LIFECYCLE_TOPIC: lifecycleTopic,
       G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
       G2K_STATE_STORE: `file:${stateDir}`,

@@ -89,6 +89,10 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   if (folders.length > MAX_FOLDERS) problems.push(`${label}: at most ${MAX_FOLDERS} folders per entry.`);
   if (kind.scope === 'mailbox' && !users.length && !groups.length)
     problems.push(`${label}: name the mailboxes with users and/or groups.`);
+  if (kind.scope === 'tenant' && (users.length || groups.length))
+    problems.push(
+      `${label}: ${kind.name} is tenant-wide: one subscription covers the tenant; leave out users and groups.`,
+    );
   const changeTypes = parseChangeTypes(e.changeTypes, kind.changeTypes, kind.defaultChangeTypes, label, problems);
   if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
     problems.push(`${label}: select must be property names separated by commas, got ${JSON.stringify(e.select)}.`);

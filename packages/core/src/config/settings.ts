@@ -17,7 +17,7 @@ export const SETTINGS = {
     domain: 'graph',
     default: 'required',
     meaning:
-      'the app registration’s client id (GUID); it needs each kind’s application permission: `Calendars.Read`, `Mail.Read`, `Contacts.Read`',
+      'the app registration’s client id (GUID); it needs each kind’s application permission: `Calendars.Read`, `Mail.Read`, `Contacts.Read`, `User.Read.All`, `Group.Read.All`',
   },
   AZURE_CLIENT_SECRET: {
     domain: 'graph',
@@ -102,6 +102,16 @@ export const SETTINGS = {
   },
   G2K_MESSAGES_TOPIC: { domain: 'topics', default: '`graph.mail.messages`', meaning: 'topic for message records' },
   G2K_CONTACTS_TOPIC: { domain: 'topics', default: '`graph.contacts`', meaning: 'topic for contact records' },
+  G2K_USERS_TOPIC: {
+    domain: 'topics',
+    default: '`graph.directory.users`',
+    meaning: 'topic for directory user records',
+  },
+  G2K_GROUPS_TOPIC: {
+    domain: 'topics',
+    default: '`graph.directory.groups`',
+    meaning: 'topic for directory group records',
+  },
   G2K_LIFECYCLE_TOPIC: {
     domain: 'topics',
     default: '`graph.subscription.lifecycle`',

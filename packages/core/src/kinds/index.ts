@@ -1,4 +1,5 @@
 import { contacts } from './contacts.ts';
+import { groups, users } from './directory.ts';
 import { events } from './events.ts';
 import { messages } from './messages.ts';
 import type { KindName, ResourceKind, Target } from './resource-kind.ts';
@@ -6,7 +7,7 @@ import type { KindName, ResourceKind, Target } from './resource-kind.ts';
 export type { ChangeType, DeltaScope, KindName, NamedItem, ResourceKind, Target } from './resource-kind.ts';
 
 /** Every kind graph2kafka handles. A new kind is one module, listed here. */
-export const KINDS: Readonly<Record<KindName, ResourceKind>> = { events, messages, contacts };
+export const KINDS: Readonly<Record<KindName, ResourceKind>> = { events, messages, contacts, users, groups };
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];
 
 export const isKindName = (name: unknown): name is KindName =>

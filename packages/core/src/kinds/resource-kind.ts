@@ -4,7 +4,7 @@
  * module beside this one and listing it in `kinds/index.ts` (see the README, "Adding a resource kind").
  */
 
-export type KindName = 'events' | 'messages' | 'contacts';
+export type KindName = 'events' | 'messages' | 'contacts' | 'users' | 'groups';
 export type ChangeType = 'created' | 'updated' | 'deleted';
 export type LifecycleEventName = 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
 

@@ -319,10 +319,13 @@ function verifiedChange(n: ChangeNotification, subscription: SubscriptionRecord)
   return {
     ...n,
     kind: kind.name,
-    target: {
-      userId: subscription.userId.toLowerCase(),
-      ...(subscription.folderId ? { folderId: subscription.folderId } : {}),
-    },
+    target:
+      kind.scope === 'tenant'
+        ? {}
+        : {
+            userId: subscription.userId.toLowerCase(),
+            ...(subscription.folderId ? { folderId: subscription.folderId } : {}),
+          },
     itemId: n.named.itemId,
     select: subscription.select ?? kind.defaultSelect,
   };

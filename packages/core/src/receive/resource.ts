@@ -13,8 +13,18 @@ export type { NamedItem } from '../kinds/index.ts';
 
 /** A key written as a path segment (`/x`) or as an OData key segment (`('x')`). */
 const KEY = String.raw`(?:\/([^/()']+)|\('([^/()']*)'\))`;
-const collections = [...new Set(Object.values(KINDS).map((k) => k.collection))].join('|');
-const MAILBOX_ITEM = new RegExp(String.raw`^\/?users${KEY}\/(${collections})${KEY}$`, 'i');
+const kindsOf = (scope: 'mailbox' | 'tenant'): string =>
+  [
+    ...new Set(
+      Object.values(KINDS)
+        .filter((k) => k.scope === scope)
+        .map((k) => k.collection),
+    ),
+  ].join('|');
+const MAILBOX_ITEM = new RegExp(String.raw`^\/?users${KEY}\/(${kindsOf('mailbox')})${KEY}$`, 'i');
+/** A directory object of the tenant: `Users/{id}`, `Groups('{id}')`. */
+const DIRECTORY_ITEM = new RegExp(String.raw`^\/?(${kindsOf('tenant')})${KEY}$`, 'i');
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Absolute forms seen in Microsoft's samples (Event Grid's Outlook events carry the Outlook REST URL). Only the
  * path after them is parsed; the host is never used for anything.
@@ -24,7 +34,15 @@ const ABSOLUTE =
 
 export function parseItemResource(resource: string): NamedItem | undefined {
   if (resource.length > 2_048) return undefined;
-  const m = MAILBOX_ITEM.exec(resource.replace(ABSOLUTE, ''));
+  const path = resource.replace(ABSOLUTE, '');
+  const d = DIRECTORY_ITEM.exec(path);
+  if (d) {
+    const id = d[2] ?? d[3]!;
+    return OBJECT_ID.test(id)
+      ? { collection: d[1]!.toLowerCase(), user: undefined, itemId: id.toLowerCase() }
+      : undefined;
+  }
+  const m = MAILBOX_ITEM.exec(path);
   if (!m) return undefined;
   const user = m[1] ?? m[2]!;
   const itemId = m[4] ?? m[5]!;
@@ -46,6 +64,9 @@ export function boundToSubscription(
   const kind = kindOf(subscription);
   if (named.collection !== kind.collection) return false;
   const target = kind.targetOf(subscription.resource);
+  // A tenant-wide subscription covers every object of its kind in its tenant (verify checked the tenant).
+  if (kind.scope === 'tenant') return target !== undefined && named.user === undefined;
+  if (named.user === undefined) return false;
   const mailbox = target?.userId;
   if (!mailbox || mailbox !== subscription.userId.toLowerCase()) return false;
   return named.user === mailbox || named.user === `${mailbox}@${tenantId.toLowerCase()}`;

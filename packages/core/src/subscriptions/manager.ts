@@ -73,7 +73,10 @@ interface Want {
 /** A stored subscription's want (for recreating it as it was). */
 function wantOf(record: SubscriptionRecord): Want {
   const kind = kindOf(record);
-  const target = { userId: record.userId.toLowerCase(), ...(record.folderId ? { folderId: record.folderId } : {}) };
+  const target: Target =
+    kind.scope === 'tenant'
+      ? {}
+      : { userId: record.userId.toLowerCase(), ...(record.folderId ? { folderId: record.folderId } : {}) };
   return {
     tenantId: record.tenantId,
     kind,
@@ -183,9 +186,12 @@ export class SubscriptionManager {
         }
       }
       const users = [...new Set([...entry.users, ...members].map((u) => u.toLowerCase()))];
-      const targets: Target[] = users.flatMap((userId) =>
-        entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }],
-      );
+      const targets: Target[] =
+        kind.scope === 'tenant'
+          ? [{}]
+          : users.flatMap((userId) =>
+              entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }],
+            );
       for (const target of targets) {
         const resource = kind.subscriptionResource(target);
         const key = resourceKey(resource);

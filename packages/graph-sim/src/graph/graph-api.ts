@@ -17,6 +17,7 @@ import type { Principal, SimRequest, SimResponse } from '../types.ts';
 import type { DeltaService } from './delta.ts';
 import { addEventRoutes } from './events-routes.ts';
 import type { MailRoutes } from './mail-routes.ts';
+import type { DirectoryRoutes } from './directory-routes.ts';
 import type { GraphContext } from './graph-context.ts';
 import { addSubscriptionRoutes } from './subscription-routes.ts';
 
@@ -29,6 +30,7 @@ export interface GraphApiDeps {
   calendar: Calendar;
   delta: DeltaService;
   mail: MailRoutes;
+  directoryRoutes: DirectoryRoutes;
   subscriptions: SubscriptionService;
   faults: Faults;
   records: Records;
@@ -58,6 +60,7 @@ export class GraphApi {
     this.deps = deps;
     addEventRoutes(this.router, deps.calendar);
     deps.mail.addRoutes(this.router);
+    deps.directoryRoutes.addRoutes(this.router);
     this.router.add('GET', '/groups/:groupId/members', (req, p, ctx) => {
       const group = deps.directory.groups.get(p.groupId!);
       if (!group || group.tenantId !== ctx.principal.tenantId) {

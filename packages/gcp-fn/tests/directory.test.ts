@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { GraphSim } from '@graph2kafka/graph-sim';
+import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { startPipeline, type Pipeline } from './pipeline.ts';
+
+const value = (r: ReadRecord | undefined): Record<string, unknown> =>
+  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
+
+async function until(reader: TopicReader, match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = reader.records.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching record among ${reader.records.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Tenant-wide directory subscriptions (`/users`, `/groups`) through the GCP function. */
+describe('directory users and groups end to end (GCP function, real Kafka, graph-sim)', () => {
+  let sim: GraphSim;
+  let pipe: Pipeline;
+  let users: TopicReader;
+  let groups: TopicReader;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    tenantId = sim.defaults.tenantId;
+    const file = join(tmpdir(), `g2k-directory-${process.pid}-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ subscriptions: [{ kind: 'users' }, { kind: 'groups' }] }));
+    pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file }, {}, { subscribe: true });
+    const brokers = pipe.env.KAFKA_BROKERS!.split(',');
+    users = await TopicReader.start(brokers, pipe.topics.users);
+    groups = await TopicReader.start(brokers, pipe.topics.groups);
+    const report = await pipe.app.manager!.reconcile();
+    expect(report).toMatchObject({ errors: [] });
+    expect(report.created).toHaveLength(2);
+  }, 60_000);
+
+  afterAll(async () => {
+    await users?.stop();
+    await groups?.stop();
+    await pipe?.stop();
+    await sim?.stop();
+  });
+
+  it('one subscription per tenant and kind, for updated and deleted', () => {
+    const subs = sim.subscriptions.all().filter((s) => s.tenantId === tenantId);
+    expect(subs.map((s) => [s.resource, s.changeTypes.join(',')]).sort()).toEqual([
+      ['/groups', 'updated,deleted'],
+      ['/users', 'updated,deleted'],
+    ]);
+  });
+
+  it('a user changed, created and deleted: records keyed tenant/users/id, read with the default $select', async () => {
+    const adele = sim.defaults.users[0]!;
+    sim.updateDirectoryObject('users', adele.id, { jobTitle: 'Retail Manager' });
+    const changed = await until(users, (r) => value(r).objectId === adele.id);
+    expect(changed.key).toBe(`${tenantId}/users/${adele.id}`);
+    expect(value(changed)).toMatchObject({
+      kind: 'users',
+      changeType: 'updated',
+      enriched: true,
+      user: { id: adele.id, jobTitle: 'Retail Manager', userPrincipalName: adele.userPrincipalName },
+    });
+    // A directory object belongs to the tenant: no mailbox field.
+    expect(value(changed)).not.toHaveProperty('userId');
+    const hired = sim.addUser(tenantId, { userPrincipalName: 'nestor@contoso.onmicrosoft.com' });
+    expect(value(await until(users, (r) => value(r).objectId === hired.id))).toMatchObject({
+      changeType: 'updated',
+      user: { userPrincipalName: 'nestor@contoso.onmicrosoft.com' },
+    });
+    sim.deleteDirectoryObject('users', hired.id);
+    const deleted = await until(users, (r) => value(r).objectId === hired.id && value(r).changeType === 'deleted');
+    expect(value(deleted)).toMatchObject({ deleteConfirmed: true, gone: true });
+    await until(users, (r) => r.key === `${tenantId}/users/${hired.id}` && r.value === null);
+  });
+
+  it('a group changed reaches the groups topic', async () => {
+    const group = sim.addGroup(tenantId, { displayName: 'Retail', members: [sim.defaults.users[0]!.id] });
+    sim.updateDirectoryObject('groups', group.id, { description: 'Stores and outlets' });
+    const record = await until(
+      groups,
+      (r) =>
+        value(r).objectId === group.id &&
+        (value(r).group as { description?: string } | null)?.description === 'Stores and outlets',
+    );
+    expect(record.key).toBe(`${tenantId}/groups/${group.id}`);
+    expect(value(record)).toMatchObject({ kind: 'groups', group: { displayName: 'Retail' } });
+  });
+
+  it('a dropped subscription (no missed for directory kinds) is recreated, and delta brings what changed meanwhile', async () => {
+    const sub = sim.subscriptions.all().find((s) => s.resource === '/users')!;
+    sim.removeSubscription(sub.id);
+    const megan = sim.defaults.users[1]!;
+    sim.updateDirectoryObject('users', megan.id, { department: 'Sales' });
+    const report = await pipe.app.manager!.reconcile();
+    expect(report).toMatchObject({ errors: [], deleted: [] });
+    expect(report.recreated).toHaveLength(1);
+    const record = await until(users, (r) => value(r).objectId === megan.id && value(r).source === 'resync');
+    expect(value(record)).toMatchObject({ user: { department: 'Sales' }, enriched: true });
+  });
+});
