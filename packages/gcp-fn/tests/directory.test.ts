@@ -8,16 +8,6 @@ import { startPipeline, type Pipeline } from './pipeline.ts';
 const value = (r: ReadRecord | undefined): Record<string, unknown> =>
   (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
 
-async function until(reader: TopicReader, match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = reader.records.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching record among ${reader.records.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Tenant-wide directory subscriptions (`/users`, `/groups`) through the GCP function. */
 describe('directory users and groups end to end (GCP function, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
@@ -58,7 +48,7 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
   it('a user changed, created and deleted: records keyed tenant/users/id, read with the default $select', async () => {
     const adele = sim.defaults.users[0]!;
     sim.updateDirectoryObject('users', adele.id, { jobTitle: 'Retail Manager' });
-    const changed = await until(users, (r) => value(r).objectId === adele.id);
+    const changed = await users.waitForMatch((r) => value(r).objectId === adele.id);
     expect(changed.key).toBe(`${tenantId}/users/${adele.id}`);
     expect(value(changed)).toMatchObject({
       kind: 'users',
@@ -69,14 +59,16 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
     // A directory object belongs to the tenant: no mailbox field.
     expect(value(changed)).not.toHaveProperty('userId');
     const hired = sim.addUser(tenantId, { userPrincipalName: 'nestor@contoso.onmicrosoft.com' });
-    expect(value(await until(users, (r) => value(r).objectId === hired.id))).toMatchObject({
+    expect(value(await users.waitForMatch((r) => value(r).objectId === hired.id))).toMatchObject({
       changeType: 'updated',
       user: { userPrincipalName: 'nestor@contoso.onmicrosoft.com' },
     });
     sim.deleteDirectoryObject('users', hired.id);
-    const deleted = await until(users, (r) => value(r).objectId === hired.id && value(r).changeType === 'deleted');
+    const deleted = await users.waitForMatch(
+      (r) => value(r).objectId === hired.id && value(r).changeType === 'deleted',
+    );
     expect(value(deleted)).toMatchObject({ deleteConfirmed: true, gone: true });
-    await until(users, (r) => r.key === `${tenantId}/users/${hired.id}` && r.value === null);
+    await users.waitForMatch((r) => r.key === `${tenantId}/users/${hired.id}` && r.value === null);
   });
 
   it('a group changed reaches the groups topic', async () => {
@@ -100,7 +92,7 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
     const report = await pipe.app.manager!.reconcile();
     expect(report).toMatchObject({ errors: [], deleted: [] });
     expect(report.recreated).toHaveLength(1);
-    const record = await until(users, (r) => value(r).objectId === megan.id && value(r).source === 'resync');
+    const record = await users.waitForMatch((r) => value(r).objectId === megan.id && value(r).source === 'resync');
     expect(value(record)).toMatchObject({ user: { department: 'Sales' }, enriched: true });
   });
 });

@@ -162,9 +162,9 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
     expect(report.errors).toEqual([]);
     expect(report.recreated).toHaveLength(2);
     expect(report.deleted).toEqual([]);
-    const messageRecord = await until(messages, (r) => value(r).messageId === lostMessage.immutableId);
+    const messageRecord = await messages.waitForMatch((r) => value(r).messageId === lostMessage.immutableId);
     expect(value(messageRecord)).toMatchObject({ source: 'resync', enriched: true, folderId: 'inbox' });
-    const contactRecord = await until(contacts, (r) => value(r).contactId === lostContact.immutableId);
+    const contactRecord = await contacts.waitForMatch((r) => value(r).contactId === lostContact.immutableId);
     expect(value(contactRecord)).toMatchObject({ source: 'resync', contact: { givenName: 'Lost' } });
     // The events and archive subscriptions were not touched by the others' recreation.
     expect(sim.subscriptions.byId(subs.find((s) => s.kind === 'events')!.id)).toBeDefined();
@@ -174,7 +174,7 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
   it('after missed, a resync of a folder confirms a removal by reading: a move out of it is no tombstone', async () => {
     const inboxSub = sim.subscriptions.forMailbox(userId).find((s) => s.folderId === inbox().id)!;
     const msg = sim.createItem('messages', userId, { subject: 'moved while missed' });
-    await until(messages, (r) => value(r).messageId === msg.immutableId);
+    await messages.waitForMatch((r) => value(r).messageId === msg.immutableId);
     await sim.settled();
     const record = (await pipe.app.store.list()).find((r) => r.id === inboxSub.id)!;
     const before = messages.records.length;
@@ -220,19 +220,9 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
       );
     }
     for (const { reader, id } of expected)
-      await until(reader, (r) => [value(r).eventId, value(r).messageId, value(r).contactId].includes(id));
+      await reader.waitForMatch((r) => [value(r).eventId, value(r).messageId, value(r).contactId].includes(id));
     // Renewed (each at least once in seven days of a lifetime under seven days), never replaced.
     expect(renewed).toBeGreaterThanOrEqual(4);
     expect(new Set(sim.subscriptions.forMailbox(userId).map((s) => s.id))).toEqual(kept);
   }, 120_000);
 });
-
-async function until(reader: TopicReader, match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = reader.records.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching record among ${reader.records.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -66,6 +66,18 @@ export class TopicReader {
     return this.records;
   }
 
+  /** Waits for the first record that `match` accepts; fails with how many arrived if none does in time. */
+  async waitForMatch(match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.records.find(match);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no matching record on ${this.topic} among the ${this.records.length} read`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /**
    * Waits until the reader has read every partition up to its end (the high watermark now): what a
    * reconciliation must wait for before it calls anything missing. Fails with its progress if it cannot.
