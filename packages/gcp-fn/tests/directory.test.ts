@@ -74,8 +74,7 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
   it('a group changed reaches the groups topic', async () => {
     const group = sim.addGroup(tenantId, { displayName: 'Retail', members: [sim.defaults.users[0]!.id] });
     sim.updateDirectoryObject('groups', group.id, { description: 'Stores and outlets' });
-    const record = await until(
-      groups,
+    const record = await groups.waitForMatch(
       (r) =>
         value(r).objectId === group.id &&
         (value(r).group as { description?: string } | null)?.description === 'Stores and outlets',
