@@ -16,6 +16,7 @@ describe('Azure handlers: messages and contacts end to end (graph-sim, real Kafk
   let app: Graph2Kafka;
   let messages: TopicReader;
   let contacts: TopicReader;
+  let directoryUsers: TopicReader;
   let servers: Array<Awaited<ReturnType<typeof serveAzureHandler>>>;
   let userId: string;
 
@@ -40,6 +41,7 @@ describe('Azure handlers: messages and contacts end to end (graph-sim, real Kafk
         subscriptions: [
           { kind: 'messages', users: [userId], folders: ['inbox'] },
           { kind: 'contacts', users: [userId] },
+          { kind: 'users' },
         ],
       }),
     );
@@ -52,12 +54,14 @@ describe('Azure handlers: messages and contacts end to end (graph-sim, real Kafk
     const brokers = setup.env.KAFKA_BROKERS!.split(',');
     messages = await TopicReader.start(brokers, setup.topics.messages);
     contacts = await TopicReader.start(brokers, setup.topics.contacts);
-    expect((await app.manager!.reconcile()).created).toHaveLength(2);
+    directoryUsers = await TopicReader.start(brokers, setup.topics.users);
+    expect((await app.manager!.reconcile()).created).toHaveLength(3);
   }, 60_000);
 
   afterAll(async () => {
     await messages?.stop();
     await contacts?.stop();
+    await directoryUsers?.stop();
     for (const { server } of servers ?? []) {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -93,6 +97,18 @@ describe('Azure handlers: messages and contacts end to end (graph-sim, real Kafk
     const [created, updated] = await contacts.waitFor(2);
     expect(value(created)).toMatchObject({ kind: 'contacts', contactId: c.immutableId, enriched: true });
     expect(value(updated)).toMatchObject({ changeType: 'updated', contact: { jobTitle: 'Marketing Assistant' } });
+  });
+
+  it('a directory user changed and deleted, through the tenant-wide /users subscription', async () => {
+    const hired = sim.addUser(sim.defaults.tenantId, { userPrincipalName: 'lynne@contoso.onmicrosoft.com' });
+    sim.updateDirectoryObject('users', hired.id, { department: 'Legal' });
+    const updated = await directoryUsers.waitForMatch(
+      (r) => (value(r).user as { department?: string } | null)?.department === 'Legal',
+    );
+    expect(updated.key).toBe(`${sim.defaults.tenantId}/users/${hired.id}`);
+    expect(value(updated)).toMatchObject({ kind: 'users', objectId: hired.id, enriched: true });
+    sim.deleteDirectoryObject('users', hired.id);
+    await directoryUsers.waitForMatch((r) => r.key === updated.key && r.value === null);
   });
 
   it('a dropped contacts subscription is recreated and the gap resynced', async () => {
