@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { pipelineEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { pipelineEnv, recordValue, TopicReader } from '@graph2kafka/testkit';
 import { httpHandler } from '../src/handlers.ts';
 import { serveAzureHandler } from './azure-bridge.ts';
 
-const value = (r: ReadRecord | undefined): Record<string, unknown> =>
-  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
+const value = recordValue;
 
 /** Messages of a folder and contacts, through `@azure/functions`' own HttpRequest/InvocationContext. */
 describe('Azure handlers: messages and contacts end to end (graph-sim, real Kafka)', () => {

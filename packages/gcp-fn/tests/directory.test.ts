@@ -2,11 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { recordValue, TopicReader } from '@graph2kafka/testkit';
 import { startPipeline, type Pipeline } from './pipeline.ts';
 
-const value = (r: ReadRecord | undefined): Record<string, unknown> =>
-  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
+const value = recordValue;
 
 /** Tenant-wide directory subscriptions (`/users`, `/groups`) through the GCP function. */
 describe('directory users and groups end to end (GCP function, real Kafka, graph-sim)', () => {

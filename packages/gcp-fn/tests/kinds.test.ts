@@ -2,12 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { recordValue, TopicReader } from '@graph2kafka/testkit';
 import { startPipeline, type Pipeline } from './pipeline.ts';
 
-/** A record's value; a tombstone's is empty. */
-const value = (r: ReadRecord | undefined): Record<string, unknown> =>
-  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
+const value = recordValue;
 
 /**
  * One mailbox with events, messages of two folders, and contacts, kept by the subscription manager from a

@@ -1,6 +1,6 @@
 export { graphSimEnv, pipelineEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, simToken } from './subscriptions.ts';
-export { TopicReader, type ReadRecord } from './topic-reader.ts';
+export { recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { serveApp } from './serve-app.ts';

@@ -113,3 +113,7 @@ export class TopicReader {
     await this.consumer.disconnect();
   }
 }
+
+/** A record's JSON value as an object; a tombstone's (and a missing record's) is empty. */
+export const recordValue = (r: ReadRecord | undefined): Record<string, unknown> =>
+  (JSON.parse(r?.value ?? 'null') as Record<string, unknown> | null) ?? {};
