@@ -89,6 +89,11 @@ export interface ThrottleOptions {
   subscriptionReauthorizePer20s: number;
   subscriptionListPer20s: number;
   subscriptionGetPer20s: number;
+  /** The same request types' quotas per app across all tenants (Graph: 2,000 / 4,000 / 40 / 2,000 per 20 s). */
+  subscriptionWritesPer20sPerApp: number;
+  subscriptionReauthorizePer20sPerApp: number;
+  subscriptionListPer20sPerApp: number;
+  subscriptionGetPer20sPerApp: number;
 }
 
 export interface GraphSimOptions {
@@ -223,6 +228,10 @@ const DEFAULTS: Omit<GraphSimOptions, 'clockStartMs'> = {
     subscriptionReauthorizePer20s: 1_000,
     subscriptionListPer20s: 25,
     subscriptionGetPer20s: 500,
+    subscriptionWritesPer20sPerApp: 2_000,
+    subscriptionReauthorizePer20sPerApp: 4_000,
+    subscriptionListPer20sPerApp: 40,
+    subscriptionGetPer20sPerApp: 2_000,
   },
   maxRecords: 500_000,
 };

@@ -3,7 +3,7 @@ import type { DeliveryAttemptRecord, NotificationRecord, RequestRecord } from '.
 /** An append-only log that keeps the newest `capacity` entries and counts what it had to forget. */
 class BoundedLog<T> {
   private items: T[] = [];
-  evicted = 0;
+  private forgotten = 0;
 
   private readonly capacity: number;
 
@@ -13,20 +13,36 @@ class BoundedLog<T> {
 
   push(item: T): void {
     this.items.push(item);
-    if (this.items.length > this.capacity) {
-      const excess = this.items.length - this.capacity;
-      this.items.splice(0, excess);
-      this.evicted += excess;
-    }
+    // Forgetting in chunks of a quarter keeps a push O(1) amortized (one splice per entry would copy the
+    // whole log each time, which a load test of 300,000 requests turns into minutes of CPU).
+    if (this.items.length > this.capacity + Math.ceil(this.capacity / 4)) this.trim();
   }
 
   all(): readonly T[] {
+    if (this.items.length > this.capacity) this.trim();
     return this.items;
+  }
+
+  /** Entries ever pushed, forgotten ones included (a reader can tell which entries are new since it last looked). */
+  get total(): number {
+    return this.forgotten + this.items.length;
+  }
+
+  /** Entries forgotten so far (the oldest first). */
+  get evicted(): number {
+    if (this.items.length > this.capacity) this.trim();
+    return this.forgotten;
+  }
+
+  private trim(): void {
+    const excess = this.items.length - this.capacity;
+    this.items.splice(0, excess);
+    this.forgotten += excess;
   }
 
   clear(): void {
     this.items = [];
-    this.evicted = 0;
+    this.forgotten = 0;
   }
 }
 

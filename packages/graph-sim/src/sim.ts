@@ -382,7 +382,16 @@ export class GraphSim {
     lifecycleNotificationUrl?: string;
     expiresInMinutes: number;
     appId?: string;
-  }): Array<{ id: string; userId: string; clientState: string; expirationDateTime: string }> {
+    /** The mailbox collection subscribed to (`/users/{id}/{kind}`); events when not given. */
+    kind?: 'events' | 'messages' | 'contacts';
+  }): Array<{
+    id: string;
+    userId: string;
+    tenantId: string;
+    resource: string;
+    clientState: string;
+    expirationDateTime: string;
+  }> {
     const appId = input.appId ?? this.defaults.clientId;
     return input.userIds.map((userId) => {
       const user = this.user(userId);
@@ -395,8 +404,16 @@ export class GraphSim {
         ...(input.lifecycleNotificationUrl ? { lifecycleNotificationUrl: input.lifecycleNotificationUrl } : {}),
         clientState,
         expirationMs: this.clock.now() + input.expiresInMinutes * 60_000,
+        ...(input.kind ? { kind: input.kind } : {}),
       });
-      return { id: sub.id, userId: user.id, clientState, expirationDateTime: new Date(sub.expirationMs).toISOString() };
+      return {
+        id: sub.id,
+        userId: user.id,
+        tenantId: user.tenantId,
+        resource: sub.resource,
+        clientState,
+        expirationDateTime: new Date(sub.expirationMs).toISOString(),
+      };
     });
   }
 

@@ -57,6 +57,13 @@ export class SubscriptionService {
   private readonly reauths: SlidingWindowLimiter;
   private readonly lists: SlidingWindowLimiter;
   private readonly gets: SlidingWindowLimiter;
+  /** Graph's second quota per request type: per app across all its tenants. */
+  private readonly appWrites: SlidingWindowLimiter;
+  private readonly appReauths: SlidingWindowLimiter;
+  private readonly appLists: SlidingWindowLimiter;
+  private readonly appGets: SlidingWindowLimiter;
+  /** Each app-and-tenant's subscriptions in creation order, rebuilt after a create or drop (lists page through it). */
+  private listed = new Map<string, Subscription[]>();
 
   private readonly deps: SubscriptionDeps;
 
@@ -67,6 +74,10 @@ export class SubscriptionService {
     this.reauths = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionReauthorizePer20s);
     this.lists = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionListPer20s);
     this.gets = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionGetPer20s);
+    this.appWrites = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionWritesPer20sPerApp);
+    this.appReauths = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionReauthorizePer20sPerApp);
+    this.appLists = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionListPer20sPerApp);
+    this.appGets = new SlidingWindowLimiter(deps.clock, 20_000, t.subscriptionGetPer20sPerApp);
   }
 
   all(): Subscription[] {
@@ -242,9 +253,14 @@ export class SubscriptionService {
   /** This app's subscriptions in this tenant, in creation order, one page from `offset`. */
   list(principal: Principal, offset: number): { page: Subscription[]; nextOffset: number | undefined } {
     this.take(this.lists, principal, 'subscriptionservice.dc.list');
-    const mine = this.all()
-      .filter((s) => s.applicationId === principal.appId && s.tenantId === principal.tenantId)
-      .sort((a, b) => a.createdMs - b.createdMs);
+    const key = `${principal.appId}|${principal.tenantId}`;
+    let mine = this.listed.get(key);
+    if (!mine) {
+      mine = this.all()
+        .filter((s) => s.applicationId === principal.appId && s.tenantId === principal.tenantId)
+        .sort((a, b) => a.createdMs - b.createdMs);
+      this.listed.set(key, mine);
+    }
     const page = mine.slice(offset, offset + this.deps.options.listPageSize);
     return { page, nextOffset: offset + page.length < mine.length ? offset + page.length : undefined };
   }
@@ -267,10 +283,12 @@ export class SubscriptionService {
     lifecycleNotificationUrl?: string;
     clientState: string;
     expirationMs: number;
+    kind?: 'events' | 'messages' | 'contacts';
   }): Subscription {
+    const kind = input.kind ?? 'events';
     return this.add({
-      resource: `/users/${input.userId}/events`,
-      kind: 'events',
+      resource: `/users/${input.userId}/${kind}`,
+      kind,
       changeTypes: ['created', 'updated', 'deleted'],
       notificationUrl: input.notificationUrl,
       lifecycleNotificationUrl: input.lifecycleNotificationUrl,
@@ -304,6 +322,7 @@ export class SubscriptionService {
       reauthorizationNoticeSentMs: undefined,
     };
     this.subs.set(sub.id, sub);
+    this.listed.delete(`${sub.applicationId}|${sub.tenantId}`);
     this.schedule(sub);
     return sub;
   }
@@ -378,6 +397,8 @@ export class SubscriptionService {
   private drop(id: string): void {
     for (const cancel of this.timers.get(id) ?? []) cancel();
     this.timers.delete(id);
+    const sub = this.subs.get(id);
+    if (sub) this.listed.delete(`${sub.applicationId}|${sub.tenantId}`);
     this.subs.delete(id);
   }
 
@@ -396,12 +417,31 @@ export class SubscriptionService {
   }
 
   private take(limiter: SlidingWindowLimiter, principal: Principal, category: string): void {
-    const slot = limiter.tryTake(`${principal.appId}|${principal.tenantId}`);
-    if (!slot.ok) {
-      throw new GraphError(429, 'TooManyRequests', `Too many requests; category:throttle.aad.ags.${category}`, {
-        'Retry-After': String(this.deps.retryAfterSeconds(slot.retryAfterMs)),
-      });
+    const perApp =
+      limiter === this.writes
+        ? this.appWrites
+        : limiter === this.reauths
+          ? this.appReauths
+          : limiter === this.lists
+            ? this.appLists
+            : this.appGets;
+    // The app-wide window is looked at first, so a refusal there does not use up the tenant's window.
+    const slot = perApp.tryTake(principal.appId);
+    if (slot.ok) {
+      const tenantSlot = limiter.tryTake(`${principal.appId}|${principal.tenantId}`);
+      if (!tenantSlot.ok) {
+        perApp.untake(principal.appId);
+        this.refuse(category, tenantSlot.retryAfterMs);
+      }
+      return;
     }
+    this.refuse(category, slot.retryAfterMs);
+  }
+
+  private refuse(category: string, retryAfterMs: number): never {
+    throw new GraphError(429, 'TooManyRequests', `Too many requests; category:throttle.aad.ags.${category}`, {
+      'Retry-After': String(this.deps.retryAfterSeconds(retryAfterMs)),
+    });
   }
 
   private warn(sub: Subscription, code: string, message: string): void {

@@ -37,6 +37,11 @@ export class SlidingWindowLimiter {
     stamps.push(now);
     return { ok: true };
   }
+
+  /** Gives back the slot just taken for `key` (the request was refused by another limit after all). */
+  untake(key: string): void {
+    this.windows.get(key)?.pop();
+  }
 }
 
 /** Counts requests in flight per key (Outlook: at most 4 concurrent per app and mailbox). */

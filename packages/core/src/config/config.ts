@@ -6,6 +6,7 @@ import { readGraph } from './graph-config.ts';
 import { readKafka, readTopics } from './kafka-config.ts';
 import { readReceive } from './receive-config.ts';
 import type { SecretSource } from './secrets.ts';
+import type { SubscriptionApiLimits } from '../subscriptions/subscription-api.ts';
 import { readStateStore } from './state-config.ts';
 import { readRenewalAuth, readSubscriptions } from './subscription-config.ts';
 
@@ -71,7 +72,7 @@ export interface SubscriptionSettings {
   renewWithinMinutes: number;
   resyncPastDays: number;
   resyncFutureDays: number;
-  limits: { writesPer20s: number; reauthorizePer20s: number; listPer20s: number };
+  limits: SubscriptionApiLimits;
 }
 
 export interface Config {

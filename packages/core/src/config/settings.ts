@@ -231,6 +231,12 @@ export const SETTINGS = {
     default: '`500`',
     meaning: 'pace of subscription creates/renewals/deletes per tenant (Graph’s limit: 500)',
   },
+  G2K_SUBSCRIPTION_WRITES_PER_20S_PER_APP: {
+    domain: 'subscriptions',
+    default: '`2000`',
+    meaning:
+      'pace of subscription writes across all tenants of the app (Graph’s limit: 2,000); lower it when other deployments share the app registration',
+  },
   G2K_RENEWAL_SCHEDULE: {
     domain: 'subscriptions',
     default: 'set it, e.g. `0 */30 * * * *`',

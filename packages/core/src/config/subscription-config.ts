@@ -81,6 +81,9 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
         writesPer20s: r.int('G2K_SUBSCRIPTION_WRITES_PER_20S', 500, 1, 500),
         reauthorizePer20s: 1_000,
         listPer20s: 25,
+        writesPer20sPerApp: r.int('G2K_SUBSCRIPTION_WRITES_PER_20S_PER_APP', 2_000, 1, 2_000),
+        reauthorizePer20sPerApp: 4_000,
+        listPer20sPerApp: 40,
       },
     };
   }

@@ -118,6 +118,8 @@ export interface SubscriptionStore {
 }
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,160}$/;
+/** Files read at once by a list (each holds a descriptor while it is read). */
+const READ_SLICE = 256;
 
 /** JSON documents in folders, each written atomically (temp file + rename). For local use and single hosts. */
 export class FileSubscriptionStore implements SubscriptionStore {
@@ -197,13 +199,17 @@ export class FileSubscriptionStore implements SubscriptionStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const docs = await Promise.all(
-      names
-        .filter((n) => n.endsWith('.json'))
-        .slice(0, limit)
-        .map((n) => this.read<T>(folder, n.slice(0, -5))),
-    );
-    return docs.filter((d): d is Awaited<T> => d !== undefined);
+    const ids = names
+      .filter((n) => n.endsWith('.json'))
+      .slice(0, limit)
+      .map((n) => n.slice(0, -5));
+    // In slices: a store of 300,000 records read all at once would open more files than the process may.
+    const docs: T[] = [];
+    for (let i = 0; i < ids.length; i += READ_SLICE) {
+      const slice = await Promise.all(ids.slice(i, i + READ_SLICE).map((id) => this.read<T>(folder, id)));
+      for (const d of slice) if (d !== undefined) docs.push(d);
+    }
+    return docs;
   }
 }
 

@@ -19,6 +19,8 @@ export interface ReconcileReport {
   errors: string[];
   /** Tenants whose subscriptions could not be reconciled at all (consent revoked, say), with why. */
   skippedTenants: Array<{ tenantId: string; reason: string }>;
+  /** Tenants whose Graph listing was read and acted on in this run. */
+  audited: string[];
 }
 
 const emptyReport = (): ReconcileReport => ({
@@ -31,14 +33,24 @@ const emptyReport = (): ReconcileReport => ({
   deferred: 0,
   errors: [],
   skippedTenants: [],
+  audited: [],
 });
 
 /** Graph asks not to PATCH and reauthorize one subscription within 10 minutes. */
 const PATCH_REAUTH_GAP_MS = 10 * 60_000;
 /** A `missed` within this long of a resync still under way adds nothing: that resync covers it. */
 const MISSED_RESYNC_GAP_MS = 60_000;
-/** Tenants reconciled at once; each is paced by its own throttles. */
-const TENANTS_AT_ONCE = 8;
+/**
+ * Tenants reconciled at once; each is paced by its own throttles and all by the app's. Many at once: the app's
+ * quota (2,000 writes per 20 s) is four tenants' worth (500 each), and tenants left to the end on their own
+ * could not use it.
+ */
+const TENANTS_AT_ONCE = 64;
+/** How often the audits' rotation moves its starting tenant. */
+const AUDIT_ROTATION_MS = 30 * 60_000;
+/** Subscriptions per page of Graph's list, and the time a page costs at the app-wide list quota (40 per 20 s). */
+const LIST_PAGE_SIZE = 100;
+const LIST_PAGE_MS = 500;
 
 const sameUrl = (a: string | null | undefined, b: string): boolean =>
   !!a && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
@@ -145,18 +157,19 @@ export class SubscriptionManager {
 
   /**
    * One reconcile run. With a `deadline` (the timer's share of its run), no target is started after it: the
-   * targets are taken most urgent first (missing, then soonest to expire), so what a run leaves is what can
-   * wait, and the next run resumes from Graph's own expirations — no progress needs storing.
+   * targets are taken most urgent first (missing, then soonest to expire by the store's record of Graph's
+   * answers), so what a run leaves is what can wait, and the next run resumes from there — no progress needs
+   * storing. Graph's own list is read as an audit (see `auditedTenants`), beside the renewals.
    */
   async reconcile(progress: (line: string) => void = () => undefined, deadline = Infinity): Promise<ReconcileReport> {
     const report = emptyReport();
     const startedAt = new Date(this.now()).toISOString();
     const all = await this.store.list();
-    const stored = all.filter((r) => !r.pending);
     const tenants = await this.tenants(all);
+    const audited = this.auditedTenants(tenants, all, deadline);
     await forEachLimited(tenants, TENANTS_AT_ONCE, async (tenantId) => {
       try {
-        await this.reconcileTenant(tenantId, all, stored, startedAt, report, progress, deadline);
+        await this.reconcileTenant(tenantId, all, startedAt, report, progress, deadline, audited.has(tenantId));
       } catch (err) {
         const reason = (err as Error).message;
         report.skippedTenants.push({ tenantId, reason });
@@ -164,11 +177,38 @@ export class SubscriptionManager {
         this.logger.error('reconciling a tenant failed; the other tenants go on', { tenantId, error: reason });
       }
     });
-    await this.resyncPending(report, deadline);
+    await this.resyncPending(report, deadline, all);
     progress(
-      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, deferred ${report.deferred}, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
+      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, deferred ${report.deferred}, audited ${report.audited.length} of ${tenants.length} tenants, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
     );
     return report;
+  }
+
+  /**
+   * The tenants whose Graph listing this run reads. Renewals are driven by the store, so the list is an audit:
+   * it finds subscriptions Graph dropped without a lifecycle notification, and ones whose secret is not held.
+   * Listing is Graph's scarcest quota (25 pages of 100 per 20 s per tenant, 40 across the app's tenants): at
+   * 300,000 subscriptions one pass over every tenant would take 25 minutes. So each run audits, in a rotation
+   * whose starting tenant moves every half hour, as many tenants as their listing fits the run's time — all of
+   * them at small sizes, every tenant within a few hours at large ones.
+   */
+  private auditedTenants(tenants: string[], all: SubscriptionRecord[], deadline: number): Set<string> {
+    const perTenant = new Map<string, number>();
+    for (const r of all) perTenant.set(r.tenantId.toLowerCase(), (perTenant.get(r.tenantId.toLowerCase()) ?? 0) + 1);
+    const order = [...tenants].sort();
+    const start = Math.floor(this.now() / AUDIT_ROTATION_MS) % Math.max(1, order.length);
+    const rotated = [...order.slice(start), ...order.slice(0, start)];
+    const budgetMs = Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) * 0.8 : Infinity;
+    const audited = new Set<string>();
+    let costMs = 0;
+    for (const tenantId of rotated) {
+      const pages = Math.ceil(((perTenant.get(tenantId) ?? 0) + 1) / LIST_PAGE_SIZE);
+      costMs += pages * LIST_PAGE_MS;
+      // The first tenant of the rotation is always audited: its listing stops at the deadline if it must.
+      if (audited.size && costMs > budgetMs) break;
+      audited.add(tenantId);
+    }
+    return audited;
   }
 
   /** The desired state's subscriptions in one tenant: group members read now, one want per target. */
@@ -212,39 +252,40 @@ export class SubscriptionManager {
   private async reconcileTenant(
     tenantId: string,
     all: SubscriptionRecord[],
-    stored: SubscriptionRecord[],
     startedAt: string,
     report: ReconcileReport,
     progress: (line: string) => void,
     deadline: number,
+    audit: boolean,
   ): Promise<void> {
-    const inTenant = stored.filter((r) => r.tenantId.toLowerCase() === tenantId);
-    const storedById = new Map(inTenant.map((r) => [r.id, r]));
-    const live = (await this.api.list(tenantId)).filter((s) =>
-      sameUrl(s.notificationUrl, this.settings.notificationUrl),
-    );
-    const liveIds = new Set(live.map((s) => s.id));
-    const byResource = new Map<string, GraphSubscription[]>();
-    for (const sub of live) {
-      const key = resourceKey(sub.resource);
-      byResource.set(key, [...(byResource.get(key) ?? []), sub]);
+    const inTenant = all.filter((r) => r.tenantId.toLowerCase() === tenantId);
+    const byResource = new Map<string, SubscriptionRecord[]>();
+    for (const r of inTenant) {
+      if (r.pending) continue;
+      const key = resourceKey(r.resource);
+      byResource.set(key, [...(byResource.get(key) ?? []), r]);
     }
     const wants = await this.wants(tenantId);
-    progress(`tenant ${tenantId}: ${wants.size} subscriptions wanted, ${live.length} live, ${inTenant.length} stored`);
+    await this.api.probe(tenantId);
+    // The audit's listing runs beside the renewals: they draw on different quotas.
+    const listing = audit ? this.api.listUntil(tenantId, deadline) : undefined;
+    // A failed listing (consent revoked) fails the tenant, but only after the renewals had their chance.
+    listing?.catch(() => undefined);
+    progress(`tenant ${tenantId}: ${wants.size} subscriptions wanted, ${byResource.size} stored${audit ? ', auditing' : ''}`);
     let done = 0;
     // Most urgent first: targets without a subscription, then the soonest to expire.
     const expiry = (key: string): number => {
-      const subs = byResource.get(key);
-      return subs?.length ? Math.min(...subs.map((s) => Date.parse(s.expirationDateTime))) : 0;
+      const records = byResource.get(key);
+      return records?.length ? Math.min(...records.map((r) => Date.parse(r.expirationDateTime))) : 0;
     };
-    const urgent = [...wants].sort(([a], [b]) => expiry(a) - expiry(b));
-    await forEachLimited(urgent, 32, async ([key, want]) => {
+    const urgent = [...wants].map(([key, want]) => ({ key, want, at: expiry(key) })).sort((a, b) => a.at - b.at);
+    await forEachLimited(urgent, 32, async ({ key, want }) => {
       if (Date.now() >= deadline) {
         report.deferred++;
         return;
       }
       try {
-        await this.reconcileTarget(want, byResource.get(key) ?? [], storedById, inTenant, report);
+        await this.reconcileTarget(want, byResource.get(key) ?? [], report);
       } catch (err) {
         report.errors.push(`${want.resource}: ${(err as Error).message}`);
         this.logger.error('reconciling a subscription failed', {
@@ -255,18 +296,68 @@ export class SubscriptionManager {
       }
       if (++done % 500 === 0) progress(`tenant ${tenantId}: ${done}/${wants.size} reconciled`);
     });
-    // Cleaning up waits for a run with time left: nothing is lost by deleting later.
-    if (Date.now() >= deadline) return;
-    for (const [key, subs] of byResource) {
-      if (wants.has(key)) continue;
-      for (const sub of subs) await this.remove(tenantId, sub.id, report);
+    if (!listing) return;
+    const live = await listing;
+    if (live === 'incomplete') {
+      progress(`tenant ${tenantId}: the audit's listing did not finish before the deadline; a later run audits it`);
+      return;
     }
-    // Records whose subscription Graph no longer has, and pending markers of earlier runs; only those older
-    // than this run (a parallel run may have just created one that the list above could not show).
-    for (const record of all) {
-      if (record.tenantId.toLowerCase() !== tenantId) continue;
-      if (!liveIds.has(record.id) && record.createdAt < startedAt && (await this.store.get(record.id)))
-        await this.store.delete(record.id);
+    // Acting on the audit waits for a run with time left: nothing is lost by acting later.
+    if (Date.now() >= deadline) return;
+    await this.applyAudit(tenantId, live, inTenant, wants, startedAt, report);
+    report.audited.push(tenantId);
+  }
+
+  /**
+   * What Graph's listing shows that the store does not know: subscriptions on our URL that are not wanted, or
+   * whose secret is not held (deleted; a wanted one is then recreated by the next run and resynced), and
+   * stored subscriptions Graph no longer has (recreated now, then resynced). Only what is older than this run
+   * counts as missing: a parallel run may have just created what the listing could not show yet.
+   */
+  private async applyAudit(
+    tenantId: string,
+    listed: GraphSubscription[],
+    inTenant: SubscriptionRecord[],
+    wants: Map<string, Want>,
+    startedAt: string,
+    report: ReconcileReport,
+  ): Promise<void> {
+    const live = listed.filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl));
+    const liveIds = new Set(live.map((s) => s.id));
+    const snapshot = new Map(inTenant.map((r) => [r.id, r]));
+    const creating = new Set(inTenant.filter((r) => r.pending).map((r) => resourceKey(r.resource)));
+    for (const sub of live) {
+      const key = resourceKey(sub.resource);
+      const want = wants.get(key);
+      const record = snapshot.get(sub.id) ?? (await this.store.get(sub.id));
+      if (!want) {
+        await this.remove(tenantId, sub.id, report);
+        continue;
+      }
+      if (!record && !creating.has(key)) {
+        // Its notifications cannot be verified; changes meanwhile come back through delta.
+        await this.api.delete(tenantId, sub.id);
+        report.deleted.push(sub.id);
+        await this.resyncer.markPending(syncTargetOf(want));
+        continue;
+      }
+      // Graph says it ends sooner than the store believes (renewed elsewhere with a shorter lifetime, say).
+      if (record && !record.pending && Date.parse(sub.expirationDateTime) < Date.parse(record.expirationDateTime))
+        await this.store.put({ ...record, expirationDateTime: sub.expirationDateTime });
+    }
+    for (const record of inTenant) {
+      if (liveIds.has(record.id) || record.createdAt >= startedAt) continue;
+      if (!(await this.store.get(record.id))) continue;
+      await this.store.delete(record.id);
+      if (record.pending) continue;
+      const key = resourceKey(record.resource);
+      const want = wants.get(key);
+      const replaced = inTenant.some((r) => r !== record && !r.pending && liveIds.has(r.id) && resourceKey(r.resource) === key);
+      if (!want || replaced) continue;
+      const created = await this.create(want);
+      if (created === 'conflict') continue;
+      report.recreated.push(created.id);
+      await this.resyncer.markPending(syncTargetOf(want));
     }
   }
 
@@ -411,9 +502,10 @@ export class SubscriptionManager {
   }
 
   /** Finishes resyncs owed (after missed or removed subscriptions). */
-  async resyncPending(report?: ReconcileReport, deadline = Infinity): Promise<void> {
+  async resyncPending(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
     const states = (await this.store.listSync()).filter((s) => s.resyncPending && !s.scope);
-    const records = (await this.store.list()).filter((r) => !r.pending);
+    if (!states.length) return;
+    const records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
     for (const state of states) {
       const kind = KINDS[state.kind ?? 'events'];
       const sub = records.find(
@@ -439,33 +531,18 @@ export class SubscriptionManager {
     }
   }
 
-  private async reconcileTarget(
-    want: Want,
-    subs: GraphSubscription[],
-    storedById: Map<string, SubscriptionRecord>,
-    stored: SubscriptionRecord[],
-    report: ReconcileReport,
-  ): Promise<void> {
-    const keep = subs.find((s) => storedById.has(s.id));
-    // A live subscription whose secret we do not hold cannot be verified: replace it.
-    for (const extra of subs.filter((s) => s !== keep)) await this.remove(want.tenantId, extra.id, report);
+  private async reconcileTarget(want: Want, records: SubscriptionRecord[], report: ReconcileReport): Promise<void> {
+    // Two stored subscriptions of one resource (two runs that both created): the longest-lived one stays.
+    const [keep, ...extras] = [...records].sort(
+      (a, b) => Date.parse(b.expirationDateTime) - Date.parse(a.expirationDateTime),
+    );
+    for (const extra of extras) await this.remove(want.tenantId, extra.id, report);
     if (!keep) {
-      const key = resourceKey(want.resource);
-      const lost = stored.filter((r) => resourceKey(r.resource) === key);
       const created = await this.create(want);
-      if (created === 'conflict') return;
-      if (lost.length || subs.length) {
-        // It existed and is gone or was replaced (expired, removed, its secret lost): whatever the reason,
-        // what changed meanwhile comes back through delta.
-        for (const old of lost) await this.store.delete(old.id);
-        report.recreated.push(created.id);
-        await this.resyncer.markPending(syncTargetOf(want));
-      } else {
-        report.created.push(created.id);
-      }
+      if (created !== 'conflict') report.created.push(created.id);
       return;
     }
-    const record = storedById.get(keep.id)!;
+    const record = keep;
     const remainingMs = Date.parse(keep.expirationDateTime) - this.now();
     if (remainingMs > this.settings.renewWithinMinutes * 60_000) {
       report.unchanged++;

@@ -1,30 +1,52 @@
 /**
- * Client-side pacing under Graph's subscription-API throttles (per app per tenant: writes 500 / 20 s,
- * reauthorize 1,000 / 20 s, list 25 / 20 s): take() waits until the call fits the sliding window, so a large
- * renewal runs at the limit instead of bouncing off 429s.
+ * Client-side pacing under Graph's subscription-API throttles, which count each request type twice: per app
+ * and tenant (writes 500, reauthorize 1,000, list 25 per 20 s) and per app across all its tenants (2,000, 4,000,
+ * 40). take() waits until the call fits both sliding windows and then stamps both at once, so tenants renewed in
+ * parallel share the app's quota instead of bouncing off 429s.
  */
 export class Pacer {
   private readonly stamps = new Map<string, number[]>();
+  private readonly app: number[] = [];
   private readonly limit: number;
+  private readonly appLimit: number;
   private readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(limit: number, windowMs: number, now: () => number = Date.now) {
+  constructor(limit: number, windowMs: number, now: () => number = Date.now, appLimit = Infinity) {
     this.limit = limit;
+    this.appLimit = appLimit;
     this.windowMs = windowMs;
     this.now = now;
   }
 
-  async take(key: string): Promise<void> {
+  /**
+   * Waits for a slot; the returned function, called when Graph has answered, moves the slot's stamp to that
+   * moment. Graph counts a request when it arrives, which is after take() returned: a stamp left at take()
+   * time would free its slot early and the window's last calls would meet a 429.
+   */
+  async take(key: string): Promise<() => void> {
     for (;;) {
       const now = this.now();
-      const list = (this.stamps.get(key) ?? []).filter((t) => t > now - this.windowMs);
-      this.stamps.set(key, list);
-      if (list.length < this.limit) {
+      let list = this.stamps.get(key);
+      if (!list) this.stamps.set(key, (list = []));
+      // Stamps stay sorted (restamp inserts in order), so the expired ones are at the front.
+      while (list.length && list[0]! <= now - this.windowMs) list.shift();
+      while (this.app.length && this.app[0]! <= now - this.windowMs) this.app.shift();
+      const keyFull = list.length >= this.limit;
+      const appFull = this.app.length >= this.appLimit;
+      if (!keyFull && !appFull) {
+        const stamp = [now];
         list.push(now);
-        return;
+        this.app.push(now);
+        return () => {
+          const at = this.now();
+          restamp(this.stamps.get(key) ?? [], stamp[0]!, at);
+          restamp(this.app, stamp[0]!, at);
+          stamp[0] = at;
+        };
       }
-      await new Promise((r) => setTimeout(r, list[0]! + this.windowMs - now + 1));
+      const freeAt = Math.max(keyFull ? list[0]! : 0, appFull ? this.app[0]! : 0) + this.windowMs;
+      await new Promise((r) => setTimeout(r, freeAt - now + 1));
     }
   }
 
@@ -36,4 +58,14 @@ export class Pacer {
       Array.from({ length: this.limit }, () => until - this.windowMs),
     );
   }
+}
+
+/** Replaces one occurrence of `from` in a sorted stamp list by the later `to`, keeping it sorted. */
+function restamp(list: number[], from: number, to: number): void {
+  const i = list.indexOf(from);
+  if (i < 0) return;
+  list.splice(i, 1);
+  let j = list.length;
+  while (j > 0 && list[j - 1]! > to) j--;
+  list.splice(j, 0, to);
 }

@@ -21,10 +21,14 @@ export interface NewSubscription {
   clientState: string;
 }
 
+/** Graph's subscription-API quotas per app and tenant, and per app across its tenants (`...PerApp`). */
 export interface SubscriptionApiLimits {
   writesPer20s: number;
   reauthorizePer20s: number;
   listPer20s: number;
+  writesPer20sPerApp: number;
+  reauthorizePer20sPerApp: number;
+  listPer20sPerApp: number;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -39,9 +43,9 @@ export class SubscriptionApi {
 
   constructor(graph: GraphClient, limits: SubscriptionApiLimits) {
     this.graph = graph;
-    this.writes = new Pacer(limits.writesPer20s, 20_000);
-    this.reauths = new Pacer(limits.reauthorizePer20s, 20_000);
-    this.lists = new Pacer(limits.listPer20s, 20_000);
+    this.writes = new Pacer(limits.writesPer20s, 20_000, Date.now, limits.writesPer20sPerApp);
+    this.reauths = new Pacer(limits.reauthorizePer20s, 20_000, Date.now, limits.reauthorizePer20sPerApp);
+    this.lists = new Pacer(limits.listPer20s, 20_000, Date.now, limits.listPer20sPerApp);
   }
 
   /** The user members of a group (transitive members are not followed), paging through nextLink. */
@@ -63,9 +67,24 @@ export class SubscriptionApi {
   }
 
   async list(tenantId: string): Promise<GraphSubscription[]> {
+    return (await this.listUntil(tenantId, Infinity)) as GraphSubscription[];
+  }
+
+  /**
+   * One page of the list, thrown away: proves the tenant's token and consent before a run starts hundreds of
+   * calls in it (a revoked tenant then fails once, not once per subscription).
+   */
+  async probe(tenantId: string): Promise<void> {
+    const res = await this.send(this.lists, tenantId, 'GET', '/subscriptions');
+    this.expect(res, [200], 'list subscriptions');
+  }
+
+  /** The whole list, or `incomplete` when `deadline` came before its last page (the pages read are dropped). */
+  async listUntil(tenantId: string, deadline: number): Promise<GraphSubscription[] | 'incomplete'> {
     const all: GraphSubscription[] = [];
     let next: string | undefined = '/subscriptions';
     while (next) {
+      if (Date.now() >= deadline) return 'incomplete';
       const res = await this.send(this.lists, tenantId, 'GET', next);
       this.expect(res, [200], 'list subscriptions');
       const page = res.body as { value: GraphSubscription[]; '@odata.nextLink'?: string };
@@ -123,7 +142,7 @@ export class SubscriptionApi {
     headers?: Record<string, string>,
   ): Promise<GraphResponse> {
     for (let attempt = 1; ; attempt++) {
-      await pacer.take(tenantId);
+      const answered = await pacer.take(tenantId);
       let res: GraphResponse;
       try {
         res = await this.graph.call(tenantId, method, path, {
@@ -131,7 +150,9 @@ export class SubscriptionApi {
           headers: headers ?? {},
           timeoutMs: CALL_TIMEOUT_MS,
         });
+        answered();
       } catch (err) {
+        answered();
         if (attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 10_000)));
         continue;
