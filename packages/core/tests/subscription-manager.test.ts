@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createAppFromEnv, pendingId, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
@@ -167,6 +170,62 @@ describe('subscription manager against graph-sim', () => {
       ['resync', 'in the gap 2'],
     ]);
     expect(records.every((r) => gap.some((e) => r.key!.endsWith(e.immutableId)))).toBe(true);
+  });
+
+  it('the audit deletes a live subscription whose secret is not held, keeps the stored one, and resyncs its mailbox', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    const kept = h.sim.subscriptions.all().find((s) => s.userId === user)!;
+    // One on our URL and resource that no record knows (a store restored from an old backup, say).
+    const [orphan] = h.sim.seedSubscriptions({
+      userIds: [user!],
+      notificationUrl: h.setup.env.G2K_NOTIFICATION_URL!,
+      expiresInMinutes: 600,
+    });
+    const gap = h.sim.createEvent(user!, { subject: 'told to the orphan only' });
+    // Past the age at which the first run's pending markers stop counting as creates under way.
+    h.sim.clock.advance(11 * 60_000);
+    const report = await h.app.manager!.reconcile();
+    expect(report.audited).toEqual([h.sim.defaults.tenantId]);
+    expect(report.deleted).toEqual([orphan!.id]);
+    expect(report.resynced).toEqual([user]);
+    expect(h.sim.subscriptions.all().filter((s) => s.userId === user).map((s) => s.id)).toEqual([kept.id]);
+    const match = await h.reader.waitForMatch((r) => r.key!.endsWith(gap.immutableId));
+    expect(match.headers['g2k-source']).toBe('resync');
+  });
+
+  it('audits Graph’s list in a rotation: with time for one tenant’s list, the next half hour starts at another', async () => {
+    h = await harness({}, 1, (sim) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'g2k-audit-'));
+      const file = path.join(dir, 'subscriptions.json');
+      const other = sim.options.tenants.find((t) => t.id !== sim.defaults.tenantId)!;
+      const fabrikam = { tenantId: other.id, id: other.users[0]!.id };
+      writeFileSync(
+        file,
+        JSON.stringify({
+          subscriptions: [
+            { tenant: sim.defaults.tenantId, kind: 'events', users: [sim.defaults.users[0]!.id] },
+            { tenant: fabrikam.tenantId, kind: 'events', users: [fabrikam.id] },
+          ],
+        }),
+      );
+      return { G2K_SUBSCRIPTIONS_FILE: file, G2K_SUBSCRIBE_USERS: '' };
+    });
+    const first = await h.app.manager!.reconcile();
+    expect(first).toMatchObject({ errors: [] });
+    expect(first.created).toHaveLength(2);
+    expect(first.audited).toHaveLength(2);
+    // A deadline 0.6 s away leaves a list budget of 0.48 s: one tenant's page (0.5 s at the app's list quota) at most.
+    const audited: string[] = [];
+    for (let slot = 0; slot < 2; slot++) {
+      const report = await h.app.manager!.reconcile(undefined, Date.now() + 600);
+      expect(report).toMatchObject({ errors: [], deferred: 0 });
+      expect(report.audited).toHaveLength(1);
+      audited.push(report.audited[0]!);
+      h.sim.clock.advance(30 * 60_000);
+    }
+    expect(new Set(audited).size).toBe(2);
   });
 
   it('answers `missed` with a resync that brings every changed event to Kafka', async () => {

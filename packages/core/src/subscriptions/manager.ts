@@ -46,6 +46,8 @@ const MISSED_RESYNC_GAP_MS = 60_000;
  * could not use it.
  */
 const TENANTS_AT_ONCE = 64;
+/** A pending marker this young belongs to a create still under way (Graph's handshake alone may take 10 s). */
+const CREATE_UNDER_WAY_MS = 10 * 60_000;
 /** How often the audits' rotation moves its starting tenant. */
 const AUDIT_ROTATION_MS = 30 * 60_000;
 /** Subscriptions per page of Graph's list, and the time a page costs at the app-wide list quota (40 per 20 s). */
@@ -325,7 +327,12 @@ export class SubscriptionManager {
     const live = listed.filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl));
     const liveIds = new Set(live.map((s) => s.id));
     const snapshot = new Map(inTenant.map((r) => [r.id, r]));
-    const creating = new Set(inTenant.filter((r) => r.pending).map((r) => resourceKey(r.resource)));
+    // A create under way (here or in a parallel run) has a fresh pending marker; an old one is a crash's leftover.
+    const creating = new Set(
+      inTenant
+        .filter((r) => r.pending && this.now() - Date.parse(r.createdAt) < CREATE_UNDER_WAY_MS)
+        .map((r) => resourceKey(r.resource)),
+    );
     for (const sub of live) {
       const key = resourceKey(sub.resource);
       const want = wants.get(key);
@@ -634,6 +641,8 @@ export class SubscriptionManager {
     if (sub === 'conflict') return 'conflict';
     const record: SubscriptionRecord = { ...base, id: sub.id, expirationDateTime: sub.expirationDateTime };
     await this.store.put(record);
+    // The marker stays until a later run's audit: a receiver that cached this id as unknown a moment ago
+    // must still find the marker (and answer "retry") until its cache forgets.
     return record;
   }
 
