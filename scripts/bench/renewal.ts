@@ -198,7 +198,9 @@ try {
   log(
     `all tenants renewed after ${s(last)} against ${minimumS} s, ratio ${(last / 1000 / Math.max(1, minimumS)).toFixed(3)}; the runs took ${s(elapsed)} in all (the last one finds nothing left)`,
   );
-  log(`longest timer run ${s(longest)} (goal ≤ 600 s); peak RSS ${mib(peakRss)}, peak heap ${mib(peakHeap)} (graph-sim in the same process)`);
+  log(
+    `longest timer run ${s(longest)} (goal ≤ 600 s); peak RSS ${mib(peakRss)}, peak heap ${mib(peakHeap)} (graph-sim in the same process)`,
+  );
   await app.close();
 } finally {
   await sim.stop();

@@ -32,6 +32,11 @@ export interface ChangeRecordFacts {
   deleteConfirmed: boolean | null;
   /** Properties of the item left out to keep the record under the size limit; null when nothing was. */
   reducedProperties: string[] | null;
+  /**
+   * Present (true) only on a folder subscription's record of an item found outside that folder (a message moved
+   * out): the item then holds just its id and the folder it is in now.
+   */
+  outsideFolder?: true;
 }
 
 /** The value of an event record: the facts, `eventId` and `event` (the kinds' own names for id and item). */
@@ -151,6 +156,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     gone: outcome.kind === 'gone',
     deleteConfirmed: confirmation(change.changeType, outcome),
     reducedProperties: null,
+    ...(outcome.kind === 'found' && outcome.outside ? { outsideFolder: true as const } : {}),
   };
   return built({
     kind,

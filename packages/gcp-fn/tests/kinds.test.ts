@@ -100,7 +100,16 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
     sim.moveMessage(userId, msg.id, 'archive');
     const records = (await messages.waitFor(before + 2)).slice(before);
     const byType = Object.fromEntries(records.map((r) => [value(r).changeType as string, r]));
-    expect(value(byType.deleted)).toMatchObject({ deleteConfirmed: false, gone: false, folderId: 'inbox' });
+    // The inbox's record says the message left it, and where it went, without its content.
+    expect(value(byType.deleted)).toMatchObject({
+      deleteConfirmed: false,
+      gone: false,
+      folderId: 'inbox',
+      outsideFolder: true,
+      message: { id: msg.immutableId, parentFolderId: archive().id },
+    });
+    expect(Object.keys(value(byType.deleted).message as object).sort()).toEqual(['id', 'parentFolderId']);
+    expect(value(byType.created)).not.toHaveProperty('outsideFolder');
     expect(value(byType.created)).toMatchObject({
       folderId: 'archive',
       message: { id: msg.immutableId, parentFolderId: archive().id },
@@ -109,6 +118,37 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
     expect(new Set(records.map((r) => r.key))).toEqual(new Set([`${tenantId}/${userId}/messages/${msg.immutableId}`]));
     expect(records.some((r) => r.value === null)).toBe(false);
     await sim.settled();
+  });
+
+  it('a folder subscription’s clientState cannot make graph2kafka publish a message of another folder', async () => {
+    // The attacker holds the inbox subscription's secret and names a draft (never subscribed) as changed.
+    const draft = sim.createItem('messages', userId, { subject: 'board memo (draft)' }, 'drafts');
+    const inboxSub = sim.subscriptions.forMailbox(userId).find((s) => s.folderId === inbox().id)!;
+    const record = (await pipe.app.store.list()).find((r) => r.id === inboxSub.id)!;
+    const res = await fetch(pipe.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        value: [
+          {
+            subscriptionId: record.id,
+            subscriptionExpirationDateTime: record.expirationDateTime,
+            changeType: 'updated',
+            resource: `Users/${userId}/Messages/${draft.immutableId}`,
+            clientState: record.clientState,
+            tenantId,
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    const forged = await messages.waitForMatch(
+      (r) => value(r).messageId === draft.immutableId && value(r).source === 'notification',
+    );
+    expect(value(forged)).toMatchObject({ outsideFolder: true, folderId: 'inbox' });
+    expect(value(forged).message).toEqual({ id: draft.immutableId, parentFolderId: expect.any(String) });
+    await messages.readToEnd();
+    expect(messages.records.some((r) => r.value?.includes('board memo'))).toBe(false);
   });
 
   it('a deleted message is tombstoned once Graph confirms it is gone', async () => {

@@ -74,10 +74,12 @@ export class DeadLetters {
         attempts: 0,
       };
       const { kind, target, itemId } = repairTarget(entry);
-      const outcome = await this.fetcher.fetch(
+      const outcome = await this.fetcher.fetchItem(
         value.tenantId,
         kind,
-        kind.readPath(target, itemId, kind.defaultSelect),
+        target,
+        itemId,
+        kind.defaultSelect,
         Date.now() + 10_000,
       );
       const [result] = await this.events.produce(

@@ -1,10 +1,18 @@
 import { GraphRequestError, TokenError } from '../errors.ts';
 import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
+import type { Target } from '../kinds/index.ts';
+import { FolderScope } from './folder-scope.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
 
+/**
+ * What reading an item gave. `outside`: the item exists but not in the subscription's folder, and `item` holds
+ * only its id and where it is (see FolderScope).
+ */
 export type FetchOutcome =
-  { kind: 'found'; item: Record<string, unknown> } | { kind: 'gone' } | { kind: 'failed'; reason: string };
+  | { kind: 'found'; item: Record<string, unknown>; outside?: boolean }
+  | { kind: 'gone' }
+  | { kind: 'failed'; reason: string };
 
 interface Pending {
   key: string;
@@ -43,12 +51,42 @@ export class EventFetcher {
   private readonly byKey = new Map<string, Pending>();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly folders = new FolderScope((tenantId, kind, path, deadline) =>
+    this.fetch(tenantId, kind, path, deadline),
+  );
 
   constructor(graph: GraphClient, options: { maxInFlight: number; lingerMs?: number; logger: Logger }) {
     this.graph = graph;
     this.maxInFlight = options.maxInFlight;
     this.lingerMs = options.lingerMs ?? 40;
     this.logger = options.logger;
+  }
+
+  /**
+   * Reads one item of a target, kept to the target's folder where it has one: what every path that turns a
+   * read into a record (notification, repair, replay, resync) uses.
+   */
+  async fetchItem(
+    tenantId: string,
+    kind: ResourceKind,
+    target: Target,
+    itemId: string,
+    select: string | undefined,
+    deadline: number,
+  ): Promise<FetchOutcome> {
+    const outcome = await this.fetch(tenantId, kind, kind.readPath(target, itemId, select), deadline);
+    return this.folders.confine(tenantId, kind, target, outcome, deadline);
+  }
+
+  /** What a read made elsewhere says once kept to the target's folder (see FolderScope). */
+  confine(
+    tenantId: string,
+    kind: ResourceKind,
+    target: Target,
+    outcome: FetchOutcome,
+    deadline: number,
+  ): Promise<FetchOutcome> {
+    return this.folders.confine(tenantId, kind, target, outcome, deadline);
   }
 
   /** Reads `path` (the kind's read path of one item) in `tenantId`; the kind says which 404 means gone. */

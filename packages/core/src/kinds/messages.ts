@@ -3,6 +3,12 @@ import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
 
+/** `select` with `field` in it (an undefined select reads every property already). */
+const withField = (select: string | undefined, field: string): string | undefined =>
+  select === undefined || select.split(',').some((p) => p.trim().toLowerCase() === field.toLowerCase())
+    ? select
+    : `${select},${field}`;
+
 /**
  * What a message record carries unless the entry's `select` says otherwise: everything that identifies, routes
  * and classifies a message, without its body (large, and often more than a pipeline should copy). Add `body`
@@ -66,6 +72,10 @@ export const messages: ResourceKind = {
     'bodyPreview',
   ],
   removalMeansGone: false,
+  container: {
+    field: 'parentFolderId',
+    path: (t) => `/users/${seg(user(t))}/mailFolders/${seg(t.folderId ?? '')}?$select=id`,
+  },
   subscriptionResource: (t) =>
     t.folderId ? `/users/${user(t)}/mailFolders/${t.folderId}/messages` : `/users/${user(t)}/messages`,
   targetOf(resource) {
@@ -75,7 +85,9 @@ export const messages: ResourceKind = {
     if (!m || !ITEM_ID.test(m[2]!)) return undefined;
     return { userId: m[1]!.toLowerCase(), folderId: m[2]! };
   },
-  readPath: (t, id, select) => `/users/${seg(user(t))}/messages/${seg(id)}${selectQuery(select)}`,
+  // A folder target's reads always carry parentFolderId: it is what keeps them to the folder.
+  readPath: (t, id, select) =>
+    `/users/${seg(user(t))}/messages/${seg(id)}${selectQuery(t.folderId ? withField(select, 'parentFolderId') : select)}`,
   deltaScopes(t, o) {
     const folderScope = (folderId: string) => ({
       scope: folderId,

@@ -71,6 +71,12 @@ export interface ResourceKind {
   readonly goneCodes: readonly string[];
   /** Whether delta's `@removed` means the item is gone (else it may have moved, and a read decides). */
   readonly removalMeansGone: boolean;
+  /**
+   * Kinds whose target may be one folder: the item property that says which folder it is in, and the read of
+   * the target folder's own id (the desired state may name it `inbox`). Items read for a folder target are
+   * checked against it (see FolderScope).
+   */
+  readonly container?: { field: string; path(target: Target): string };
 
   /** The `resource` of the subscription for a target. */
   subscriptionResource(target: Target): string;

@@ -176,7 +176,7 @@ export class NotificationReceiver {
         reads.add(`${c.n.tenantId}${path}`);
         return reads.size > MAX_READS_PER_POST
           ? Promise.resolve({ kind: 'failed', reason: 'read_limit' })
-          : this.deps.fetcher.fetch(c.n.tenantId, kind, path, enrichBy);
+          : this.deps.fetcher.fetchItem(c.n.tenantId, kind, c.n.target, c.n.itemId, c.n.select, enrichBy);
       }),
     );
     const units = changes.map((change, i) => ({

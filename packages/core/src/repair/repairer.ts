@@ -135,7 +135,7 @@ export class Repairer {
       const outcomes = await Promise.all(
         round.map((e) => {
           const { kind, target, itemId } = repairTarget(e);
-          return this.o.fetcher.fetch(e.tenantId.toLowerCase(), kind, kind.readPath(target, itemId, e.select), readBy);
+          return this.o.fetcher.fetchItem(e.tenantId.toLowerCase(), kind, target, itemId, e.select, readBy);
         }),
       );
       const ready = round

@@ -273,7 +273,9 @@ export class SubscriptionManager {
     const listing = audit ? this.api.listUntil(tenantId, deadline) : undefined;
     // A failed listing (consent revoked) fails the tenant, but only after the renewals had their chance.
     listing?.catch(() => undefined);
-    progress(`tenant ${tenantId}: ${wants.size} subscriptions wanted, ${byResource.size} stored${audit ? ', auditing' : ''}`);
+    progress(
+      `tenant ${tenantId}: ${wants.size} subscriptions wanted, ${byResource.size} stored${audit ? ', auditing' : ''}`,
+    );
     let done = 0;
     // Most urgent first: targets without a subscription, then the soonest to expire.
     const expiry = (key: string): number => {
@@ -359,7 +361,9 @@ export class SubscriptionManager {
       if (record.pending) continue;
       const key = resourceKey(record.resource);
       const want = wants.get(key);
-      const replaced = inTenant.some((r) => r !== record && !r.pending && liveIds.has(r.id) && resourceKey(r.resource) === key);
+      const replaced = inTenant.some(
+        (r) => r !== record && !r.pending && liveIds.has(r.id) && resourceKey(r.resource) === key,
+      );
       if (!want || replaced) continue;
       const created = await this.create(want);
       if (created === 'conflict') continue;

@@ -1,6 +1,6 @@
 import type { SubscriptionSettings } from '../config/config.ts';
 import { GraphRequestError, ProduceError } from '../errors.ts';
-import type { FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
@@ -41,6 +41,7 @@ export class Resyncer {
   private readonly settings: SubscriptionSettings;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly confine: EventFetcher['confine'];
 
   constructor(deps: {
     graph: GraphClient;
@@ -49,8 +50,11 @@ export class Resyncer {
     settings: SubscriptionSettings;
     logger: Logger;
     now?: () => number;
+    /** Keeps a folder target's confirming reads to its folder (the fetcher's FolderScope). */
+    confine?: EventFetcher['confine'];
   }) {
     this.now = deps.now ?? Date.now;
+    this.confine = deps.confine ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
     this.graph = deps.graph;
     this.store = deps.store;
     this.events = deps.events;
@@ -190,7 +194,14 @@ export class Resyncer {
         if (item['@removed'] === undefined) return undefined;
         const path = t.kind.readPath(t.target, String(item.id), t.select ?? t.kind.defaultSelect);
         const res = await this.get(t, path, deadline, true);
-        if (res.status === 200) return { kind: 'found', item: res.body as Record<string, unknown> };
+        if (res.status === 200)
+          return this.confine(
+            t.tenantId,
+            t.kind,
+            t.target,
+            { kind: 'found', item: res.body as Record<string, unknown> },
+            deadline,
+          );
         const code = errorCode(res);
         if (res.status === 404 && code && t.kind.goneCodes.includes(code)) return { kind: 'gone' };
         throw new GraphRequestError(

@@ -8,6 +8,8 @@ import type { GraphContext } from './graph-context.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
 import { parseSelect, project } from './select.ts';
 
+const FOLDER_PROPERTIES = new Set(['id', 'displayName', 'parentFolderId', 'childFolderCount']);
+
 const ID_SHAPE = /^[A-Za-z0-9_\-+/=]{1,512}$/;
 const ODATA_TYPE: Record<ItemKind, string> = { messages: 'message', contacts: 'contact' };
 
@@ -64,6 +66,17 @@ export class MailRoutes {
         '@odata.context': `${ctx.graphBase}/$metadata#Collection(mailFolder)`,
         '@odata.deltaLink': `${ctx.graphBase}/users/${user.id}/mailFolders/delta?$deltatoken=all`,
         value: req.query.get('$deltatoken') ? [] : folders,
+      });
+    });
+    // One folder by id or well-known name (`inbox`): what a folder subscription's id is resolved with.
+    router.add('GET', '/users/:userId/mailFolders/:folderId', (req, p, ctx) => {
+      const folder = this.items.folder(ctx.user!.id, 'messages', p.folderId!);
+      if (!folder)
+        throw new GraphError(404, 'ErrorItemNotFound', 'The specified folder could not be found in the store.');
+      const view = { id: folder.id, displayName: folder.displayName, parentFolderId: null, childFolderCount: 0 };
+      return graphJson(200, {
+        '@odata.context': `${ctx.graphBase}/$metadata#users('${ctx.user!.id}')/mailFolders/$entity`,
+        ...project(view, parseSelect(req.query.get('$select'), FOLDER_PROPERTIES, 'mailFolder')),
       });
     });
     router.add('GET', '/users/:userId/mailFolders/:folderId/messages/delta', (req, p, ctx) => {
