@@ -48,6 +48,8 @@ const MISSED_RESYNC_GAP_MS = 60_000;
 const TENANTS_AT_ONCE = 64;
 /** A pending marker this young belongs to a create still under way (Graph's handshake alone may take 10 s). */
 const CREATE_UNDER_WAY_MS = 10 * 60_000;
+/** Graph calls (deletes, recreates) one tenant's audit may make per run; what is over waits for its next audit. */
+const AUDIT_ACTIONS_PER_RUN = 100;
 /** How often the audits' rotation moves its starting tenant. */
 const AUDIT_ROTATION_MS = 30 * 60_000;
 /** Subscriptions per page of Graph's list, and the time a page costs at the app-wide list quota (40 per 20 s). */
@@ -306,8 +308,8 @@ export class SubscriptionManager {
       progress(`tenant ${tenantId}: the audit's listing did not finish before the deadline; a later run audits it`);
       return;
     }
-    // Acting on the audit waits for a run with time left: nothing is lost by acting later.
-    if (Date.now() >= deadline) return;
+    // Applied even when the renewals used the run's whole share (a backlog would otherwise keep every audit
+    // from counting), but with its Graph calls capped, so the run ends within seconds of its deadline.
     await this.applyAudit(tenantId, live, inTenant, wants, startedAt, report);
     report.audited.push(tenantId);
   }
@@ -330,6 +332,8 @@ export class SubscriptionManager {
     const liveIds = new Set(live.map((s) => s.id));
     const snapshot = new Map(inTenant.map((r) => [r.id, r]));
     // A create under way (here or in a parallel run) has a fresh pending marker; an old one is a crash's leftover.
+    let budget = AUDIT_ACTIONS_PER_RUN;
+    const act = (): boolean => budget-- > 0;
     const creating = new Set(
       inTenant
         .filter((r) => r.pending && this.now() - Date.parse(r.createdAt) < CREATE_UNDER_WAY_MS)
@@ -340,10 +344,10 @@ export class SubscriptionManager {
       const want = wants.get(key);
       const record = snapshot.get(sub.id) ?? (await this.store.get(sub.id));
       if (!want) {
-        await this.remove(tenantId, sub.id, report);
+        if (act()) await this.remove(tenantId, sub.id, report);
         continue;
       }
-      if (!record && !creating.has(key)) {
+      if (!record && !creating.has(key) && act()) {
         // Its notifications cannot be verified; changes meanwhile come back through delta.
         await this.api.delete(tenantId, sub.id);
         report.deleted.push(sub.id);
@@ -356,6 +360,7 @@ export class SubscriptionManager {
     }
     for (const record of inTenant) {
       if (liveIds.has(record.id) || record.createdAt >= startedAt) continue;
+      if (!record.pending && !act()) continue;
       if (!(await this.store.get(record.id))) continue;
       await this.store.delete(record.id);
       if (record.pending) continue;
