@@ -88,8 +88,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           events,
           settings,
           logger,
-          confine: (tenantId, kind, target, outcome, deadline) =>
-            fetcher.confine(tenantId, kind, target, outcome, deadline),
+          complete: (tenantId, kind, target, outcome, deadline) =>
+            fetcher.complete(tenantId, kind, target, outcome, deadline),
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
         }),
         logger,

@@ -155,7 +155,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     notEnrichedReason: outcome.kind === 'failed' ? outcome.reason : null,
     gone: outcome.kind === 'gone',
     deleteConfirmed: confirmation(change.changeType, outcome),
-    reducedProperties: null,
+    reducedProperties: outcome.kind === 'found' && outcome.omitted?.length ? outcome.omitted : null,
     ...(outcome.kind === 'found' && outcome.outside ? { outsideFolder: true as const } : {}),
   };
   return built({

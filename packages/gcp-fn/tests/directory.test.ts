@@ -82,6 +82,39 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
     expect(value(record)).toMatchObject({ kind: 'groups', group: { displayName: 'Retail' } });
   });
 
+  it('a membership change is an updated group whose record carries the members read from Graph', async () => {
+    const [adele, alex] = sim.defaults.users;
+    const group = sim.addGroup(tenantId, { displayName: 'Field', members: [adele!.id] });
+    const members = (r: Parameters<typeof value>[0]) =>
+      ((value(r).group as { members?: Array<{ id: string }> } | null)?.members ?? []).map((m) => m.id).sort();
+    sim.addGroupMember(group.id, alex!.id);
+    const joined = await groups.waitForMatch((r) => value(r).objectId === group.id && members(r).length === 2);
+    expect(members(joined)).toEqual([adele!.id, alex!.id].sort());
+    expect(value(joined)).toMatchObject({ changeType: 'updated', enriched: true, reducedProperties: null });
+    expect((value(joined).group as { members: unknown[] }).members[0]).toEqual({
+      id: expect.any(String),
+      '@odata.type': '#microsoft.graph.user',
+    });
+    sim.removeGroupMember(group.id, adele!.id);
+    const left = await groups.waitForMatch((r) => value(r).objectId === group.id && members(r).join() === alex!.id);
+    expect(value(left)).toMatchObject({ changeType: 'updated', source: 'notification' });
+  });
+
+  it('a membership change while the groups subscription was gone comes back by delta, members included', async () => {
+    const [adele, alex] = sim.defaults.users;
+    const group = sim.addGroup(tenantId, { displayName: 'Night shift', members: [adele!.id] });
+    await groups.waitForMatch((r) => value(r).objectId === group.id);
+    const sub = sim.subscriptions.all().find((s) => s.resource === '/groups')!;
+    sim.removeSubscription(sub.id);
+    sim.addGroupMember(group.id, alex!.id);
+    const report = await pipe.app.manager!.reconcile();
+    expect(report).toMatchObject({ errors: [] });
+    expect(report.recreated).toHaveLength(1);
+    const record = await groups.waitForMatch((r) => value(r).objectId === group.id && value(r).source === 'resync');
+    const ids = ((value(record).group as { members: Array<{ id: string }> }).members ?? []).map((m) => m.id).sort();
+    expect(ids).toEqual([adele!.id, alex!.id].sort());
+  });
+
   it('a dropped subscription (no missed for directory kinds) is recreated, and delta brings what changed meanwhile', async () => {
     const sub = sim.subscriptions.all().find((s) => s.resource === '/users')!;
     sim.removeSubscription(sub.id);

@@ -81,6 +81,13 @@ export class DirectoryObjects {
     this.emit({ kind, id: t.id, tenantId: t.tenantId, type: 'updated' });
   }
 
+  /** A change Graph reports without a property of the object changing (its membership): `updated`. */
+  touched(kind: DirectoryKind, id: string): void {
+    const t = this.require(kind, id);
+    t.seq = this.seq();
+    this.emit({ kind, id: t.id, tenantId: t.tenantId, type: 'updated' });
+  }
+
   /** A permanent delete: reads answer 404 `Request_ResourceNotFound`, delta reports `@removed`. */
   delete(kind: DirectoryKind, id: string): void {
     const t = this.require(kind, id);

@@ -278,6 +278,26 @@ export class GraphSim {
     return group;
   }
 
+  /** Adds a user to a group: the `/groups` subscription hears `updated`, and the members list shows it. */
+  addGroupMember(groupId: string, userId: string): void {
+    const group = this.directory.groups.get(groupId);
+    if (!group) throw new SimUsageError(`no group ${groupId}`, 404);
+    const user = this.directory.findUser(userId, group.tenantId);
+    if (!user) throw new SimUsageError(`no user ${userId} in the group's tenant`, 404);
+    group.members.add(user.id);
+    this.directoryObjects.touched('groups', group.id);
+  }
+
+  /** Removes a user from a group (`updated` for the group). */
+  removeGroupMember(groupId: string, userId: string): void {
+    const group = this.directory.groups.get(groupId);
+    if (!group) throw new SimUsageError(`no group ${groupId}`, 404);
+    const user = this.directory.findUser(userId, group.tenantId);
+    if (!user || !group.members.delete(user.id))
+      throw new SimUsageError(`user ${userId} is not a member of group ${groupId}`, 404);
+    this.directoryObjects.touched('groups', group.id);
+  }
+
   addApp(input: Partial<SeedApp> & { tenants: string[] }) {
     const app = this.directory.addApp({
       clientId: input.clientId ?? guid(),

@@ -7,10 +7,10 @@ import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-
 
 /**
  * What reading an item gave. `outside`: the item exists but not in the subscription's folder, and `item` holds
- * only its id and where it is (see FolderScope).
+ * only its id and where it is (see FolderScope). `omitted`: relations left out for their size.
  */
 export type FetchOutcome =
-  | { kind: 'found'; item: Record<string, unknown>; outside?: boolean }
+  | { kind: 'found'; item: Record<string, unknown>; outside?: boolean; omitted?: string[] }
   | { kind: 'gone' }
   | { kind: 'failed'; reason: string };
 
@@ -33,6 +33,20 @@ export interface FetcherStats {
 }
 
 const MAX_BATCH = 20;
+const LONGEST_READ_MS = 30_000;
+
+/**
+ * A nextLink as a path below Graph's version root, which is what `$batch` takes. Only the path and query are
+ * kept, so a page link can never send a request (and its token) anywhere but Graph.
+ */
+function graphPath(link: string): string | undefined {
+  try {
+    const url = new URL(link);
+    return `${url.pathname.replace(/^\/(v1\.0|beta)(?=\/)/, '')}${url.search}`;
+  } catch {
+    return undefined;
+  }
+}
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 /**
@@ -75,23 +89,55 @@ export class EventFetcher {
     deadline: number,
   ): Promise<FetchOutcome> {
     const outcome = await this.fetch(tenantId, kind, kind.readPath(target, itemId, select), deadline);
-    return this.folders.confine(tenantId, kind, target, outcome, deadline);
+    return this.complete(tenantId, kind, target, outcome, deadline);
   }
 
-  /** What a read made elsewhere says once kept to the target's folder (see FolderScope). */
-  confine(
+  /** A read completed for its record: kept to the target's folder, then its relations read onto it. */
+  async complete(
     tenantId: string,
     kind: ResourceKind,
     target: Target,
     outcome: FetchOutcome,
     deadline: number,
   ): Promise<FetchOutcome> {
-    return this.folders.confine(tenantId, kind, target, outcome, deadline);
+    return this.expand(tenantId, kind, await this.folders.confine(tenantId, kind, target, outcome, deadline), deadline);
+  }
+
+  /** The item with its kind's relations read onto it, page by page through `$batch` (see ResourceKind.relations). */
+  private async expand(
+    tenantId: string,
+    kind: ResourceKind,
+    outcome: FetchOutcome,
+    deadline: number,
+  ): Promise<FetchOutcome> {
+    if (outcome.kind !== 'found' || outcome.outside || !kind.relations?.length) return outcome;
+    const item = { ...outcome.item };
+    const omitted = [...(outcome.omitted ?? [])];
+    for (const relation of kind.relations) {
+      const entries: Array<Record<string, unknown>> = [];
+      let next: string | undefined = relation.path(String(item.id));
+      while (next && entries.length <= relation.maxItems) {
+        const page = await this.fetch(tenantId, kind, next, deadline);
+        // Gone between the two reads: the item is gone; not read in time: the record waits for a repair.
+        if (page.kind !== 'found') return page.kind === 'gone' ? page : { kind: 'failed', reason: page.reason };
+        const body = page.item as { value?: unknown[]; '@odata.nextLink'?: unknown };
+        for (const entry of body.value ?? []) {
+          const e = entry as Record<string, unknown>;
+          entries.push({ id: e.id, ...(e['@odata.type'] ? { '@odata.type': e['@odata.type'] } : {}) });
+        }
+        next = typeof body['@odata.nextLink'] === 'string' ? graphPath(body['@odata.nextLink']) : undefined;
+      }
+      if (entries.length > relation.maxItems) omitted.push(relation.property);
+      else item[relation.property] = entries;
+    }
+    return { kind: 'found', item, ...(omitted.length ? { omitted } : {}) };
   }
 
   /** Reads `path` (the kind's read path of one item) in `tenantId`; the kind says which 404 means gone. */
   fetch(tenantId: string, kind: ResourceKind, path: string, deadline: number): Promise<FetchOutcome> {
     const key = `${tenantId}|${path}`;
+    // A caller without a deadline (a timer's resync) still gets an answer: no read waits longer than this.
+    deadline = Math.min(deadline, Date.now() + LONGEST_READ_MS);
     return new Promise((resolve) => {
       this.enqueue({
         key,

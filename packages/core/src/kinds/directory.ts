@@ -17,6 +17,8 @@ function directoryKind(o: {
   idField: string;
   itemField: string;
   select: string;
+  relations?: ResourceKind['relations'];
+  reducible?: readonly string[];
 }): ResourceKind {
   return {
     name: o.name,
@@ -32,7 +34,8 @@ function directoryKind(o: {
     idField: o.idField,
     itemField: o.itemField,
     defaultSelect: o.select,
-    reducible: [],
+    reducible: o.reducible ?? [],
+    ...(o.relations ? { relations: o.relations } : {}),
     goneCodes: ['Request_ResourceNotFound'],
     removalMeansGone: false,
     subscriptionResource: () => `/${o.collection}`,
@@ -68,4 +71,10 @@ export const groups = directoryKind({
   idField: 'objectId',
   itemField: 'group',
   select: 'id,displayName,description,mail,mailEnabled,securityEnabled,groupTypes',
+  // Membership changes arrive as `updated` of the group: its record carries the member list as read then
+  // (direct members; a notification's own members@delta is the sender's claim, not read from Graph).
+  relations: [
+    { property: 'members', path: (id) => `/groups/${seg(id)}/members?$select=id&$top=999`, maxItems: 10_000 },
+  ],
+  reducible: ['members'],
 });

@@ -42,6 +42,14 @@ export interface DeltaOptions {
   select: string | undefined;
 }
 
+/** A collection read beside an item (see `ResourceKind.relations`). */
+export interface Relation {
+  property: string;
+  /** The first page's path, relative to Graph's version root. */
+  path(itemId: string): string;
+  maxItems: number;
+}
+
 export interface ResourceKind {
   readonly name: KindName;
   /** `mailbox`: one subscription per mailbox (and folder); `tenant`: one per tenant. */
@@ -77,6 +85,12 @@ export interface ResourceKind {
    * checked against it (see FolderScope).
    */
   readonly container?: { field: string; path(target: Target): string };
+  /**
+   * Collections read with each item and set on it (a group's `members`, as `{ id, @odata.type }`): every path
+   * that turns a read into a record does so, so a membership change reaches Kafka as the group's new member
+   * list. Over `maxItems` the collection is left out and named in the record's `reducedProperties`.
+   */
+  readonly relations?: readonly Relation[];
 
   /** The `resource` of the subscription for a target. */
   subscriptionResource(target: Target): string;

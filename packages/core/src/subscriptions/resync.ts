@@ -41,7 +41,7 @@ export class Resyncer {
   private readonly settings: SubscriptionSettings;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly confine: EventFetcher['confine'];
+  private readonly complete: EventFetcher['complete'];
 
   constructor(deps: {
     graph: GraphClient;
@@ -50,11 +50,11 @@ export class Resyncer {
     settings: SubscriptionSettings;
     logger: Logger;
     now?: () => number;
-    /** Keeps a folder target's confirming reads to its folder (the fetcher's FolderScope). */
-    confine?: EventFetcher['confine'];
+    /** Completes reads for their records: folder targets kept to their folder, relations read (the fetcher's). */
+    complete?: EventFetcher['complete'];
   }) {
     this.now = deps.now ?? Date.now;
-    this.confine = deps.confine ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
+    this.complete = deps.complete ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
     this.graph = deps.graph;
     this.store = deps.store;
     this.events = deps.events;
@@ -188,14 +188,24 @@ export class Resyncer {
     items: Record<string, unknown>[],
     deadline: number,
   ): Promise<Array<FetchOutcome | undefined>> {
-    if (t.kind.removalMeansGone) return items.map(() => undefined);
+    if (t.kind.removalMeansGone && !t.kind.relations?.length) return items.map(() => undefined);
     return Promise.all(
       items.map(async (item): Promise<FetchOutcome | undefined> => {
-        if (item['@removed'] === undefined) return undefined;
+        if (item['@removed'] === undefined) {
+          if (!t.kind.relations?.length) return undefined;
+          // Delta's item lacks its relations (a group's members): read them, as a notification's record has.
+          const completed = await this.complete(t.tenantId, t.kind, t.target, { kind: 'found', item }, deadline);
+          if (completed.kind === 'failed')
+            throw new GraphRequestError(
+              `reading the relations of ${describe(t)} item ${String(item.id)}: ${completed.reason}`,
+            );
+          return completed;
+        }
+        if (t.kind.removalMeansGone) return undefined;
         const path = t.kind.readPath(t.target, String(item.id), t.select ?? t.kind.defaultSelect);
         const res = await this.get(t, path, deadline, true);
         if (res.status === 200)
-          return this.confine(
+          return this.complete(
             t.tenantId,
             t.kind,
             t.target,

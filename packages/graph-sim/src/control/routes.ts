@@ -87,6 +87,14 @@ export function controlRouter(sim: GraphSim): Router<void> {
         }),
       );
     })
+    .add('POST', '/_sim/groups/:groupId/members', (req, p) => {
+      sim.addGroupMember(p.groupId!, str(body(req).userId, 'userId'));
+      return json(200, { ok: true });
+    })
+    .add('DELETE', '/_sim/groups/:groupId/members/:userId', (_req, p) => {
+      sim.removeGroupMember(p.groupId!, p.userId!);
+      return json(200, { ok: true });
+    })
     .add('GET', '/_sim/users', (req) =>
       json(200, { value: sim.directory.listUsers(req.query.get('tenantId') ?? undefined) }),
     )
