@@ -190,7 +190,12 @@ describe('subscription manager against graph-sim', () => {
     expect(report.audited).toEqual([h.sim.defaults.tenantId]);
     expect(report.deleted).toEqual([orphan!.id]);
     expect(report.resynced).toEqual([user]);
-    expect(h.sim.subscriptions.all().filter((s) => s.userId === user).map((s) => s.id)).toEqual([kept.id]);
+    expect(
+      h.sim.subscriptions
+        .all()
+        .filter((s) => s.userId === user)
+        .map((s) => s.id),
+    ).toEqual([kept.id]);
     const match = await h.reader.waitForMatch((r) => r.key!.endsWith(gap.immutableId));
     expect(match.headers['g2k-source']).toBe('resync');
   });

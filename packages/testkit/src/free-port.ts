@@ -44,5 +44,7 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
-  throw new Error(`freePort: no free TCP port found in ${start}–${end - 1} after 200 tries; is this host out of ports?`);
+  throw new Error(
+    `freePort: no free TCP port found in ${start}–${end - 1} after 200 tries; is this host out of ports?`,
+  );
 }
