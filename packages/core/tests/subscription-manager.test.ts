@@ -221,7 +221,7 @@ describe('subscription manager against graph-sim', () => {
     expect(first).toMatchObject({ errors: [] });
     expect(first.created).toHaveLength(2);
     expect(first.audited).toHaveLength(2);
-    // A deadline 0.6 s away leaves a list budget of 0.48 s: one tenant's page (0.5 s at the app's list quota) at most.
+    // A deadline 0.6 s away leaves a list budget of 0.48 s: less than one tenant's page costs (0.8 s at its list quota).
     const audited: string[] = [];
     for (let slot = 0; slot < 2; slot++) {
       const report = await h.app.manager!.reconcile(undefined, Date.now() + 600);
