@@ -1,6 +1,7 @@
 import { loadConfig, type Config, type StateStoreSettings } from './config/config.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
+import { desiredCoverage } from './graph/folder-scope.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
@@ -64,6 +65,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     maxInFlight: config.graph.batchConcurrency,
     lingerMs: config.graph.batchLingerMs,
     logger,
+    coverage: desiredCoverage(config.subscriptions?.desired ?? []),
   });
   const sasl = kafkaSasl(config.kafka, config.graph);
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl);

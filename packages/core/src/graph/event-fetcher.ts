@@ -2,7 +2,7 @@ import { GraphRequestError, TokenError } from '../errors.ts';
 import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../kinds/index.ts';
-import { FolderScope } from './folder-scope.ts';
+import { FolderScope, type Coverage } from './folder-scope.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
 
 /**
@@ -65,11 +65,16 @@ export class EventFetcher {
   private readonly byKey = new Map<string, Pending>();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly folders = new FolderScope((tenantId, kind, path, deadline) =>
-    this.fetch(tenantId, kind, path, deadline),
-  );
+  private readonly folders: FolderScope;
 
-  constructor(graph: GraphClient, options: { maxInFlight: number; lingerMs?: number; logger: Logger }) {
+  constructor(
+    graph: GraphClient,
+    options: { maxInFlight: number; lingerMs?: number; logger: Logger; coverage?: Coverage },
+  ) {
+    this.folders = new FolderScope(
+      (tenantId, kind, path, deadline) => this.fetch(tenantId, kind, path, deadline),
+      options.coverage,
+    );
     this.graph = graph;
     this.maxInFlight = options.maxInFlight;
     this.lingerMs = options.lingerMs ?? 40;
