@@ -1,9 +1,11 @@
 // `pnpm test`: runs every package's jest tests against a real Kafka broker. It starts the project's local
 // broker unless KAFKA_BROKERS points elsewhere or ours already runs, and stops only what it started, also on
-// failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`).
+// failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`). It first checks what the
+// machine must provide (Java, Maven, the PostgreSQL server, shellcheck) and names all that is missing.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { KafkaLocalError, provideBroker } from '@graph2kafka/kafka-local';
+import { missingPrerequisites, prerequisitesMessage } from '@graph2kafka/testkit/prerequisites';
 
 const began = Date.now();
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -20,6 +22,15 @@ function runJest(env: Record<string, string>): Promise<number> {
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+}
+
+// Everything the machine lacks, in one message, before anything starts (a new machine learns the whole list
+// from its first run instead of one item per failure).
+// The whole suite needs everything; a chosen part of it (`pnpm test -- <args>`) at least the broker.
+const missing = missingPrerequisites(process.env, process.argv.length > 2 ? 'broker' : 'all');
+if (missing.length) {
+  console.error(`[test] ${prerequisitesMessage(missing)}`);
+  process.exit(2);
 }
 
 let kafka: Awaited<ReturnType<typeof provideBroker>> | undefined;

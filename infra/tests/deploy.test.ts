@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from '@cdktf/hcl2json';
+import { shellcheckCommand } from '@graph2kafka/testkit/prerequisites';
 
 const root = path.resolve(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -62,10 +63,11 @@ describe('deploy scripts', () => {
 
   it('pass shellcheck (with the scripts they source)', async () => {
     const scripts = ['.ci/run', 'infra/gcp/deploy.sh', 'infra/azure/deploy.sh', 'infra/entra/register-app.sh'];
-    const which = spawnSync('shellcheck', ['--version']);
+    const shellcheck = shellcheckCommand();
+    const which = spawnSync(shellcheck, ['--version']);
     if (which.error)
       throw new Error('shellcheck is not installed: apt-get install shellcheck (.ci/run installs it in CI)');
-    const { stdout } = await run('shellcheck', ['-x', ...scripts], { cwd: root }).catch((err: { stdout: string }) => ({
+    const { stdout } = await run(shellcheck, ['-x', ...scripts], { cwd: root }).catch((err: { stdout: string }) => ({
       stdout: err.stdout,
     }));
     expect(stdout).toBe('');

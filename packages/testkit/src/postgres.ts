@@ -1,23 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.ts';
+import { postgresBin } from './prerequisites.ts';
 
 function serverBin(): string {
-  const explicit = process.env.G2K_PG_BIN;
-  if (explicit) return explicit;
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
-    : [];
-  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) {
+  const bin = postgresBin();
+  if (!bin) {
     throw new Error(
       'PostgreSQL server binaries were not found in /usr/lib/postgresql/*/bin: install the Debian package "postgresql" (.ci/run does), or set G2K_PG_BIN',
     );
   }
-  return path.join(root, newest, 'bin');
+  return bin;
 }
 
 /** util-linux's runuser lives in sbin, which a non-login PATH (cron, CI runners, `env -i`) often lacks. */
