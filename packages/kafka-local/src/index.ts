@@ -4,7 +4,7 @@ export { brokersFromEnv, connectionFromEnv, connectionToEnv } from './connection
 export { KafkaLocalError } from './errors.ts';
 export type { KafkaLocalErrorCode } from './errors.ts';
 export { ensureJars, libsDir } from './fetch-jars.ts';
-export { DEFAULT_KAFKA_VERSION, findRepoRoot, optionsFromEnv } from './options.ts';
+export { DEFAULT_KAFKA_VERSION, findRepoRoot, OLDEST_KAFKA_VERSION, optionsFromEnv } from './options.ts';
 export { requirePortFree } from './ports.ts';
 export { parseJavaMajor, requireJava, requireMaven } from './prerequisites.ts';
 export type { BrokerState, KafkaConnection, KafkaLocalOptions, SaslUser } from './types.ts';

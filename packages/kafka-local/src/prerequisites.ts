@@ -11,7 +11,7 @@ export function parseJavaMajor(versionOutput: string): number | undefined {
   return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
 }
 
-/** Fails with a clear message unless `javaCommand` runs and is Java 17 or newer (Kafka 3.9's broker needs 17 for KRaft tools and we test on it). */
+/** Fails with a clear message unless `javaCommand` runs and is Java 17 or newer (Kafka 4.x's broker requires 17; 3.9's KRaft tools too). */
 export function requireJava(javaCommand: string): number {
   const run = spawnSync(javaCommand, ['-version'], { encoding: 'utf8', timeout: 30_000 });
   if (run.error || run.status !== 0) {
