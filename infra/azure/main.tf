@@ -1,4 +1,4 @@
-# graph2kafka on Azure Functions Flex Consumption (Linux, Node 22): one Function App holding the notification
+# graph2kafka on Azure Functions Flex Consumption (Linux, Node 24 or 22): one Function App holding the notification
 # and lifecycle HTTP functions and the renewal timer, a user-assigned identity for everything it reaches
 # (storage, Key Vault, Table Storage state, Event Hubs), Application Insights, and a Key Vault whose secrets
 # reach the app through Key Vault references. Code is published separately: infra/azure/deploy.sh publish.
@@ -106,7 +106,7 @@ resource "azurerm_function_app_flex_consumption" "main" {
   https_only          = true
 
   runtime_name           = "node"
-  runtime_version        = "22"
+  runtime_version        = var.node_version
   maximum_instance_count = var.maximum_instance_count
   instance_memory_in_mb  = 2048
 

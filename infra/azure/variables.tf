@@ -73,3 +73,13 @@ variable "always_ready_instances" {
   type        = number
   default     = 0
 }
+
+variable "node_version" {
+  description = "Node.js version of the Function App: 24 (the newest GA) or 22."
+  type        = string
+  default     = "24"
+  validation {
+    condition     = contains(["22", "24"], var.node_version)
+    error_message = "node_version must be \"22\" or \"24\", the Node.js versions graph2kafka supports."
+  }
+}

@@ -3,7 +3,7 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # 4.x has azurerm_function_app_flex_consumption with Node 22.
+      # 4.x has azurerm_function_app_flex_consumption with Node 22 and 24.
       version = "~> 4.30"
     }
   }

@@ -52,6 +52,12 @@ PREFIX=${PREFIX:-g2k}
 RUNTIME_SA=${RUNTIME_SA:-$PREFIX-runtime}@$PROJECT_ID.iam.gserviceaccount.com
 SCHEDULER_SA=${SCHEDULER_SA:-$PREFIX-scheduler}@$PROJECT_ID.iam.gserviceaccount.com
 RENEWAL_SCHEDULE=${RENEWAL_SCHEDULE:-*/30 * * * *}
+# The Node.js runtime of the functions: 24 (the newest GA) or 22 (Google deprecates nodejs22 on 2027-04-30).
+NODE_VERSION=${NODE_VERSION:-24}
+case "$NODE_VERSION" in
+  22 | 24) ;;
+  *) echo "NODE_VERSION must be 22 or 24 (the Node.js runtimes graph2kafka supports), got '$NODE_VERSION'." >&2; exit 2 ;;
+esac
 # ENV_VAR=secret-name pairs, mounted by Cloud Functions from Secret Manager (latest version at instance start).
 SECRETS=${SECRETS:-AZURE_CLIENT_SECRET=$PREFIX-azure-client-secret}
 # Each instance has 512 MiB. V8 sizes its heap from the memory it sees and collects lazily below that, so the
@@ -133,7 +139,7 @@ deploy_function() {
   local name=$1 entry=$2 access=$3 timeout=$4 env_file
   shift 4
   env_file=$(env_file_for "$name" "NODE_OPTIONS=$FUNCTION_NODE_OPTIONS" "$@")
-  run gcloud functions deploy "$name" --gen2 --runtime=nodejs22 --project="$PROJECT_ID" --region="$REGION" \
+  run gcloud functions deploy "$name" --gen2 --runtime="nodejs$NODE_VERSION" --project="$PROJECT_ID" --region="$REGION" \
     --source="$repo/packages/gcp-fn/bundle" --entry-point="$entry" --trigger-http "$access" \
     --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
     --set-secrets="$(secret_refs)" --memory=512Mi --timeout="$timeout" --min-instances="${MIN_INSTANCES:-0}" \

@@ -28,12 +28,21 @@ writeFileSync(
   ),
 );
 const azureConfig = path.join(root, 'infra/azure/deploy.env.example');
+/** The GCP settings with another Node.js runtime chosen. */
+function gcpConfigWithNode(version: string): string {
+  const file = path.join(configs, `gcp-node${version}.env`);
+  writeFileSync(file, readFileSync(gcpConfig, 'utf8').replace(/^NODE_VERSION=.*$/m, `NODE_VERSION=${version}`));
+  return file;
+}
 
-function dryRun(script: 'gcp' | 'azure' | 'entra', args: string[], stdin = ''): string {
+function dryRun(script: 'gcp' | 'azure' | 'entra', args: string[], stdin = '', config?: string): string {
   const [file, options] =
     script === 'entra'
       ? ['infra/entra/register-app.sh', ['--dry-run']]
-      : [`infra/${script}/deploy.sh`, ['--dry-run', '--config', script === 'gcp' ? gcpConfig : azureConfig]];
+      : [
+          `infra/${script}/deploy.sh`,
+          ['--dry-run', '--config', config ?? (script === 'gcp' ? gcpConfig : azureConfig)],
+        ];
   const result = spawnSync(path.join(root, file), [...options, ...args], {
     cwd: root,
     input: stdin,
@@ -73,13 +82,25 @@ describe('deploy scripts', () => {
     expect(stdout).toBe('');
   });
 
-  it('GCP: deploys three Node 22 2nd gen functions, only the renewal one private, called by the scheduler with OIDC', () => {
+  it('GCP: the Node.js runtime is 24 unless NODE_VERSION chooses 22; anything else is refused before any call', () => {
+    const runtimes = (config?: string) =>
+      commandLines(dryRun('gcp', ['deploy'], '', config))
+        .filter((l) => l.startsWith('gcloud functions deploy'))
+        .map((l) => /--runtime=(\S+)/.exec(l)?.[1]);
+    expect(runtimes()).toEqual(['nodejs24', 'nodejs24', 'nodejs24']);
+    expect(runtimes(gcpConfigWithNode('22'))).toEqual(['nodejs22', 'nodejs22', 'nodejs22']);
+    expect(() => dryRun('gcp', ['deploy'], '', gcpConfigWithNode('20'))).toThrow(
+      /exited 2: NODE_VERSION must be 22 or 24 \(the Node\.js runtimes graph2kafka supports\), got '20'/,
+    );
+  });
+
+  it('GCP: deploys three Node 24 2nd gen functions, only the renewal one private, called by the scheduler with OIDC', () => {
     const lines = commandLines(dryRun('gcp', ['deploy']));
     expect(lines[0]).toBe(`pnpm --dir ${root} build gcp`);
     const deploys = lines.filter((l) => l.startsWith('gcloud functions deploy'));
     expect(deploys.map((l) => l.split(' ')[3])).toEqual(['g2k-notifications', 'g2k-lifecycle', 'g2k-renewal']);
     for (const l of deploys) {
-      expect(l).toContain('--gen2 --runtime=nodejs22');
+      expect(l).toContain('--gen2 --runtime=nodejs24');
       expect(l).toContain(`--source=${root}/packages/gcp-fn/bundle`);
       expect(l).toContain('--set-secrets=AZURE_CLIENT_SECRET=g2k-azure-client-secret:latest');
     }
@@ -231,12 +252,12 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     expect(files.sort()).toEqual(['main.tf', 'outputs.tf', 'terraform.tfvars.example', 'variables.tf', 'versions.tf']);
   });
 
-  it('a Flex Consumption Node 22 app, https only, with a user-assigned identity for storage and Key Vault', () => {
+  it('a Flex Consumption Node 24 app (variable node_version: 22 or 24), https only, with a user-assigned identity for storage and Key Vault', () => {
     expect(config.resource.azurerm_service_plan?.main?.[0]).toMatchObject({ sku_name: 'FC1', os_type: 'Linux' });
     const app = config.resource.azurerm_function_app_flex_consumption!.main![0]!;
     expect(app).toMatchObject({
       runtime_name: 'node',
-      runtime_version: '22',
+      runtime_version: '${var.node_version}',
       https_only: true,
       storage_authentication_type: 'UserAssignedIdentity',
       key_vault_reference_identity_id: '${azurerm_user_assigned_identity.fn.id}',

@@ -130,7 +130,7 @@ export async function buildBundle(
     license: 'MIT',
     type: 'module',
     main: 'dist/index.js',
-    engines: { node: '>=22 <23' },
+    engines: { node: '>=22 <25' },
     scripts: spec.scripts,
     dependencies,
   };

@@ -58,10 +58,10 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     await sim?.stop();
   });
 
-  it('is a Cloud Functions source folder: package.json main, Node 22, pinned runtime dependencies, no sources', async () => {
+  it('is a Cloud Functions source folder: package.json main, Node 22 or 24, pinned runtime dependencies, no sources', async () => {
     const { readFile, readdir } = await import('node:fs/promises');
     const manifest = JSON.parse(await readFile(path.join(bundle.dir, 'package.json'), 'utf8'));
-    expect(manifest).toMatchObject({ main: 'dist/index.js', type: 'module', engines: { node: '>=22 <23' } });
+    expect(manifest).toMatchObject({ main: 'dist/index.js', type: 'module', engines: { node: '>=22 <25' } });
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
       '@google-cloud/functions-framework',
       '@google-cloud/secret-manager',
