@@ -39,6 +39,8 @@ export class KafkaRecordSink implements RecordSink {
   private readonly logger: Logger;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
+  /** After close() nothing connects again: a send still on its way (a background repair) is refused, not sent. */
+  private closed = false;
   private queue: Pending[] = [];
   private sending = false;
   /** After a failure, sends fail at once for a moment instead of each waiting out the broker's timeouts. */
@@ -83,6 +85,7 @@ export class KafkaRecordSink implements RecordSink {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const producer = this.producer;
     this.producer = undefined;
     this.connecting = undefined;
@@ -162,6 +165,7 @@ export class KafkaRecordSink implements RecordSink {
 
   private connected(): Promise<Producer> {
     if (this.producer) return Promise.resolve(this.producer);
+    if (this.closed) return Promise.reject(new ProduceError('the Kafka producer is closed; nothing more is sent'));
     this.connecting ??= (async () => {
       const producer = this.kafka.producer({
         idempotent: true,
@@ -174,6 +178,11 @@ export class KafkaRecordSink implements RecordSink {
         this.connecting = undefined;
         await producer.disconnect().catch(() => undefined);
         throw err;
+      }
+      if (this.closed) {
+        // Closed while this connect was under way: it must not outlive the sink.
+        await producer.disconnect().catch(() => undefined);
+        throw new ProduceError('the Kafka producer is closed; nothing more is sent');
       }
       this.producer = producer;
       this.connecting = undefined;
