@@ -127,3 +127,44 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
     expect(value(record)).toMatchObject({ user: { department: 'Sales' }, enriched: true });
   });
 });
+
+/** What one notification may cost while Graph waits: a large group's members are read by the repair, not then. */
+describe('a group of more than one page of members (GCP function, real Kafka, graph-sim)', () => {
+  let sim: GraphSim;
+  let pipe: Pipeline;
+  let groups: TopicReader;
+
+  beforeAll(async () => {
+    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 }, extraUsersPerTenant: 1_000 });
+    const file = join(tmpdir(), `g2k-groups-${process.pid}-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ subscriptions: [{ kind: 'groups' }] }));
+    pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file }, {}, { subscribe: true });
+    groups = await TopicReader.start(pipe.env.KAFKA_BROKERS!.split(','), pipe.topics.groups);
+    expect((await pipe.app.manager!.reconcile()).errors).toEqual([]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await groups?.stop();
+    await pipe?.stop();
+    await sim?.stop();
+  });
+
+  it('reads one page of members while Graph waits; the repair record brings all 1,000', async () => {
+    const tenantId = sim.defaults.tenantId;
+    const members = sim.directory
+      .listUsers(tenantId)
+      .filter((u) => u.userPrincipalName.startsWith('user-'))
+      .map((u) => u.id);
+    const group = sim.addGroup(tenantId, { displayName: 'Everyone', members });
+    const pagesBefore = sim.records.requests.all().filter((r) => r.path.includes(`/groups/${group.id}/members`)).length;
+    const first = await groups.waitForMatch((r) => value(r).objectId === group.id);
+    expect(value(first)).toMatchObject({ enriched: false, notEnrichedReason: 'relation_deferred' });
+    await sim.settled();
+    const pages = sim.records.requests.all().filter((r) => r.path.includes(`/groups/${group.id}/members`)).length;
+    expect(pages - pagesBefore).toBe(1);
+    const report = await pipe.app.repairer.drain(Date.now() + 30_000);
+    expect(report.repaired).toBe(1);
+    const repaired = await groups.waitForMatch((r) => value(r).objectId === group.id && value(r).source === 'repair');
+    expect((value(repaired).group as { members: unknown[] }).members).toHaveLength(1_000);
+  }, 60_000);
+});

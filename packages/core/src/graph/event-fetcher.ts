@@ -92,9 +92,10 @@ export class EventFetcher {
     itemId: string,
     select: string | undefined,
     deadline: number,
+    relationPages = Infinity,
   ): Promise<FetchOutcome> {
     const outcome = await this.fetch(tenantId, kind, kind.readPath(target, itemId, select), deadline);
-    return this.complete(tenantId, kind, target, outcome, deadline);
+    return this.complete(tenantId, kind, target, outcome, deadline, relationPages);
   }
 
   /** A read completed for its record: kept to the target's folder, then its relations read onto it. */
@@ -104,8 +105,10 @@ export class EventFetcher {
     target: Target,
     outcome: FetchOutcome,
     deadline: number,
+    relationPages = Infinity,
   ): Promise<FetchOutcome> {
-    return this.expand(tenantId, kind, await this.folders.confine(tenantId, kind, target, outcome, deadline), deadline);
+    const confined = await this.folders.confine(tenantId, kind, target, outcome, deadline);
+    return this.expand(tenantId, kind, confined, deadline, relationPages);
   }
 
   /** The item with its kind's relations read onto it, page by page through `$batch` (see ResourceKind.relations). */
@@ -114,6 +117,7 @@ export class EventFetcher {
     kind: ResourceKind,
     outcome: FetchOutcome,
     deadline: number,
+    relationPages: number,
   ): Promise<FetchOutcome> {
     if (outcome.kind !== 'found' || outcome.outside || !kind.relations?.length) return outcome;
     const item = { ...outcome.item };
@@ -121,7 +125,10 @@ export class EventFetcher {
     for (const relation of kind.relations) {
       const entries: Array<Record<string, unknown>> = [];
       let next: string | undefined = relation.path(String(item.id));
+      let pages = 0;
       while (next && entries.length <= relation.maxItems) {
+        // Past the caller's page budget (a notification's, bounded per POST): the repair reads the rest.
+        if (pages++ >= relationPages) return { kind: 'failed', reason: 'relation_deferred' };
         const page = await this.fetch(tenantId, kind, next, deadline);
         // Gone between the two reads: the item is gone; not read in time: the record waits for a repair.
         if (page.kind !== 'found') return page.kind === 'gone' ? page : { kind: 'failed', reason: page.reason };

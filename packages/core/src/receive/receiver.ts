@@ -29,6 +29,11 @@ const MAX_STORE_READS_PER_POST = 200;
  * at the repair queue's pace. Holding one subscription's clientState must not buy a mailbox's read budget.
  */
 const MAX_READS_PER_POST = 200;
+/**
+ * Pages of an item's relations (a group's members) read while Graph waits: one, so a POST costs at most two
+ * reads per item; a larger group's record goes out unenriched and the paced repair reads all its pages.
+ */
+const RELATION_PAGES_PER_ITEM = 1;
 
 export interface ReceiverCounters {
   posts: number;
@@ -176,7 +181,15 @@ export class NotificationReceiver {
         reads.add(`${c.n.tenantId}${path}`);
         return reads.size > MAX_READS_PER_POST
           ? Promise.resolve({ kind: 'failed', reason: 'read_limit' })
-          : this.deps.fetcher.fetchItem(c.n.tenantId, kind, c.n.target, c.n.itemId, c.n.select, enrichBy);
+          : this.deps.fetcher.fetchItem(
+              c.n.tenantId,
+              kind,
+              c.n.target,
+              c.n.itemId,
+              c.n.select,
+              enrichBy,
+              RELATION_PAGES_PER_ITEM,
+            );
       }),
     );
     const units = changes.map((change, i) => ({
