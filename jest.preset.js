@@ -10,8 +10,11 @@ export default {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } },
     ],
   },
-  // jose ships ESM only; let swc turn it into CommonJS like our own sources.
-  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?jose/)'],
+  // jose ships ESM only, and the OpenTelemetry exporters load modules with import(), which jest's VM refuses
+  // without --experimental-vm-modules: let swc turn them into CommonJS like our own sources.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|@opentelemetry/otlp-exporter-base|@azure/monitor-opentelemetry-exporter)/)',
+  ],
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

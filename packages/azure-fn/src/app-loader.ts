@@ -1,4 +1,6 @@
 import type { Graph2Kafka } from '@graph2kafka/core';
+import { requestLogs } from './logging.ts';
+import { azureMonitorExporter } from './metrics-exporter.ts';
 
 export type AppProvider = () => Promise<Graph2Kafka>;
 
@@ -12,7 +14,18 @@ let loading: Promise<Graph2Kafka> | undefined;
 export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
   // Loaded on the first notification, not at start: the handshake of a cold instance does not wait for it.
   loading ??= import('@graph2kafka/core')
-    .then(({ createAppFromEnv }) => createAppFromEnv(env))
+    .then(({ createAppFromEnv }) =>
+      createAppFromEnv(env, [], {
+        logger: requestLogs.logger,
+        metricExporters: { 'azure-monitor': azureMonitorExporter() },
+        metricResource: {
+          'service.name': env.WEBSITE_SITE_NAME ?? 'graph2kafka',
+          ...(env.WEBSITE_INSTANCE_ID ? { 'service.instance.id': env.WEBSITE_INSTANCE_ID } : {}),
+          'cloud.provider': 'azure',
+          'cloud.platform': 'azure_functions',
+        },
+      }),
+    )
     .catch((err: unknown) => {
       loading = undefined;
       throw err;

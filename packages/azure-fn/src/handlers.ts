@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { graphWebhook, jsonLogger, readLimited } from '@graph2kafka/core/http';
 import type { AppProvider } from './app-loader.ts';
+import { contextLogger, requestLogs } from './logging.ts';
 
 /**
  * An `@azure/functions` v4 HTTP handler for both Graph URLs: request → core's webhook → response. The body is
@@ -12,16 +13,20 @@ export function httpHandler(
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   const webhook = graphWebhook(getApp, jsonLogger);
   return async (request, context) => {
-    const answer = await webhook(
-      {
-        method: request.method,
-        query: request.query,
-        headers: Object.fromEntries(request.headers.entries()),
-        readBody: (limit) => readLimited(request.body as AsyncIterable<Uint8Array> | null, limit),
-        receivedAt: Date.now(),
-      },
-      // Start-up problems go to the invocation's log, where the portal shows them beside the failed call.
-      { info: (m, f) => context.log(m, f), warn: (m, f) => context.warn(m, f), error: (m, f) => context.error(m, f) },
+    const receivedAt = Date.now();
+    // Every line the POST causes goes to the invocation's log, where the portal shows it beside the call.
+    const logger = contextLogger(context);
+    const answer = await requestLogs.run(logger, () =>
+      webhook(
+        {
+          method: request.method,
+          query: request.query,
+          headers: Object.fromEntries(request.headers.entries()),
+          readBody: (limit) => readLimited(request.body as AsyncIterable<Uint8Array> | null, limit),
+          receivedAt,
+        },
+        logger,
+      ),
     );
     return { status: answer.status, headers: answer.headers, body: answer.body };
   };

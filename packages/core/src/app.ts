@@ -1,3 +1,4 @@
+import type { MeterProvider } from '@opentelemetry/api';
 import { loadConfig, type Config, type StateStoreSettings } from './config/config.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
@@ -10,6 +11,9 @@ import { kafkaClient } from './kafka/client.ts';
 import { EventProducer } from './kafka/event-producer.ts';
 import { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 import { jsonLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { metricsProvider, type ExporterFactories } from './metrics/provider.ts';
+import { HealthReporter } from './health/health-reporter.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
 import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
@@ -29,6 +33,10 @@ export interface Graph2Kafka {
   graph: GraphClient;
   /** Repairs records produced without their event; drained by the timer run. */
   repairer: Repairer;
+  /** The OpenTelemetry instruments every part records into (exported as G2K_METRICS_EXPORTER says). */
+  metrics: Metrics;
+  /** What the functions leave in the state store for `graph2kafka status`. */
+  health: HealthReporter;
   /** The dead-letter topic, for the ops CLI (list, replay). */
   deadLetters(): DeadLetters;
   close(): Promise<void>;
@@ -41,6 +49,12 @@ export interface AppOverrides {
   sink?: RecordSink;
   /** Graph's clock for subscription decisions (graph-sim's simulated clock in tests). */
   graphNow?: () => number;
+  /** Where metrics go instead of G2K_METRICS_EXPORTER's choice (a test's in-memory reader). */
+  meterProvider?: MeterProvider;
+  /** The platform's exporters (the adapters': Azure Monitor, Google Cloud), loaded on their first export. */
+  metricExporters?: ExporterFactories;
+  /** Resource attributes of the exported metrics (the platform's service and instance names). */
+  metricResource?: Record<string, string>;
 }
 
 function storeFor(settings: StateStoreSettings): SubscriptionStore {
@@ -59,24 +73,35 @@ function storeFor(settings: StateStoreSettings): SubscriptionStore {
 /** Wires the receive path from a checked configuration. One per function instance, reused across invocations. */
 export function createApp(config: Config, overrides: AppOverrides = {}): Graph2Kafka {
   const logger = overrides.logger ?? jsonLogger;
+  const telemetry = overrides.meterProvider
+    ? { provider: overrides.meterProvider, shutdown: () => Promise.resolve() }
+    : metricsProvider(config.operations, overrides.metricExporters ?? {}, logger, overrides.metricResource);
   const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore));
-  const graph = new GraphClient(config.graph, overrides.tokens ?? new IdentityTokenSource(config.graph, { logger }));
+  const health = new HealthReporter(store, config.operations.healthWindowMs, logger);
+  const metrics = new Metrics(telemetry.provider, health);
+  const graph = new GraphClient(
+    config.graph,
+    overrides.tokens ?? new IdentityTokenSource(config.graph, { logger, metrics }),
+    metrics,
+  );
   const fetcher = new EventFetcher(graph, {
     maxInFlight: config.graph.batchConcurrency,
     lingerMs: config.graph.batchLingerMs,
     logger,
     coverage: desiredCoverage(config.subscriptions?.desired ?? []),
+    metrics,
   });
   const sasl = kafkaSasl(config.kafka, config.graph);
-  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl);
+  const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl, metrics);
   const events = new EventProducer({
     sink,
     topics: config.topics,
     deadLetterTopic: config.topics.deadLetter,
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
+    metrics,
   });
-  const repairer = new Repairer({ store, fetcher, events, logger, maxEntries: config.repairQueueMax });
+  const repairer = new Repairer({ store, fetcher, events, logger, maxEntries: config.repairQueueMax, metrics });
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({
@@ -106,6 +131,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     events,
     repairer,
     logger,
+    metrics,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
   });
   return {
@@ -116,6 +142,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     fetcher,
     graph,
     repairer,
+    metrics,
+    health,
     deadLetters: () =>
       new DeadLetters({
         kafka: kafkaClient(config.kafka, sasl),
@@ -125,6 +153,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         logger,
       }),
     async close() {
+      // Metrics first: their last export must still see the instance's counts.
+      await Promise.all([telemetry.shutdown(), health.flush()]);
       await Promise.all([sink.close(), graph.close(), store.close?.()]);
     },
   };

@@ -2,7 +2,7 @@
 // the handshake and response helpers — without pulling in Kafka, Graph or storage clients, so a cold start
 // answers fast.
 export { ConfigError } from './errors.ts';
-export { jsonLogger, silentLogger, type Logger } from './logger.ts';
+export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';

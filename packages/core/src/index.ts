@@ -6,6 +6,8 @@ export {
   type GraphSettings,
   type KafkaAuth,
   type KafkaSettings,
+  type MetricsExporterName,
+  type OperationsSettings,
 } from './config/config.ts';
 export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
 export {
@@ -24,7 +26,16 @@ export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts
 export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';
 export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 export { googleKafkaToken, kafkaSasl, type GoogleTokens, type KafkaAuthDeps } from './kafka/auth.ts';
-export { jsonLogger, silentLogger, type Logger } from './logger.ts';
+export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts';
+export { Metrics, SLOW_ANSWER_MS, type SubscriptionSnapshot, type SubscriptionState } from './metrics/metrics.ts';
+export {
+  metricsProvider,
+  type AppMetricsProvider,
+  type ExporterFactories,
+  type ExporterFactory,
+} from './metrics/provider.ts';
+export { flatten, lineExporter, seriesName } from './metrics/line-exporter.ts';
+export { subscriptionSnapshot, subscriptionState } from './metrics/subscription-snapshot.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';

@@ -1,6 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import type { Graph2Kafka, SecretSource } from '@graph2kafka/core';
+import { requestLogs, projectOf } from './logging.ts';
+import { googleCloudExporter } from './metrics-exporter.ts';
 
 let loading: Promise<Graph2Kafka> | undefined;
+
+/** The OpenTelemetry resource of this instance: Cloud Monitoring keeps one series per instance. */
+function resourceOf(env: Record<string, string | undefined>): Record<string, string> {
+  const project = projectOf(env);
+  return {
+    'service.name': env.K_SERVICE ?? 'graph2kafka',
+    'service.instance.id': randomUUID(),
+    'cloud.provider': 'gcp',
+    'cloud.platform': 'gcp_cloud_run',
+    ...(env.K_REVISION ? { 'faas.version': env.K_REVISION } : {}),
+    ...(project ? { 'gcp.project_id': project } : {}),
+  };
+}
 
 /**
  * The app of this function instance, built once from the environment and reused across invocations. Secret
@@ -14,7 +30,11 @@ export function appFromEnv(env: Record<string, string | undefined> = process.env
     const secrets: SecretSource[] = Object.values(env).some((v) => v?.startsWith('sm:'))
       ? [await GoogleSecretManagerSource.create()]
       : [];
-    return createAppFromEnv(env, secrets);
+    return createAppFromEnv(env, secrets, {
+      logger: requestLogs.logger,
+      metricExporters: { 'google-cloud': googleCloudExporter() },
+      metricResource: resourceOf(env),
+    });
   })().catch((err: unknown) => {
     loading = undefined;
     throw err;

@@ -1,6 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { Graph2Kafka } from '@graph2kafka/core';
 import { graphWebhook, jsonLogger, type CoreResponse } from '@graph2kafka/core/http';
+import { gcpRequestLogger, projectOf, requestLogs } from './logging.ts';
 
 export type AppProvider = () => Promise<Graph2Kafka>;
 
@@ -20,21 +21,26 @@ function rawBody(req: Request): Buffer | undefined {
  */
 export function httpHandler(getApp: AppProvider): (req: Request, res: Response) => Promise<void> {
   const webhook = graphWebhook(getApp, jsonLogger);
+  const project = projectOf(process.env);
   return async (req, res) => {
     const receivedAt = Date.now();
     const headers: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(req.headers))
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const body = rawBody(req);
-    send(
-      res,
-      await webhook({
-        method: req.method,
-        query: new URL(req.originalUrl || req.url, 'http://function.invalid').searchParams,
-        headers,
-        readBody: (limit) => Promise.resolve(body && body.length > limit ? 'too_large' : body),
-        receivedAt,
-      }),
+    const logger = gcpRequestLogger(headers, project);
+    const answer = await requestLogs.run(logger, () =>
+      webhook(
+        {
+          method: req.method,
+          query: new URL(req.originalUrl || req.url, 'http://function.invalid').searchParams,
+          headers,
+          readBody: (limit) => Promise.resolve(body && body.length > limit ? 'too_large' : body),
+          receivedAt,
+        },
+        logger,
+      ),
     );
+    send(res, answer);
   };
 }

@@ -22,3 +22,4 @@ export type {
   RequestRecord,
   Subscription,
 } from './types.ts';
+export { makeTlsMaterial, type TlsMaterial } from './tls.ts';

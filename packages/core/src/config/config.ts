@@ -4,6 +4,7 @@ import type { DesiredEntry } from './desired-state.ts';
 import { EnvReader, type Env } from './env-reader.ts';
 import { readGraph } from './graph-config.ts';
 import { readKafka, readTopics } from './kafka-config.ts';
+import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
 import type { SecretSource } from './secrets.ts';
 import type { SubscriptionApiLimits } from '../subscriptions/subscription-api.ts';
@@ -11,6 +12,7 @@ import { readStateStore } from './state-config.ts';
 import { readRenewalAuth, readSubscriptions } from './subscription-config.ts';
 
 export { SETTINGS, type SettingName } from './settings.ts';
+export type { MetricsExporterName, OperationsSettings } from './operations-config.ts';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -90,6 +92,7 @@ export interface Config {
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
   renewalAuth: { audience: string; invoker: string; issuer: string; jwksUrl: string } | undefined;
+  operations: OperationsSettings;
 }
 
 /**
@@ -116,6 +119,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     stateStore,
     subscriptions,
     renewalAuth: readRenewalAuth(r),
+    operations: await readOperations(r),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;

@@ -2,7 +2,7 @@
  * Every setting graph2kafka reads, by domain: the one source of the README's configuration tables
  * (`pnpm docs:settings` writes them; a test fails when they drift) and of the configuration error messages.
  */
-export type SettingDomain = 'graph' | 'kafka' | 'topics' | 'receive' | 'state' | 'subscriptions';
+export type SettingDomain = 'graph' | 'kafka' | 'topics' | 'receive' | 'state' | 'subscriptions' | 'operations';
 
 export interface SettingSpec {
   domain: SettingDomain;
@@ -262,6 +262,33 @@ export const SETTINGS = {
     default: 'Google’s',
     meaning: 'GCP: keys that sign the scheduler token',
   },
+  G2K_METRICS_EXPORTER: {
+    domain: 'operations',
+    default: '`none`',
+    meaning:
+      'where OpenTelemetry metrics go: `azure-monitor` (Azure; needs `APPLICATIONINSIGHTS_CONNECTION_STRING`), `google-cloud` (GCP: Cloud Monitoring through Google’s OTLP endpoint), `console` (one log line per export), `none`',
+  },
+  G2K_METRICS_INTERVAL_MS: {
+    domain: 'operations',
+    default: '`60000`',
+    meaning: 'how often metrics are exported, in the background (5000–600000)',
+  },
+  APPLICATIONINSIGHTS_CONNECTION_STRING: {
+    domain: 'operations',
+    default: 'none',
+    meaning: 'Azure: the Application Insights resource metrics go to (set by the deploy); may be a Key Vault reference',
+  },
+  G2K_GCP_PROJECT: {
+    domain: 'operations',
+    default: 'the runtime’s project',
+    meaning: 'GCP: the project Cloud Monitoring metrics are written to (set by the deploy)',
+  },
+  G2K_HEALTH_WINDOW_SECONDS: {
+    domain: 'operations',
+    default: '`60`',
+    meaning:
+      'each instance writes a summary of its answers to the state store at most this often, for `graph2kafka status` (10–3600)',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -273,6 +300,7 @@ export const SETTING_DOMAINS: readonly SettingDomain[] = [
   'receive',
   'state',
   'subscriptions',
+  'operations',
 ];
 
 export const DOMAIN_TITLES: Record<SettingDomain, string> = {
@@ -282,6 +310,7 @@ export const DOMAIN_TITLES: Record<SettingDomain, string> = {
   receive: 'Receiving notifications',
   state: 'State store',
   subscriptions: 'Subscription manager (on when `G2K_NOTIFICATION_URL` is set)',
+  operations: 'Metrics and health',
 };
 
 /** The README's table of one domain, as `pnpm docs:settings` writes it. */

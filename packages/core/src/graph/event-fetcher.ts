@@ -3,6 +3,7 @@ import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../kinds/index.ts';
 import { FolderScope, type Coverage } from './folder-scope.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
 
 /**
@@ -23,7 +24,14 @@ interface Pending {
   attempts: number;
   lastFailure: string;
   queuedAt: number;
-  waiters: Array<(outcome: FetchOutcome) => void>;
+  waiters: Waiter[];
+}
+
+/** One caller of a read; several share a queued read, each keeps its own deadline. */
+interface Waiter {
+  /** The read it waits on (the one it was merged into, if any): its last failure is this caller's reason. */
+  item: Pending;
+  settle(outcome: FetchOutcome): void;
 }
 
 export interface FetcherStats {
@@ -61,6 +69,7 @@ export class EventFetcher {
   private readonly maxInFlight: number;
   private readonly lingerMs: number;
   private readonly logger: Logger;
+  private readonly metrics: Metrics | undefined;
   private readonly queues = new Map<string, Pending[]>();
   private readonly byKey = new Map<string, Pending>();
   private inFlight = 0;
@@ -69,7 +78,7 @@ export class EventFetcher {
 
   constructor(
     graph: GraphClient,
-    options: { maxInFlight: number; lingerMs?: number; logger: Logger; coverage?: Coverage },
+    options: { maxInFlight: number; lingerMs?: number; logger: Logger; coverage?: Coverage; metrics?: Metrics },
   ) {
     this.folders = new FolderScope(
       (tenantId, kind, path, deadline) => this.fetch(tenantId, kind, path, deadline),
@@ -79,6 +88,7 @@ export class EventFetcher {
     this.maxInFlight = options.maxInFlight;
     this.lingerMs = options.lingerMs ?? 40;
     this.logger = options.logger;
+    this.metrics = options.metrics;
   }
 
   /**
@@ -151,7 +161,7 @@ export class EventFetcher {
     // A caller without a deadline (a timer's resync) still gets an answer: no read waits longer than this.
     deadline = Math.min(deadline, Date.now() + LONGEST_READ_MS);
     return new Promise((resolve) => {
-      this.enqueue({
+      const item: Pending = {
         key,
         tenantId,
         path,
@@ -160,8 +170,26 @@ export class EventFetcher {
         attempts: 0,
         lastFailure: 'budget_exhausted',
         queuedAt: 0,
-        waiters: [resolve],
-      });
+        waiters: [],
+      };
+      let done = false;
+      const waiter: Waiter = {
+        item,
+        settle: (outcome) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+      };
+      // A read shared with a caller that may wait longer (a repair, 10 s) retries on that caller's deadline;
+      // this caller (Graph waiting on its answer) still gets its answer at its own.
+      const timer = setTimeout(
+        () => waiter.settle({ kind: 'failed', reason: waiter.item.lastFailure }),
+        Math.max(0, deadline - Date.now()),
+      );
+      item.waiters.push(waiter);
+      this.enqueue(item);
     });
   }
 
@@ -172,6 +200,7 @@ export class EventFetcher {
   private enqueue(item: Pending): void {
     const queued = this.byKey.get(item.key);
     if (queued) {
+      for (const w of item.waiters) w.item = queued;
       queued.waiters.push(...item.waiters);
       queued.deadline = Math.max(queued.deadline, item.deadline);
       return;
@@ -264,6 +293,7 @@ export class EventFetcher {
     if (response.status === 404 && code && item.goneCodes.includes(code)) return this.finish(item, { kind: 'gone' });
     if (response.status === 404) return this.finish(item, { kind: 'failed', reason: 'mailbox_unavailable' });
     if (RETRYABLE.has(response.status)) {
+      if (response.status === 429) this.metrics?.graphItemThrottled();
       const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       return this.retry(
         item,
@@ -286,6 +316,6 @@ export class EventFetcher {
 
   private finish(item: Pending, outcome: FetchOutcome): void {
     if (this.byKey.get(item.key) === item) this.byKey.delete(item.key);
-    for (const resolve of item.waiters) resolve(outcome);
+    for (const waiter of item.waiters) waiter.settle(outcome);
   }
 }

@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { GraphSettings } from '../config/config.ts';
 import { GraphRequestError, TokenError } from '../errors.ts';
 import type { TokenSource } from './token-provider.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface BatchItemRequest {
   id: string;
@@ -53,10 +54,12 @@ export class GraphClient {
   private readonly settings: GraphSettings;
   private readonly tokens: TokenSource;
   private readonly dispatcher: Dispatcher;
+  private readonly metrics: Metrics | undefined;
 
-  constructor(settings: GraphSettings, tokens: TokenSource) {
+  constructor(settings: GraphSettings, tokens: TokenSource, metrics?: Metrics) {
     this.settings = settings;
     this.tokens = tokens;
+    this.metrics = metrics;
     this.dispatcher = new Agent({
       connections: 64,
       keepAliveTimeout: 30_000,
@@ -106,6 +109,7 @@ export class GraphClient {
         });
         text = await res.body.text();
       } catch (err) {
+        this.metrics?.graphAnswer('error', false);
         const e = err as Error & { code?: string };
         throw new GraphRequestError(
           `Graph ${method} ${path} failed: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timed out' : (e.code ?? e.message)}`,
@@ -119,6 +123,10 @@ export class GraphClient {
       } catch {
         body = text;
       }
+      this.metrics?.graphAnswer(
+        res.statusCode,
+        res.statusCode === 429 || (res.statusCode === 503 && res.headers['retry-after'] !== undefined),
+      );
       if (res.statusCode === 401 && attempt === 0) {
         this.tokens.invalidate(tenantId);
         continue;

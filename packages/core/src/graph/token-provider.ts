@@ -2,6 +2,7 @@ import { ClientSecretCredential, type AccessToken, type TokenCredential } from '
 import type { GraphSettings } from '../config/config.ts';
 import { TokenError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface TokenSource {
   /** A bearer token for Graph in `tenantId`; cached and refreshed before it expires. */
@@ -15,6 +16,7 @@ export interface TokenSourceOptions {
   logger?: Logger;
   /** The credential of a tenant; by default the app registration's client secret (`appCredential`). */
   credential?: (tenantId: string) => TokenCredential;
+  metrics?: Metrics;
 }
 
 const KNOWN_AUTHORITIES = new Set([
@@ -38,6 +40,7 @@ export class IdentityTokenSource implements TokenSource {
   private readonly scope: string;
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly metrics: Metrics | undefined;
   private readonly credentialFor: (tenantId: string) => TokenCredential;
   private readonly credentials = new Map<string, TokenCredential>();
   private readonly cached = new Map<string, AccessToken>();
@@ -49,6 +52,7 @@ export class IdentityTokenSource implements TokenSource {
     this.scope = `${new URL(settings.baseUrl).origin}/.default`;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics;
     this.credentialFor = options.credential ?? ((tenantId) => appCredential(settings, tenantId));
   }
 
@@ -73,6 +77,7 @@ export class IdentityTokenSource implements TokenSource {
         this.cached.set(tenantId, token);
         return token.token;
       } catch (err) {
+        this.metrics?.tokenFailed();
         throw new TokenError(
           `no app-only token for tenant ${tenantId} from ${this.settings.authorityHost}: ${(err as Error).message.split('\n')[0]}. Check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and the admin consent for Calendars.Read in that tenant.`,
           { cause: err },

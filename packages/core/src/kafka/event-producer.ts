@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { KindName } from '../kinds/index.ts';
 import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from '../record.ts';
 import { asProduceError } from './kafka-errors.ts';
@@ -24,6 +25,7 @@ export interface EventProducerOptions {
   deadLetterTopic: string;
   maxRecordBytes: number;
   logger: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -80,6 +82,7 @@ export class EventProducer {
       this.o.logger.error('writing to the dead-letter topic failed', { reason, error: message });
       return { status: 'retry_later', reason: `dead-letter write failed: ${message}` };
     }
+    this.o.metrics?.deadLettered(reason);
     this.o.logger.warn('change dead-lettered', {
       reason,
       error,

@@ -3,6 +3,7 @@ import { kafkaClient } from './client.ts';
 import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { recordBytes, type KafkaRecord } from '../record.ts';
 import { asProduceError } from './kafka-errors.ts';
 
@@ -47,10 +48,12 @@ export class KafkaRecordSink implements RecordSink {
   private openUntil = 0;
 
   private readonly maxRequestBytes: number;
+  private readonly metrics: Metrics | undefined;
 
   /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
-  constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions) {
+  constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions, metrics?: Metrics) {
     this.logger = logger;
+    this.metrics = metrics;
     this.maxRequestBytes = settings.maxRecordBytes;
     // Short timeouts and few retries: the answer to Graph must leave within its 3 s either way.
     this.kafka = kafkaClient(settings, sasl, {
@@ -153,14 +156,25 @@ export class KafkaRecordSink implements RecordSink {
     const producer = await this.connected();
     const byTopic = new Map<string, KafkaRecord[]>();
     for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), ...p.records]);
-    await producer.sendBatch({
-      acks: -1,
-      timeout: 2_500,
-      topicMessages: [...byTopic].map(([topic, records]) => ({
-        topic,
-        messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-      })),
-    });
+    const started = performance.now();
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        timeout: 2_500,
+        topicMessages: [...byTopic].map(([topic, records]) => ({
+          topic,
+          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+        })),
+      });
+    } catch (err) {
+      this.metrics?.kafkaSend(performance.now() - started, false, new Map());
+      throw err;
+    }
+    this.metrics?.kafkaSend(
+      performance.now() - started,
+      true,
+      new Map([...byTopic].map(([topic, records]) => [topic, records.length])),
+    );
   }
 
   private connected(): Promise<Producer> {

@@ -4,6 +4,7 @@ import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
 import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, notificationRecords } from '../record.ts';
@@ -65,6 +66,7 @@ export interface ReceiverDeps {
   events: EventProducer;
   repairer: Repairer;
   logger: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -120,7 +122,7 @@ export class NotificationReceiver {
     this.counters.posts++;
     this.counters.notifications += items.length;
     const outcomes = await this.decide(items, receivedAt);
-    return this.answer(items, outcomes);
+    return this.answer(items, outcomes, receivedAt);
   }
 
   private async decide(items: Item[], receivedAt: number): Promise<ItemOutcome[]> {
@@ -199,6 +201,7 @@ export class NotificationReceiver {
     const notEnriched = fetched.flatMap((o) => (o.kind === 'failed' ? [o.reason] : []));
     if (notEnriched.length) {
       this.counters.notEnriched += notEnriched.length;
+      for (const reason of notEnriched) this.deps.metrics?.notEnriched(reason);
       this.deps.logger.warn('changes not enriched', { count: notEnriched.length, reasons: [...new Set(notEnriched)] });
     }
     const results = await this.deps.events.produce(
@@ -269,14 +272,19 @@ export class NotificationReceiver {
     return Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
   }
 
-  /** Counts the outcomes, logs one line for the POST when anything was not produced, and answers Graph. */
-  private answer(items: Item[], outcomes: ItemOutcome[]): CoreResponse {
+  /**
+   * Counts the outcomes, logs one line for the POST (a warning when anything was not produced), and answers
+   * Graph.
+   */
+  private answer(items: Item[], outcomes: ItemOutcome[], receivedAt: number): CoreResponse {
+    const log = this.deps.logger;
     const rejected: Partial<Record<Rejection, number>> = {};
     const retryReasons = new Set<string>();
     const deadLettered: string[] = [];
     const foreign = new Set<string>();
     let produced = 0;
     for (const [i, o] of outcomes.entries()) {
+      this.deps.metrics?.item(o.status, o.status === 'rejected' || o.status === 'dead_lettered' ? o.reason : undefined);
       if (o.status === 'produced') {
         produced++;
         this.counters.produced++;
@@ -295,15 +303,19 @@ export class NotificationReceiver {
         retryReasons.add(o.reason);
       }
     }
-    if (produced < outcomes.length)
-      this.deps.logger.warn('notification POST: not every item was produced', {
-        items: outcomes.length,
-        produced,
-        ...(Object.keys(rejected).length ? { rejected, subscriptionIds: [...foreign] } : {}),
-        ...(deadLettered.length ? { deadLettered: deadLettered.length } : {}),
-        ...(retryReasons.size ? { retryLater: [...retryReasons].slice(0, 5) } : {}),
-      });
-    if (!retryReasons.size) return { status: 202, headers: {}, body: '' };
+    const status = retryReasons.size ? 503 : 202;
+    const summary = {
+      status,
+      items: outcomes.length,
+      produced,
+      ms: Math.round(this.now() - receivedAt),
+      ...(Object.keys(rejected).length ? { rejected, subscriptionIds: [...foreign] } : {}),
+      ...(deadLettered.length ? { deadLettered: deadLettered.length } : {}),
+      ...(retryReasons.size ? { retryLater: [...retryReasons].slice(0, 5) } : {}),
+    };
+    if (produced < outcomes.length) log.warn('notification POST: not every item was produced', summary);
+    else log.info('notification POST', summary);
+    if (status === 202) return { status: 202, headers: {}, body: '' };
     this.counters.unavailable++;
     return jsonResponse(
       503,

@@ -8,6 +8,8 @@ import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
 export interface WebhookApp {
   config: { maxBodyBytes: number };
   receiver: NotificationReceiver;
+  /** Counts every answer given once the app is loaded (status, time since receipt). */
+  metrics?: { answered(status: number, ms: number): void };
 }
 
 /**
@@ -49,37 +51,44 @@ export function graphWebhook(
         { 'Retry-After': '60' },
       );
     }
-    const limit = app.config.maxBodyBytes;
-    const tooLarge = (): CoreResponse => {
-      app.receiver.counters.badRequests++;
-      return jsonResponse(413, {
-        error: { code: 'PayloadTooLarge', message: `bodies over ${limit} bytes are refused` },
-      });
-    };
-    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
-    const body = await req.readBody(limit);
-    if (body === 'too_large') return tooLarge();
-    if (!body?.length) {
-      app.receiver.counters.badRequests++;
-      return jsonResponse(400, {
-        error: {
-          code: 'BadRequest',
-          message: 'an empty POST without validationToken is neither a handshake nor a notification',
-        },
-      });
-    }
-    try {
-      return await app.receiver.handle(body, req.receivedAt);
-    } catch (err) {
-      // A fault of ours (a store that throws, a bug) must not lose the POST: Graph redelivers a 503.
-      logger.error('handling a notification POST failed', {
-        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-      });
-      return jsonResponse(
-        503,
-        { error: { code: 'RetryLater', message: 'graph2kafka could not process the POST; see the function logs' } },
-        { 'Retry-After': '5' },
-      );
-    }
+    const answer = await answerPost(app, req, logger);
+    app.metrics?.answered(answer.status, Date.now() - req.receivedAt);
+    return answer;
   };
+}
+
+/** A notification POST once the app is there: size, then the receiver; a fault of ours becomes a 503. */
+async function answerPost(app: WebhookApp, req: CoreRequest, logger: Logger): Promise<CoreResponse> {
+  const limit = app.config.maxBodyBytes;
+  const tooLarge = (): CoreResponse => {
+    app.receiver.counters.badRequests++;
+    return jsonResponse(413, {
+      error: { code: 'PayloadTooLarge', message: `bodies over ${limit} bytes are refused` },
+    });
+  };
+  if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+  const body = await req.readBody(limit);
+  if (body === 'too_large') return tooLarge();
+  if (!body?.length) {
+    app.receiver.counters.badRequests++;
+    return jsonResponse(400, {
+      error: {
+        code: 'BadRequest',
+        message: 'an empty POST without validationToken is neither a handshake nor a notification',
+      },
+    });
+  }
+  try {
+    return await app.receiver.handle(body, req.receivedAt);
+  } catch (err) {
+    // A fault of ours (a store that throws, a bug) must not lose the POST: Graph redelivers a 503.
+    logger.error('handling a notification POST failed', {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    return jsonResponse(
+      503,
+      { error: { code: 'RetryLater', message: 'graph2kafka could not process the POST; see the function logs' } },
+      { 'Retry-After': '5' },
+    );
+  }
 }

@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
 import { repairRecords, repairTarget } from '../record.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
@@ -24,6 +25,7 @@ export interface RepairerOptions {
   logger: Logger;
   /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
   maxEntries: number;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -158,6 +160,9 @@ export class Repairer {
       if (struggling * 2 > round.length) break;
     }
     report.left = entries.length - report.repaired - report.gone - report.abandoned;
+    this.o.metrics?.repaired('repaired', report.repaired);
+    this.o.metrics?.repaired('gone', report.gone);
+    this.o.metrics?.repaired('abandoned', report.abandoned);
     this.pending = report.left > 0 || entries.length === PER_RUN;
     this.full = false;
     this.sizeCheckedAt = this.now();

@@ -4,12 +4,13 @@ import {
   syncKey,
   type MailboxSyncState,
   type SyncRef,
+  type HealthRecord,
   type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -67,6 +68,18 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   async listRepairs(limit: number): Promise<RepairEntry[]> {
     const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['repair', limit]);
     return (result.rows as Array<{ doc: RepairEntry }>).map((r) => r.doc);
+  }
+
+  putHealth(record: HealthRecord): Promise<void> {
+    return this.write('health', record.id, record);
+  }
+
+  async deleteHealth(id: string): Promise<void> {
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['health', id]);
+  }
+
+  listHealth(): Promise<HealthRecord[]> {
+    return this.readAll<HealthRecord>('health');
   }
 
   async close(): Promise<void> {

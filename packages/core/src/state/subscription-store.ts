@@ -81,6 +81,43 @@ export interface RepairEntry {
   lastAttemptAt?: string;
 }
 
+/**
+ * What the functions leave for `graph2kafka status`: one record per timer run, and per instance and window a
+ * summary of the answers it gave Graph. Small, few (pruned by the timer), never on Graph's answer path.
+ */
+export type HealthRecord = TimerRunRecord | AnswerWindowRecord;
+
+export interface TimerRunRecord {
+  type: 'timer_run';
+  /** `timer-<start ms>`: ids sort by time. */
+  id: string;
+  startedAt: string;
+  seconds: number;
+  ok: boolean;
+  /** The first errors of the run (tenant problems, Graph refusals), for the operator. */
+  errors: string[];
+  created: number;
+  renewed: number;
+  recreated: number;
+  deferred: number;
+  repaired: number;
+  repairLeft: number;
+}
+
+export interface AnswerWindowRecord {
+  type: 'answers';
+  /** `answers-<window start ms>-<instance>`. */
+  id: string;
+  instance: string;
+  from: string;
+  to: string;
+  /** POSTs by HTTP status. */
+  statuses: Record<string, number>;
+  /** POSTs answered after 2,900 ms. */
+  slow: number;
+  items: { produced: number; rejected: number; deadLettered: number; retryLater: number; unenriched: number };
+}
+
 export const repairItemId = (entry: RepairEntry): string => entry.itemId ?? entry.eventId ?? '';
 
 /**
@@ -113,6 +150,9 @@ export interface SubscriptionStore {
   deleteRepair(entry: RepairEntry): Promise<void>;
   /** Up to `limit` entries, in no particular order. */
   listRepairs(limit: number): Promise<RepairEntry[]>;
+  putHealth(record: HealthRecord): Promise<void>;
+  deleteHealth(id: string): Promise<void>;
+  listHealth(): Promise<HealthRecord[]>;
   /** Releases connections (pools); a store without any has nothing to do. */
   close?(): Promise<void>;
 }
@@ -168,6 +208,19 @@ export class FileSubscriptionStore implements SubscriptionStore {
 
   listRepairs(limit: number): Promise<RepairEntry[]> {
     return this.readAll<RepairEntry>('repairs', limit);
+  }
+
+  putHealth(record: HealthRecord): Promise<void> {
+    return this.write('health', record.id, record);
+  }
+
+  async deleteHealth(id: string): Promise<void> {
+    if (!SAFE_ID.test(id)) return;
+    await rm(join(this.root, 'health', `${id}.json`), { force: true });
+  }
+
+  listHealth(): Promise<HealthRecord[]> {
+    return this.readAll<HealthRecord>('health');
   }
 
   private async read<T>(folder: string, id: string): Promise<T | undefined> {
@@ -331,6 +384,18 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   listRepairs(limit: number): Promise<RepairEntry[]> {
     return this.inner.listRepairs(limit);
+  }
+
+  putHealth(record: HealthRecord): Promise<void> {
+    return this.inner.putHealth(record);
+  }
+
+  deleteHealth(id: string): Promise<void> {
+    return this.inner.deleteHealth(id);
+  }
+
+  listHealth(): Promise<HealthRecord[]> {
+    return this.inner.listHealth();
   }
 
   async close(): Promise<void> {

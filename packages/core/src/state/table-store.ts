@@ -5,12 +5,13 @@ import {
   syncKey,
   type MailboxSyncState,
   type SyncRef,
+  type HealthRecord,
   type RepairEntry,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health';
 
 const notFound = (err: unknown): boolean => err instanceof RestError && err.statusCode === 404;
 
@@ -95,6 +96,23 @@ export class TableSubscriptionStore implements SubscriptionStore {
 
   listRepairs(limit: number): Promise<RepairEntry[]> {
     return this.readAll<RepairEntry>('repair', limit);
+  }
+
+  putHealth(record: HealthRecord): Promise<void> {
+    return this.write('health', record.id, record);
+  }
+
+  async deleteHealth(id: string): Promise<void> {
+    await this.table();
+    try {
+      await this.client.deleteEntity('health', id);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+
+  listHealth(): Promise<HealthRecord[]> {
+    return this.readAll<HealthRecord>('health');
   }
 
   private table(): Promise<void> {

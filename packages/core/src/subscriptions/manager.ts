@@ -5,6 +5,8 @@ import type { LifecycleNotification } from '../receive/notification.ts';
 import { KINDS, kindOf, type ResourceKind, type Target } from '../kinds/index.ts';
 import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
 import { ref, type Resyncer, type SyncTarget } from './resync.ts';
+import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
+import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
 import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
 
 export interface ReconcileReport {
@@ -147,6 +149,11 @@ export class SubscriptionManager {
     this.store = deps.store;
     this.resyncer = deps.resyncer;
     this.logger = deps.logger;
+  }
+
+  /** The stored subscriptions by kind and state, judged on Graph's clock: what the timer's gauges report. */
+  async snapshot(): Promise<SubscriptionSnapshot> {
+    return subscriptionSnapshot(await this.store.list(), this.now(), this.settings.renewWithinMinutes * 60_000);
   }
 
   /** Every tenant there is work in: the desired state's, the home tenant, and any a stored record names. */

@@ -1,4 +1,5 @@
 import type { Graph2Kafka } from '../app.ts';
+import { errorMessage } from '../errors.ts';
 import { jsonResponse, type CoreResponse } from '../receive/http.ts';
 import type { RepairReport } from '../repair/repairer.ts';
 import type { ReconcileReport } from './manager.ts';
@@ -27,12 +28,28 @@ export async function runRenewal(
   progress: (line: string) => void = () => undefined,
 ): Promise<ReconcileReport & { repair: RepairReport }> {
   if (!app.manager) throw new RenewalNotConfigured();
-  const report = await app.manager.reconcile(progress, Date.now() + RECONCILE_SHARE_MS);
-  const repair = await app.repairer.drain(Date.now() + REPAIR_SHARE_MS);
-  progress(
-    `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
-  );
-  return { ...report, repair };
+  const manager = app.manager;
+  const started = Date.now();
+  let result: (ReconcileReport & { repair: RepairReport }) | undefined;
+  let failure: string | undefined;
+  try {
+    const report = await manager.reconcile(progress, started + RECONCILE_SHARE_MS);
+    const repair = await app.repairer.drain(Date.now() + REPAIR_SHARE_MS);
+    progress(
+      `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
+    );
+    result = { ...report, repair };
+    return result;
+  } catch (err) {
+    failure = errorMessage(err);
+    throw err;
+  } finally {
+    // Recorded even when the run threw: "the renewal run failing" is what the alert and the status watch.
+    const seconds = (Date.now() - started) / 1_000;
+    const snapshot = await manager.snapshot().catch(() => undefined);
+    app.metrics.timerRun(!failure && !result?.errors.length, seconds, snapshot);
+    await app.health.timerRun(started, seconds, result, failure);
+  }
 }
 
 /** The HTTP renewal endpoint (GCP, called by Cloud Scheduler): authenticate, run, answer with the report. */
