@@ -5,8 +5,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import {
+  createAppFromEnv,
+  formatStatus,
+  pipelineStatus,
+  runRenewal,
+  silentLogger,
+  type Graph2Kafka,
+} from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
 import { graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
@@ -18,6 +26,10 @@ const log = (line: string): void => console.log(`[dev] ${line}`);
 const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 
 const children: ChildProcess[] = [];
+/** How often the functions export their metrics here (the console exporter; in the cloud, every minute). */
+const METRICS_EVERY_MS = 5_000;
+/** The last metrics line of each function, by target. */
+const metricsSeen = new Map<string, Record<string, number>>();
 let sim: GraphSim | undefined;
 let kafka: ProvidedBroker | undefined;
 let reader: TopicReader | undefined;
@@ -47,11 +59,30 @@ function startFunction(target: string, functionPort: number, env: Record<string,
     [main, `--target=${target}`, `--source=${path.join(root, 'packages', 'gcp-fn')}`, `--port=${functionPort}`],
     {
       env: { ...process.env, ...env, NODE_OPTIONS: '--conditions=@graph2kafka/source' },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   children.push(child);
+  // The function's log lines pass through; its metrics lines are shown as a short summary.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const metrics = metricsOf(line);
+    if (!metrics) return console.log(line);
+    const changed = JSON.stringify(metrics) !== JSON.stringify(metricsSeen.get(target));
+    metricsSeen.set(target, metrics);
+    if (!changed) return;
+    const shown = Object.entries(metrics).filter(([name, v]) => v && !name.endsWith('.mean') && !name.includes('le='));
+    if (shown.length) log(`metrics          ${target}: ${shown.map(([n, v]) => `${n} ${v}`).join('  ')}`);
+  });
   return `http://127.0.0.1:${functionPort}/`;
+}
+
+function metricsOf(line: string): Record<string, number> | undefined {
+  if (!line.includes('"message":"metrics"')) return undefined;
+  try {
+    return (JSON.parse(line) as { metrics?: Record<string, number> }).metrics;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(record: ReadRecord): string {
@@ -87,6 +118,9 @@ async function main(): Promise<void> {
     KAFKA_BROKERS: brokers.join(','),
     G2K_TOPIC: topic,
     G2K_STATE_STORE: `file:${stateDir}`,
+    G2K_METRICS_EXPORTER: 'console',
+    G2K_METRICS_INTERVAL_MS: String(METRICS_EVERY_MS),
+    G2K_HEALTH_WINDOW_SECONDS: '10',
   };
   const user = sim.defaults.users[0]!;
   const notificationUrl = `http://127.0.0.1:${port('G2K_DEV_FUNCTION_PORT', 8080)}/`;
@@ -109,7 +143,7 @@ async function main(): Promise<void> {
   reader = await TopicReader.start(brokers, topic);
   // What the renewal timer does, run once here: the subscription manager creates the subscription.
   ops = await createAppFromEnv(env, [], { logger: silentLogger });
-  const report = await ops.manager!.reconcile();
+  const report = await runRenewal(ops);
   const sub = (await ops.store.list()).find((r) => report.created.includes(r.id))!;
   log(`subscription     ${sub.id} on ${sub.resource} (handshakes answered by both functions)`);
 
@@ -134,6 +168,19 @@ async function main(): Promise<void> {
   print();
   if (ours().length < 5) throw new Error(`only ${ours().length} of the 5 expected records reached Kafka within 30 s`);
   log('5 records arrived. Make more changes through the control API (packages/graph-sim/README.md).');
+  // The notification function's next export counts this demo's changes, and its answers reach the store
+  // within its health window (10 s here).
+  const until = Date.now() + 15_000;
+  let status = await pipelineStatus(ops);
+  while (
+    (!(metricsSeen.get('graphNotifications')?.['g2k.notifications{outcome=produced}'] ?? 0) || !status.answers.posts) &&
+    Date.now() < until
+  ) {
+    await new Promise((r) => setTimeout(r, 500));
+    status = await pipelineStatus(ops);
+  }
+  log('status           what an operator sees (pnpm graph2kafka status):');
+  for (const line of formatStatus(status).split('\n')) log(`  ${line}`);
   if (args.once) return;
   log('Ctrl-C stops everything.');
   setInterval(print, 200);

@@ -1,20 +1,28 @@
 #!/usr/bin/env node
-// graph2kafka subscriptions list|create|renew|delete|resync, deadletter list|replay, repair — reads the same
-// settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done, 1 some operations
-// failed, 2 usage or configuration.
+// graph2kafka status, subscriptions list|create|renew|delete|resync, deadletter list|replay, repair — reads
+// the same settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done (status:
+// healthy), 1 some operations failed (status: something needs action), 2 usage or configuration.
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
   createAppFromEnv,
+  formatStatus,
+  pipelineStatus,
   GoogleSecretManagerSource,
   silentLogger,
   type ReconcileReport,
   type SecretSource,
 } from '@graph2kafka/core';
 
-const USAGE = `Usage: graph2kafka subscriptions <command> [options]
+const USAGE = `Usage: graph2kafka status [--json]
+       graph2kafka subscriptions <command> [options]
        graph2kafka deadletter list|replay [--max N]
        graph2kafka repair
+
+Status:
+  status [--json]           subscriptions per tenant, kind and state with the next expiry, the last timer runs, the
+                            repair backlog, dead letters and the endpoint's recent answers; exit 1 when something
+                            needs action (each is named with what to do), 0 when healthy
 
 Subscriptions:
   list                      this app's subscriptions on G2K_NOTIFICATION_URL in every tenant, with expiry and whether
@@ -55,6 +63,7 @@ async function main(): Promise<number> {
         user: { type: 'string' },
         max: { type: 'string' },
         help: { type: 'boolean' },
+        json: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -70,8 +79,9 @@ async function main(): Promise<number> {
     subscriptions: ['list', 'create', 'renew', 'delete', 'resync'],
     deadletter: ['list', 'replay'],
     repair: [],
+    status: [],
   };
-  if (!group || !commands[group]) usage('expected: graph2kafka subscriptions|deadletter|repair …');
+  if (!group || !commands[group]) usage('expected: graph2kafka status|subscriptions|deadletter|repair …');
   if (commands[group].length && !command) usage(`expected: graph2kafka ${group} <command>`);
   if (command && !commands[group].includes(command)) usage(`unknown command '${command}'`);
   if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
@@ -93,6 +103,11 @@ async function main(): Promise<number> {
     throw err;
   }
   try {
+    if (group === 'status') {
+      const report = await pipelineStatus(app);
+      console.log(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      return report.healthy ? 0 : 1;
+    }
     if (group === 'deadletter') {
       const letters = app.deadLetters();
       if (command === 'list') {

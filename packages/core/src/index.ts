@@ -36,6 +36,8 @@ export {
 } from './metrics/provider.ts';
 export { flatten, lineExporter, seriesName } from './metrics/line-exporter.ts';
 export { subscriptionSnapshot, subscriptionState } from './metrics/subscription-snapshot.ts';
+export { HealthReporter } from './health/health-reporter.ts';
+export { formatStatus, pipelineStatus, STATUS_THRESHOLDS, type StatusReport } from './health/status.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
@@ -77,7 +79,14 @@ export { Repairer, type RepairReport } from './repair/repairer.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
-export type { MailboxSyncState, RepairEntry, SyncRef } from './state/subscription-store.ts';
+export type {
+  AnswerWindowRecord,
+  HealthRecord,
+  MailboxSyncState,
+  RepairEntry,
+  SyncRef,
+  TimerRunRecord,
+} from './state/subscription-store.ts';
 export { syncKey } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';

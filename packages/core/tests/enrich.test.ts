@@ -79,6 +79,19 @@ describe('enrichment through $batch against graph-sim', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('answers each caller by its own deadline when a short read joins a longer one that waits out a 429', async () => {
+    const e = sim.createEvent(user, { subject: 'shared' });
+    sim.addFaultRule({ pathContains: e.immutableId, status: 429, retryAfterSeconds: 2, count: 1 });
+    const started = Date.now();
+    // A repair's read (10 s) and, while it is still queued, a notification's read of the same item (1 s).
+    const repair = readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, Date.now() + 10_000);
+    const notification = readEvent(fetcher, sim.defaults.tenantId, user, e.immutableId, Date.now() + 1_000);
+    expect(await notification).toEqual({ kind: 'failed', reason: 'throttled' });
+    expect(Date.now() - started).toBeLessThan(1_300);
+    expect(await repair).toMatchObject({ kind: 'found', item: { subject: 'shared' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+  });
+
   it('retries a whole-batch 503 and reports a deleted event as gone', async () => {
     const e = sim.createEvent(user, { subject: 'to delete' });
     sim.deleteEvent(user, e.id);

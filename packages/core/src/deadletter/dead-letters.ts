@@ -55,6 +55,32 @@ export class DeadLetters {
     return letters;
   }
 
+  /** How many letters the topic holds, and how many of them the replay group has not passed yet. */
+  async counts(): Promise<{ total: number; notReplayed: number }> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      // No dead letter was ever written: the topic does not exist yet, and that is the healthy case.
+      if (!topics.includes(this.topic)) return { total: 0, notReplayed: 0 };
+      const ends = await admin.fetchTopicOffsets(this.topic);
+      const committed = await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [this.topic] });
+      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      let total = 0n;
+      let notReplayed = 0n;
+      for (const e of ends) {
+        const low = BigInt(e.low);
+        const high = BigInt(e.high);
+        const c = at.get(e.partition);
+        total += high - low;
+        notReplayed += high - (c !== undefined && c >= low ? c : low);
+      }
+      return { total: Number(total), notReplayed: Number(notReplayed) };
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Replays up to `max` letters not replayed before. */
   async replay(max: number): Promise<ReplayReport> {
     const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, stoppedAt: undefined };

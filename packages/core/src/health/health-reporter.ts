@@ -26,6 +26,8 @@ export class HealthReporter {
   private readonly instance = randomUUID().slice(0, 8);
   private window: AnswerWindowRecord;
   private writing: Promise<void> = Promise.resolve();
+  /** Writes a window that has answers once it is due, even when no further POST comes to trigger it. */
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(store: SubscriptionStore, windowMs: number, logger: Logger, now: () => number = Date.now) {
     this.store = store;
@@ -52,10 +54,17 @@ export class HealthReporter {
     this.window.statuses[key] = (this.window.statuses[key] ?? 0) + 1;
     if (ms > SLOW_ANSWER_MS) this.window.slow++;
     if (this.now() - Date.parse(this.window.from) >= this.windowMs) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), Date.parse(this.window.from) + this.windowMs - this.now());
+      // An idle instance must still be able to end.
+      this.timer.unref();
+    }
   }
 
   /** Writes the current window if it holds anything; the next one starts now. */
   flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const done = { ...this.window, to: new Date(this.now()).toISOString() };
     this.window = this.fresh();
     if (!Object.keys(done.statuses).length) return this.writing;
