@@ -64,7 +64,7 @@ function startFunction(target: string, functionPort: number, env: Record<string,
   );
   children.push(child);
   // The function's log lines pass through; its metrics lines are shown as a short summary.
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const metrics = metricsOf(line);
     if (!metrics) return console.log(line);
     const changed = JSON.stringify(metrics) !== JSON.stringify(metricsSeen.get(target));
