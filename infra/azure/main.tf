@@ -151,6 +151,8 @@ resource "azurerm_function_app_flex_consumption" "main" {
       G2K_SUBSCRIBE_USERS            = var.subscribe_users
       G2K_SUBSCRIBE_GROUPS           = var.subscribe_groups
       G2K_RENEWAL_SCHEDULE           = var.renewal_schedule
+      # To Application Insights (the connection string is the platform's, from site_config); alerts.tf reads them.
+      G2K_METRICS_EXPORTER = "azure-monitor"
     },
   )
 

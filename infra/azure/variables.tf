@@ -83,3 +83,14 @@ variable "node_version" {
     error_message = "node_version must be \"22\" or \"24\", the Node.js versions graph2kafka supports."
   }
 }
+
+variable "runbook_url" {
+  description = "Where operators read docs/runbook.md (your fork or mirror); each alert links its section."
+  type        = string
+}
+
+variable "alert_email" {
+  description = "Who the alert rules notify by email; empty: the rules fire without notifying anyone."
+  type        = string
+  default     = ""
+}

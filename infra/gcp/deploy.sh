@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# graph2kafka on Google Cloud Functions (2nd gen), with gcloud. Every command this script runs is printed first;
+# graph2kafka on Cloud Run functions (Google Cloud), with gcloud. Every command this script runs is printed first;
 # with --dry-run it only prints them. Settings come from infra/gcp/deploy.env (copy deploy.env.example).
 #
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] bootstrap      APIs, service accounts, secrets and their access
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] secret NAME    add a secret version from standard input
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] deploy         build, deploy the 3 functions, the scheduler job
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] alerts         create or update the alert policies (Cloud Monitoring)
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] subscribe      run the renewal job now (creates subscriptions)
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] verify         answer a handshake on both public functions
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] revisions FN   list a function's revisions (newest first)
@@ -16,7 +17,7 @@ dry_run=false
 config="$repo/infra/gcp/deploy.env"
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -58,6 +59,13 @@ case "$NODE_VERSION" in
   22 | 24) ;;
   *) echo "NODE_VERSION must be 22 or 24 (the Node.js runtimes graph2kafka supports), got '$NODE_VERSION'." >&2; exit 2 ;;
 esac
+# How the functions are deployed: run (gcloud run deploy --function, Google's current command for Cloud Run
+# functions) or functions (gcloud functions deploy --gen2, which Google still documents).
+DEPLOY_WITH=${DEPLOY_WITH:-run}
+case "$DEPLOY_WITH" in
+  run | functions) ;;
+  *) echo "DEPLOY_WITH must be run or functions, got '$DEPLOY_WITH'." >&2; exit 2 ;;
+esac
 # ENV_VAR=secret-name pairs, mounted by Cloud Functions from Secret Manager (latest version at instance start).
 SECRETS=${SECRETS:-AZURE_CLIENT_SECRET=$PREFIX-azure-client-secret}
 # Each instance has 512 MiB. V8 sizes its heap from the memory it sees and collects lazily below that, so the
@@ -70,8 +78,25 @@ fn_notifications=$PREFIX-notifications
 fn_lifecycle=$PREFIX-lifecycle
 fn_renewal=$PREFIX-renewal
 job=$PREFIX-renewal
-# 2nd gen functions keep the cloudfunctions.net address, which is known before the first deploy.
-url() { printf 'https://%s-%s.cloudfunctions.net/%s' "$REGION" "$PROJECT_ID" "$1"; }
+# Both addresses are known before the first deploy: a Cloud Run service's deterministic URL
+# (SERVICE-PROJECT_NUMBER.REGION.run.app), or a function's cloudfunctions.net one.
+url() {
+  if [ "$DEPLOY_WITH" = run ]; then
+    printf 'https://%s-%s.%s.run.app' "$1" "$(project_number)" "$REGION"
+  else
+    printf 'https://%s-%s.cloudfunctions.net/%s' "$REGION" "$PROJECT_ID" "$1"
+  fi
+}
+project_number() {
+  if [ -z "${PROJECT_NUMBER:-}" ]; then
+    if [ "$dry_run" = true ]; then
+      echo "Set PROJECT_NUMBER in $config for a dry run (gcloud projects describe $PROJECT_ID --format='value(projectNumber)')." >&2
+      exit 2
+    fi
+    PROJECT_NUMBER=$(gcloud projects describe "$PROJECT_ID" --format='value(projectNumber)')
+  fi
+  printf '%s' "$PROJECT_NUMBER"
+}
 
 run() {
   printf '+'
@@ -93,7 +118,7 @@ secret_names() {
 bootstrap() {
   run gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com \
     artifactregistry.googleapis.com secretmanager.googleapis.com cloudscheduler.googleapis.com \
-    --project="$PROJECT_ID"
+    monitoring.googleapis.com telemetry.googleapis.com --project="$PROJECT_ID"
   local sa
   for sa in "$RUNTIME_SA" "$SCHEDULER_SA"; do
     if ! exists gcloud iam service-accounts describe "$sa" --project="$PROJECT_ID"; then
@@ -103,6 +128,8 @@ bootstrap() {
   done
   local role roles
   read -r -a roles <<<"${RUNTIME_ROLES:-}"
+  # Metrics go to Cloud Monitoring through the Telemetry (OTLP) API (G2K_METRICS_EXPORTER=google-cloud).
+  roles+=(roles/telemetry.metricsWriter roles/monitoring.metricWriter)
   [ -z "${CLOUDSQL_INSTANCE:-}" ] || roles+=(roles/cloudsql.client)
   for role in "${roles[@]}"; do
     run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$RUNTIME_SA" --role="$role" \
@@ -138,7 +165,19 @@ env_file_for() {
 deploy_function() {
   local name=$1 entry=$2 access=$3 timeout=$4 env_file
   shift 4
-  env_file=$(env_file_for "$name" "NODE_OPTIONS=$FUNCTION_NODE_OPTIONS" "$@")
+  # Metrics to Cloud Monitoring; the region is the `location` Google's OTLP endpoint files them under.
+  env_file=$(env_file_for "$name" "NODE_OPTIONS=$FUNCTION_NODE_OPTIONS" "G2K_METRICS_EXPORTER=google-cloud" \
+    "G2K_GCP_PROJECT=$PROJECT_ID" "OTEL_RESOURCE_ATTRIBUTES=cloud.region=$REGION" "$@")
+  if [ "$DEPLOY_WITH" = run ]; then
+    local cloudsql=()
+    [ -z "${CLOUDSQL_INSTANCE:-}" ] || cloudsql=(--add-cloudsql-instances="$CLOUDSQL_INSTANCE")
+    run gcloud run deploy "$name" --function="$entry" --base-image="nodejs$NODE_VERSION" --project="$PROJECT_ID" \
+      --region="$REGION" --source="$repo/packages/gcp-fn/bundle" "$access" \
+      --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
+      --set-secrets="$(secret_refs)" --memory=512Mi --timeout="$timeout" --min-instances="${MIN_INSTANCES:-0}" \
+      --max-instances="${MAX_INSTANCES:-20}" --concurrency=80 --cpu=1 "${cloudsql[@]}"
+    return
+  fi
   run gcloud functions deploy "$name" --gen2 --runtime="nodejs$NODE_VERSION" --project="$PROJECT_ID" --region="$REGION" \
     --source="$repo/packages/gcp-fn/bundle" --entry-point="$entry" --trigger-http "$access" \
     --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
@@ -169,20 +208,52 @@ deploy() {
   # Renewal is private: Cloud Run admits only the scheduler's identity, and the function checks the token again.
   deploy_function "$fn_renewal" subscriptionRenewal --no-allow-unauthenticated 540s "${urls[@]}" \
     "G2K_RENEWAL_AUDIENCE=$(url "$fn_renewal")" "G2K_RENEWAL_INVOKER=$SCHEDULER_SA"
-  run gcloud functions add-invoker-policy-binding "$fn_renewal" --project="$PROJECT_ID" --region="$REGION" \
-    --member="serviceAccount:$SCHEDULER_SA"
+  if [ "$DEPLOY_WITH" = run ]; then
+    run gcloud run services add-iam-policy-binding "$fn_renewal" --project="$PROJECT_ID" --region="$REGION" \
+      --member="serviceAccount:$SCHEDULER_SA" --role=roles/run.invoker
+  else
+    run gcloud functions add-invoker-policy-binding "$fn_renewal" --project="$PROJECT_ID" --region="$REGION" \
+      --member="serviceAccount:$SCHEDULER_SA"
+  fi
   local verb=create
   if exists gcloud scheduler jobs describe "$job" --project="$PROJECT_ID" --location="$REGION"; then verb=update; fi
   run gcloud scheduler jobs "$verb" http "$job" --project="$PROJECT_ID" --location="$REGION" \
     --schedule="$RENEWAL_SCHEDULE" --time-zone=Etc/UTC --uri="$(url "$fn_renewal")" --http-method=POST \
     --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$(url "$fn_renewal")" \
     --attempt-deadline=540s
-  echo "Deployed. Next: infra/gcp/deploy.sh verify, then infra/gcp/deploy.sh subscribe." >&2
+  echo "Deployed. Next: infra/gcp/deploy.sh verify, infra/gcp/deploy.sh subscribe, infra/gcp/deploy.sh alerts." >&2
+}
+
+# One policy per file of infra/gcp/alerts, its runbook link pointing at RUNBOOK_URL; a policy of the same
+# display name is updated in place, so the command can run again after every change.
+alerts() {
+  if [ -z "${RUNBOOK_URL:-}" ]; then
+    echo "Set RUNBOOK_URL in $config: where operators read docs/runbook.md (each alert links its section)." >&2
+    exit 2
+  fi
+  local file policy name existing channels=()
+  [ -z "${NOTIFICATION_CHANNELS:-}" ] || channels=(--notification-channels="$NOTIFICATION_CHANNELS")
+  for file in "$repo"/infra/gcp/alerts/*.yaml; do
+    policy=$(mktemp "${TMPDIR:-/tmp}/$(basename "$file" .yaml).XXXXXX.yaml")
+    sed "s|RUNBOOK_URL|$RUNBOOK_URL|g" "$file" >"$policy"
+    name=$(sed -n 's/^displayName: *//p' "$file")
+    existing=""
+    if [ "$dry_run" = false ]; then
+      existing=$(gcloud monitoring policies list --project="$PROJECT_ID" --filter="displayName=\"$name\"" \
+        --format='value(name)' | head -n 1)
+    fi
+    if [ -n "$existing" ]; then
+      run gcloud monitoring policies update "$existing" --project="$PROJECT_ID" --policy-from-file="$policy" \
+        "${channels[@]}"
+    else
+      run gcloud monitoring policies create --project="$PROJECT_ID" --policy-from-file="$policy" "${channels[@]}"
+    fi
+  done
 }
 
 subscribe() {
   run gcloud scheduler jobs run "$job" --project="$PROJECT_ID" --location="$REGION"
-  echo "The renewal run's report is in the logs: gcloud functions logs read $fn_renewal --region=$REGION" >&2
+  echo "The renewal run's report is in the logs: gcloud run services logs read $fn_renewal --region=$REGION" >&2
 }
 
 verify() {
@@ -215,6 +286,7 @@ case "$command" in
   bootstrap) bootstrap ;;
   secret) add_secret "$@" ;;
   deploy) deploy ;;
+  alerts) alerts ;;
   subscribe) subscribe ;;
   verify) verify ;;
   revisions) revisions "$@" ;;

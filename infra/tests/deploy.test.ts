@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from '@cdktf/hcl2json';
+import { parse as parseYaml } from 'yaml';
 import { shellcheckCommand } from '@graph2kafka/testkit/prerequisites';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -28,6 +29,29 @@ writeFileSync(
   ),
 );
 const azureConfig = path.join(root, 'infra/azure/deploy.env.example');
+
+/** The alert rules both clouds define (infra/azure/alerts.tf, infra/gcp/alerts/*.yaml). */
+const ALERTS = [
+  'subscription-expiring',
+  'renewal-failing',
+  'server-errors',
+  'unenriched',
+  'dead-letters',
+  'endpoint-slow',
+].sort();
+/** The instruments core records: an alert on any other name would never fire. */
+const METRIC_NAMES = [
+  ...readFileSync(path.join(root, 'packages/core/src/metrics/metrics.ts'), 'utf8').matchAll(
+    /create(?:Counter|Histogram|ObservableGauge)\(\s*'(g2k\.[a-z_.]+)'/g,
+  ),
+].map((m) => m[1]!);
+/** The runbook's sections, as GitHub anchors them. */
+const RUNBOOK_ANCHORS = [...readFileSync(path.join(root, 'docs/runbook.md'), 'utf8').matchAll(/^## (.+)$/gm)].map((m) =>
+  m[1]!
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-'),
+);
 /** The GCP settings with another Node.js runtime chosen. */
 function gcpConfigWithNode(version: string): string {
   const file = path.join(configs, `gcp-node${version}.env`);
@@ -85,8 +109,8 @@ describe('deploy scripts', () => {
   it('GCP: the Node.js runtime is 24 unless NODE_VERSION chooses 22; anything else is refused before any call', () => {
     const runtimes = (config?: string) =>
       commandLines(dryRun('gcp', ['deploy'], '', config))
-        .filter((l) => l.startsWith('gcloud functions deploy'))
-        .map((l) => /--runtime=(\S+)/.exec(l)?.[1]);
+        .filter((l) => l.startsWith('gcloud run deploy'))
+        .map((l) => /--base-image=(\S+)/.exec(l)?.[1]);
     expect(runtimes()).toEqual(['nodejs24', 'nodejs24', 'nodejs24']);
     expect(runtimes(gcpConfigWithNode('22'))).toEqual(['nodejs22', 'nodejs22', 'nodejs22']);
     expect(() => dryRun('gcp', ['deploy'], '', gcpConfigWithNode('20'))).toThrow(
@@ -94,17 +118,18 @@ describe('deploy scripts', () => {
     );
   });
 
-  it('GCP: deploys three Node 24 2nd gen functions, only the renewal one private, called by the scheduler with OIDC', () => {
+  it('GCP: deploys three Node 24 Cloud Run functions with gcloud run deploy --function, only the renewal one private, called by the scheduler with OIDC', () => {
     const lines = commandLines(dryRun('gcp', ['deploy']));
     expect(lines[0]).toBe(`pnpm --dir ${root} build gcp`);
-    const deploys = lines.filter((l) => l.startsWith('gcloud functions deploy'));
+    const deploys = lines.filter((l) => l.startsWith('gcloud run deploy'));
     expect(deploys.map((l) => l.split(' ')[3])).toEqual(['g2k-notifications', 'g2k-lifecycle', 'g2k-renewal']);
     for (const l of deploys) {
-      expect(l).toContain('--gen2 --runtime=nodejs24');
+      expect(l).toContain('--base-image=nodejs24');
       expect(l).toContain(`--source=${root}/packages/gcp-fn/bundle`);
       expect(l).toContain('--set-secrets=AZURE_CLIENT_SECRET=g2k-azure-client-secret:latest');
+      expect(l).toContain('--add-cloudsql-instances=contoso-graph2kafka:europe-west1:g2k-state');
     }
-    expect(deploys.map((l) => /--entry-point=(\S+)/.exec(l)?.[1])).toEqual([
+    expect(deploys.map((l) => /--function=(\S+)/.exec(l)?.[1])).toEqual([
       'graphNotifications',
       'graphLifecycle',
       'subscriptionRenewal',
@@ -123,20 +148,70 @@ describe('deploy scripts', () => {
       expect(readFileSync(/--env-vars-file=(\S+)/.exec(l)![1]!, 'utf8')).toContain(
         `NODE_OPTIONS: "${functionNodeOptions}"`,
       );
-    const renewalUrl = 'https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-renewal';
+    // Cloud Run's deterministic addresses, known before the first deploy.
+    const renewalUrl = 'https://g2k-renewal-123456789012.europe-west1.run.app';
     const renewalEnv = readFileSync(/--env-vars-file=(\S+)/.exec(deploys[2]!)![1]!, 'utf8');
     expect(renewalEnv).toContain(`G2K_RENEWAL_AUDIENCE: "${renewalUrl}"`);
     expect(renewalEnv).toContain('G2K_RENEWAL_INVOKER: "g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com"');
-    expect(renewalEnv).toContain(
-      'G2K_NOTIFICATION_URL: "https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-notifications"',
-    );
+    expect(renewalEnv).toContain('G2K_NOTIFICATION_URL: "https://g2k-notifications-123456789012.europe-west1.run.app"');
     expect(renewalEnv).toContain('KAFKA_BROKERS:');
+    // Metrics to Cloud Monitoring, filed under the project and region.
+    for (const l of deploys) {
+      const env = readFileSync(/--env-vars-file=(\S+)/.exec(l)![1]!, 'utf8');
+      expect(env).toContain('G2K_METRICS_EXPORTER: "google-cloud"');
+      expect(env).toContain('G2K_GCP_PROJECT: "contoso-graph2kafka"');
+      expect(env).toContain('OTEL_RESOURCE_ATTRIBUTES: "cloud.region=europe-west1"');
+    }
     const job = lines.find((l) => l.startsWith('gcloud scheduler jobs create http g2k-renewal'))!;
     expect(job).toContain(`--oidc-token-audience=${renewalUrl}`);
     expect(job).toContain('--oidc-service-account-email=g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com');
     expect(lines).toContain(
+      'gcloud run services add-iam-policy-binding g2k-renewal --project=contoso-graph2kafka --region=europe-west1 --member=serviceAccount:g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com --role=roles/run.invoker',
+    );
+  });
+
+  it('GCP: DEPLOY_WITH=functions keeps the gcloud functions deploy --gen2 path (Google still documents it)', () => {
+    const file = path.join(configs, 'gcp-functions.env');
+    writeFileSync(file, readFileSync(gcpConfig, 'utf8').replace(/^DEPLOY_WITH=.*$/m, 'DEPLOY_WITH=functions'));
+    const lines = commandLines(dryRun('gcp', ['deploy'], '', file));
+    const deploys = lines.filter((l) => l.startsWith('gcloud functions deploy'));
+    expect(deploys.map((l) => l.split(' ')[3])).toEqual(['g2k-notifications', 'g2k-lifecycle', 'g2k-renewal']);
+    expect(deploys.every((l) => l.includes('--gen2 --runtime=nodejs24'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('gcloud run deploy'))).toBe(false);
+    const job = lines.find((l) => l.startsWith('gcloud scheduler jobs create http g2k-renewal'))!;
+    expect(job).toContain('--uri=https://europe-west1-contoso-graph2kafka.cloudfunctions.net/g2k-renewal');
+    expect(lines).toContain(
       'gcloud functions add-invoker-policy-binding g2k-renewal --project=contoso-graph2kafka --region=europe-west1 --member=serviceAccount:g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com',
     );
+    writeFileSync(file, readFileSync(gcpConfig, 'utf8').replace(/^DEPLOY_WITH=.*$/m, 'DEPLOY_WITH=kubernetes'));
+    expect(() => dryRun('gcp', ['deploy'], '', file)).toThrow(/exited 2: DEPLOY_WITH must be run or functions/);
+  });
+
+  it('GCP: alerts creates one Cloud Monitoring policy per rule, each with its PromQL condition and runbook link', () => {
+    const lines = commandLines(dryRun('gcp', ['alerts']));
+    const creates = lines.filter((l) => l.startsWith('gcloud monitoring policies create'));
+    expect(creates).toHaveLength(ALERTS.length);
+    for (const l of creates) {
+      expect(l).toContain('--notification-channels=projects/contoso-graph2kafka/notificationChannels/1234567890');
+      const policy = parseYaml(readFileSync(/--policy-from-file=(\S+)/.exec(l)![1]!, 'utf8')) as {
+        displayName: string;
+        documentation: { content: string; links: Array<{ url: string }> };
+        conditions: Array<{ conditionPrometheusQueryLanguage: { query: string } }>;
+      };
+      const rule = policy.displayName.replace(/^graph2kafka /, '');
+      expect(ALERTS).toContain(rule);
+      const link = policy.documentation.links[0]!.url;
+      expect(link).toMatch(/^https:\/\/github\.com\/contoso\/graph2kafka\/blob\/main\/docs\/runbook\.md#[a-z0-9-]+$/);
+      expect(RUNBOOK_ANCHORS).toContain(link.split('#')[1]);
+      expect(policy.documentation.content).toContain(link);
+      const query = policy.conditions[0]!.conditionPrometheusQueryLanguage.query;
+      const names = [...query.matchAll(/"(g2k\.[a-z_.]+)"/g)].map((m) => m[1]!);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((n) => !METRIC_NAMES.includes(n))).toEqual([]);
+    }
+    const file = path.join(configs, 'gcp-no-runbook.env');
+    writeFileSync(file, readFileSync(gcpConfig, 'utf8').replace(/^RUNBOOK_URL=.*$/m, ''));
+    expect(() => dryRun('gcp', ['alerts'], '', file)).toThrow(/exited 2: Set RUNBOOK_URL/);
   });
 
   it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account access', () => {
@@ -244,12 +319,43 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     for (const f of files) {
       const parsed = (await parse(f, readFileSync(path.join(dir, f), 'utf8'))) as Record<string, object>;
       const merged = config as unknown as Record<string, object>;
-      for (const [k, v] of Object.entries(parsed)) merged[k] = Array.isArray(v) ? v : { ...(merged[k] ?? {}), ...v };
+      for (const [k, v] of Object.entries(parsed))
+        merged[k] = Array.isArray(v)
+          ? [...((merged[k] as unknown[] | undefined) ?? []), ...(v as unknown[])]
+          : { ...(merged[k] ?? {}), ...v };
     }
   });
 
   it('every file parses', () => {
-    expect(files.sort()).toEqual(['main.tf', 'outputs.tf', 'terraform.tfvars.example', 'variables.tf', 'versions.tf']);
+    expect(files.sort()).toEqual([
+      'alerts.tf',
+      'main.tf',
+      'outputs.tf',
+      'terraform.tfvars.example',
+      'variables.tf',
+      'versions.tf',
+    ]);
+  });
+
+  it('alert rules: one log-search rule per alert on Application Insights, each linking its runbook section', () => {
+    const alerts = config.locals.find((l) => 'alerts' in l) as unknown as {
+      alerts: Record<string, { runbook: string; query: string; summary: string }>;
+    };
+    expect(Object.keys(alerts.alerts).sort()).toEqual(ALERTS);
+    for (const [name, rule] of Object.entries(alerts.alerts)) {
+      expect({ name, anchor: RUNBOOK_ANCHORS.includes(rule.runbook) }).toEqual({ name, anchor: true });
+      const names = [...rule.query.matchAll(/"(g2k\.[a-z_.]+)"/g)].map((m) => m[1]!);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((n) => !METRIC_NAMES.includes(n))).toEqual([]);
+    }
+    const rule = config.resource.azurerm_monitor_scheduled_query_rules_alert_v2!.g2k![0]!;
+    expect(rule).toMatchObject({
+      for_each: '${local.alerts}',
+      scopes: ['${azurerm_application_insights.main.id}'],
+      description: '${each.value.summary} Runbook: ${var.runbook_url}#${each.value.runbook}',
+    });
+    const app = config.resource.azurerm_function_app_flex_consumption!.main![0]!;
+    expect(app.app_settings).toContain('G2K_METRICS_EXPORTER = "azure-monitor"');
   });
 
   it('a Flex Consumption Node 24 app (variable node_version: 22 or 24), https only, with a user-assigned identity for storage and Key Vault', () => {
@@ -265,10 +371,9 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     expect(app.identity?.[0]?.type).toBe('UserAssigned');
     expect(app.app_settings).toContain('G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id');
     expect(app.app_settings).toContain('local.kv_ref');
-    expect(config.locals[0]!.kv_ref).toContain(
-      '@Microsoft.KeyVault(VaultName=${azurerm_key_vault.main.name};SecretName=${secret})',
-    );
-    expect(config.locals[0]!.kv_ref).toContain('AZURE_CLIENT_SECRET = "azure-client-secret"');
+    const { kv_ref } = config.locals.find((l) => 'kv_ref' in l)!;
+    expect(kv_ref).toContain('@Microsoft.KeyVault(VaultName=${azurerm_key_vault.main.name};SecretName=${secret})');
+    expect(kv_ref).toContain('AZURE_CLIENT_SECRET = "azure-client-secret"');
     expect(config.resource.azurerm_key_vault?.main?.[0]?.enable_rbac_authorization).toBe(true);
     expect(config.resource.azurerm_storage_account?.main?.[0]?.shared_access_key_enabled).toBe(false);
   });

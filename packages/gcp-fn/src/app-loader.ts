@@ -5,10 +5,29 @@ import { googleCloudExporter } from './metrics-exporter.ts';
 
 let loading: Promise<Graph2Kafka> | undefined;
 
-/** The OpenTelemetry resource of this instance: Cloud Monitoring keeps one series per instance. */
+/** `k=v,k=v` (OpenTelemetry's OTEL_RESOURCE_ATTRIBUTES, values percent-encoded), as the deploy sets it. */
+function standardAttributes(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      out[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      // A malformed escape: the attribute is left out rather than the app failing to start.
+    }
+  }
+  return out;
+}
+
+/**
+ * The OpenTelemetry resource of this instance: Cloud Monitoring keeps one series per instance, and files it under
+ * the region (`cloud.region`, from OTEL_RESOURCE_ATTRIBUTES) and the service (`service.name`).
+ */
 function resourceOf(env: Record<string, string | undefined>): Record<string, string> {
   const project = projectOf(env);
   return {
+    ...standardAttributes(env.OTEL_RESOURCE_ATTRIBUTES),
     'service.name': env.K_SERVICE ?? 'graph2kafka',
     'service.instance.id': randomUUID(),
     'cloud.provider': 'gcp',

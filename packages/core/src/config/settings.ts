@@ -283,6 +283,12 @@ export const SETTINGS = {
     default: 'the runtime’s project',
     meaning: 'GCP: the project Cloud Monitoring metrics are written to (set by the deploy)',
   },
+  OTEL_RESOURCE_ATTRIBUTES: {
+    domain: 'operations',
+    default: 'none',
+    meaning:
+      'OpenTelemetry’s resource attributes of the exported metrics, `k=v,…` (GCP: the deploy sets `cloud.region`, which Cloud Monitoring requires)',
+  },
   G2K_HEALTH_WINDOW_SECONDS: {
     domain: 'operations',
     default: '`60`',
