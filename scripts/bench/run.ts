@@ -42,6 +42,11 @@ const { values: args } = parseArgs({
     /** Offered rates (POSTs of 1 per second) the saturation search climbs, and how long each step lasts. */
     'saturation-rates': { type: 'string', default: '300,500,700,900,1100,1300,1600,2000,2500,3000,4000' },
     'saturation-seconds': { type: 'string', default: '4' },
+    /**
+     * G2K_METRICS_EXPORTER of the measured function: metrics are on in production, so they are on here; the
+     * console exporter serialises every series each export, as a cloud exporter does, without a network.
+     */
+    metrics: { type: 'string', default: 'console' },
   },
 });
 const RATE = Number(args.rate);
@@ -101,6 +106,8 @@ interface BenchResults {
   command: string;
   machine: { cpus: number; cpuModel: string | undefined; memoryGiB: number; node: string; platform: string };
   functionNodeOptions: string;
+  /** G2K_METRICS_EXPORTER of the measured function (exports every 10 s). */
+  metricsExporter: string;
   bundle: { codeKiB: number; installMs: number };
   coldStartMs: PerTarget;
   handshakesPerSecond: PerTarget;
@@ -270,7 +277,10 @@ async function main(): Promise<void> {
       KAFKA_BROKERS: kafka.brokers.join(','),
       G2K_TOPIC: topic,
       G2K_STATE_STORE: `file:${stateDir}`,
+      G2K_METRICS_EXPORTER: args.metrics,
+      G2K_METRICS_INTERVAL_MS: '10000',
     };
+    log(`metrics: ${args.metrics} exporter, every 10 s`);
     // The topic exists before the load, as in production (auto-creation under load is a few seconds of
     // refused sends, answered 503, that Graph's back-off then stretches into minutes).
     await (await TopicReader.start(kafka.brokers, topic)).stop();
@@ -435,6 +445,7 @@ async function main(): Promise<void> {
         platform: `${os.platform()} ${os.release()}`,
       },
       functionNodeOptions: args['function-node-options'],
+      metricsExporter: args.metrics,
       bundle: { codeKiB: installed.codeKiB, installMs: installed.installMs },
       coldStartMs: Object.fromEntries([...coldStarts].map(([t, ms]) => [t, median(ms)])),
       handshakesPerSecond: Object.fromEntries(Object.entries(handshakes).map(([t, n]) => [t, round(n, 0)])),
@@ -505,7 +516,8 @@ Produced by \`${r.command}\` on ${r.date.slice(0, 10)}: ${r.machine.cpus} × ${r
 The GCP notification function runs from its deploy bundle (${r.bundle.codeKiB} KiB of JavaScript, built by
 \`pnpm build\` and installed with \`npm ci --omit=dev\`, as Cloud Functions does) on functions-framework in its
 own process with \`NODE_OPTIONS=${r.functionNodeOptions}\`${r.functionNodeOptions === DEPLOYED_NODE_OPTIONS ? ' (the heap sizing `infra/gcp/deploy.sh` deploys for 512 MiB instances)' : ''}; graph-sim (in the benchmark's process) delivers the notifications and answers Graph reads with
-${args['latency-ms']} ms latency; Kafka is the local single-node broker (acks=all). Two references take the same
+${args['latency-ms']} ms latency; Kafka is the local single-node broker (acks=all). Metrics are on, as deployed
+(\`G2K_METRICS_EXPORTER=${r.metricsExporter}\`, an export every 10 s), and the function writes its log line per POST. Two references take the same
 load: "empty function", a functions-framework function that answers the handshake and 202 doing nothing (the
 framework's own cost: no function on it can be faster), and "baseline", a bare \`node:http\` server doing the
 same. All of it, load generator and broker included, shares the machine's cores. Figures vary with the

@@ -247,6 +247,10 @@ export class EventFetcher {
     this.stats.graphRequests++;
     this.stats.itemsRequested += items.length;
     const timeoutMs = Math.max(...items.map((i) => i.deadline)) - Date.now();
+    // Until the token is there, a caller whose deadline passes was waiting for Entra ID, not for Graph.
+    const before = items.map((item) => item.lastFailure);
+    for (const item of items) item.lastFailure = 'token_unavailable';
+    const tokenReady = (): void => items.forEach((item, i) => (item.lastFailure = before[i]!));
     try {
       const responses = await this.graph.batch(
         tenantId,
@@ -257,6 +261,7 @@ export class EventFetcher {
           headers: { Prefer: 'IdType="ImmutableId"' },
         })),
         timeoutMs,
+        tokenReady,
       );
       const byId = new Map(responses.map((r) => [r.id, r]));
       items.forEach((item, i) => this.settleItem(item, byId.get(String(i + 1))));

@@ -76,7 +76,13 @@ export class GraphClient {
     tenantId: string,
     method: string,
     path: string,
-    opts: { body?: unknown; headers?: Record<string, string>; timeoutMs: number },
+    opts: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      timeoutMs: number;
+      /** Called once the token is there and the request leaves (the wait before it is the token's). */
+      onToken?: () => void;
+    },
   ): Promise<GraphResponse> {
     const url = this.resolve(path);
     for (let attempt = 0; ; attempt++) {
@@ -85,6 +91,7 @@ export class GraphClient {
         opts.timeoutMs,
         `no token for tenant ${tenantId} within ${opts.timeoutMs} ms`,
       );
+      opts.onToken?.();
       // A plain timer rather than AbortSignal.timeout(): an unreferenced timeout signal can be collected
       // before it fires, and the call then never ends. It covers the answer's body too.
       const controller = new AbortController();
@@ -155,8 +162,17 @@ export class GraphClient {
   }
 
   /** POST /$batch; per-item answers come back as they are (any order). Whole-request failures throw. */
-  async batch(tenantId: string, requests: BatchItemRequest[], timeoutMs: number): Promise<BatchItemResponse[]> {
-    const res = await this.call(tenantId, 'POST', '/$batch', { body: { requests }, timeoutMs });
+  async batch(
+    tenantId: string,
+    requests: BatchItemRequest[],
+    timeoutMs: number,
+    onToken?: () => void,
+  ): Promise<BatchItemResponse[]> {
+    const res = await this.call(tenantId, 'POST', '/$batch', {
+      body: { requests },
+      timeoutMs,
+      ...(onToken ? { onToken } : {}),
+    });
     if (res.status !== 200) {
       const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new GraphRequestError(
