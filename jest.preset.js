@@ -10,10 +10,10 @@ export default {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } },
     ],
   },
-  // jose ships ESM only, and the OpenTelemetry exporters load modules with import(), which jest's VM refuses
+  // jose and @platformatic/kafka ship ESM only, and the OpenTelemetry exporters load modules with import(), which jest's VM refuses
   // without --experimental-vm-modules: let swc turn them into CommonJS like our own sources.
   transformIgnorePatterns: [
-    '/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|@opentelemetry/otlp-exporter-base|@azure/monitor-opentelemetry-exporter)/)',
+    '/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|@opentelemetry/otlp-exporter-base|@azure/monitor-opentelemetry-exporter|@platformatic/[^/]+|scule)/)',
   ],
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],

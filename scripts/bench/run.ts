@@ -19,7 +19,9 @@ import { createSubscription, freePort, graphSimEnv, TopicReader, type ReadRecord
 import { buildBundle } from '../build/bundle.ts';
 import { barChart } from './chart.ts';
 
-const TARGETS = ['graph2kafka', 'emptyFunction', 'baseline'] as const;
+/** graph2kafka on kafkajs (the default producer) and on @platformatic/kafka (KAFKA_CLIENT=platformatic). */
+const TARGETS = ['graph2kafka', 'graph2kafkaPlatformatic', 'emptyFunction', 'baseline'] as const;
+const isGraph2kafka = (name: string): boolean => name === 'graph2kafka' || name === 'graph2kafkaPlatformatic';
 /** What infra/gcp/deploy.sh gives the functions (infra/tests checks that the published figures used it). */
 const DEPLOYED_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
 type TargetName = (typeof TARGETS)[number];
@@ -172,11 +174,18 @@ async function launch(name: TargetName, env: Record<string, string>, nodeArgs: s
       'src',
       'main.js',
     );
-    const [target, source] =
-      name === 'graph2kafka' ? ['graphNotifications', installed!.dir] : ['empty', installed!.emptyDir];
+    const [target, source] = isGraph2kafka(name)
+      ? ['graphNotifications', installed!.dir]
+      : ['empty', installed!.emptyDir];
     const nodeOptions = args['function-node-options'];
     child = spawn(process.execPath, [...nodeArgs, main, `--target=${target}`, `--source=${source}`, `--port=${port}`], {
-      env: { ...process.env, ...env, NODE_ENV: 'production', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+      env: {
+        ...process.env,
+        ...env,
+        ...(name === 'graph2kafkaPlatformatic' ? { KAFKA_CLIENT: 'platformatic' } : {}),
+        NODE_ENV: 'production',
+        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   } else {
@@ -365,7 +374,7 @@ async function main(): Promise<void> {
         endpointState,
         dropped: fates.filter((n) => n.state === 'dropped').length,
         peakRssMb: round(peakRssMb(target.child.pid!)),
-        ...(target.name === 'graph2kafka'
+        ...(isGraph2kafka(target.name)
           ? { graphRequestsPerNotification: round((graphRequests() - requestsBefore) / Math.max(1, ids.length), 3) }
           : {}),
       };
@@ -384,7 +393,7 @@ async function main(): Promise<void> {
       for (const u of users) await createSubscription(sim, store, { userId: u.id, notificationUrl: target.url });
       for (const postSize of [1, 20]) {
         const { phase, ids } = await measure(target, postSize, RATE, SECONDS);
-        if (target.name === 'graph2kafka') deliveredIds.set(phase, ids);
+        if (isGraph2kafka(target.name)) deliveredIds.set(phase, ids);
         phases.push(phase);
         log(JSON.stringify(phase));
       }
@@ -397,7 +406,7 @@ async function main(): Promise<void> {
       saturation[target.name] = 0;
       for (const rate of saturationRates) {
         const { phase, ids } = await measure(target, 1, rate, Number(args['saturation-seconds']));
-        if (target.name === 'graph2kafka') deliveredIds.set(phase, ids);
+        if (isGraph2kafka(target.name)) deliveredIds.set(phase, ids);
         const kept = keptUp(phase, rate);
         saturationSteps.push({ target: target.name, rate, kept, phase });
         log(`saturation ${target.name} at ${rate} POSTs/s: ${kept ? 'kept' : 'not kept'} ${JSON.stringify(phase)}`);
@@ -426,7 +435,7 @@ async function main(): Promise<void> {
           phase.duplicates = found.reduce((n, id) => n + seen.get(id)!.length - 1, 0);
           phase.notEnriched = found.filter((id) => seen.get(id)![0]!.headers['g2k-enriched'] === 'false').length;
           log(
-            `graph2kafka, POSTs of ${phase.postSize}: ${ids.length} acknowledged, ${phase.inKafka} in Kafka (${phase.duplicates} duplicates), ${phase.notEnriched} not enriched`,
+            `${phase.target}, POSTs of ${phase.postSize}: ${ids.length} acknowledged, ${phase.inKafka} in Kafka (${phase.duplicates} duplicates), ${phase.notEnriched} not enriched`,
           );
         }
       } finally {
@@ -536,6 +545,19 @@ ${[1, 20].map((size) => `| p99 ack at ${RATE} n/s, POSTs of ${size} (n/s kept) |
 | Cold start (process start → first handshake, median of 5) | ${cold.graph2kafka} ms | ${cold.emptyFunction} ms | ${cold.baseline} ms | < 300 ms | ${check(cold.graph2kafka < 300)} |
 | Peak RSS | ${rss.graph2kafka} MB | ${rss.emptyFunction} MB | ${rss.baseline} MB | < 150 MB | ${check(rss.graph2kafka < 150)} |
 | Saturation, POSTs of 1 (highest offered rate kept: ≥ 95% delivered, no failed POST, p99 ack and change → ack p99 ≤ 1 s) | ${satShown('graph2kafka')} | ${satShown('emptyFunction')} | — | ≥ 0.7 of the empty function: ${round(sat.graph2kafka / sat.emptyFunction, 2)} | ${check(sat.graph2kafka >= 0.7 * sat.emptyFunction)} |
+
+Producer libraries (\`KAFKA_CLIENT\`): the same function, bundle and load, producing with kafkajs (the default)
+and with @platformatic/kafka. Both pass the same producer contract, SASL, end-to-end and chaos tests.
+
+| Producer | POSTs of 1: n/s, ack p99 | POSTs of 20: n/s, ack p99 | saturation, POSTs of 1 | cold start | peak RSS |
+| --- | --- | --- | --- | --- | --- |
+${(['graph2kafka', 'graph2kafkaPlatformatic'] as const)
+  .filter((t) => r.coldStartMs[t] !== undefined)
+  .map(
+    (t) =>
+      `| ${t === 'graph2kafka' ? 'kafkajs' : '@platformatic/kafka'} | ${at(t, 1).notificationsPerSecond}, ${at(t, 1).p99Ms} ms | ${at(t, 20).notificationsPerSecond}, ${at(t, 20).p99Ms} ms | ${r.saturationPostsPerSecond[t]}/s | ${cold[t]} ms | ${rss[t]} MB |`,
+  )
+  .join('\n')}
 
 Saturation steps (POSTs of 1, ${args['saturation-seconds']} s each, rates ${args['saturation-rates']}; the first step not kept ends a target's climb).
 One instance gets at most ${INSTANCE_CONCURRENCY} POSTs at once, so a function whose answer waits for a Graph read

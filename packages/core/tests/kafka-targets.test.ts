@@ -146,6 +146,7 @@ describe('OAUTHBEARER token providers', () => {
         {
           brokers: [],
           clientId: 'x',
+          client: 'kafkajs',
           ssl: true,
           sslCaPem: undefined,
           maxRecordBytes: 1_000_000,
@@ -176,6 +177,7 @@ describe('OAUTHBEARER token providers', () => {
       {
         brokers: [],
         clientId: 'x',
+        client: 'kafkajs',
         ssl: true,
         sslCaPem: undefined,
         maxRecordBytes: 1_000_000,
@@ -211,6 +213,7 @@ describe('OAUTHBEARER token providers', () => {
       {
         brokers: [],
         clientId: 'x',
+        client: 'kafkajs',
         ssl: true,
         sslCaPem: undefined,
         maxRecordBytes: 1_000_000,
@@ -247,6 +250,7 @@ describe('OAUTHBEARER token providers', () => {
         {
           brokers: [],
           clientId: 'x',
+          client: 'kafkajs',
           ssl: true,
           sslCaPem: undefined,
           maxRecordBytes: 1_000_000,
@@ -273,12 +277,12 @@ describe('OAUTHBEARER token providers', () => {
   });
 });
 
-describe('SASL producer settings against the local broker', () => {
+describe.each(['kafkajs', 'platformatic'])('SASL producer settings against the local broker (%s)', (client) => {
   const env = process.env;
   const saslBrokers = env.KAFKA_SASL_BROKERS ?? '127.0.0.1:19093';
 
   async function produceWith(settings: Record<string, string>, topic: string) {
-    const config = await loadConfig({ ...base, KAFKA_BROKERS: saslBrokers, ...settings });
+    const config = await loadConfig({ ...base, KAFKA_BROKERS: saslBrokers, KAFKA_CLIENT: client, ...settings });
     const sink = new KafkaRecordSink(config.kafka, silentLogger, kafkaSasl(config.kafka, config.graph));
     try {
       await sink.send(
@@ -299,7 +303,7 @@ describe('SASL producer settings against the local broker', () => {
       env.KAFKA_SASL_SCRAM_PASSWORD ?? 'g2k-scram-secret',
     ],
   ])('%s: the configured producer is acknowledged and the record reads back', async (mechanism, user, password) => {
-    const topic = `test.sasl.${mechanism}.${process.pid}.${Date.now()}`;
+    const topic = `test.sasl.${client}.${mechanism}.${process.pid}.${Date.now()}`;
     const reader = await TopicReader.start(brokersFromEnv(), topic);
     try {
       await produceWith(

@@ -49,6 +49,8 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
     env: {
       ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
+      // CI runs the Kafka-facing tests once per producer library (KAFKA_CLIENT).
+      ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
       G2K_TOPIC: topic,
       G2K_MESSAGES_TOPIC: topics.messages,
       G2K_CONTACTS_TOPIC: topics.contacts,

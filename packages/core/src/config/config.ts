@@ -3,7 +3,7 @@ import type { KindName } from '../kinds/index.ts';
 import type { DesiredEntry } from './desired-state.ts';
 import { EnvReader, type Env } from './env-reader.ts';
 import { readGraph } from './graph-config.ts';
-import { readKafka, readTopics } from './kafka-config.ts';
+import { readKafka, readTopics, type KafkaClientName } from './kafka-config.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
 import type { SecretSource } from './secrets.ts';
@@ -32,6 +32,8 @@ export type KafkaAuth =
 
 export interface KafkaSettings {
   brokers: string[];
+  /** The producer library (KAFKA_CLIENT). */
+  client: KafkaClientName;
   clientId: string;
   ssl: boolean;
   sslCaPem: string | undefined;

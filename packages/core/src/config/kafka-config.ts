@@ -5,6 +5,10 @@ import { SETTINGS, type SettingName } from './settings.ts';
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
+/** The producer libraries graph2kafka can send with (KAFKA_CLIENT). */
+export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+
 /** Kafka: brokers, TLS, SASL (incl. OAUTHBEARER token sources), the record size limit. */
 export async function readKafka(r: EnvReader): Promise<KafkaSettings> {
   async function kafkaAuth(brokers: string[]): Promise<KafkaAuth | undefined> {
@@ -78,8 +82,12 @@ export async function readKafka(r: EnvReader): Promise<KafkaSettings> {
   if (sslRaw !== 'true' && (r.env.KAFKA_SSL_CA_PEM || r.env.KAFKA_SSL_CA_FILE || sslClientCert))
     r.problems.push('KAFKA_SSL_CA_PEM, KAFKA_SSL_CA_FILE and client certificates need KAFKA_SSL=true.');
 
+  const client = (r.env.KAFKA_CLIENT?.trim().toLowerCase() || 'kafkajs') as KafkaClientName;
+  if (!KAFKA_CLIENTS.includes(client))
+    r.problems.push(`KAFKA_CLIENT must be kafkajs or platformatic, got ${shown(r.env.KAFKA_CLIENT)}.`);
   return {
     brokers,
+    client: KAFKA_CLIENTS.includes(client) ? client : 'kafkajs',
     clientId: r.text('KAFKA_CLIENT_ID', 'graph2kafka'),
     ssl: sslRaw === 'true',
     sslCaPem: (await r.secret('KAFKA_SSL_CA_PEM', false)) || r.file('KAFKA_SSL_CA_FILE'),

@@ -51,6 +51,12 @@ export const SETTINGS = {
   },
   KAFKA_BROKERS: { domain: 'kafka', default: 'required', meaning: 'bootstrap servers, `host:port,…`' },
   KAFKA_CLIENT_ID: { domain: 'kafka', default: '`graph2kafka`', meaning: 'Kafka client id' },
+  KAFKA_CLIENT: {
+    domain: 'kafka',
+    default: '`kafkajs`',
+    meaning:
+      'the producer library: `kafkajs` or `platformatic` (`@platformatic/kafka`); both pass the same tests, see Performance for their figures',
+  },
   KAFKA_SSL: { domain: 'kafka', default: '`false`', meaning: 'TLS to Kafka' },
   KAFKA_SSL_CA_FILE: { domain: 'kafka', default: 'none', meaning: 'CA certificate (PEM file) for Kafka TLS' },
   KAFKA_SSL_CA_PEM: {

@@ -6,21 +6,53 @@ import { ProduceError } from '../errors.ts';
  */
 const PERMANENT = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
-/** kafkajs wraps the broker's error in retry errors; the type is on the innermost. */
+/**
+ * The broker's error type: kafkajs puts it on `type` of the innermost of its retry errors; @platformatic/kafka
+ * on `apiId` of a protocol error inside its multiple-errors wrappers. Searched breadth-first, a few levels deep.
+ */
 function kafkaType(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e && depth < 5; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  let level: unknown[] = [err];
+  for (let depth = 0; depth < 5 && level.length; depth++) {
+    const next: unknown[] = [];
+    for (const e of level) {
+      if (!e || typeof e !== 'object') continue;
+      const { type, apiId, cause, originalError, errors } = e as Record<string, unknown>;
+      if (typeof type === 'string') return type;
+      if (typeof apiId === 'string') return apiId;
+      next.push(cause, originalError, ...(Array.isArray(errors) ? errors : []));
+    }
+    level = next;
   }
   return undefined;
+}
+
+/**
+ * What went wrong at the bottom: @platformatic/kafka reports "initProducerId failed 3 times." and keeps the
+ * reason (a refused SASL password, a refused connection) in the errors it wraps; the operator needs that one.
+ */
+function rootMessage(err: unknown): string | undefined {
+  let found: string | undefined;
+  const visit = (e: unknown, depth: number): void => {
+    if (!e || typeof e !== 'object' || depth > 5) return;
+    const { message, cause, errors } = e as { message?: unknown; cause?: unknown; errors?: unknown };
+    const inner = [cause, ...(Array.isArray(errors) ? errors : [])].filter(Boolean);
+    if (!inner.length) {
+      if (typeof message === 'string' && message && found === undefined) found = message;
+      return;
+    }
+    for (const i of inner) visit(i, depth + 1);
+  };
+  visit(err, 0);
+  return found;
 }
 
 /** Any failure of a send, as a ProduceError that says whether a retry can fix it. */
 export function asProduceError(err: unknown): ProduceError {
   if (err instanceof ProduceError) return err;
   const type = kafkaType(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const top = err instanceof Error ? err.message : String(err);
+  const root = rootMessage(err);
+  const message = root && root !== top && !top.includes(root) ? `${top} (${root})` : top;
   return new ProduceError(`Kafka produce failed: ${message}${type ? ` (${type})` : ''}`, {
     cause: err,
     permanent: type !== undefined && PERMANENT.has(type),

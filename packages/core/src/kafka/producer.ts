@@ -1,11 +1,13 @@
-import { Partitioners, type Kafka, type Producer, type SASLOptions } from 'kafkajs';
-import { kafkaClient } from './client.ts';
+import type { SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { recordBytes, type KafkaRecord } from '../record.ts';
 import { asProduceError } from './kafka-errors.ts';
+import { kafkajsProducer } from './kafkajs-client.ts';
+import { platformaticProducer } from './platformatic-client.ts';
+import type { ProducerClient } from './producer-client.ts';
 
 export interface RecordSink {
   /**
@@ -36,10 +38,10 @@ interface Pending {
  * one, so a broker restart heals without restarting the function.
  */
 export class KafkaRecordSink implements RecordSink {
-  private readonly kafka: Kafka;
+  private readonly newProducer: () => ProducerClient;
   private readonly logger: Logger;
-  private producer: Producer | undefined;
-  private connecting: Promise<Producer> | undefined;
+  private producer: ProducerClient | undefined;
+  private connecting: Promise<ProducerClient> | undefined;
   /** After close() nothing connects again: a send still on its way (a background repair) is refused, not sent. */
   private closed = false;
   private queue: Pending[] = [];
@@ -50,17 +52,16 @@ export class KafkaRecordSink implements RecordSink {
   private readonly maxRequestBytes: number;
   private readonly metrics: Metrics | undefined;
 
-  /** `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens. */
+  /**
+   * `sasl` comes from kafkaSasl (kafka/auth.ts), which knows how to get OAUTHBEARER tokens; `settings.client`
+   * picks the library. Short timeouts and few retries either way: the answer to Graph leaves within its 3 s.
+   */
   constructor(settings: KafkaSettings, logger: Logger, sasl?: SASLOptions, metrics?: Metrics) {
     this.logger = logger;
     this.metrics = metrics;
     this.maxRequestBytes = settings.maxRecordBytes;
-    // Short timeouts and few retries: the answer to Graph must leave within its 3 s either way.
-    this.kafka = kafkaClient(settings, sasl, {
-      connectionTimeout: 2_000,
-      requestTimeout: 2_500,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-    });
+    this.newProducer =
+      settings.client === 'platformatic' ? platformaticProducer(settings, sasl) : kafkajsProducer(settings, sasl);
   }
 
   async send(topic: string, records: KafkaRecord[], timeoutMs: number): Promise<void> {
@@ -158,14 +159,7 @@ export class KafkaRecordSink implements RecordSink {
     for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), ...p.records]);
     const started = performance.now();
     try {
-      await producer.sendBatch({
-        acks: -1,
-        timeout: 2_500,
-        topicMessages: [...byTopic].map(([topic, records]) => ({
-          topic,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        })),
-      });
+      await producer.send(byTopic);
     } catch (err) {
       this.metrics?.kafkaSend(performance.now() - started, false, new Map());
       throw err;
@@ -177,15 +171,11 @@ export class KafkaRecordSink implements RecordSink {
     );
   }
 
-  private connected(): Promise<Producer> {
+  private connected(): Promise<ProducerClient> {
     if (this.producer) return Promise.resolve(this.producer);
     if (this.closed) return Promise.reject(new ProduceError('the Kafka producer is closed; nothing more is sent'));
     this.connecting ??= (async () => {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
+      const producer = this.newProducer();
       try {
         await producer.connect();
       } catch (err) {
