@@ -1,6 +1,7 @@
 // Deploy bundles: one self-contained folder per platform, with our code and every pure-JS dependency bundled
 // by esbuild, and only what must stay a real package (the platform's own runtime library, and the Google SDK
-// that loads .proto files at run time) left as a pinned dependency for the platform's `npm ci`.
+// that loads .proto files at run time, and @platformatic/kafka, which reads its WebAssembly helpers from its
+// own folder) left as a pinned dependency for the platform's `npm ci`.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,8 +28,13 @@ const SPECS: Record<Platform, PlatformSpec> = {
   gcp: {
     pkg: 'gcp-fn',
     description:
-      'graph2kafka for Google Cloud Functions (2nd gen): graphNotifications, graphLifecycle, subscriptionRenewal.',
-    runtime: ['@google-cloud/functions-framework', '@google-cloud/secret-manager', 'google-auth-library'],
+      'graph2kafka for Cloud Run functions (Google Cloud): graphNotifications, graphLifecycle, subscriptionRenewal.',
+    runtime: [
+      '@google-cloud/functions-framework',
+      '@google-cloud/secret-manager',
+      'google-auth-library',
+      '@platformatic/kafka',
+    ],
     absent: [],
     scripts: { start: 'functions-framework --target=graphNotifications' },
     files: { 'deploy/.gcloudignore': '.gcloudignore' },
@@ -36,7 +42,7 @@ const SPECS: Record<Platform, PlatformSpec> = {
   azure: {
     pkg: 'azure-fn',
     description: 'graph2kafka for Azure Functions (Node.js v4 model): notifications, lifecycle, renewal timer.',
-    runtime: ['@azure/functions'],
+    runtime: ['@azure/functions', '@platformatic/kafka'],
     absent: ['@google-cloud/secret-manager', 'google-auth-library'],
     scripts: { start: 'func start' },
     files: { 'deploy/host.json': 'host.json', 'deploy/.funcignore': '.funcignore' },

@@ -80,7 +80,7 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
   it('is a Functions app folder: host.json, package.json main, Node 22 or 24, only @azure/functions to install', async () => {
     const manifest = JSON.parse(await readFile(path.join(bundle.dir, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({ main: 'dist/index.js', type: 'module', engines: { node: '>=22 <25' } });
-    expect(Object.keys(manifest.dependencies)).toEqual(['@azure/functions']);
+    expect(Object.keys(manifest.dependencies)).toEqual(['@azure/functions', '@platformatic/kafka']);
     const hostJson = JSON.parse(await readFile(path.join(bundle.dir, 'host.json'), 'utf8'));
     expect(hostJson.version).toBe('2.0');
     const files = (await readdir(bundle.dir)).sort();

@@ -65,6 +65,7 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
       '@google-cloud/functions-framework',
       '@google-cloud/secret-manager',
+      '@platformatic/kafka',
       'google-auth-library',
     ]);
     for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
@@ -112,6 +113,30 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
       expect(attempts.map((a) => a.status)).toEqual([202]);
     } finally {
       await reader.stop();
+    }
+  });
+
+  it('produces through @platformatic/kafka from the bundle too (KAFKA_CLIENT=platformatic)', async () => {
+    const port = await freePort();
+    const otherUrl = `http://127.0.0.1:${port}/`;
+    const other = startFramework(bundle, 'graphNotifications', port, { ...setup.env, KAFKA_CLIENT: 'platformatic' });
+    const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+    try {
+      await awaitHandshake(otherUrl);
+      const user = sim.defaults.users[1]!.id;
+      const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
+      await createSubscription(sim, store, { userId: user, notificationUrl: otherUrl });
+      sim.createEvent(user, { subject: 'Produced by platformatic' });
+      await sim.settled();
+      const record = await reader.waitForMatch((r) => r.value?.includes('Produced by platformatic') ?? false);
+      expect(record.headers['g2k-enriched']).toBe('true');
+      const attempts = sim.records.attempts.all().filter((a) => a.kind === 'change' && a.url === otherUrl);
+      expect(attempts.map((a) => a.status)).toEqual([202]);
+    } catch (err) {
+      throw new Error(`${String(err)}\n${other.output.join('')}`);
+    } finally {
+      await reader.stop();
+      await stopChild(other.child);
     }
   });
 });
