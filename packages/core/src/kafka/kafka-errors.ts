@@ -19,7 +19,7 @@ function kafkaType(err: unknown): string | undefined {
       const { type, apiId, cause, originalError, errors } = e as Record<string, unknown>;
       if (typeof type === 'string') return type;
       if (typeof apiId === 'string') return apiId;
-      next.push(cause, originalError, ...(Array.isArray(errors) ? errors : []));
+      next.push(cause, originalError, ...(Array.isArray(errors) ? (errors as unknown[]) : []));
     }
     level = next;
   }
@@ -35,7 +35,7 @@ function rootMessage(err: unknown): string | undefined {
   const visit = (e: unknown, depth: number): void => {
     if (!e || typeof e !== 'object' || depth > 5) return;
     const { message, cause, errors } = e as { message?: unknown; cause?: unknown; errors?: unknown };
-    const inner = [cause, ...(Array.isArray(errors) ? errors : [])].filter(Boolean);
+    const inner = [cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])].filter(Boolean);
     if (!inner.length) {
       if (typeof message === 'string' && message && found === undefined) found = message;
       return;

@@ -1,11 +1,12 @@
 import type { ConnectionOptions } from 'node:tls';
+import type * as PlatformaticKafka from '@platformatic/kafka';
 import type { SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../config/config.ts';
 import { KafkaAuthError } from '../errors.ts';
 import type { KafkaRecord } from '../record.ts';
 import { PRODUCER_TIMING, type ProducerClient } from './producer-client.ts';
 
-type Platformatic = typeof import('@platformatic/kafka');
+type Platformatic = typeof PlatformaticKafka;
 type PlatformaticSasl = NonNullable<ConstructorParameters<Platformatic['Producer']>[0]['sasl']>;
 
 /** The same SASL settings in @platformatic/kafka's form; OAUTHBEARER tokens come from the same providers. */
@@ -45,7 +46,7 @@ export function platformaticProducer(settings: KafkaSettings, sasl: SASLOptions 
   const auth = saslFor(sasl);
   const tls = tlsFor(settings);
   return () => {
-    let producer: import('@platformatic/kafka').Producer<string, string, string, string> | undefined;
+    let producer: PlatformaticKafka.Producer<string, string, string, string> | undefined;
     return {
       async connect() {
         const kafka = await (library ??= import('@platformatic/kafka'));
