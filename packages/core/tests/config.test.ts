@@ -5,28 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ConfigError, loadConfig } from '../src/index.ts';
+import { loadConfig } from '../src/index.ts';
+import { configProblems, TENANT, validEnv } from './fixtures/env.ts';
 
 const run = promisify(execFile);
 
-const TENANT = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
-const APP = 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d';
-const valid = {
-  AZURE_TENANT_ID: TENANT,
-  AZURE_CLIENT_ID: APP,
-  AZURE_CLIENT_SECRET: 'literal-secret',
-  KAFKA_BROKERS: '127.0.0.1:19092',
-  G2K_STATE_STORE: 'file:/tmp/g2k-state',
-};
-
-async function problems(env: Record<string, string>): Promise<string[]> {
-  const err = await loadConfig(env).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConfigError);
-  return (err as ConfigError).problems;
-}
+const valid = validEnv;
+const problems = configProblems;
 
 describe('configuration', () => {
   it('reads a minimal valid environment with documented defaults', async () => {

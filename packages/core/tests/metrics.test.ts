@@ -1,21 +1,8 @@
 import { ConfigError, createApp, jsonLogger, loadConfig, RequestLogs, type Logger } from '../src/index.ts';
+import { configProblems, validEnv } from './fixtures/env.ts';
 
-const valid = {
-  AZURE_TENANT_ID: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
-  AZURE_CLIENT_ID: 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d',
-  AZURE_CLIENT_SECRET: 'literal-secret',
-  KAFKA_BROKERS: '127.0.0.1:19092',
-  G2K_STATE_STORE: 'file:/tmp/g2k-state',
-};
-
-async function problems(env: Record<string, string>): Promise<string[]> {
-  const err = await loadConfig(env).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConfigError);
-  return (err as ConfigError).problems;
-}
+const valid = validEnv;
+const problems = configProblems;
 
 const recording = (): Logger & { lines: Array<[string, string, Record<string, unknown> | undefined]> } => {
   const lines: Array<[string, string, Record<string, unknown> | undefined]> = [];
