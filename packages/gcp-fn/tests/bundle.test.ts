@@ -133,7 +133,7 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
       const attempts = sim.records.attempts.all().filter((a) => a.kind === 'change' && a.url === otherUrl);
       expect(attempts.map((a) => a.status)).toEqual([202]);
     } catch (err) {
-      throw new Error(`${String(err)}\n${other.output.join('')}`);
+      throw new Error(`${String(err)}\n${other.output.join('')}`, { cause: err });
     } finally {
       await reader.stop();
       await stopChild(other.child);
