@@ -21,6 +21,14 @@ export const STATUS_THRESHOLDS = {
 } as const;
 
 const REPAIRS_LISTED = 10_000;
+/** An unreachable Kafka is named after this long, not after the client's whole retry schedule. */
+const KAFKA_WAIT_MS = 10_000;
+
+function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 export interface StatusReport {
   checkedAt: string;
@@ -58,13 +66,10 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
     app.store.list(),
     app.store.listHealth(),
     app.store.listRepairs(REPAIRS_LISTED),
-    app
-      .deadLetters()
-      .counts()
-      .then(
-        (c) => ({ topic: app.config.topics.deadLetter, ...c }),
-        (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
-      ),
+    within(app.deadLetters().counts(), KAFKA_WAIT_MS, `Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`).then(
+      (c) => ({ topic: app.config.topics.deadLetter, ...c }),
+      (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
+    ),
   ]);
 
   const renewWithinMs = (app.config.subscriptions?.renewWithinMinutes ?? 2_880) * 60_000;
