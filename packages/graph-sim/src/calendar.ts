@@ -1,5 +1,6 @@
 import { SimUsageError } from './errors.ts';
 import { changeKey, outlookId } from './ids.ts';
+import { checkRecurrence, occurrenceDates, type PatternedRecurrence } from './recurrence.ts';
 import type { ChangeType, SimUser } from './types.ts';
 
 /** The Graph `event` properties a `$select` may name (resources/event, v1.0). */
@@ -61,6 +62,8 @@ export interface EventInput {
   isCancelled?: boolean;
   showAs?: 'free' | 'tentative' | 'busy' | 'oof' | 'workingElsewhere';
   importance?: 'low' | 'normal' | 'high';
+  /** Makes the event a series master: its start and end are the first occurrence's time of day and length. */
+  recurrence?: PatternedRecurrence;
 }
 
 const INPUT_KEYS = new Set([
@@ -75,6 +78,7 @@ const INPUT_KEYS = new Set([
   'isCancelled',
   'showAs',
   'importance',
+  'recurrence',
 ]);
 
 export interface StoredEvent {
@@ -88,10 +92,31 @@ export interface StoredEvent {
   modifiedMs: number;
   changeKey: string;
   iCalUId: string;
-  input: Required<Omit<EventInput, 'start' | 'end'>>;
+  input: Required<Omit<EventInput, 'start' | 'end' | 'recurrence'>>;
+  startMs: number;
+  endMs: number;
+  /** A series master's pattern and range; its occurrences exist only as expansions of it. */
+  recurrence?: PatternedRecurrence;
+}
+
+/** One occurrence of a series: the master it expands, and where this one falls. */
+export interface Occurrence {
+  master: StoredEvent;
+  /** Its original start, which also names it (`occurrenceId`). */
   startMs: number;
   endMs: number;
 }
+
+const DAY_MS = 86_400_000;
+const OCCURRENCE_ID = /^(.+)_(\d{8}T\d{6})Z$/;
+const stamp = (ms: number): string =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]|\.\d+/g, '')
+    .slice(0, 15);
+
+/** An occurrence's id: its master's id (in the same flavour) and its original start, as Graph's ids carry both. */
+export const occurrenceId = (masterId: string, startMs: number): string => `${masterId}_${stamp(startMs)}Z`;
 
 export interface Removal {
   seq: number;
@@ -139,6 +164,12 @@ function checkInput(input: Record<string, unknown>): EventInput {
     if (input[key] !== undefined && typeof input[key] !== 'boolean')
       throw new SimUsageError(`event ${key} must be a boolean`);
   }
+  if (input.recurrence !== undefined) {
+    const r = input.recurrence as PatternedRecurrence | null;
+    if (!r || typeof r !== 'object' || !r.pattern || !r.range)
+      throw new SimUsageError('event recurrence must be { pattern, range } (Graph patternedRecurrence)');
+    checkRecurrence(r);
+  }
   return input;
 }
 
@@ -174,7 +205,12 @@ export class Calendar {
   create(user: SimUser, raw: Record<string, unknown>): StoredEvent {
     const input = checkInput(raw);
     const now = this.now();
-    const startMs = input.start !== undefined ? parseTime(input.start, 'start') : now + 3_600_000;
+    const startMs =
+      input.start !== undefined
+        ? parseTime(input.start, 'start')
+        : input.recurrence
+          ? Date.parse(`${input.recurrence.range.startDate}T09:00:00Z`)
+          : now + 3_600_000;
     const endMs = input.end !== undefined ? parseTime(input.end, 'end') : startMs + 1_800_000;
     if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
     const event: StoredEvent = {
@@ -200,6 +236,7 @@ export class Calendar {
       },
       startMs,
       endMs,
+      ...(input.recurrence ? { recurrence: structuredClone(input.recurrence) } : {}),
     };
     this.byImmutableId.set(event.immutableId, event);
     this.byRestId.set(event.restId, event);
@@ -210,7 +247,9 @@ export class Calendar {
   update(userId: string, id: string, raw: Record<string, unknown>): StoredEvent {
     const event = this.require(userId, id);
     const input = checkInput(raw);
-    const { start, end, ...rest } = input;
+    const { start, end, recurrence, ...rest } = input;
+    if (recurrence && !event.recurrence) throw new SimUsageError('only a series master has a recurrence to change');
+    if (recurrence) event.recurrence = structuredClone(recurrence);
     const startMs = start !== undefined ? parseTime(start, 'start') : event.startMs;
     const endMs = end !== undefined ? parseTime(end, 'end') : event.endMs;
     if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
@@ -262,6 +301,31 @@ export class Calendar {
   find(userId: string, id: string): StoredEvent | undefined {
     const event = this.byRestId.get(id) ?? this.byImmutableId.get(id);
     return event && event.userId === userId ? event : undefined;
+  }
+
+  /**
+   * A series' occurrences that overlap [fromMs, toMs), in order: the master's time of day and length on each
+   * date its recurrence gives. Empty for an event that is not a series master.
+   */
+  instances(master: StoredEvent, fromMs: number, toMs: number): Occurrence[] {
+    if (!master.recurrence) return [];
+    const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
+    const length = master.endMs - master.startMs;
+    return occurrenceDates(master.recurrence, toMs)
+      .map((date) => ({ master, startMs: date + timeOfDay, endMs: date + timeOfDay + length }))
+      .filter((o) => o.startMs < toMs && o.endMs > fromMs);
+  }
+
+  /** An occurrence by its id (REST or immutable flavour of its master's), inside its own mailbox. */
+  findOccurrence(userId: string, id: string): Occurrence | undefined {
+    const match = OCCURRENCE_ID.exec(id);
+    if (!match) return undefined;
+    const master = this.find(userId, match[1]!);
+    if (!master?.recurrence) return undefined;
+    const startMs = Date.parse(
+      `${match[2]!.slice(0, 4)}-${match[2]!.slice(4, 6)}-${match[2]!.slice(6, 8)}T${match[2]!.slice(9, 11)}:${match[2]!.slice(11, 13)}:${match[2]!.slice(13, 15)}Z`,
+    );
+    return this.instances(master, startMs, startMs + 1).find((o) => o.startMs === startMs);
   }
 
   forUser(userId: string): StoredEvent[] {
@@ -330,7 +394,7 @@ export function renderEvent(
     responseRequested: true,
     seriesMasterId: null,
     showAs: input.showAs,
-    type: 'singleInstance',
+    type: event.recurrence ? 'seriesMaster' : 'singleInstance',
     webLink: `${graphBase.replace(/\/v1\.0$/, '')}/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
     onlineMeetingUrl: null,
     isOnlineMeeting: false,
@@ -352,7 +416,7 @@ export function renderEvent(
     locations: input.location
       ? [{ displayName: input.location, locationType: 'default', uniqueIdType: 'unknown' }]
       : [],
-    recurrence: null,
+    recurrence: event.recurrence ? structuredClone(event.recurrence) : null,
     attendees: input.attendees.map((address) => ({
       type: 'required',
       status: { response: 'none', time: '0001-01-01T00:00:00Z' },
@@ -360,5 +424,27 @@ export function renderEvent(
     })),
     organizer: { emailAddress: { name: owner.displayName, address: owner.mail } },
     onlineMeeting: null,
+  };
+}
+
+/** One occurrence as Graph's JSON shows it: the master's properties at this occurrence's time, typed `occurrence`. */
+export function renderOccurrence(
+  occurrence: Occurrence,
+  owner: SimUser,
+  immutable: boolean,
+  graphBase: string,
+): Record<string, unknown> {
+  const masterId = immutable ? occurrence.master.immutableId : occurrence.master.restId;
+  const id = occurrenceId(masterId, occurrence.startMs);
+  return {
+    ...renderEvent(occurrence.master, owner, immutable, graphBase),
+    id,
+    type: 'occurrence',
+    seriesMasterId: masterId,
+    recurrence: null,
+    originalStart: new Date(occurrence.startMs).toISOString(),
+    start: { dateTime: graphDateTime(occurrence.startMs), timeZone: 'UTC' },
+    end: { dateTime: graphDateTime(occurrence.endMs), timeZone: 'UTC' },
+    webLink: `${graphBase.replace(/\/v1\.0$/, '')}/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
   };
 }

@@ -1,4 +1,4 @@
-import { renderEvent, EVENT_PROPERTIES, type Calendar } from '../calendar.ts';
+import { renderEvent, renderOccurrence, EVENT_PROPERTIES, type Calendar } from '../calendar.ts';
 import { badRequest, GraphError, notFound } from '../errors.ts';
 import { graphJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
@@ -24,6 +24,15 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     const select = parseEventSelect(rawSelect);
     const prefs = parsePrefer(prefer);
     const event = calendar.find(user.id, eventId);
+    const occurrence = event ? undefined : calendar.findOccurrence(user.id, eventId);
+    if (occurrence) {
+      const body = project(renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase), select);
+      return graphJson(
+        200,
+        { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
+        preferenceApplied(prefs),
+      );
+    }
     if (!event) throw notFound();
     // A REST id stops resolving once the event moved; only its immutable id (or the new REST id) still does.
     if (eventId !== event.restId && eventId !== event.immutableId) throw notFound();
@@ -41,6 +50,32 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
   router.add('GET', '/users/:userId/calendar/events/:eventId', (req, p, ctx) =>
     getEvent(ctx, ctx.user!, p.eventId!, req.query.get('$select'), req.headers.prefer),
   );
+
+  // A series' occurrences in a window; Graph requires the window (and returns nothing for a single event).
+  router.add('GET', '/users/:userId/events/:eventId/instances', (req, p, ctx) => {
+    const user = ctx.user!;
+    if (!ID_SHAPE.test(p.eventId!)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
+    const window = ['startDateTime', 'endDateTime'].map((name) => Date.parse(req.query.get(name) ?? ''));
+    if (window.some((ms) => Number.isNaN(ms)))
+      throw badRequest(
+        'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.',
+        'ErrorInvalidParameter',
+      );
+    const master = calendar.find(user.id, p.eventId!);
+    if (!master) throw notFound();
+    const select = parseEventSelect(req.query.get('$select'));
+    const prefs = parsePrefer(req.headers.prefer);
+    return graphJson(
+      200,
+      {
+        '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events('${p.eventId}')/instances`,
+        value: calendar
+          .instances(master, window[0]!, window[1]!)
+          .map((o) => project(renderOccurrence(o, user, prefs.immutableIds, ctx.graphBase), select)),
+      },
+      preferenceApplied(prefs),
+    );
+  });
 
   router.add('GET', '/users/:userId/events', (req, _p, ctx) => {
     const user = ctx.user!;
