@@ -97,14 +97,30 @@ export interface StoredEvent {
   endMs: number;
   /** A series master's pattern and range; its occurrences exist only as expansions of it. */
   recurrence?: PatternedRecurrence;
+  /** A master's cancelled occurrences, by original start. */
+  cancelled?: Set<number>;
+  /** A master's changed occurrences (type `exception`), by original start. */
+  exceptions?: Map<number, OccurrenceChange>;
+}
+
+/** What changed in one occurrence that became an exception. */
+export interface OccurrenceChange {
+  input: Partial<Omit<EventInput, 'start' | 'end' | 'recurrence'>>;
+  startMs: number;
+  endMs: number;
+  modifiedMs: number;
+  changeKey: string;
 }
 
 /** One occurrence of a series: the master it expands, and where this one falls. */
 export interface Occurrence {
   master: StoredEvent;
   /** Its original start, which also names it (`occurrenceId`). */
+  originalStartMs: number;
   startMs: number;
   endMs: number;
+  /** Set when the occurrence was changed on its own: it is an `exception` then. */
+  change?: OccurrenceChange;
 }
 
 const DAY_MS = 86_400_000;
@@ -245,6 +261,8 @@ export class Calendar {
   }
 
   update(userId: string, id: string, raw: Record<string, unknown>): StoredEvent {
+    const occurrence = this.find(userId, id) ? undefined : this.findOccurrence(userId, id);
+    if (occurrence) return this.changeOccurrence(occurrence, raw);
     const event = this.require(userId, id);
     const input = checkInput(raw);
     const { start, end, recurrence, ...rest } = input;
@@ -262,6 +280,8 @@ export class Calendar {
   }
 
   delete(userId: string, id: string): StoredEvent {
+    const occurrence = this.find(userId, id) ? undefined : this.findOccurrence(userId, id);
+    if (occurrence) return this.cancelOccurrence(occurrence);
     const event = this.require(userId, id);
     this.byImmutableId.delete(event.immutableId);
     this.byRestId.delete(event.restId);
@@ -311,9 +331,52 @@ export class Calendar {
     if (!master.recurrence) return [];
     const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
     const length = master.endMs - master.startMs;
-    return occurrenceDates(master.recurrence, toMs)
-      .map((date) => ({ master, startMs: date + timeOfDay, endMs: date + timeOfDay + length }))
+    // An exception moved out of the window is outside it; one moved into it from a date past the window is not
+    // found here (graph-sim keeps moves within a day or two, as the tests make them).
+    return occurrenceDates(master.recurrence, toMs + DAY_MS)
+      .map((date) => date + timeOfDay)
+      .filter((start) => !master.cancelled?.has(start))
+      .map((start): Occurrence => {
+        const change = master.exceptions?.get(start);
+        return change
+          ? { master, originalStartMs: start, startMs: change.startMs, endMs: change.endMs, change }
+          : { master, originalStartMs: start, startMs: start, endMs: start + length };
+      })
       .filter((o) => o.startMs < toMs && o.endMs > fromMs);
+  }
+
+  /**
+   * Graph's cancel of one occurrence (DELETE of its id): it disappears from the series and the master changes,
+   * which is the only notification Graph sends for it (an `updated` of the master).
+   */
+  private cancelOccurrence(o: Occurrence): StoredEvent {
+    (o.master.cancelled ??= new Set()).add(o.originalStartMs);
+    o.master.exceptions?.delete(o.originalStartMs);
+    this.touch(o.master);
+    this.emit({ type: 'updated', event: o.master });
+    return o.master;
+  }
+
+  /** One occurrence changed on its own becomes an exception of the series; again the master is what changes. */
+  private changeOccurrence(o: Occurrence, raw: Record<string, unknown>): StoredEvent {
+    const input = checkInput(raw);
+    if (input.recurrence) throw new SimUsageError('an occurrence has no recurrence of its own; change the master');
+    const { start, end, recurrence: _none, ...rest } = input;
+    const startMs = start !== undefined ? parseTime(start, 'start') : o.startMs;
+    const endMs = end !== undefined ? parseTime(end, 'end') : o.endMs;
+    if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    const now = this.now();
+    const previous = o.master.exceptions?.get(o.originalStartMs);
+    (o.master.exceptions ??= new Map()).set(o.originalStartMs, {
+      input: { ...previous?.input, ...rest },
+      startMs,
+      endMs,
+      modifiedMs: now,
+      changeKey: changeKey(),
+    });
+    this.touch(o.master);
+    this.emit({ type: 'updated', event: o.master });
+    return o.master;
   }
 
   /** An occurrence by its id (REST or immutable flavour of its master's), inside its own mailbox. */
@@ -325,7 +388,7 @@ export class Calendar {
     const startMs = Date.parse(
       `${match[2]!.slice(0, 4)}-${match[2]!.slice(4, 6)}-${match[2]!.slice(6, 8)}T${match[2]!.slice(9, 11)}:${match[2]!.slice(11, 13)}:${match[2]!.slice(13, 15)}Z`,
     );
-    return this.instances(master, startMs, startMs + 1).find((o) => o.startMs === startMs);
+    return this.instances(master, startMs - DAY_MS, startMs + 2 * DAY_MS).find((o) => o.originalStartMs === startMs);
   }
 
   forUser(userId: string): StoredEvent[] {
@@ -417,6 +480,11 @@ export function renderEvent(
       ? [{ displayName: input.location, locationType: 'default', uniqueIdType: 'unknown' }]
       : [],
     recurrence: event.recurrence ? structuredClone(event.recurrence) : null,
+    ...(event.recurrence
+      ? {
+          cancelledOccurrences: [...(event.cancelled ?? [])].sort((a, b) => a - b).map((ms) => occurrenceId(id, ms)),
+        }
+      : {}),
     attendees: input.attendees.map((address) => ({
       type: 'required',
       status: { response: 'none', time: '0001-01-01T00:00:00Z' },
@@ -435,14 +503,29 @@ export function renderOccurrence(
   graphBase: string,
 ): Record<string, unknown> {
   const masterId = immutable ? occurrence.master.immutableId : occurrence.master.restId;
-  const id = occurrenceId(masterId, occurrence.startMs);
+  const id = occurrenceId(masterId, occurrence.originalStartMs);
+  const change = occurrence.change;
+  const base = renderEvent(
+    change ? { ...occurrence.master, input: { ...occurrence.master.input, ...change.input } } : occurrence.master,
+    owner,
+    immutable,
+    graphBase,
+  );
   return {
-    ...renderEvent(occurrence.master, owner, immutable, graphBase),
+    ...base,
+    ...(change
+      ? {
+          '@odata.etag': `W/"${change.changeKey}"`,
+          changeKey: change.changeKey,
+          lastModifiedDateTime: new Date(change.modifiedMs).toISOString(),
+        }
+      : {}),
     id,
-    type: 'occurrence',
+    type: change ? 'exception' : 'occurrence',
     seriesMasterId: masterId,
     recurrence: null,
-    originalStart: new Date(occurrence.startMs).toISOString(),
+    cancelledOccurrences: undefined,
+    originalStart: new Date(occurrence.originalStartMs).toISOString(),
     start: { dateTime: graphDateTime(occurrence.startMs), timeZone: 'UTC' },
     end: { dateTime: graphDateTime(occurrence.endMs), timeZone: 'UTC' },
     webLink: `${graphBase.replace(/\/v1\.0$/, '')}/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,

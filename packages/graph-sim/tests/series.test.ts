@@ -1,5 +1,5 @@
 import type { GraphSim } from '../src/index.ts';
-import { call, getToken, startSim } from './helpers.ts';
+import { call, getToken, Receiver, startSim, subscribe } from './helpers.ts';
 
 /** The parts of an occurrence's JSON the assertions read. */
 interface Occurrence {
@@ -105,6 +105,85 @@ describe('recurring series: masters, their occurrences and /instances', () => {
     // A Tuesday is not in a Monday/Wednesday series.
     const off = await call(sim, 'GET', `/v1.0/users/${user}/events/${master.id}_20261208T093000Z`, { token });
     expect(off.status).toBe(404);
+  });
+
+  it('cancelling one occurrence, changing one, and shortening the series each notify as an update of the master', async () => {
+    const receiver = await Receiver.start();
+    const other = sim.defaults.users[1]!.id;
+    try {
+      const sub = await subscribe(sim, token, receiver, { userId: other });
+      const master = sim.createEvent(other, {
+        subject: 'Standup',
+        start: '2026-12-07T09:00:00Z',
+        end: '2026-12-07T09:15:00Z',
+        recurrence: {
+          pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+          range: { type: 'endDate', startDate: '2026-12-07', endDate: '2027-01-04' },
+        },
+      });
+      await sim.settled();
+      const window = 'startDateTime=2026-12-01T00:00:00Z&endDateTime=2027-02-01T00:00:00Z';
+      const list = async () =>
+        (await call(sim, 'GET', `/v1.0/users/${other}/events/${master.id}/instances?${window}`, { token })).body
+          .value as Occurrence[];
+      const before = await list();
+      expect(before.map((o) => o.originalStart.slice(0, 10))).toEqual([
+        '2026-12-07',
+        '2026-12-14',
+        '2026-12-21',
+        '2026-12-28',
+        '2027-01-04',
+      ]);
+
+      // Cancel the 14th; move the 21st to the 22nd with a new subject.
+      sim.deleteEvent(other, before[1]!.id);
+      sim.updateEvent(other, before[2]!.id, {
+        subject: 'Standup (moved)',
+        start: '2026-12-22T10:00:00Z',
+        end: '2026-12-22T10:15:00Z',
+      });
+      await sim.settled();
+      const after = await list();
+      expect(
+        after.map((o) => [o.originalStart.slice(0, 10), o.type, o.start.dateTime.slice(0, 16), o.subject]),
+      ).toEqual([
+        ['2026-12-07', 'occurrence', '2026-12-07T09:00', 'Standup'],
+        ['2026-12-21', 'exception', '2026-12-22T10:00', 'Standup (moved)'],
+        ['2026-12-28', 'occurrence', '2026-12-28T09:00', 'Standup'],
+        ['2027-01-04', 'occurrence', '2027-01-04T09:00', 'Standup'],
+      ]);
+      expect((await call(sim, 'GET', `/v1.0/users/${other}/events/${before[1]!.id}`, { token })).status).toBe(404);
+      const exception = await call(sim, 'GET', `/v1.0/users/${other}/events/${before[2]!.id}`, { token });
+      expect(exception.body).toMatchObject({
+        type: 'exception',
+        subject: 'Standup (moved)',
+        seriesMasterId: master.id,
+      });
+      const masterNow = await call(sim, 'GET', `/v1.0/users/${other}/events/${master.id}`, { token });
+      expect(masterNow.body.cancelledOccurrences).toEqual([before[1]!.id]);
+
+      // The series ends two weeks earlier.
+      sim.updateEvent(other, master.id, {
+        recurrence: {
+          pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+          range: { type: 'endDate', startDate: '2026-12-07', endDate: '2026-12-21' },
+        },
+      });
+      await sim.settled();
+      expect((await list()).map((o) => o.originalStart.slice(0, 10))).toEqual(['2026-12-07', '2026-12-21']);
+
+      // Graph's notifications: created for the master, then one update of the master per change; none names an
+      // occurrence.
+      const sent = sim.notifications({ subscriptionId: sub.id, kind: 'change' });
+      expect(sent.map((n) => [n.changeType, n.eventId])).toEqual([
+        ['created', master.immutableId],
+        ['updated', master.immutableId],
+        ['updated', master.immutableId],
+        ['updated', master.immutableId],
+      ]);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('refuses a malformed recurrence when the event is created', () => {
