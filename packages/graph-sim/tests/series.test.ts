@@ -159,8 +159,16 @@ describe('recurring series: masters, their occurrences and /instances', () => {
         subject: 'Standup (moved)',
         seriesMasterId: master.id,
       });
+      // Graph names the cancelled occurrences only when asked for them by $select, on a read of the master.
       const masterNow = await call(sim, 'GET', `/v1.0/users/${other}/events/${master.id}`, { token });
-      expect(masterNow.body.cancelledOccurrences).toEqual([before[1]!.id]);
+      expect(masterNow.body).not.toHaveProperty('cancelledOccurrences');
+      const cancelled = await call(
+        sim,
+        'GET',
+        `/v1.0/users/${other}/events/${master.id}?$select=cancelledOccurrences`,
+        { token },
+      );
+      expect(cancelled.body.cancelledOccurrences).toEqual([before[1]!.id]);
 
       // The series ends two weeks earlier.
       sim.updateEvent(other, master.id, {
@@ -184,6 +192,120 @@ describe('recurring series: masters, their occurrences and /instances', () => {
     } finally {
       await receiver.stop();
     }
+  });
+
+  it('pages /instances as Graph does: 10 by default, $top up to 1000, a nextLink with the rest', async () => {
+    const daily = sim.createEvent(user, {
+      subject: 'daily',
+      start: '2027-03-01T08:00:00Z',
+      end: '2027-03-01T08:10:00Z',
+      recurrence: {
+        pattern: { type: 'daily', interval: 1 },
+        range: { type: 'numbered', startDate: '2027-03-01', numberOfOccurrences: 25 },
+      },
+    });
+    const window = 'startDateTime=2027-02-01T00:00:00Z&endDateTime=2027-05-01T00:00:00Z';
+    const first = await call(sim, 'GET', `/v1.0/users/${user}/events/${daily.id}/instances?${window}`, { token });
+    expect((first.body.value as Occurrence[]).length).toBe(10);
+    const seen = [...(first.body.value as Occurrence[])];
+    for (let next = first.body['@odata.nextLink'] as string | undefined; next;) {
+      const page = await call(sim, 'GET', next.slice(next.indexOf('/v1.0')), { token });
+      seen.push(...(page.body.value as Occurrence[]));
+      next = page.body['@odata.nextLink'] as string | undefined;
+    }
+    expect(seen.map((o) => o.originalStart.slice(0, 10))).toEqual(
+      Array.from({ length: 25 }, (_, i) => new Date(Date.UTC(2027, 2, 1 + i)).toISOString().slice(0, 10)),
+    );
+    const all = await call(sim, 'GET', `/v1.0/users/${user}/events/${daily.id}/instances?${window}&$top=100`, {
+      token,
+    });
+    expect((all.body.value as Occurrence[]).length).toBe(25);
+    expect(all.body).not.toHaveProperty('@odata.nextLink');
+  });
+
+  it('calendarView shows singles, occurrences and exceptions in the window, never the master', async () => {
+    const who = user;
+    const master = sim.createEvent(who, {
+      subject: 'Review',
+      start: '2027-06-07T14:00:00Z',
+      end: '2027-06-07T15:00:00Z',
+      recurrence: {
+        pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+        range: { type: 'numbered', startDate: '2027-06-07', numberOfOccurrences: 4 },
+      },
+    });
+    const single = sim.createEvent(who, {
+      subject: 'Lunch',
+      start: '2027-06-09T12:00:00Z',
+      end: '2027-06-09T13:00:00Z',
+    });
+    sim.updateEvent(who, `${master.id}_20270614T140000Z`, { subject: 'Review (long)', end: '2027-06-14T16:00:00Z' });
+    const view = await call(
+      sim,
+      'GET',
+      `/v1.0/users/${who}/calendarView?startDateTime=2027-06-01T00:00:00Z&endDateTime=2027-06-30T00:00:00Z&$top=50`,
+      { token },
+    );
+    expect(
+      (view.body.value as Occurrence[]).map((e) => [e.type, e.subject, e.start.dateTime.slice(0, 10), e.id]),
+    ).toEqual([
+      ['occurrence', 'Review', '2027-06-07', `${master.id}_20270607T140000Z`],
+      ['singleInstance', 'Lunch', '2027-06-09', single.id],
+      ['exception', 'Review (long)', '2027-06-14', `${master.id}_20270614T140000Z`],
+      ['occurrence', 'Review', '2027-06-21', `${master.id}_20270621T140000Z`],
+      ['occurrence', 'Review', '2027-06-28', `${master.id}_20270628T140000Z`],
+    ]);
+  });
+
+  it('calendarView/delta gives a series as its occurrences, and @removed for each that left it', async () => {
+    const who = sim.defaults.users[1]!.id;
+    const prefer = { Prefer: 'IdType="ImmutableId"' };
+    const round = async (link: string) => {
+      const items: Array<Record<string, unknown>> = [];
+      for (let next: string | undefined = link; ;) {
+        const page = await call(sim, 'GET', next.slice(next.indexOf('/v1.0')), { token, headers: prefer });
+        items.push(...(page.body.value as Array<Record<string, unknown>>));
+        if (page.body['@odata.deltaLink']) return { items, delta: page.body['@odata.deltaLink'] as string };
+        next = page.body['@odata.nextLink'] as string;
+      }
+    };
+    const master = sim.createEvent(who, {
+      subject: 'Planning',
+      start: '2027-09-06T10:00:00Z',
+      end: '2027-09-06T11:00:00Z',
+      recurrence: {
+        pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+        range: { type: 'numbered', startDate: '2027-09-06', numberOfOccurrences: 5 },
+      },
+    });
+    const m = master.immutableId;
+    const occ = (day: string) => `${m}_${day}T100000Z`;
+    const initial = await round(
+      `/v1.0/users/${who}/calendarView/delta?startDateTime=2027-09-01T00:00:00Z&endDateTime=2027-10-15T00:00:00Z`,
+    );
+    expect(initial.items.map((i) => [i.type, i.id])).toEqual(
+      ['20270906', '20270913', '20270920', '20270927', '20271004'].map((d) => ['occurrence', occ(d)]),
+    );
+    // Cancel one, move one out of the window, shorten the series by one.
+    sim.deleteEvent(who, occ('20270913'));
+    sim.updateEvent(who, occ('20270920'), { start: '2027-10-20T10:00:00Z', end: '2027-10-20T11:00:00Z' });
+    sim.updateEvent(who, master.id, {
+      recurrence: {
+        pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+        range: { type: 'numbered', startDate: '2027-09-06', numberOfOccurrences: 4 },
+      },
+    });
+    const changes = await round(initial.delta);
+    const live = changes.items.filter((i) => !i['@removed']).map((i) => i.id);
+    const gone = changes.items.filter((i) => i['@removed']).map((i) => i.id);
+    expect(live).toEqual([occ('20270906'), occ('20270927')]);
+    expect(new Set(gone)).toEqual(new Set([occ('20270913'), occ('20270920'), occ('20271004')]));
+    expect(changes.items.some((i) => i.type === 'seriesMaster')).toBe(false);
+    // Deleting the series reports each of its occurrences removed.
+    sim.deleteEvent(who, master.id);
+    const after = await round(changes.delta);
+    expect(new Set(after.items.map((i) => i.id))).toEqual(new Set([occ('20270906'), occ('20270927')]));
+    expect(after.items.every((i) => i['@removed'])).toBe(true);
   });
 
   it('refuses a malformed recurrence when the event is created', () => {

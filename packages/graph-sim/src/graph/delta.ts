@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { renderEvent, type Calendar, type StoredEvent } from '../calendar.ts';
+import { occurrenceId, renderEvent, renderOccurrence, type Calendar, type StoredEvent } from '../calendar.ts';
 import { GraphError } from '../errors.ts';
 import { graphJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
@@ -108,30 +108,67 @@ export class DeltaService {
     };
   }
 
+  /**
+   * A round's entries, as Graph's calendarView/delta gives them: single events, and a series as its occurrences
+   * and exceptions in the window (never the master). A changed master brings all of its occurrences again,
+   * with `@removed` for those that left the window or the series; a deleted one, `@removed` for each.
+   */
   private items(user: SimUser, state: SyncState, immutable: boolean, graphBase: string): Record<string, unknown>[] {
-    const inRange = (e: StoredEvent): boolean => e.startMs < state.e && e.endMs > state.s;
-    const render = (e: StoredEvent): Record<string, unknown> => renderEvent(e, user, immutable, graphBase);
-    if (state.after < 0) {
-      return this.calendar
-        .forUser(user.id)
-        .filter((e) => e.seq <= state.upto && inRange(e))
-        .sort((a, b) => a.seq - b.seq)
-        .map(render);
-    }
-    const { events, removals } = this.calendar.changesBetween(user.id, state.after, state.upto);
+    const inRange = (startMs: number, endMs: number): boolean => startMs < state.e && endMs > state.s;
     const removed = (id: string): Record<string, unknown> => ({
       '@odata.type': '#microsoft.graph.event',
       id,
       '@removed': { reason: 'deleted' },
     });
-    const entries: Array<{ seq: number; item: Record<string, unknown> }> = [];
+    const idOf = (e: StoredEvent): string => (immutable ? e.immutableId : e.restId);
+    // An occurrence whose original start is in the window but that was moved out of it is reported removed.
+    const seriesEntries = (master: StoredEvent, changed: boolean): Record<string, unknown>[] => {
+      const out = this.calendar
+        .instances(master, state.s, state.e)
+        .map((o) => renderOccurrence(o, user, immutable, graphBase));
+      if (!changed) return out;
+      for (const o of this.calendar.byOriginalStart(master, state.s, state.e))
+        if (!inRange(o.startMs, o.endMs)) out.push(removed(occurrenceId(idOf(master), o.originalStartMs)));
+      for (const [start, seq] of master.retired ?? [])
+        if (seq > state.after && seq <= state.upto && start >= state.s && start < state.e)
+          out.push(removed(occurrenceId(idOf(master), start)));
+      return out;
+    };
+    if (state.after < 0) {
+      return this.calendar
+        .forUser(user.id)
+        .filter((e) => e.seq <= state.upto)
+        .sort((a, b) => a.seq - b.seq)
+        .flatMap((e) =>
+          e.recurrence
+            ? seriesEntries(e, false)
+            : inRange(e.startMs, e.endMs)
+              ? [renderEvent(e, user, immutable, graphBase)]
+              : [],
+        );
+    }
+    const { events, removals } = this.calendar.changesBetween(user.id, state.after, state.upto);
+    const entries: Array<{ seq: number; items: Record<string, unknown>[] }> = [];
     for (const e of events)
-      entries.push({ seq: e.seq, item: inRange(e) ? render(e) : removed(immutable ? e.immutableId : e.restId) });
+      entries.push({
+        seq: e.seq,
+        items: e.recurrence
+          ? seriesEntries(e, true)
+          : [inRange(e.startMs, e.endMs) ? renderEvent(e, user, immutable, graphBase) : removed(idOf(e))],
+      });
     for (const r of removals) {
       if (r.restOnly && immutable) continue;
-      entries.push({ seq: r.seq, item: removed(immutable ? r.immutableId : r.restId) });
+      const masterId = immutable ? r.immutableId : r.restId;
+      entries.push({
+        seq: r.seq,
+        items: r.series
+          ? this.calendar
+              .instances(r.series, state.s, state.e)
+              .map((o) => removed(occurrenceId(masterId, o.originalStartMs)))
+          : [removed(masterId)],
+      });
     }
-    return entries.sort((a, b) => a.seq - b.seq).map((x) => x.item);
+    return entries.sort((a, b) => a.seq - b.seq).flatMap((x) => x.items);
   }
 
   private link(ctx: GraphContext, user: SimUser, name: string, state: SyncState): string {

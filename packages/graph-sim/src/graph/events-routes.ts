@@ -36,7 +36,10 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     if (!event) throw notFound();
     // A REST id stops resolving once the event moved; only its immutable id (or the new REST id) still does.
     if (eventId !== event.restId && eventId !== event.immutableId) throw notFound();
-    const body = project(renderEvent(event, user, prefs.immutableIds, ctx.graphBase), select);
+    const body = project(
+      renderEvent(event, user, prefs.immutableIds, ctx.graphBase, select?.includes('cancelledOccurrences')),
+      select,
+    );
     return graphJson(
       200,
       { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
@@ -55,23 +58,42 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
   router.add('GET', '/users/:userId/events/:eventId/instances', (req, p, ctx) => {
     const user = ctx.user!;
     if (!ID_SHAPE.test(p.eventId!)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
-    const window = ['startDateTime', 'endDateTime'].map((name) => Date.parse(req.query.get(name) ?? ''));
-    if (window.some((ms) => Number.isNaN(ms)))
-      throw badRequest(
-        'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.',
-        'ErrorInvalidParameter',
-      );
+    const [from, to] = windowOf(req.query);
     const master = calendar.find(user.id, p.eventId!);
     if (!master) throw notFound();
+    const select = parseEventSelect(req.query.get('$select'));
+    const prefs = parsePrefer(req.headers.prefer);
+    const all = calendar.instances(master, from, to);
+    return graphJson(
+      200,
+      {
+        '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events('${p.eventId}')/instances`,
+        ...paged(req.query, all, ctx.graphBase, `/users/${user.id}/events/${p.eventId}/instances`, (o) =>
+          project(renderOccurrence(o, user, prefs.immutableIds, ctx.graphBase), select),
+        ),
+      },
+      preferenceApplied(prefs),
+    );
+  });
+
+  // What a calendar shows in a window: single events, occurrences and exceptions, never a series master.
+  router.add('GET', '/users/:userId/calendarView', (req, _p, ctx) => {
+    const user = ctx.user!;
+    const [from, to] = windowOf(req.query);
     const select = parseEventSelect(req.query.get('$select'));
     const prefs = parsePrefer(req.headers.prefer);
     return graphJson(
       200,
       {
-        '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events('${p.eventId}')/instances`,
-        value: calendar
-          .instances(master, window[0]!, window[1]!)
-          .map((o) => project(renderOccurrence(o, user, prefs.immutableIds, ctx.graphBase), select)),
+        '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/calendarView`,
+        ...paged(req.query, calendar.view(user.id, from, to), ctx.graphBase, `/users/${user.id}/calendarView`, (e) =>
+          project(
+            'master' in e
+              ? renderOccurrence(e, user, prefs.immutableIds, ctx.graphBase)
+              : renderEvent(e, user, prefs.immutableIds, ctx.graphBase),
+            select,
+          ),
+        ),
       },
       preferenceApplied(prefs),
     );
@@ -102,4 +124,36 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       preferenceApplied(prefs),
     );
   });
+}
+
+/** The window a calendar view or an expansion needs: Graph refuses the request without both ends. */
+function windowOf(query: URLSearchParams): [number, number] {
+  const [from, to] = ['startDateTime', 'endDateTime'].map((name) => Date.parse(query.get(name) ?? ''));
+  if (Number.isNaN(from) || Number.isNaN(to))
+    throw badRequest(
+      'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.',
+      'ErrorInvalidParameter',
+    );
+  return [from!, to!];
+}
+
+/** Graph's paging of a view: `$top` items (10 by default, at most 1000) and a nextLink with `$skip`. */
+function paged<T>(
+  query: URLSearchParams,
+  all: T[],
+  graphBase: string,
+  path: string,
+  render: (item: T) => Record<string, unknown>,
+): { value: Record<string, unknown>[]; '@odata.nextLink'?: string } {
+  const top = query.get('$top') ?? '10';
+  const skip = query.get('$skip') ?? '0';
+  if (!/^\d+$/.test(top) || Number(top) < 1 || Number(top) > 1000)
+    throw badRequest(`Invalid value '${top}' for $top; use 1..1000.`, 'ErrorInvalidParameter');
+  if (!/^\d+$/.test(skip)) throw badRequest(`Invalid value '${skip}' for $skip.`, 'ErrorInvalidParameter');
+  const page = all.slice(Number(skip), Number(skip) + Number(top));
+  if (Number(skip) + page.length >= all.length) return { value: page.map(render) };
+  const next = new URLSearchParams(query);
+  next.set('$top', top);
+  next.set('$skip', String(Number(skip) + page.length));
+  return { value: page.map(render), '@odata.nextLink': `${graphBase}${path}?${next.toString()}` };
 }
