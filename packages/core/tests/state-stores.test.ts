@@ -144,6 +144,36 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       expect((await store.list()).some((r) => r.id.startsWith('repair-'))).toBe(false);
     });
 
+    it('keeps series state and due markers apart, per master, with a large occurrence list intact', async () => {
+      const ref = { tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', userId: 'user-s', masterId: 'AAMk+/series=' };
+      // 800 occurrences with Graph-length ids: far over one Table Storage property (64 KiB).
+      const occurrences = Array.from({ length: 800 }, (_, i) => ({
+        id: `AAMkAGI2TGuLAAA${'x'.repeat(140)}${i}`,
+        originalStart: new Date(Date.UTC(2027, 0, 1 + i)).toISOString(),
+      }));
+      const state = {
+        ...ref,
+        subscriptionId: 's-1',
+        expand: { pastDays: 0, futureDays: 365 },
+        from: '2027-01-01T00:00:00.000Z',
+        to: '2028-01-01T00:00:00.000Z',
+        occurrences,
+        updatedAt: '2026-12-01T00:00:00.000Z',
+      };
+      await store.putSeries(state);
+      await store.putSeriesDue({ ...ref, subscriptionId: 's-1', changedAt: '2026-12-01T00:00:00.000Z', attempts: 0 });
+      expect(await store.getSeries(ref)).toEqual(state);
+      expect((await store.listSeries(10)).map((x) => x.occurrences.length)).toEqual([800]);
+      expect((await store.getSeriesDue(ref))?.changedAt).toBe('2026-12-01T00:00:00.000Z');
+      expect(await store.getSeries({ ...ref, masterId: 'other' })).toBeUndefined();
+      await store.deleteSeriesDue(ref);
+      await store.deleteSeriesDue(ref);
+      expect(await store.listSeriesDue(10)).toEqual([]);
+      expect(await store.getSeries(ref)).toEqual(state);
+      await store.deleteSeries(ref);
+      expect(await store.listSeries(10)).toEqual([]);
+    });
+
     it('treats ids that could be paths or keys of something else as unknown', async () => {
       for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
         expect(await store.get(id)).toBeUndefined();

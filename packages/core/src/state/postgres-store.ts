@@ -1,7 +1,11 @@
 import pg from 'pg';
 import {
   repairId,
+  seriesId,
   syncKey,
+  type SeriesDue,
+  type SeriesRef,
+  type SeriesState,
   type MailboxSyncState,
   type SyncRef,
   type HealthRecord,
@@ -10,7 +14,7 @@ import {
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair' | 'health';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -80,6 +84,40 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
 
   listHealth(): Promise<HealthRecord[]> {
     return this.readAll<HealthRecord>('health');
+  }
+
+  getSeries(ref: SeriesRef): Promise<SeriesState | undefined> {
+    return this.read<SeriesState>('series', seriesId(ref));
+  }
+
+  putSeries(state: SeriesState): Promise<void> {
+    return this.write('series', seriesId(state), state);
+  }
+
+  async deleteSeries(ref: SeriesRef): Promise<void> {
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['series', seriesId(ref)]);
+  }
+
+  async listSeries(limit: number): Promise<SeriesState[]> {
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['series', limit]);
+    return (result.rows as Array<{ doc: SeriesState }>).map((r) => r.doc);
+  }
+
+  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
+    return this.read<SeriesDue>('seriesdue', seriesId(ref));
+  }
+
+  putSeriesDue(due: SeriesDue): Promise<void> {
+    return this.write('seriesdue', seriesId(due), due);
+  }
+
+  async deleteSeriesDue(ref: SeriesRef): Promise<void> {
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['seriesdue', seriesId(ref)]);
+  }
+
+  async listSeriesDue(limit: number): Promise<SeriesDue[]> {
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['seriesdue', limit]);
+    return (result.rows as Array<{ doc: SeriesDue }>).map((r) => r.doc);
   }
 
   async close(): Promise<void> {

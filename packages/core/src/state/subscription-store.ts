@@ -118,7 +118,54 @@ export interface AnswerWindowRecord {
   items: { produced: number; rejected: number; deadLettered: number; retryLater: number; unenriched: number };
 }
 
+/** How far around today a series is expanded into occurrence records (the desired state's `expandOccurrences`). */
+export interface ExpansionWindow {
+  pastDays: number;
+  futureDays: number;
+}
+
+/** Names one recurring series: its master in a mailbox. */
+export interface SeriesRef {
+  tenantId: string;
+  userId: string;
+  masterId: string;
+}
+
+/**
+ * What graph2kafka knows of a series master it produced: the subscription it came through and, when occurrences
+ * are expanded, the window of the last expansion and the occurrences produced then, so the next expansion
+ * tombstones exactly those that disappeared.
+ */
+export interface SeriesState extends SeriesRef {
+  subscriptionId: string;
+  select?: string;
+  expand?: ExpansionWindow;
+  /** The last expansion's window, ISO times; absent before the first one (or without expansion). */
+  from?: string;
+  to?: string;
+  occurrences: Array<{ id: string; originalStart: string }>;
+  updatedAt: string;
+}
+
+/** A series whose master changed and whose occurrences are owed an expansion (follow-up work, paced). */
+export interface SeriesDue extends SeriesRef {
+  subscriptionId: string;
+  select?: string;
+  expand?: ExpansionWindow;
+  /** When the change was produced; a marker is cleared only if no newer change replaced it meanwhile. */
+  changedAt: string;
+  attempts: number;
+  lastAttemptAt?: string;
+}
+
 export const repairItemId = (entry: RepairEntry): string => entry.itemId ?? entry.eventId ?? '';
+
+/** The store id of a series (its state and its due marker share it). */
+export const seriesId = (ref: SeriesRef): string =>
+  `series-${createHash('sha256')
+    .update(`${ref.tenantId.toLowerCase()}/${ref.userId.toLowerCase()}/${ref.masterId}`)
+    .digest('hex')
+    .slice(0, 48)}`;
 
 /**
  * One entry per item: a second unenriched change of the same item is repaired by the same read. Events keep
@@ -153,6 +200,15 @@ export interface SubscriptionStore {
   putHealth(record: HealthRecord): Promise<void>;
   deleteHealth(id: string): Promise<void>;
   listHealth(): Promise<HealthRecord[]>;
+  getSeries(ref: SeriesRef): Promise<SeriesState | undefined>;
+  putSeries(state: SeriesState): Promise<void>;
+  deleteSeries(ref: SeriesRef): Promise<void>;
+  /** Up to `limit` series, in no particular order. */
+  listSeries(limit: number): Promise<SeriesState[]>;
+  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined>;
+  putSeriesDue(due: SeriesDue): Promise<void>;
+  deleteSeriesDue(ref: SeriesRef): Promise<void>;
+  listSeriesDue(limit: number): Promise<SeriesDue[]>;
   /** Releases connections (pools); a store without any has nothing to do. */
   close?(): Promise<void>;
 }
@@ -221,6 +277,38 @@ export class FileSubscriptionStore implements SubscriptionStore {
 
   listHealth(): Promise<HealthRecord[]> {
     return this.readAll<HealthRecord>('health');
+  }
+
+  getSeries(ref: SeriesRef): Promise<SeriesState | undefined> {
+    return this.read<SeriesState>('series', seriesId(ref));
+  }
+
+  putSeries(state: SeriesState): Promise<void> {
+    return this.write('series', seriesId(state), state);
+  }
+
+  async deleteSeries(ref: SeriesRef): Promise<void> {
+    await rm(join(this.root, 'series', `${seriesId(ref)}.json`), { force: true });
+  }
+
+  listSeries(limit: number): Promise<SeriesState[]> {
+    return this.readAll<SeriesState>('series', limit);
+  }
+
+  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
+    return this.read<SeriesDue>('series-due', seriesId(ref));
+  }
+
+  putSeriesDue(due: SeriesDue): Promise<void> {
+    return this.write('series-due', seriesId(due), due);
+  }
+
+  async deleteSeriesDue(ref: SeriesRef): Promise<void> {
+    await rm(join(this.root, 'series-due', `${seriesId(ref)}.json`), { force: true });
+  }
+
+  listSeriesDue(limit: number): Promise<SeriesDue[]> {
+    return this.readAll<SeriesDue>('series-due', limit);
   }
 
   private async read<T>(folder: string, id: string): Promise<T | undefined> {
@@ -396,6 +484,38 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   listHealth(): Promise<HealthRecord[]> {
     return this.inner.listHealth();
+  }
+
+  getSeries(ref: SeriesRef): Promise<SeriesState | undefined> {
+    return this.inner.getSeries(ref);
+  }
+
+  putSeries(state: SeriesState): Promise<void> {
+    return this.inner.putSeries(state);
+  }
+
+  deleteSeries(ref: SeriesRef): Promise<void> {
+    return this.inner.deleteSeries(ref);
+  }
+
+  listSeries(limit: number): Promise<SeriesState[]> {
+    return this.inner.listSeries(limit);
+  }
+
+  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
+    return this.inner.getSeriesDue(ref);
+  }
+
+  putSeriesDue(due: SeriesDue): Promise<void> {
+    return this.inner.putSeriesDue(due);
+  }
+
+  deleteSeriesDue(ref: SeriesRef): Promise<void> {
+    return this.inner.deleteSeriesDue(ref);
+  }
+
+  listSeriesDue(limit: number): Promise<SeriesDue[]> {
+    return this.inner.listSeriesDue(limit);
   }
 
   async close(): Promise<void> {

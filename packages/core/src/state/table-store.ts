@@ -2,7 +2,11 @@ import { RestError, TableClient, odata } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import {
   repairId,
+  seriesId,
   syncKey,
+  type SeriesDue,
+  type SeriesRef,
+  type SeriesState,
   type MailboxSyncState,
   type SyncRef,
   type HealthRecord,
@@ -11,7 +15,29 @@ import {
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair' | 'health';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue';
+
+/**
+ * A string property holds at most 64 KiB (32K UTF-16 characters), an entity 1 MiB: a larger document (a series'
+ * occurrences) is split over `doc`, `doc1`, `doc2` … and joined again on read.
+ */
+const CHUNK_CHARS = 30_000;
+const MAX_CHUNKS = 16;
+
+function chunked(json: string): Record<string, string> {
+  const parts = Math.ceil(json.length / CHUNK_CHARS) || 1;
+  if (parts > MAX_CHUNKS)
+    throw new Error(`a state document of ${json.length} characters does not fit one table entity (1 MiB)`);
+  const out: Record<string, string> = {};
+  for (let i = 0; i < parts; i++) out[i ? `doc${i}` : 'doc'] = json.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
+  return out;
+}
+
+function joined(entity: Record<string, unknown>): string {
+  let json = String(entity.doc ?? '');
+  for (let i = 1; typeof entity[`doc${i}`] === 'string'; i++) json += entity[`doc${i}`] as string;
+  return json;
+}
 
 const notFound = (err: unknown): boolean => err instanceof RestError && err.statusCode === 404;
 
@@ -115,6 +141,47 @@ export class TableSubscriptionStore implements SubscriptionStore {
     return this.readAll<HealthRecord>('health');
   }
 
+  getSeries(ref: SeriesRef): Promise<SeriesState | undefined> {
+    return this.read<SeriesState>('series', seriesId(ref));
+  }
+
+  putSeries(state: SeriesState): Promise<void> {
+    return this.write('series', seriesId(state), state);
+  }
+
+  async deleteSeries(ref: SeriesRef): Promise<void> {
+    await this.remove('series', seriesId(ref));
+  }
+
+  async listSeries(limit: number): Promise<SeriesState[]> {
+    return this.readAll<SeriesState>('series', limit);
+  }
+
+  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
+    return this.read<SeriesDue>('seriesdue', seriesId(ref));
+  }
+
+  putSeriesDue(due: SeriesDue): Promise<void> {
+    return this.write('seriesdue', seriesId(due), due);
+  }
+
+  async deleteSeriesDue(ref: SeriesRef): Promise<void> {
+    await this.remove('seriesdue', seriesId(ref));
+  }
+
+  async listSeriesDue(limit: number): Promise<SeriesDue[]> {
+    return this.readAll<SeriesDue>('seriesdue', limit);
+  }
+
+  private async remove(kind: Kind, id: string): Promise<void> {
+    await this.table();
+    try {
+      await this.client.deleteEntity(kind, id);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+
   private table(): Promise<void> {
     this.ready ??= this.client.createTable().catch((err: unknown) => {
       this.ready = undefined;
@@ -128,8 +195,7 @@ export class TableSubscriptionStore implements SubscriptionStore {
     if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) return undefined;
     await this.table();
     try {
-      const entity = await this.client.getEntity<{ doc: string }>(kind, id);
-      return JSON.parse(entity.doc) as T;
+      return JSON.parse(joined(await this.client.getEntity<Record<string, unknown>>(kind, id))) as T;
     } catch (err) {
       if (notFound(err)) return undefined;
       throw err;
@@ -139,17 +205,17 @@ export class TableSubscriptionStore implements SubscriptionStore {
   private async write(kind: Kind, id: string, doc: unknown): Promise<void> {
     if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw new Error(`refusing to store a document named '${id}'`);
     await this.table();
-    await this.client.upsertEntity({ partitionKey: kind, rowKey: id, doc: JSON.stringify(doc) }, 'Replace');
+    await this.client.upsertEntity({ partitionKey: kind, rowKey: id, ...chunked(JSON.stringify(doc)) }, 'Replace');
   }
 
   private async readAll<T>(kind: Kind, limit = Infinity): Promise<T[]> {
     await this.table();
     const out: T[] = [];
-    for await (const entity of this.client.listEntities<{ doc: string }>({
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({
       queryOptions: { filter: odata`PartitionKey eq ${kind}` },
     })) {
       if (out.length >= limit) break;
-      out.push(JSON.parse(entity.doc) as T);
+      out.push(JSON.parse(joined(entity)) as T);
     }
     return out;
   }
