@@ -18,6 +18,7 @@ import { NotificationReceiver } from './receive/receiver.ts';
 import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { Resyncer } from './subscriptions/resync.ts';
+import { SeriesExpander } from './series/series-expander.ts';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
 import { PostgresSubscriptionStore } from './state/postgres-store.ts';
 import { TableSubscriptionStore } from './state/table-store.ts';
@@ -33,6 +34,8 @@ export interface Graph2Kafka {
   graph: GraphClient;
   /** Repairs records produced without their event; drained by the timer run. */
   repairer: Repairer;
+  /** Expands recurring series into occurrence records (follow-up work, drained in the background and by the timer). */
+  series: SeriesExpander;
   /** The OpenTelemetry instruments every part records into (exported as G2K_METRICS_EXPORTER says). */
   metrics: Metrics;
   /** What the functions leave in the state store for `graph2kafka status`. */
@@ -101,7 +104,22 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     logger,
     metrics,
   });
-  const repairer = new Repairer({ store, fetcher, events, logger, maxEntries: config.repairQueueMax, metrics });
+  const series = new SeriesExpander({
+    store,
+    graph,
+    events,
+    logger,
+    ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
+  });
+  const repairer = new Repairer({
+    store,
+    fetcher,
+    events,
+    logger,
+    maxEntries: config.repairQueueMax,
+    metrics,
+    series,
+  });
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({
@@ -117,6 +135,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           logger,
           complete: (tenantId, kind, target, outcome, deadline) =>
             fetcher.complete(tenantId, kind, target, outcome, deadline),
+          read: (tenantId, kind, target, itemId, select, deadline) =>
+            fetcher.fetchItem(tenantId, kind, target, itemId, select, deadline),
+          series,
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
         }),
         logger,
@@ -130,6 +151,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     sink,
     events,
     repairer,
+    series,
     logger,
     metrics,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
@@ -142,6 +164,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     fetcher,
     graph,
     repairer,
+    series,
     metrics,
     health,
     deadLetters: () =>

@@ -76,6 +76,8 @@ export {
   type SubscriptionStore,
 } from './state/subscription-store.ts';
 export { Repairer, type RepairReport } from './repair/repairer.ts';
+export { expansionWindow, SeriesExpander } from './series/series-expander.ts';
+export type { ExpansionReport, SeriesOrigin } from './series/series-types.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
@@ -90,7 +92,7 @@ export type {
 export { syncKey } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
-export { renewalRequest, RenewalNotConfigured, runRenewal } from './subscriptions/renewal.ts';
+export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './subscriptions/renewal.ts';
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
 export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';

@@ -5,12 +5,18 @@ import { repairItemId, type RepairEntry } from './state/subscription-store.ts';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
+/**
+ * Which path produced a record: a notification, a delta resync, a repair of an unenriched record, or the
+ * expansion of a recurring series into its occurrences.
+ */
+export type RecordSource = 'notification' | 'resync' | 'repair' | 'expansion';
+
 /** What every change record's value says, whatever the kind; documented in docs/record-format.md. */
 export interface ChangeRecordFacts {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
   /** The resource kind (`events`, `messages`, `contacts`); its topic, key and item field follow from it. */
   kind: KindName;
-  source: 'notification' | 'resync' | 'repair';
+  source: RecordSource;
   changeType: 'created' | 'updated' | 'deleted';
   tenantId: string;
   /** The mailbox (lower-case object id). */
@@ -37,6 +43,8 @@ export interface ChangeRecordFacts {
    * out): the item then holds just its id and the folder it is in now.
    */
   outsideFolder?: true;
+  /** Present only on an occurrence record (`source: "expansion"`): the id of its series master. */
+  seriesMasterId?: string;
 }
 
 /** The value of an event record: the facts, `eventId` and `event` (the kinds' own names for id and item). */
@@ -107,6 +115,7 @@ function built(c: Omit<ChangeRecords, 'value' | 'records'>): ChangeRecords {
     'g2k-enriched': String(f.enriched),
     ...(f.notificationId ? { 'g2k-notification-id': f.notificationId } : {}),
     ...(f.reducedProperties ? { 'g2k-reduced': f.reducedProperties.join(',') } : {}),
+    ...(f.seriesMasterId ? { 'g2k-series-master-id': f.seriesMasterId } : {}),
     'content-type': 'application/json',
   };
   const value = valueOf(c);
@@ -130,6 +139,8 @@ export interface ChangeInput {
   subscriptionId: string;
   notificationId?: string | undefined;
   subscriptionExpirationDateTime?: string | undefined;
+  /** An occurrence's series master (expansion records). */
+  seriesMasterId?: string | undefined;
 }
 
 /**
@@ -157,6 +168,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     deleteConfirmed: confirmation(change.changeType, outcome),
     reducedProperties: outcome.kind === 'found' && outcome.omitted?.length ? outcome.omitted : null,
     ...(outcome.kind === 'found' && outcome.outside ? { outsideFolder: true as const } : {}),
+    ...(change.seriesMasterId ? { seriesMasterId: change.seriesMasterId } : {}),
   };
   return built({
     kind,
@@ -285,7 +297,7 @@ export interface DeadLetterValue {
   reason: string;
   error: string;
   kind: KindName;
-  source: 'notification' | 'resync' | 'repair';
+  source: RecordSource;
   topic: string;
   key: string;
   tenantId: string;

@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import type { SubscriptionRecord, SubscriptionStore } from '@graph2kafka/core';
 import type { GraphSim } from '@graph2kafka/graph-sim';
 
-async function simCall(
+export async function simCall(
   sim: GraphSim,
   method: string,
   path: string,

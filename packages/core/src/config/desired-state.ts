@@ -1,5 +1,6 @@
 import { isKindName, KIND_NAMES, KINDS, type ChangeType, type KindName } from '../kinds/index.ts';
 import { ITEM_ID } from '../kinds/mailbox-paths.ts';
+import type { ExpansionWindow } from '../state/subscription-store.ts';
 
 /**
  * One entry of the desired state: what to subscribe to in one tenant, for one kind. Mailbox kinds name
@@ -18,11 +19,26 @@ export interface DesiredEntry {
   changeTypes: ChangeType[];
   /** `$select` for reads (and delta where the kind allows); absent: the kind's default. */
   select: string | undefined;
+  /** Events only: recurring series are also produced as one record per occurrence in this window. */
+  expandOccurrences?: ExpansionWindow;
 }
+
+/** The longest expansion window: a year and a day ahead, a month back (each series read is bounded by it). */
+export const MAX_EXPAND_FUTURE_DAYS = 366;
+export const MAX_EXPAND_PAST_DAYS = 31;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SELECT = /^[A-Za-z][A-Za-z0-9_]*(?:,[A-Za-z][A-Za-z0-9_]*)*$/;
-const ENTRY_FIELDS = new Set(['tenant', 'kind', 'users', 'groups', 'folders', 'changeTypes', 'select']);
+const ENTRY_FIELDS = new Set([
+  'tenant',
+  'kind',
+  'users',
+  'groups',
+  'folders',
+  'changeTypes',
+  'select',
+  'expandOccurrences',
+]);
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
 
@@ -96,6 +112,7 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   const changeTypes = parseChangeTypes(e.changeTypes, kind.changeTypes, kind.defaultChangeTypes, label, problems);
   if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
     problems.push(`${label}: select must be property names separated by commas, got ${JSON.stringify(e.select)}.`);
+  const expandOccurrences = parseExpansion(e.expandOccurrences, kind.name, label, problems);
   if (problems.length > before) return undefined;
   return {
     source: at,
@@ -106,7 +123,40 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     folders,
     changeTypes,
     select: typeof e.select === 'string' ? e.select : undefined,
+    ...(expandOccurrences ? { expandOccurrences } : {}),
   };
+}
+
+/** `expandOccurrences`: `{ "futureDays": 90, "pastDays": 0 }` (or just the number of future days), events only. */
+export function parseExpansion(
+  value: unknown,
+  kind: KindName,
+  label: string,
+  problems: string[],
+): ExpansionWindow | undefined {
+  if (value === undefined) return undefined;
+  if (kind !== 'events') {
+    problems.push(`${label}: expandOccurrences applies to events only (recurring series).`);
+    return undefined;
+  }
+  const o = typeof value === 'number' ? { futureDays: value } : value;
+  const bad = `${label}: expandOccurrences must be { "futureDays": 1..${MAX_EXPAND_FUTURE_DAYS}, "pastDays": 0..${MAX_EXPAND_PAST_DAYS} } or a number of future days, got ${JSON.stringify(value)?.slice(0, 120)}.`;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    problems.push(bad);
+    return undefined;
+  }
+  const { futureDays, pastDays = 0, ...rest } = o as Record<string, unknown>;
+  const inRange = (v: unknown, min: number, max: number): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  if (
+    Object.keys(rest).length ||
+    !inRange(futureDays, 1, MAX_EXPAND_FUTURE_DAYS) ||
+    !inRange(pastDays, 0, MAX_EXPAND_PAST_DAYS)
+  ) {
+    problems.push(bad);
+    return undefined;
+  }
+  return { pastDays, futureDays };
 }
 
 /** Change types as a list or comma-separated text, checked against what Graph allows for the kind. */

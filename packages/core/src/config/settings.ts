@@ -227,6 +227,12 @@ export const SETTINGS = {
     default: '`30`',
     meaning: 'how far back an events resync reads (the calendar window)',
   },
+  G2K_EXPAND_OCCURRENCES_DAYS: {
+    domain: 'subscriptions',
+    default: '`0` (off)',
+    meaning:
+      'for the `G2K_SUBSCRIBE_USERS`/`GROUPS` events: also produce each occurrence of a recurring series for this many days ahead (1–366; the file’s `expandOccurrences`)',
+  },
   G2K_RESYNC_FUTURE_DAYS: {
     domain: 'subscriptions',
     default: '`365`',

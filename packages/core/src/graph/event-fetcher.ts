@@ -118,7 +118,33 @@ export class EventFetcher {
     relationPages = Infinity,
   ): Promise<FetchOutcome> {
     const confined = await this.folders.confine(tenantId, kind, target, outcome, deadline);
-    return this.expand(tenantId, kind, confined, deadline, relationPages);
+    const selected = await this.withSelectedOnly(tenantId, kind, target, confined, deadline);
+    return this.expand(tenantId, kind, selected, deadline, relationPages);
+  }
+
+  /** The item with the properties Graph returns only when selected (see ResourceKind.selectedOnly). */
+  private async withSelectedOnly(
+    tenantId: string,
+    kind: ResourceKind,
+    target: Target,
+    outcome: FetchOutcome,
+    deadline: number,
+  ): Promise<FetchOutcome> {
+    const extra = kind.selectedOnly;
+    if (outcome.kind !== 'found' || outcome.outside || !extra || !extra.applies(outcome.item)) return outcome;
+    const names = extra.select.split(',');
+    if (names.every((name) => name in outcome.item)) return outcome;
+    const read = await this.fetch(
+      tenantId,
+      kind,
+      kind.readPath(target, String(outcome.item.id), extra.select),
+      deadline,
+    );
+    // Gone between the two reads: the item is gone; not read in time: the record waits for a repair.
+    if (read.kind !== 'found') return read.kind === 'gone' ? read : { kind: 'failed', reason: read.reason };
+    const item = { ...outcome.item };
+    for (const name of names) item[name] = read.item[name] ?? null;
+    return { ...outcome, item };
   }
 
   /** The item with its kind's relations read onto it, page by page through `$batch` (see ResourceKind.relations). */

@@ -28,6 +28,14 @@ export const events: ResourceKind = {
   ],
   // calendarView/delta reports what left the window too; since v1 a removal there has been a tombstone.
   removalMeansGone: true,
+  // Graph names a series' cancelled occurrences only to a $select on a read of the master itself.
+  selectedOnly: { select: 'cancelledOccurrences', applies: (item) => item.type === 'seriesMaster' },
+  // calendarView/delta shows a series as its occurrences and exceptions: records are of the master, as from
+  // notifications.
+  parentOf: (item) =>
+    (item.type === 'occurrence' || item.type === 'exception') && typeof item.seriesMasterId === 'string'
+      ? item.seriesMasterId
+      : undefined,
   subscriptionResource: (t) => `/users/${user(t)}/events`,
   targetOf(resource) {
     const userId = mailboxCollection(resource, 'events');

@@ -91,6 +91,16 @@ export interface ResourceKind {
    * list. Over `maxItems` the collection is left out and named in the record's `reducedProperties`.
    */
   readonly relations?: readonly Relation[];
+  /**
+   * Properties Graph returns only to a `$select` naming them, on a read of one item (a series master's
+   * `cancelledOccurrences`): read beside the item where `applies` says so and the item lacks them, and set on it.
+   */
+  readonly selectedOnly?: { select: string; applies(item: Record<string, unknown>): boolean };
+  /**
+   * Kinds whose delta returns parts of the items notifications name (calendarView/delta: a series' occurrences
+   * and exceptions, never its master): the id of the item a delta entry belongs to, when it is such a part.
+   */
+  parentOf?(item: Record<string, unknown>): string | undefined;
 
   /** The `resource` of the subscription for a target. */
   subscriptionResource(target: Target): string;

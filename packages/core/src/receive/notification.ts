@@ -1,3 +1,4 @@
+import type { ExpansionWindow } from '../state/subscription-store.ts';
 import type { KindName, NamedItem, Target } from '../kinds/index.ts';
 
 /** A change notification as Graph sends it (changeNotification, v1.0), after the envelope check. */
@@ -30,4 +31,6 @@ export interface VerifiedChange extends ChangeNotification {
   itemId: string;
   /** The `$select` the subscription's entry asked for (else the kind's default). */
   select: string | undefined;
+  /** Events: the subscription's occurrence expansion, if its entry asked for one. */
+  expand?: ExpansionWindow | undefined;
 }

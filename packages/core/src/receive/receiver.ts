@@ -6,6 +6,8 @@ import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
+import type { SeriesExpander } from '../series/series-expander.ts';
+import type { SeriesOrigin } from '../series/series-types.ts';
 import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, notificationRecords } from '../record.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
@@ -65,6 +67,8 @@ export interface ReceiverDeps {
   sink: RecordSink;
   events: EventProducer;
   repairer: Repairer;
+  /** Marks the series of produced master records for expansion (absent: masters only). */
+  series?: SeriesExpander;
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -217,8 +221,17 @@ export class NotificationReceiver {
         ? [{ n: change.n, reason: outcome.reason }]
         : [];
     });
+    // A series master in Kafka owes its occurrences (follow-up work; Graph's answer does not wait for it).
+    const masters = units.flatMap(({ change }, i) =>
+      change.n.kind === 'events' && results[i]!.status === 'produced'
+        ? [{ origin: seriesOrigin(change.n), itemId: change.n.itemId, outcome: fetched[i]! }]
+        : [],
+    );
     // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
-    await untilOr(this.deps.repairer.enqueue(unenriched), receivedAt + ANSWER_BY_MS - this.now());
+    await untilOr(
+      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(masters)]).then(() => undefined),
+      receivedAt + ANSWER_BY_MS - this.now(),
+    );
     if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
   }
 
@@ -353,8 +366,17 @@ function verifiedChange(n: ChangeNotification, subscription: SubscriptionRecord)
           },
     itemId: n.named.itemId,
     select: subscription.select ?? kind.defaultSelect,
+    ...(subscription.expand ? { expand: subscription.expand } : {}),
   };
 }
+
+const seriesOrigin = (n: VerifiedChange): SeriesOrigin => ({
+  tenantId: n.tenantId,
+  userId: n.target.userId ?? '',
+  subscriptionId: n.subscriptionId,
+  select: n.select,
+  expand: n.expand,
+});
 
 /** What the dead-letter topic keeps of a notification: enough to replay it, never its clientState. */
 function replayable(n: VerifiedChange): Record<string, unknown> {

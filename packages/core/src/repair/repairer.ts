@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
 import { repairRecords, repairTarget } from '../record.ts';
+import type { SeriesExpander } from '../series/series-expander.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
 export interface RepairReport {
@@ -26,6 +27,8 @@ export interface RepairerOptions {
   /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
   maxEntries: number;
   metrics?: Metrics;
+  /** Marks the series of repaired master records for expansion. */
+  series?: SeriesExpander;
   now?: () => number;
 }
 
@@ -146,6 +149,19 @@ export class Repairer {
       const results = await this.o.events.produce(
         ready.map(({ entry, outcome }) => ({ records: repairRecords(entry, outcome, this.now()), notification: null })),
         Math.min(deadline, this.now() + 10_000),
+      );
+      await this.o.series?.enqueue(
+        ready.flatMap(({ entry, outcome }, i) =>
+          (entry.kind ?? 'events') === 'events' && results[i]!.status === 'produced'
+            ? [
+                {
+                  origin: { tenantId: entry.tenantId, userId: entry.userId, subscriptionId: entry.subscriptionId },
+                  itemId: repairItemId(entry),
+                  outcome,
+                },
+              ]
+            : [],
+        ),
       );
       for (const [i, { entry, outcome }] of ready.entries()) {
         if (results[i]!.status === 'retry_later') continue;

@@ -15,6 +15,8 @@ export interface SubscriptionRecord {
   folderId?: string;
   /** The `$select` its desired-state entry asked for; absent: the kind's default. */
   select?: string;
+  /** Events: the occurrence expansion its entry asked for; absent: series are produced as masters only. */
+  expand?: ExpansionWindow;
   resource: string;
   changeType: string;
   clientState: string;
@@ -144,6 +146,11 @@ export interface SeriesState extends SeriesRef {
   from?: string;
   to?: string;
   occurrences: Array<{ id: string; originalStart: string }>;
+  /**
+   * Occurrences tombstoned while still inside the window: a resync's delta reports them removed again, and
+   * must know them for occurrences (not events of their own).
+   */
+  retired?: Array<{ id: string; originalStart: string }>;
   updatedAt: string;
 }
 

@@ -3,7 +3,12 @@ import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
 import { KINDS, kindOf, type ResourceKind, type Target } from '../kinds/index.ts';
-import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
+import {
+  pendingId,
+  type ExpansionWindow,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from '../state/subscription-store.ts';
 import { ref, type Resyncer, type SyncTarget } from './resync.ts';
 import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
 import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
@@ -88,6 +93,7 @@ interface Want {
   resource: string;
   changeTypes: string;
   select: string | undefined;
+  expand?: ExpansionWindow | undefined;
 }
 
 /** A stored subscription's want (for recreating it as it was). */
@@ -104,6 +110,7 @@ function wantOf(record: SubscriptionRecord): Want {
     resource: kind.subscriptionResource(target),
     changeTypes: record.changeType,
     select: record.select,
+    expand: record.expand,
   };
 }
 
@@ -112,6 +119,7 @@ const syncTargetOf = (w: Want): SyncTarget => ({
   kind: w.kind,
   target: w.target,
   select: w.select,
+  expand: w.expand,
 });
 
 /**
@@ -260,6 +268,7 @@ export class SubscriptionManager {
           resource,
           changeTypes: entry.changeTypes.join(','),
           select: entry.select,
+          expand: entry.expandOccurrences,
         });
       }
     }
@@ -549,7 +558,7 @@ export class SubscriptionManager {
       try {
         if (Date.now() >= deadline) break;
         const result = await this.resyncer.resync(
-          { tenantId: state.tenantId, kind, target, select: sub?.select },
+          { tenantId: state.tenantId, kind, target, select: sub?.select, expand: sub?.expand },
           sub?.id ?? '',
           deadline,
         );
@@ -571,7 +580,7 @@ export class SubscriptionManager {
       if (created !== 'conflict') report.created.push(created.id);
       return;
     }
-    const record = keep;
+    const record = await this.withOptions(keep, want);
     const remainingMs = Date.parse(keep.expirationDateTime) - this.now();
     if (remainingMs > this.settings.renewWithinMinutes * 60_000) {
       report.unchanged++;
@@ -597,6 +606,24 @@ export class SubscriptionManager {
       return;
     }
     await this.renewed(record, renewed, report);
+  }
+
+  /**
+   * The entry's read options (`select`, `expandOccurrences`) live on the stored subscription, which the receiver
+   * reads: an edited entry takes effect with the next run, without replacing the subscription.
+   */
+  private async withOptions(record: SubscriptionRecord, want: Want): Promise<SubscriptionRecord> {
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    if (same(record.select, want.select) && same(record.expand, want.expand)) return record;
+    const { select: _s, expand: _e, ...rest } = record;
+    const updated: SubscriptionRecord = {
+      ...rest,
+      ...(want.select ? { select: want.select } : {}),
+      ...(want.expand ? { expand: want.expand } : {}),
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+    await this.store.put(updated);
+    return updated;
   }
 
   private async renewed(
@@ -643,6 +670,7 @@ export class SubscriptionManager {
       userId: want.target.userId ?? '',
       ...(want.target.folderId ? { folderId: want.target.folderId } : {}),
       ...(want.select ? { select: want.select } : {}),
+      ...(want.expand ? { expand: want.expand } : {}),
       resource: body.resource,
       changeType: body.changeType,
       clientState,

@@ -2,6 +2,7 @@ import type { Graph2Kafka } from '../app.ts';
 import { errorMessage } from '../errors.ts';
 import { jsonResponse, type CoreResponse } from '../receive/http.ts';
 import type { RepairReport } from '../repair/repairer.ts';
+import type { ExpansionReport } from '../series/series-types.ts';
 import type { ReconcileReport } from './manager.ts';
 import { verifySchedulerToken } from './scheduler-auth.ts';
 
@@ -17,20 +18,23 @@ export class RenewalNotConfigured extends Error {
 /**
  * A timer run is designed to end within 10 minutes (GCP HTTP functions allow 60, Azure Flex Consumption what is
  * configured): reconciling gets the first 5 (what does not fit is deferred to the next run, most urgent first),
- * repairing unenriched records the next 4.
+ * repairing unenriched records the next 3, expanding recurring series (due ones, then windows that moved) 1.5.
  */
 const RECONCILE_SHARE_MS = 5 * 60_000;
-const REPAIR_SHARE_MS = 4 * 60_000;
+const REPAIR_SHARE_MS = 3 * 60_000;
+const SERIES_SHARE_MS = 90_000;
 
-/** One timer run: reconcile the subscriptions, finish owed resyncs, then repair unenriched records. */
+export type RenewalReport = ReconcileReport & { repair: RepairReport; series: ExpansionReport };
+
+/** One timer run: reconcile the subscriptions, finish owed resyncs, repair unenriched records, expand series. */
 export async function runRenewal(
   app: Graph2Kafka,
   progress: (line: string) => void = () => undefined,
-): Promise<ReconcileReport & { repair: RepairReport }> {
+): Promise<RenewalReport> {
   if (!app.manager) throw new RenewalNotConfigured();
   const manager = app.manager;
   const started = Date.now();
-  let result: (ReconcileReport & { repair: RepairReport }) | undefined;
+  let result: RenewalReport | undefined;
   let failure: string | undefined;
   try {
     const report = await manager.reconcile(progress, started + RECONCILE_SHARE_MS);
@@ -38,7 +42,12 @@ export async function runRenewal(
     progress(
       `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
     );
-    result = { ...report, repair };
+    const series = await app.series.drain(Date.now() + SERIES_SHARE_MS);
+    if (series.expanded || series.advanced || series.gone || series.failed || series.left)
+      progress(
+        `series expanded ${series.expanded}, windows advanced ${series.advanced}, gone ${series.gone}, failed ${series.failed}, left ${series.left}`,
+      );
+    result = { ...report, repair, series };
     return result;
   } catch (err) {
     failure = errorMessage(err);

@@ -6,7 +6,9 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../record.ts';
-import type { MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
+import type { SeriesExpander } from '../series/series-expander.ts';
+import type { SeriesOrigin } from '../series/series-types.ts';
+import type { ExpansionWindow, MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
 
 export interface ResyncResult {
   produced: number;
@@ -19,9 +21,23 @@ export interface SyncTarget {
   kind: ResourceKind;
   target: Target;
   select?: string | undefined;
+  /** Events: the subscription's occurrence expansion (series changed during the gap are expanded again). */
+  expand?: ExpansionWindow | undefined;
 }
 
 const PAGE = 'odata.maxpagesize=100';
+/** Series states read to know a mailbox's series (their occurrences and masters) during a resync. */
+const MAX_KNOWN_SERIES = 50_000;
+
+/**
+ * One resync's view of a target's recurring series: the masters graph2kafka knows (from the series state),
+ * whose occurrences those are, and the masters this resync has already read or produced.
+ */
+interface SeriesContext {
+  masters: Set<string>;
+  occurrenceOf: Map<string, string>;
+  seen: Set<string>;
+}
 const MAX_ATTEMPTS = 8;
 
 type Page = { value: Record<string, unknown>[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string };
@@ -42,6 +58,8 @@ export class Resyncer {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly complete: EventFetcher['complete'];
+  private readonly read: EventFetcher['fetchItem'] | undefined;
+  private readonly series: SeriesExpander | undefined;
 
   constructor(deps: {
     graph: GraphClient;
@@ -52,7 +70,13 @@ export class Resyncer {
     now?: () => number;
     /** Completes reads for their records: folder targets kept to their folder, relations read (the fetcher's). */
     complete?: EventFetcher['complete'];
+    /** Reads one item for its record (the fetcher's): a series master that delta showed as its occurrences. */
+    read?: EventFetcher['fetchItem'];
+    /** Marks the series of produced masters for expansion. */
+    series?: SeriesExpander;
   }) {
+    this.read = deps.read;
+    this.series = deps.series;
     this.now = deps.now ?? Date.now;
     this.complete = deps.complete ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
     this.graph = deps.graph;
@@ -87,12 +111,14 @@ export class Resyncer {
 
   private async walk(t: SyncTarget, subscriptionId: string, deadline: number, produce: boolean): Promise<ResyncResult> {
     const scopes = await this.scopes(t, deadline);
+    const series = produce && t.kind.parentOf ? await this.knownSeries(t) : undefined;
     let produced = 0;
     for (const scope of scopes) {
-      const result = await this.walkScope(t, scope, subscriptionId, deadline, produce);
+      const result = await this.walkScope(t, scope, subscriptionId, deadline, produce, series);
       produced += result.produced;
       if (!result.complete) return { produced, complete: false };
     }
+    if (series) produced += await this.checkUnseenMasters(t, subscriptionId, series, deadline);
     // The target's own state: its scope's link when it has a single unnamed scope, else only the flags.
     if (scopes.length !== 1 || scopes[0]!.scope !== '')
       await this.store.putSync({
@@ -130,6 +156,7 @@ export class Resyncer {
     subscriptionId: string,
     deadline: number,
     produce: boolean,
+    series?: SeriesContext,
   ): Promise<ResyncResult> {
     const at = { ...ref(t), ...(scope.scope ? { scope: scope.scope } : {}) };
     const state = await this.store.getSync(at);
@@ -145,27 +172,8 @@ export class Resyncer {
         continue;
       }
       const page = res.body as Page;
-      if (produce && page.value.length) {
-        const now = Date.now();
-        const confirmed = await this.confirmRemovals(t, page.value, deadline);
-        // Each item gets its own verdict, as notifications do: an item too large for Kafka goes out reduced or
-        // to the dead-letter topic, and never stops the resync; only a failure a retry can fix does.
-        const results = await this.events.produce(
-          page.value.map((item, i) => ({
-            records: resyncRecords(
-              { tenantId: t.tenantId, kind: t.kind.name, target: t.target, subscriptionId },
-              item,
-              confirmed[i],
-              now,
-            ),
-            notification: null,
-          })),
-          now + 10_000,
-        );
-        const failed = results.find((r) => r.status === 'retry_later');
-        if (failed) throw new ProduceError(`resync of ${describe(t)} could not produce: ${failed.reason}`);
-        produced += page.value.length;
-      }
+      const items = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
+      if (produce && items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, series);
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
       const done = page['@odata.deltaLink'] !== undefined;
       await this.store.putSync({
@@ -177,6 +185,140 @@ export class Resyncer {
       if (done || !next) return { produced, complete: true };
       link = next;
     }
+  }
+
+  /** Produces one page's items as resync records; masters among them owe their series an expansion. */
+  private async produceItems(
+    t: SyncTarget,
+    subscriptionId: string,
+    items: Record<string, unknown>[],
+    deadline: number,
+    series?: SeriesContext,
+  ): Promise<number> {
+    const now = Date.now();
+    const confirmed = await this.confirmRemovals(t, items, deadline);
+    const records = items.map((item, i) =>
+      resyncRecords(
+        { tenantId: t.tenantId, kind: t.kind.name, target: t.target, subscriptionId },
+        item,
+        confirmed[i],
+        now,
+      ),
+    );
+    // Each item gets its own verdict, as notifications do: an item too large for Kafka goes out reduced or
+    // to the dead-letter topic, and never stops the resync; only a failure a retry can fix does.
+    const results = await this.events.produce(
+      records.map((r) => ({ records: r, notification: null })),
+      now + 10_000,
+    );
+    const failed = results.find((r) => r.status === 'retry_later');
+    if (failed) throw new ProduceError(`resync of ${describe(t)} could not produce: ${failed.reason}`);
+    if (series && this.series) {
+      const origin = {
+        tenantId: t.tenantId,
+        userId: t.target.userId ?? '',
+        subscriptionId,
+        select: t.select,
+        expand: t.expand,
+      };
+      await this.series.enqueue(
+        items.flatMap((item, i): Array<{ origin: SeriesOrigin; itemId: string; outcome: FetchOutcome }> => {
+          const id = String(item.id);
+          if (item['@removed'] === undefined)
+            return [{ origin, itemId: id, outcome: { kind: 'found' as const, item } }];
+          return records[i]!.tombstone && series.masters.has(id)
+            ? [{ origin, itemId: id, outcome: { kind: 'gone' as const } }]
+            : [];
+        }),
+      );
+    }
+    return items.length;
+  }
+
+  /** The series graph2kafka knows in the target's mailbox: masters, and their occurrences produced last. */
+  private async knownSeries(t: SyncTarget): Promise<SeriesContext> {
+    const context: SeriesContext = { masters: new Set(), occurrenceOf: new Map(), seen: new Set() };
+    const userId = (t.target.userId ?? '').toLowerCase();
+    for (const state of await this.store.listSeries(MAX_KNOWN_SERIES)) {
+      if (state.tenantId.toLowerCase() !== t.tenantId.toLowerCase() || state.userId.toLowerCase() !== userId) continue;
+      context.masters.add(state.masterId);
+      for (const o of [...state.occurrences, ...(state.retired ?? [])]) context.occurrenceOf.set(o.id, state.masterId);
+    }
+    return context;
+  }
+
+  /**
+   * calendarView/delta shows a series as its occurrences and exceptions; a notification names the master. So
+   * that both paths give one stream, each series in the page becomes its master, read once per resync (gone: its
+   * tombstone). A removed occurrence graph2kafka produced is its master's to settle (the expansion tombstones it).
+   */
+  private async toMasters(
+    t: SyncTarget,
+    items: Record<string, unknown>[],
+    series: SeriesContext,
+    deadline: number,
+  ): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    const masters: string[] = [];
+    const master = (id: string): void => {
+      if (series.seen.has(id)) return;
+      series.seen.add(id);
+      masters.push(id);
+    };
+    for (const item of items) {
+      const id = String(item.id);
+      if (item['@removed'] !== undefined) {
+        const of = series.occurrenceOf.get(id);
+        if (of) master(of);
+        else {
+          if (series.masters.has(id)) series.seen.add(id);
+          out.push(item);
+        }
+        continue;
+      }
+      const parent = t.kind.parentOf!(item);
+      if (parent) master(parent);
+      else out.push(item);
+    }
+    out.push(...(await this.readMasters(t, masters, deadline)));
+    return out;
+  }
+
+  /** Masters as delta items: the master read now, or its removal when Graph no longer has it. */
+  private async readMasters(t: SyncTarget, ids: string[], deadline: number): Promise<Record<string, unknown>[]> {
+    if (!ids.length) return [];
+    if (!this.read) throw new GraphRequestError(`resync of ${describe(t)}: no reader for series masters`);
+    const read = this.read;
+    const outcomes = await Promise.all(
+      ids.map((id) => read(t.tenantId, t.kind, t.target, id, t.select ?? t.kind.defaultSelect, deadline)),
+    );
+    return outcomes.map((outcome, i) => {
+      if (outcome.kind === 'found') return outcome.item;
+      if (outcome.kind === 'gone') return { id: ids[i], '@removed': { reason: 'deleted' } };
+      throw new GraphRequestError(`reading series master ${ids[i]} of ${describe(t)}: ${outcome.reason}`);
+    });
+  }
+
+  /**
+   * A series deleted while notifications were lost shows in delta only as removed occurrences, which may not
+   * be the ones graph2kafka knows: every known master the resync did not meet is read, and tombstoned if gone.
+   */
+  private async checkUnseenMasters(
+    t: SyncTarget,
+    subscriptionId: string,
+    series: SeriesContext,
+    deadline: number,
+  ): Promise<number> {
+    const unseen = [...series.masters].filter((id) => !series.seen.has(id));
+    let produced = 0;
+    for (let i = 0; i < unseen.length; i += 100) {
+      const items = (await this.readMasters(t, unseen.slice(i, i + 100), deadline)).filter(
+        (item) => item['@removed'] !== undefined,
+      );
+      for (const item of items) series.seen.add(String(item.id));
+      if (items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, series);
+    }
+    return produced;
   }
 
   /**

@@ -1,0 +1,361 @@
+import { errorMessage } from '../errors.ts';
+import type { FetchOutcome } from '../graph/event-fetcher.ts';
+import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
+import { KINDS } from '../kinds/index.ts';
+import { seg } from '../kinds/mailbox-paths.ts';
+import type { Logger } from '../logger.ts';
+import { changeRecords, type ChangeRecords } from '../record.ts';
+import type {
+  ExpansionWindow,
+  SeriesDue,
+  SeriesRef,
+  SeriesState,
+  SubscriptionStore,
+} from '../state/subscription-store.ts';
+import type { ExpansionReport, SeriesOrigin } from './series-types.ts';
+
+const DAY_MS = 86_400_000;
+/** Series expanded at once; each is one `/instances` read (a page per 100 occurrences). */
+const ROUND = 10;
+/** Dues and states one run looks at; what is left waits for the next run. */
+const PER_RUN = 5_000;
+/** Occurrences kept per series: a daily series over the longest window (366 + 31 days) stays well under it. */
+const MAX_OCCURRENCES = 1_000;
+const PAGE = 100;
+/** After this many failed runs a due expansion is given up (the next day's window advance tries again). */
+const MAX_ATTEMPTS = 48;
+const MAX_READ_ATTEMPTS = 4;
+/** What every occurrence record needs, whatever the subscription's `$select`. */
+const OCCURRENCE_FIELDS = ['id', 'type', 'seriesMasterId', 'originalStart', 'start', 'end'];
+
+/**
+ * The window an expansion covers now: whole UTC days, so it moves once a day and a timer run that finds it
+ * moved adds the occurrences of the day that came into view.
+ */
+export function expansionWindow(expand: ExpansionWindow, now: number): { from: number; to: number } {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return { from: today - expand.pastDays * DAY_MS, to: today + (expand.futureDays + 1) * DAY_MS };
+}
+
+type Page = { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string };
+
+export interface SeriesExpanderOptions {
+  store: SubscriptionStore;
+  graph: GraphClient;
+  events: EventProducer;
+  logger: Logger;
+  /** Graph's clock (graph-sim's in tests): the window is placed around it. */
+  now?: () => number;
+}
+
+/**
+ * Produces recurring series as their occurrences too, for subscriptions whose entry asks for it
+ * (`expandOccurrences`). A master's change marks its series due (a marker in the state store, written once the
+ * master's record is in Kafka); a drain, opportunistic and on the timer, reads the series' instances in the
+ * window and produces one record per occurrence (keyed by occurrence id, `source: "expansion"`, with the master's
+ * id), and a tombstone for each occurrence produced last time that is no longer there (cancelled, moved out,
+ * series shortened or deleted). The set produced is kept per series; occurrences that fell behind the window
+ * as time passed are forgotten without a tombstone. Graph's answer never waits for any of it.
+ */
+export class SeriesExpander {
+  /** Graph requests and expansions so far (the benchmark's cost per master change). */
+  readonly stats = { graphRequests: 0, expansions: 0, occurrenceRecords: 0, tombstones: 0 };
+  private readonly o: SeriesExpanderOptions;
+  private readonly now: () => number;
+  private draining: Promise<ExpansionReport> | undefined;
+  private again = false;
+  private nudgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SeriesExpanderOptions) {
+    this.o = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Marks the series of produced master records due. A delete marks a series only if graph2kafka knows it
+   * (its occurrences then need their tombstones). Never throws: a failure is logged and the window advance
+   * catches up.
+   */
+  async enqueue(changes: Array<{ origin: SeriesOrigin; itemId: string; outcome: FetchOutcome }>): Promise<void> {
+    const dues = changes.filter(
+      ({ outcome }) => outcome.kind === 'gone' || (outcome.kind === 'found' && outcome.item.type === 'seriesMaster'),
+    );
+    if (!dues.length) return;
+    const changedAt = new Date(this.now()).toISOString();
+    try {
+      await Promise.all(
+        dues.map(async ({ origin, itemId, outcome }) => {
+          const ref: SeriesRef = { tenantId: origin.tenantId.toLowerCase(), userId: origin.userId, masterId: itemId };
+          if (outcome.kind === 'gone' && !(await this.o.store.getSeries(ref))) return;
+          await this.o.store.putSeriesDue({
+            ...ref,
+            subscriptionId: origin.subscriptionId,
+            ...(origin.select ? { select: origin.select } : {}),
+            ...(origin.expand ? { expand: origin.expand } : {}),
+            changedAt,
+            attempts: 0,
+          });
+        }),
+      );
+      this.nudge();
+    } catch (err) {
+      this.o.logger.error('marking series for expansion failed; the next timer run catches up', {
+        error: errorMessage(err),
+      });
+    }
+  }
+
+  /** Drains soon in the background (one drain at a time; a nudge during one runs another after it). */
+  nudge(): void {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    if (this.nudgeTimer) return;
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = undefined;
+      void this.drain(Date.now() + 60_000).catch((err: unknown) =>
+        this.o.logger.warn('series expansion failed; the timer run expands', { error: errorMessage(err) }),
+      );
+    }, 100);
+    this.nudgeTimer.unref();
+  }
+
+  /** Expands due series, then series whose window moved, until `deadline`. */
+  async drain(deadline: number): Promise<ExpansionReport> {
+    while (this.draining) await this.draining.catch(() => undefined);
+    const run = this.run(deadline).finally(() => {
+      this.draining = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+    this.draining = run;
+    return run;
+  }
+
+  private async run(deadline: number): Promise<ExpansionReport> {
+    const report: ExpansionReport = { expanded: 0, advanced: 0, gone: 0, failed: 0, left: 0 };
+    const dues = await this.o.store.listSeriesDue(PER_RUN);
+    const dueIds = new Set(dues.map(key));
+    const now = this.now();
+    const stale = (await this.o.store.listSeries(PER_RUN)).filter(
+      (s) => !dueIds.has(key(s)) && s.expand && s.to && expansionWindow(s.expand, now).to > Date.parse(s.to),
+    );
+    const work: Array<{ ref: SeriesRef; due?: SeriesDue; state?: SeriesState }> = [
+      ...dues.map((due) => ({ ref: due, due })),
+      ...stale.map((state) => ({ ref: state, state })),
+    ];
+    let next = 0;
+    while (next < work.length && Date.now() < deadline) {
+      const round = work.slice(next, next + ROUND);
+      next += round.length;
+      await Promise.all(round.map((w) => this.expandOne(w.ref, w.due, w.state, deadline, report)));
+    }
+    report.left = work.length - next;
+    if (report.expanded || report.advanced || report.gone || report.failed)
+      this.o.logger.info('series expansion run', { ...report });
+    return report;
+  }
+
+  private async expandOne(
+    ref: SeriesRef,
+    due: SeriesDue | undefined,
+    known: SeriesState | undefined,
+    deadline: number,
+    report: ExpansionReport,
+  ): Promise<void> {
+    try {
+      const previous = known ?? (await this.o.store.getSeries(ref));
+      const subscriptionId = due?.subscriptionId ?? previous!.subscriptionId;
+      // The subscription's options as they are now (an edited entry applies to the next expansion).
+      const sub = await this.o.store.get(subscriptionId);
+      const expand = sub ? sub.expand : (due?.expand ?? previous?.expand);
+      const select = sub ? sub.select : (due?.select ?? previous?.select);
+      const base: SeriesState = {
+        ...ref,
+        subscriptionId,
+        ...(select ? { select } : {}),
+        occurrences: [],
+        updatedAt: new Date(this.now()).toISOString(),
+      };
+      if (!expand) {
+        // Masters only: the series is still known, so a resync can tell when it is deleted.
+        await this.o.store.putSeries(base);
+        await this.clearDue(ref, due);
+        return;
+      }
+      const window = expansionWindow(expand, this.now());
+      const read = await this.instances(ref, window, select, deadline);
+      const at = this.now();
+      const facts = { tenantId: ref.tenantId, userId: ref.userId, masterId: ref.masterId, subscriptionId };
+      const before = previous?.occurrences ?? [];
+      let units: ChangeRecords[];
+      let occurrences: SeriesState['occurrences'] = [];
+      let retired: SeriesState['occurrences'] = [];
+      if (read === 'gone') {
+        units = before.map((o) => occurrenceRecords(facts, o.id, { kind: 'gone' }, at));
+      } else {
+        const seen = new Set(read.map((o) => String(o.id)));
+        const known = new Set(before.map((o) => o.id));
+        // A master's change may touch every occurrence; a window that only moved adds the new ones.
+        const fresh = due ? read : read.filter((o) => !known.has(String(o.id)));
+        const vanished = before.filter((o) => !seen.has(o.id) && Date.parse(o.originalStart) >= window.from);
+        units = [
+          ...fresh.map((item) => occurrenceRecords(facts, String(item.id), { kind: 'found', item }, at)),
+          ...vanished.map((o) => occurrenceRecords(facts, o.id, { kind: 'gone' }, at)),
+        ];
+        occurrences = read.map((o) => ({ id: String(o.id), originalStart: originalStartOf(o) }));
+        retired = [...(previous?.retired ?? []), ...vanished]
+          .filter((o) => !seen.has(o.id) && Date.parse(o.originalStart) >= window.from)
+          .slice(-MAX_OCCURRENCES);
+      }
+      const results = await this.o.events.produce(
+        units.map((records) => ({ records, notification: null })),
+        Math.min(deadline, Date.now() + 10_000),
+      );
+      const failed = results.find((r) => r.status === 'retry_later');
+      if (failed) throw new Error(`Kafka did not take the occurrence records: ${failed.reason}`);
+      this.stats.expansions++;
+      this.stats.tombstones += units.filter((u) => u.records.length > 1).length;
+      this.stats.occurrenceRecords += units.length;
+      if (read === 'gone') {
+        await this.o.store.deleteSeries(ref);
+        report.gone++;
+      } else {
+        await this.o.store.putSeries({
+          ...base,
+          expand,
+          from: new Date(window.from).toISOString(),
+          to: new Date(window.to).toISOString(),
+          occurrences,
+          ...(retired.length ? { retired } : {}),
+        });
+        if (due) report.expanded++;
+        else report.advanced++;
+      }
+      await this.clearDue(ref, due);
+    } catch (err) {
+      report.failed++;
+      // A window advance that failed stays stale, so the next run tries it again; a due marker counts attempts.
+      await this.failed(ref, due, errorMessage(err)).catch(() => undefined);
+    }
+  }
+
+  /** The series' occurrences in the window, page by page; `gone` when Graph no longer has the master. */
+  private async instances(
+    ref: SeriesRef,
+    window: { from: number; to: number },
+    select: string | undefined,
+    deadline: number,
+  ): Promise<Array<Record<string, unknown>> | 'gone'> {
+    const fields = select ? [...new Set([...select.split(','), ...OCCURRENCE_FIELDS])].join(',') : undefined;
+    const query = [
+      `startDateTime=${new Date(window.from).toISOString()}`,
+      `endDateTime=${new Date(window.to).toISOString()}`,
+      `$top=${PAGE}`,
+      ...(fields ? [`$select=${fields}`] : []),
+    ].join('&');
+    const out: Array<Record<string, unknown>> = [];
+    let link: string | undefined = `/users/${seg(ref.userId)}/events/${seg(ref.masterId)}/instances?${query}`;
+    while (link) {
+      const res = await this.get(ref.tenantId, link, deadline);
+      if (res.status === 404) {
+        const code = (res.body as { error?: { code?: string } } | undefined)?.error?.code;
+        if (code && KINDS.events.goneCodes.includes(code)) return 'gone';
+        throw new Error(`reading the series answered 404 ${code ?? ''}: the mailbox is not reachable`);
+      }
+      const page = res.body as Page;
+      for (const item of page.value ?? []) if (typeof item.id === 'string') out.push(item);
+      if (out.length >= MAX_OCCURRENCES) {
+        this.o.logger.warn('series has more occurrences in the window than are expanded', {
+          tenantId: ref.tenantId,
+          userId: ref.userId,
+          masterId: ref.masterId,
+          kept: MAX_OCCURRENCES,
+        });
+        return out.slice(0, MAX_OCCURRENCES);
+      }
+      link = page['@odata.nextLink'];
+    }
+    return out;
+  }
+
+  /** One GET, retried on 429/5xx after Retry-After while the deadline allows. */
+  private async get(tenantId: string, path: string, deadline: number): Promise<GraphResponse> {
+    for (let attempt = 1; ; attempt++) {
+      this.stats.graphRequests++;
+      const res = await this.o.graph.call(tenantId, 'GET', path, {
+        headers: { Prefer: 'IdType="ImmutableId"' },
+        timeoutMs: Math.min(30_000, Math.max(1_000, deadline - Date.now())),
+      });
+      if (res.status === 200 || res.status === 404) return res;
+      const wait = retryAfterMs(res.headers['retry-after']) ?? 500 * 2 ** attempt;
+      if ((res.status !== 429 && res.status < 500) || attempt >= MAX_READ_ATTEMPTS || Date.now() + wait > deadline)
+        throw new Error(`reading the series answered ${res.status}`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** Clears the marker, unless a newer change of the master replaced it while this expansion ran. */
+  private async clearDue(ref: SeriesRef, due: SeriesDue | undefined): Promise<void> {
+    if (!due) return;
+    const current = await this.o.store.getSeriesDue(ref);
+    if (current && current.changedAt === due.changedAt) await this.o.store.deleteSeriesDue(ref);
+  }
+
+  private async failed(ref: SeriesRef, due: SeriesDue | undefined, error: string): Promise<void> {
+    const attempts = (due?.attempts ?? 0) + 1;
+    this.o.logger.warn('series expansion failed; retried by the next run', {
+      tenantId: ref.tenantId,
+      userId: ref.userId,
+      masterId: ref.masterId,
+      attempts,
+      error,
+    });
+    if (!due) return;
+    if (attempts >= MAX_ATTEMPTS) {
+      this.o.logger.error('series expansion abandoned after repeated failures; the window advance retries', {
+        masterId: ref.masterId,
+      });
+      await this.o.store.deleteSeriesDue(ref);
+    } else await this.o.store.putSeriesDue({ ...due, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
+  }
+}
+
+const key = (r: SeriesRef): string => `${r.tenantId.toLowerCase()}/${r.userId.toLowerCase()}/${r.masterId}`;
+
+/** Graph gives `originalStart` as an ISO time (UTC offset); an occurrence without one keeps its start. */
+function originalStartOf(o: Record<string, unknown>): string {
+  if (typeof o.originalStart === 'string' && !Number.isNaN(Date.parse(o.originalStart)))
+    return new Date(Date.parse(o.originalStart)).toISOString();
+  const start = (o.start as { dateTime?: string } | undefined)?.dateTime;
+  return start && !Number.isNaN(Date.parse(`${start}Z`)) ? new Date(Date.parse(`${start}Z`)).toISOString() : '';
+}
+
+/** One occurrence's record (or its tombstone): keyed by the occurrence's own id, naming its master. */
+function occurrenceRecords(
+  f: { tenantId: string; userId: string; masterId: string; subscriptionId: string },
+  occurrenceId: string,
+  outcome: FetchOutcome,
+  at: number,
+): ChangeRecords {
+  const target = { userId: f.userId };
+  return changeRecords(
+    {
+      source: 'expansion',
+      changeType: outcome.kind === 'gone' ? 'deleted' : 'updated',
+      kind: 'events',
+      tenantId: f.tenantId,
+      target,
+      itemId: occurrenceId,
+      resource: KINDS.events.itemResource(target, occurrenceId),
+      subscriptionId: f.subscriptionId,
+      seriesMasterId: f.masterId,
+    },
+    outcome,
+    at,
+  );
+}
