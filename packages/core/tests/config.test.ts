@@ -241,6 +241,42 @@ describe('configuration', () => {
       ]);
     });
 
+    it('reads expandOccurrences for events (an object or a number of future days) and refuses it elsewhere', async () => {
+      const file = fileWith({
+        subscriptions: [
+          { kind: 'events', users: [USER], expandOccurrences: { futureDays: 90, pastDays: 7 } },
+          { kind: 'events', groups: [USER], expandOccurrences: 30 },
+        ],
+      });
+      const config = await loadConfig({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file });
+      expect(config.subscriptions!.desired.map((d) => d.expandOccurrences)).toEqual([
+        { futureDays: 90, pastDays: 7 },
+        { futureDays: 30, pastDays: 0 },
+      ]);
+      const shorthand = await loadConfig({
+        ...valid,
+        ...hooks,
+        G2K_SUBSCRIBE_USERS: USER,
+        G2K_EXPAND_OCCURRENCES_DAYS: '60',
+      });
+      expect(shorthand.subscriptions!.desired[0]!.expandOccurrences).toEqual({ futureDays: 60, pastDays: 0 });
+      const bad = fileWith({
+        subscriptions: [
+          { kind: 'messages', users: [USER], expandOccurrences: 30 },
+          { kind: 'events', users: [USER], expandOccurrences: { futureDays: 400 } },
+          { kind: 'events', users: [USER], expandOccurrences: { futureDays: 10, past: 1 } },
+        ],
+      });
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: bad })).toEqual([
+        expect.stringMatching(/subscriptions\[0\] \(messages\): expandOccurrences applies to events only/),
+        expect.stringMatching(/subscriptions\[1\] \(events\): expandOccurrences must be \{ "futureDays": 1..366/),
+        expect.stringMatching(/subscriptions\[2\] \(events\): expandOccurrences must be/),
+      ]);
+      expect(
+        await problems({ ...valid, ...hooks, G2K_SUBSCRIBE_USERS: USER, G2K_EXPAND_OCCURRENCES_DAYS: 'a year' }),
+      ).toEqual(["G2K_EXPAND_OCCURRENCES_DAYS must be a whole number from 0 to 366, got 'a year'."]);
+    });
+
     it('names the entry of every problem, all at once', async () => {
       const file = fileWith({
         subscriptions: [

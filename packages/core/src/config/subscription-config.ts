@@ -1,6 +1,6 @@
 import { KINDS, type KindName } from '../kinds/index.ts';
 import type { Config, SubscriptionSettings } from './config.ts';
-import { parseChangeTypes, parseDesiredState, parseExpansion, type DesiredEntry } from './desired-state.ts';
+import { MAX_EXPAND_FUTURE_DAYS, parseChangeTypes, parseDesiredState, type DesiredEntry } from './desired-state.ts';
 import { GUID, shown, type EnvReader } from './env-reader.ts';
 
 /** The subscription manager's settings and desired state; undefined when G2K_NOTIFICATION_URL is not set. */
@@ -57,11 +57,8 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
         'G2K_CHANGE_TYPES',
         r.problems,
       );
-      const expandDays = r.env.G2K_EXPAND_OCCURRENCES_DAYS?.trim();
-      const expandOccurrences =
-        k.name === 'events' && expandDays && expandDays !== '0'
-          ? parseExpansion(Number(expandDays), k.name, 'G2K_EXPAND_OCCURRENCES_DAYS', r.problems)
-          : undefined;
+      const expandDays = k.name === 'events' ? r.int('G2K_EXPAND_OCCURRENCES_DAYS', 0, 0, MAX_EXPAND_FUTURE_DAYS) : 0;
+      const expandOccurrences = expandDays ? { pastDays: 0, futureDays: expandDays } : undefined;
       if (users.length || groups.length)
         desired.push({
           source: `G2K_SUBSCRIBE_USERS/G2K_SUBSCRIBE_GROUPS (${kind})`,

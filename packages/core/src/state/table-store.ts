@@ -34,7 +34,7 @@ function chunked(json: string): Record<string, string> {
 }
 
 function joined(entity: Record<string, unknown>): string {
-  let json = String(entity.doc ?? '');
+  let json = typeof entity.doc === 'string' ? entity.doc : '';
   for (let i = 1; typeof entity[`doc${i}`] === 'string'; i++) json += entity[`doc${i}`] as string;
   return json;
 }
