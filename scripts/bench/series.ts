@@ -65,7 +65,7 @@ try {
       reads: app.fetcher.stats.itemsRequested - fetchBefore.itemsRequested,
     };
     // Expansion runs in the background once masters are in Kafka; this drain waits for it and finishes the rest.
-    const report = await app.series.drain(Date.now() + 600_000);
+    const report = await app.series.drain(Date.now() + 600_000, { advance: true });
     const ms = performance.now() - started;
     const s = app.series.stats;
     const requests = s.graphRequests - seriesBefore.graphRequests;

@@ -77,6 +77,7 @@ describe('graph2kafka status', () => {
         subscriptions: { counts: [{ tenantId: sim.defaults.tenantId, kind: 'events', state: 'active', count: 1 }] },
         timer: { runs: [{ ok: true, created: 1 }] },
         repair: { waiting: 0 },
+        series: { due: 0, failing: 0 },
         deadLetters: { total: 0, notReplayed: 0 },
         answers: { posts: 1, statuses: { '202': 1 }, items: { produced: 1, unenriched: 0 } },
       });

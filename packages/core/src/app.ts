@@ -109,6 +109,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     graph,
     events,
     logger,
+    metrics,
     ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
   });
   const repairer = new Repairer({

@@ -157,13 +157,30 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
         expand: { pastDays: 0, futureDays: 365 },
         from: '2027-01-01T00:00:00.000Z',
         to: '2028-01-01T00:00:00.000Z',
+        advanceAt: '2027-01-02T00:00:00.000Z',
         occurrences,
         updatedAt: '2026-12-01T00:00:00.000Z',
       };
       await store.putSeries(state);
       await store.putSeriesDue({ ...ref, subscriptionId: 's-1', changedAt: '2026-12-01T00:00:00.000Z', attempts: 0 });
       expect(await store.getSeries(ref)).toEqual(state);
-      expect((await store.listSeries(10)).map((x) => x.occurrences.length)).toEqual([800]);
+      expect((await store.listSeries({}, 10)).map((x) => x.occurrences.length)).toEqual([800]);
+      // Listed by mailbox (a prefix of the id) and by when the window moves, in the backend.
+      const other = { ...ref, userId: 'user-t', masterId: 'AAMk-other=' };
+      await store.putSeries({ ...other, subscriptionId: 's-2', occurrences: [], updatedAt: state.updatedAt });
+      expect(
+        (await store.listSeries({ owner: { tenantId: ref.tenantId, userId: 'USER-S' } }, 10)).map((x) => x.masterId),
+      ).toEqual([ref.masterId]);
+      expect(
+        (await store.listSeries({ owner: { tenantId: ref.tenantId, userId: 'user-t' } }, 10)).map((x) => x.masterId),
+      ).toEqual([other.masterId]);
+      expect((await store.listSeries({ advanceBy: '2027-01-01T23:59:59.000Z' }, 10)).map((x) => x.masterId)).toEqual(
+        [],
+      );
+      expect((await store.listSeries({ advanceBy: '2027-01-02T00:00:00.000Z' }, 10)).map((x) => x.masterId)).toEqual([
+        ref.masterId,
+      ]);
+      await store.deleteSeries(other);
       expect((await store.getSeriesDue(ref))?.changedAt).toBe('2026-12-01T00:00:00.000Z');
       expect(await store.getSeries({ ...ref, masterId: 'other' })).toBeUndefined();
       await store.deleteSeriesDue(ref);
@@ -171,7 +188,7 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       expect(await store.listSeriesDue(10)).toEqual([]);
       expect(await store.getSeries(ref)).toEqual(state);
       await store.deleteSeries(ref);
-      expect(await store.listSeries(10)).toEqual([]);
+      expect(await store.listSeries({}, 10)).toEqual([]);
     });
 
     it('treats ids that could be paths or keys of something else as unknown', async () => {

@@ -216,6 +216,49 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     expect(await pipe.app.store.getSeries({ tenantId, userId, masterId: m })).toBeUndefined();
   }, 60_000);
 
+  it('an expansion Graph refuses stays due, tombstones nothing, and completes once Graph answers', async () => {
+    const today = Math.floor(sim.clock.now() / DAY) * DAY;
+    const start = new Date(today + 2 * DAY).toISOString().slice(0, 10);
+    const master = sim.createEvent(userId, {
+      subject: 'Fortnightly',
+      start: `${start}T15:00:00Z`,
+      end: `${start}T16:00:00Z`,
+      recurrence: {
+        pattern: {
+          type: 'weekly',
+          interval: 2,
+          daysOfWeek: [
+            new Date(`${start}T00:00:00Z`)
+              .toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' })
+              .toLowerCase(),
+          ],
+        },
+        range: { type: 'numbered', startDate: start, numberOfOccurrences: 2 },
+      },
+    });
+    const m = master.immutableId;
+    const ref = { tenantId, userId, masterId: m };
+    // Graph keeps failing the series read (503, then a 404 that is not "no such item": the mailbox, not the series).
+    sim.addFaultRule({ pathContains: `${m}/instances`, status: 503, retryAfterSeconds: 1, count: 100 });
+    await pipe.reader.waitForMatch((r) => r.key === keyOf(m));
+    await sim.settled();
+    const failed = await pipe.app.series.drain(Date.now() + 1_500);
+    expect(failed).toMatchObject({ failed: 1, expanded: 0 });
+    expect(await pipe.app.store.getSeriesDue(ref)).toMatchObject({ attempts: expect.any(Number) });
+    sim.clearFaults();
+    sim.addFaultRule({ pathContains: `${m}/instances`, status: 404, count: 100 });
+    expect(await pipe.app.series.drain(Date.now() + 10_000)).toMatchObject({ failed: 1, gone: 0 });
+    expect((await pipe.app.store.getSeriesDue(ref))!.attempts).toBeGreaterThanOrEqual(2);
+    await pipe.reader.readToEnd();
+    expect(liveOccurrences(m).size).toBe(0);
+    // Graph answers again: the due expansion completes, and the marker goes.
+    sim.clearFaults();
+    expect(await pipe.app.series.drain(Date.now() + 10_000)).toMatchObject({ failed: 0, expanded: 1 });
+    await expectStreamEqualsView(m);
+    expect(liveOccurrences(m).size).toBe(2);
+    expect(await pipe.app.store.getSeriesDue(ref)).toBeUndefined();
+  }, 60_000);
+
   it('a timer run whose window moved adds the next occurrences, and forgets past ones without a tombstone', async () => {
     const today = Math.floor(sim.clock.now() / DAY) * DAY;
     const start = new Date(today + DAY).toISOString().slice(0, 10);
@@ -232,12 +275,15 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     const requestsBefore = pipe.app.series.stats.graphRequests;
     const produced = pipe.reader.records.length;
 
+    // Every expanded series of the mailbox moves with the window (this one and the one before).
+    const expanded = (await pipe.app.store.listSeries({ owner: { tenantId, userId } }, 100)).filter((s) => s.to);
+    expect(expanded.length).toBeGreaterThanOrEqual(1);
     sim.clock.advance(3 * DAY);
     await sim.settled(20_000);
     const report = await runRenewal(pipe.app);
-    expect(report.series).toMatchObject({ advanced: 1, failed: 0 });
-    // One /instances read for the series; only the three days that came into view are produced.
-    expect(pipe.app.series.stats.graphRequests - requestsBefore).toBe(1);
+    expect(report.series).toMatchObject({ advanced: expanded.length, failed: 0 });
+    // One /instances read per series; only the three days that came into view are produced for this one.
+    expect(pipe.app.series.stats.graphRequests - requestsBefore).toBe(expanded.length);
     const added = (await waitRecords(produced + 3))
       .slice(produced)
       .filter((r) => r.headers['g2k-series-master-id'] === m);

@@ -41,6 +41,8 @@ export interface StatusReport {
   };
   timer: { runs: TimerRunRecord[]; lastOkAt: string | null };
   repair: { waiting: number; atLeast: boolean; oldestFirstSeenAt: string | null };
+  /** Recurring series owed an expansion (occurrence records), and how many of them failed before. */
+  series: { due: number; atLeast: boolean; failing: number };
   deadLetters: { topic: string; total: number; notReplayed: number } | { topic: string; error: string };
   answers: {
     minutes: number;
@@ -62,10 +64,11 @@ const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now()): Promise<StatusReport> {
   const t = STATUS_THRESHOLDS;
   const actions: string[] = [];
-  const [records, health, repairs, deadLetters] = await Promise.all([
+  const [records, health, repairs, seriesDue, deadLetters] = await Promise.all([
     app.store.list(),
     app.store.listHealth(),
     app.store.listRepairs(REPAIRS_LISTED),
+    app.store.listSeriesDue(REPAIRS_LISTED),
     within(app.deadLetters().counts(), KAFKA_WAIT_MS, `Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`).then(
       (c) => ({ topic: app.config.topics.deadLetter, ...c }),
       (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
@@ -130,6 +133,13 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       `${repairs.length}${repairs.length >= REPAIRS_LISTED ? '+' : ''} record(s) wait for repair, the oldest since ${oldest}: Graph still refuses the reads (throttling, consent) or the timer does not run; graph2kafka repair retries now`,
     );
 
+  const failing = seriesDue.filter((d) => d.attempts > 0);
+  const oldestDue = seriesDue.reduce<string | null>((o, d) => (o === null || d.changedAt < o ? d.changedAt : o), null);
+  if (failing.length && oldestDue && now - Date.parse(oldestDue) > t.repairWaitingHours * 3_600_000)
+    actions.push(
+      `${failing.length} recurring series wait for their occurrence records since ${oldestDue} (expansion failing): check the timer's logs for "series expansion failed"`,
+    );
+
   if ('error' in deadLetters)
     actions.push(`the dead-letter topic ${deadLetters.topic} could not be read: ${deadLetters.error}`);
   else if (deadLetters.notReplayed)
@@ -184,6 +194,7 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
     },
     timer: { runs: runs.slice(0, 5), lastOkAt: lastOk?.startedAt ?? null },
     repair: { waiting: repairs.length, atLeast: repairs.length >= REPAIRS_LISTED, oldestFirstSeenAt: oldest },
+    series: { due: seriesDue.length, atLeast: seriesDue.length >= REPAIRS_LISTED, failing: failing.length },
     deadLetters,
     answers,
   };
@@ -209,6 +220,9 @@ export function formatStatus(report: StatusReport): string {
   lines.push(
     '',
     `Repair queue: ${report.repair.waiting}${report.repair.atLeast ? '+' : ''} waiting${report.repair.oldestFirstSeenAt ? `, oldest since ${report.repair.oldestFirstSeenAt}` : ''}`,
+  );
+  lines.push(
+    `Series expansion: ${report.series.due}${report.series.atLeast ? '+' : ''} due${report.series.failing ? `, ${report.series.failing} after failures` : ''}`,
   );
   const d = report.deadLetters;
   lines.push(

@@ -38,6 +38,7 @@ export class Metrics {
   private readonly answerDuration: Histogram;
   private readonly unenriched: Counter;
   private readonly repairs: Counter;
+  private readonly seriesExpansions: Counter;
   private readonly deadLetters: Counter;
   private readonly kafkaSendDuration: Histogram;
   private readonly kafkaRecords: Counter;
@@ -72,6 +73,10 @@ export class Metrics {
     });
     this.repairs = meter.createCounter('g2k.repairs', {
       description: 'Repair outcomes: repaired, gone (the item no longer exists), abandoned',
+    });
+    this.seriesExpansions = meter.createCounter('g2k.series.expansions', {
+      description:
+        'Recurring series expanded into occurrence records, by result: expanded (a master changed), advanced (a new day came into the window), gone, failed',
     });
     this.deadLetters = meter.createCounter('g2k.dead_letters', {
       description: 'Changes written to the dead-letter topic, by reason',
@@ -140,6 +145,10 @@ export class Metrics {
 
   repaired(result: 'repaired' | 'gone' | 'abandoned', count = 1): void {
     if (count) this.repairs.add(count, { result });
+  }
+
+  seriesExpanded(result: 'expanded' | 'advanced' | 'gone' | 'failed', count = 1): void {
+    if (count) this.seriesExpansions.add(count, { result });
   }
 
   deadLettered(reason: string): void {

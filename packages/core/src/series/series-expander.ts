@@ -5,6 +5,7 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import { KINDS } from '../kinds/index.ts';
 import { seg } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { changeRecords, type ChangeRecords } from '../record.ts';
 import type {
   ExpansionWindow,
@@ -45,6 +46,7 @@ export interface SeriesExpanderOptions {
   graph: GraphClient;
   events: EventProducer;
   logger: Logger;
+  metrics?: Metrics;
   /** Graph's clock (graph-sim's in tests): the window is placed around it. */
   now?: () => number;
 }
@@ -122,10 +124,13 @@ export class SeriesExpander {
     this.nudgeTimer.unref();
   }
 
-  /** Expands due series, then series whose window moved, until `deadline`. */
-  async drain(deadline: number): Promise<ExpansionReport> {
+  /**
+   * Expands due series until `deadline`; with `advance` (the timer run) also the series whose window moved,
+   * which takes a listing of every series state — not something to do after each notification.
+   */
+  async drain(deadline: number, options: { advance?: boolean } = {}): Promise<ExpansionReport> {
     while (this.draining) await this.draining.catch(() => undefined);
-    const run = this.run(deadline).finally(() => {
+    const run = this.run(deadline, options.advance ?? false).finally(() => {
       this.draining = undefined;
       if (this.again) {
         this.again = false;
@@ -136,14 +141,17 @@ export class SeriesExpander {
     return run;
   }
 
-  private async run(deadline: number): Promise<ExpansionReport> {
+  private async run(deadline: number, advance: boolean): Promise<ExpansionReport> {
     const report: ExpansionReport = { expanded: 0, advanced: 0, gone: 0, failed: 0, left: 0 };
     const dues = await this.o.store.listSeriesDue(PER_RUN);
     const dueIds = new Set(dues.map(key));
     const now = this.now();
-    const stale = (await this.o.store.listSeries(PER_RUN)).filter(
-      (s) => !dueIds.has(key(s)) && s.expand && s.to && expansionWindow(s.expand, now).to > Date.parse(s.to),
-    );
+    // The backend lists only series whose window has moved, so a large fleet lists what is due, not all.
+    const stale = advance
+      ? (await this.o.store.listSeries({ advanceBy: new Date(now).toISOString() }, PER_RUN)).filter(
+          (s) => !dueIds.has(key(s)) && s.expand,
+        )
+      : [];
     const work: Array<{ ref: SeriesRef; due?: SeriesDue; state?: SeriesState }> = [
       ...dues.map((due) => ({ ref: due, due })),
       ...stale.map((state) => ({ ref: state, state })),
@@ -155,6 +163,8 @@ export class SeriesExpander {
       await Promise.all(round.map((w) => this.expandOne(w.ref, w.due, w.state, deadline, report)));
     }
     report.left = work.length - next;
+    for (const result of ['expanded', 'advanced', 'gone', 'failed'] as const)
+      this.o.metrics?.seriesExpanded(result, report[result]);
     if (report.expanded || report.advanced || report.gone || report.failed)
       this.o.logger.info('series expansion run', { ...report });
     return report;
@@ -230,6 +240,7 @@ export class SeriesExpander {
           expand,
           from: new Date(window.from).toISOString(),
           to: new Date(window.to).toISOString(),
+          advanceAt: new Date((Math.floor(this.now() / DAY_MS) + 1) * DAY_MS).toISOString(),
           occurrences,
           ...(retired.length ? { retired } : {}),
         });

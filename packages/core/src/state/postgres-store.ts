@@ -2,7 +2,9 @@ import pg from 'pg';
 import {
   repairId,
   seriesId,
+  seriesOwnerPrefix,
   syncKey,
+  type SeriesQuery,
   type SeriesDue,
   type SeriesRef,
   type SeriesState,
@@ -98,8 +100,17 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['series', seriesId(ref)]);
   }
 
-  async listSeries(limit: number): Promise<SeriesState[]> {
-    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['series', limit]);
+  async listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]> {
+    // The owner is a prefix of the id; `advanceAt` is an ISO time, so text order is time order.
+    const result = await this.query(
+      `SELECT doc FROM ${this.table} WHERE kind = $1 AND id LIKE $2 AND ($3::text IS NULL OR doc->>'advanceAt' <= $3) LIMIT $4`,
+      [
+        'series',
+        `${query.owner ? seriesOwnerPrefix(query.owner.tenantId, query.owner.userId) : ''}%`,
+        query.advanceBy ?? null,
+        limit,
+      ],
+    );
     return (result.rows as Array<{ doc: SeriesState }>).map((r) => r.doc);
   }
 

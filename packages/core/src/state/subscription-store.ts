@@ -145,6 +145,8 @@ export interface SeriesState extends SeriesRef {
   /** The last expansion's window, ISO times; absent before the first one (or without expansion). */
   from?: string;
   to?: string;
+  /** When the window next moves (the start of the next UTC day): the timer expands the series again then. */
+  advanceAt?: string;
   occurrences: Array<{ id: string; originalStart: string }>;
   /**
    * Occurrences tombstoned while still inside the window: a resync's delta reports them removed again, and
@@ -167,12 +169,29 @@ export interface SeriesDue extends SeriesRef {
 
 export const repairItemId = (entry: RepairEntry): string => entry.itemId ?? entry.eventId ?? '';
 
-/** The store id of a series (its state and its due marker share it). */
+const hex = (text: string, length: number): string => createHash('sha256').update(text).digest('hex').slice(0, length);
+
+/** The id prefix all series of one mailbox share, so a mailbox's series list by a range of ids. */
+export const seriesOwnerPrefix = (tenantId: string, userId: string): string =>
+  `series-${hex(`${tenantId.toLowerCase()}/${userId.toLowerCase()}`, 24)}-`;
+
+/** The store id of a series (its state and its due marker share it): its mailbox's prefix, then its master. */
 export const seriesId = (ref: SeriesRef): string =>
-  `series-${createHash('sha256')
-    .update(`${ref.tenantId.toLowerCase()}/${ref.userId.toLowerCase()}/${ref.masterId}`)
-    .digest('hex')
-    .slice(0, 48)}`;
+  `${seriesOwnerPrefix(ref.tenantId, ref.userId)}${hex(`${ref.tenantId.toLowerCase()}/${ref.userId.toLowerCase()}/${ref.masterId}`, 32)}`;
+
+/** Which series a listing returns: one mailbox's, and/or those whose last expansion window ends before a time. */
+export interface SeriesQuery {
+  owner?: { tenantId: string; userId: string };
+  /** ISO time: series whose window moves by then (`advanceAt` not after it); the timer's window advance. */
+  advanceBy?: string;
+}
+
+/** Whether a series state answers a query (the file store filters in memory; the others in the backend). */
+export function seriesMatches(state: SeriesState, query: SeriesQuery): boolean {
+  if (query.owner && !seriesId(state).startsWith(seriesOwnerPrefix(query.owner.tenantId, query.owner.userId)))
+    return false;
+  return query.advanceBy === undefined || (state.advanceAt !== undefined && state.advanceAt <= query.advanceBy);
+}
 
 /**
  * One entry per item: a second unenriched change of the same item is repaired by the same read. Events keep
@@ -210,8 +229,8 @@ export interface SubscriptionStore {
   getSeries(ref: SeriesRef): Promise<SeriesState | undefined>;
   putSeries(state: SeriesState): Promise<void>;
   deleteSeries(ref: SeriesRef): Promise<void>;
-  /** Up to `limit` series, in no particular order. */
-  listSeries(limit: number): Promise<SeriesState[]>;
+  /** Up to `limit` series that answer the query, in no particular order. */
+  listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]>;
   getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined>;
   putSeriesDue(due: SeriesDue): Promise<void>;
   deleteSeriesDue(ref: SeriesRef): Promise<void>;
@@ -298,8 +317,10 @@ export class FileSubscriptionStore implements SubscriptionStore {
     await rm(join(this.root, 'series', `${seriesId(ref)}.json`), { force: true });
   }
 
-  listSeries(limit: number): Promise<SeriesState[]> {
-    return this.readAll<SeriesState>('series', limit);
+  async listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]> {
+    const prefix = query.owner ? seriesOwnerPrefix(query.owner.tenantId, query.owner.userId) : '';
+    const all = await this.readAll<SeriesState>('series', Infinity, prefix);
+    return all.filter((state) => seriesMatches(state, query)).slice(0, limit);
   }
 
   getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
@@ -339,7 +360,7 @@ export class FileSubscriptionStore implements SubscriptionStore {
     await rename(temp, target);
   }
 
-  private async readAll<T>(folder: string, limit = Infinity): Promise<T[]> {
+  private async readAll<T>(folder: string, limit = Infinity, prefix = ''): Promise<T[]> {
     let names: string[];
     try {
       names = await readdir(join(this.root, folder));
@@ -348,7 +369,7 @@ export class FileSubscriptionStore implements SubscriptionStore {
       throw err;
     }
     const ids = names
-      .filter((n) => n.endsWith('.json'))
+      .filter((n) => n.endsWith('.json') && n.startsWith(prefix))
       .slice(0, limit)
       .map((n) => n.slice(0, -5));
     // In slices: a store of 300,000 records read all at once would open more files than the process may.
@@ -505,8 +526,8 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     return this.inner.deleteSeries(ref);
   }
 
-  listSeries(limit: number): Promise<SeriesState[]> {
-    return this.inner.listSeries(limit);
+  listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]> {
+    return this.inner.listSeries(query, limit);
   }
 
   getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {

@@ -3,7 +3,9 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import {
   repairId,
   seriesId,
+  seriesOwnerPrefix,
   syncKey,
+  type SeriesQuery,
   type SeriesDue,
   type SeriesRef,
   type SeriesState,
@@ -146,15 +148,21 @@ export class TableSubscriptionStore implements SubscriptionStore {
   }
 
   putSeries(state: SeriesState): Promise<void> {
-    return this.write('series', seriesId(state), state);
+    return this.write('series', seriesId(state), state, state.advanceAt ? { advanceAt: state.advanceAt } : {});
   }
 
   async deleteSeries(ref: SeriesRef): Promise<void> {
     await this.remove('series', seriesId(ref));
   }
 
-  async listSeries(limit: number): Promise<SeriesState[]> {
-    return this.readAll<SeriesState>('series', limit);
+  async listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]> {
+    // The owner is a prefix of the row key ('~' sorts after every id character); when the window moves is a
+    // property of its own, so the service filters on it.
+    const prefix = query.owner ? seriesOwnerPrefix(query.owner.tenantId, query.owner.userId) : undefined;
+    let filter = odata`PartitionKey eq ${'series'}`;
+    if (prefix) filter += ` and ${odata`RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`}`;
+    if (query.advanceBy) filter += ` and ${odata`advanceAt le ${query.advanceBy}`}`;
+    return this.readAll<SeriesState>('series', limit, filter);
   }
 
   getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
@@ -202,18 +210,20 @@ export class TableSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  private async write(kind: Kind, id: string, doc: unknown): Promise<void> {
+  /** `indexed`: properties beside the document that a listing filters on. */
+  private async write(kind: Kind, id: string, doc: unknown, indexed: Record<string, string> = {}): Promise<void> {
     if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw new Error(`refusing to store a document named '${id}'`);
     await this.table();
-    await this.client.upsertEntity({ partitionKey: kind, rowKey: id, ...chunked(JSON.stringify(doc)) }, 'Replace');
+    await this.client.upsertEntity(
+      { partitionKey: kind, rowKey: id, ...indexed, ...chunked(JSON.stringify(doc)) },
+      'Replace',
+    );
   }
 
-  private async readAll<T>(kind: Kind, limit = Infinity): Promise<T[]> {
+  private async readAll<T>(kind: Kind, limit = Infinity, filter = odata`PartitionKey eq ${kind}`): Promise<T[]> {
     await this.table();
     const out: T[] = [];
-    for await (const entity of this.client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: odata`PartitionKey eq ${kind}` },
-    })) {
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
       if (out.length >= limit) break;
       out.push(JSON.parse(joined(entity)) as T);
     }

@@ -42,7 +42,7 @@ export async function runRenewal(
     progress(
       `repaired ${repair.repaired}, gone ${repair.gone}, abandoned ${repair.abandoned}, still waiting ${repair.left}`,
     );
-    const series = await app.series.drain(Date.now() + SERIES_SHARE_MS);
+    const series = await app.series.drain(Date.now() + SERIES_SHARE_MS, { advance: true });
     if (series.expanded || series.advanced || series.gone || series.failed || series.left)
       progress(
         `series expanded ${series.expanded}, windows advanced ${series.advanced}, gone ${series.gone}, failed ${series.failed}, left ${series.left}`,

@@ -27,7 +27,7 @@ export interface SyncTarget {
 
 const PAGE = 'odata.maxpagesize=100';
 /** Series states read to know a mailbox's series (their occurrences and masters) during a resync. */
-const MAX_KNOWN_SERIES = 50_000;
+const MAX_KNOWN_SERIES = 10_000;
 
 /**
  * One resync's view of a target's recurring series: the masters graph2kafka knows (from the series state),
@@ -239,8 +239,7 @@ export class Resyncer {
   private async knownSeries(t: SyncTarget): Promise<SeriesContext> {
     const context: SeriesContext = { masters: new Set(), occurrenceOf: new Map(), seen: new Set() };
     const userId = (t.target.userId ?? '').toLowerCase();
-    for (const state of await this.store.listSeries(MAX_KNOWN_SERIES)) {
-      if (state.tenantId.toLowerCase() !== t.tenantId.toLowerCase() || state.userId.toLowerCase() !== userId) continue;
+    for (const state of await this.store.listSeries({ owner: { tenantId: t.tenantId, userId } }, MAX_KNOWN_SERIES)) {
       context.masters.add(state.masterId);
       for (const o of [...state.occurrences, ...(state.retired ?? [])]) context.occurrenceOf.set(o.id, state.masterId);
     }
