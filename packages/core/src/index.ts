@@ -96,3 +96,12 @@ export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } 
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
 export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';
+export { decryptContent, type KeyRing } from './rich/decrypt.ts';
+export { createEncryptionCertificate, type EncryptionCertificate } from './rich/certificate.ts';
+export {
+  CHANGE_TRACKING_APP_ID,
+  MICROSOFT_JWKS_URL,
+  ValidationTokenVerifier,
+  type ValidationTokenOptions,
+} from './rich/validation-tokens.ts';
+export type { DecryptFailure, DecryptResult, EncryptedContent, TokenFailure, TokenVerdict } from './rich/rich-types.ts';

@@ -23,3 +23,5 @@ export type {
   Subscription,
 } from './types.ts';
 export { makeTlsMaterial, type TlsMaterial } from './tls.ts';
+export { checkCertificate, encryptResource, type SimEncryptedContent } from './rich/encrypt.ts';
+export { CHANGE_TRACKING_APP_ID } from './auth/token-issuer.ts';

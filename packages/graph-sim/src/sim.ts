@@ -2,6 +2,8 @@ import type { Server } from 'node:https';
 import { handleLogin, loginRouter } from './auth/login-routes.ts';
 import { TokenIssuer } from './auth/token-issuer.ts';
 import { Calendar, renderEvent, type CalendarChange, type StoredEvent } from './calendar.ts';
+import { encryptResource } from './rich/encrypt.ts';
+import { project } from './graph/select.ts';
 import { SimClock } from './clock.ts';
 import { controlRouter, handleControl } from './control/routes.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
@@ -79,6 +81,7 @@ export class GraphSim {
   readonly directory = new Directory();
   readonly calendar: Calendar;
   readonly faults: Faults;
+  private readonly issuer: TokenIssuer;
   readonly health: EndpointHealth;
   readonly subscriptions: SubscriptionService;
   readonly delta: DeltaService;
@@ -159,7 +162,10 @@ export class GraphSim {
       subscriptionState: (sub) =>
         !this.subscriptions.byId(sub.id) ? 'gone' : this.subscriptions.isAuthorized(sub) ? 'active' : 'paused',
       onLost: (sub) => this.notifyMissed(sub),
+      validationTokens: (pairs) =>
+        Promise.all(pairs.map((p) => issuer.validationToken(p.appId, p.tenantId, this.urls.authority))),
     });
+    this.issuer = issuer;
     this.graph = new GraphApi({
       options,
       clock,
@@ -337,6 +343,19 @@ export class GraphSim {
 
   listEvents(userId: string): SimEventView[] {
     return this.calendar.forUser(this.user(userId).id).map((e) => this.view(e));
+  }
+
+  /**
+   * A rich POST's validation token for an app and tenant, as graph-sim's deliveries carry them; `forge` bends
+   * it (another signing key, claims, expiry) for tests of a receiver's checks. The signing keys are published
+   * at `{authority}/common/discovery/v2.0/keys`.
+   */
+  validationToken(
+    appId: string,
+    tenantId: string,
+    forge?: Parameters<TokenIssuer['validationToken']>[3],
+  ): Promise<string> {
+    return this.issuer.validationToken(appId, tenantId, this.urls.authority, forge);
   }
 
   /** Graph's JSON for an event as a GET would return it (`immutable` picks the id flavour). */
@@ -597,6 +616,7 @@ export class GraphSim {
           odataType,
           itemId,
           item.changeKey,
+          () => renderItem(item, this.user(item.userId), sub.immutableIds, this.urls.graph),
         );
       }
     }
@@ -627,15 +647,31 @@ export class GraphSim {
     odataType: string,
     itemId: string,
     etag: string,
+    /** The item as Graph's JSON shows it now: what a rich notification carries (its `$select`), encrypted. */
+    render?: () => Record<string, unknown>,
   ): void {
     const id = guid();
+    const resourceData = { '@odata.type': odataType, '@odata.id': resource, '@odata.etag': `W/"${etag}"`, id: itemId };
+    // A deleted item has no data left to send; Graph's rich notification of a delete carries none.
+    const rich = sub.includeResourceData && render && changeType !== 'deleted' && sub.encryptionCertificate;
     const payload: ChangeNotification = {
       id,
       subscriptionId: sub.id,
       subscriptionExpirationDateTime: new Date(sub.expirationMs).toISOString(),
       changeType,
       resource,
-      resourceData: { '@odata.type': odataType, '@odata.id': resource, '@odata.etag': `W/"${etag}"`, id: itemId },
+      resourceData,
+      ...(rich
+        ? {
+            encryptedContent: {
+              ...encryptResource(
+                { '@odata.type': odataType, '@odata.id': resource, ...project(render(), sub.richSelect) },
+                sub.encryptionCertificate!,
+                sub.encryptionCertificateId!,
+              ),
+            },
+          }
+        : {}),
       clientState: sub.clientState ?? null,
       tenantId: sub.tenantId,
     };
@@ -675,6 +711,7 @@ export class GraphSim {
           '#Microsoft.Graph.Event',
           eventId,
           event.changeKey,
+          () => renderEvent(event, this.user(event.userId), sub.immutableIds, this.urls.graph, true),
         );
       }
     }

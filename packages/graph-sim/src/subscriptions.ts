@@ -1,3 +1,6 @@
+import { checkCertificate } from './rich/encrypt.ts';
+import { EVENT_PROPERTIES } from './calendar.ts';
+import { ITEM_PROPERTIES } from './mail.ts';
 import type { SimClock } from './clock.ts';
 import type { Directory } from './directory.ts';
 import { badRequest, GraphError } from './errors.ts';
@@ -128,18 +131,7 @@ export class SubscriptionService {
         'InvalidRequest',
       );
     }
-    if (includeResourceData) {
-      if (typeof body.encryptionCertificate !== 'string' || typeof body.encryptionCertificateId !== 'string') {
-        throw badRequest(
-          'encryptionCertificate and encryptionCertificateId are required when includeResourceData is true.',
-          'InvalidRequest',
-        );
-      }
-      throw badRequest(
-        'graph-sim does not deliver rich notifications (includeResourceData=true); subscribe without resource data.',
-        'NotSupported',
-      );
-    }
+    const rich = includeResourceData ? this.parseRich(body, parsed) : undefined;
     this.checkDuplicate(principal, parsed, changeTypes);
     const onMailbox = tenantWide ? 0 : this.forMailbox(userId).length;
     if (onMailbox >= this.deps.options.quotaPerMailbox) {
@@ -170,8 +162,58 @@ export class SubscriptionService {
       userId,
       immutableIds,
       includeResourceData,
+      ...(rich ?? {}),
       latestSupportedTlsVersion: tls,
     });
+  }
+
+  /**
+   * What a rich subscription needs, checked as Graph does: an Outlook resource with a `$select` of the kind's
+   * properties (no Body/UniqueBody, no $top/$skip/$orderby/$expand), and a valid encryption certificate with its id.
+   */
+  private parseRich(
+    body: Record<string, unknown>,
+    parsed: ParsedResource,
+  ): { richSelect: string[]; encryptionCertificate: string; encryptionCertificateId: string } {
+    if (parsed.kind === 'users' || parsed.kind === 'groups')
+      throw badRequest(`includeResourceData is not supported for '${parsed.resource}'.`, 'NotSupported');
+    if (body.encryptionCertificate === undefined || body.encryptionCertificateId === undefined)
+      throw badRequest(
+        'encryptionCertificate and encryptionCertificateId are required when includeResourceData is true.',
+        'InvalidRequest',
+      );
+    checkCertificate(body.encryptionCertificate, body.encryptionCertificateId);
+    const query = new URLSearchParams(parsed.resource.split('?')[1] ?? '');
+    for (const name of ['$top', '$skip', '$orderby', '$expand', '$filter'])
+      if (query.has(name))
+        throw badRequest(
+          `${name} is not supported in the resource of a subscription with resource data.`,
+          'InvalidRequest',
+        );
+    const select = (query.get('$select') ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    if (!select.length)
+      throw badRequest(
+        `A subscription with resource data on '${parsed.resource}' needs a $select in its resource, e.g. ?$select=subject,start.`,
+        'InvalidRequest',
+      );
+    const known = parsed.kind === 'events' ? EVENT_PROPERTIES : ITEM_PROPERTIES[parsed.kind];
+    for (const p of select) {
+      if (/^(body|uniqueBody)$/i.test(p))
+        throw badRequest(`$select=${p} is not supported for a subscription with resource data.`, 'InvalidRequest');
+      if (!known.has(p))
+        throw badRequest(
+          `Could not find a property named '${p}' on type 'microsoft.graph.${parsed.kind.replace(/s$/, '')}'.`,
+          'InvalidRequest',
+        );
+    }
+    return {
+      richSelect: select,
+      encryptionCertificate: body.encryptionCertificate as string,
+      encryptionCertificateId: body.encryptionCertificateId as string,
+    };
   }
 
   async update(principal: Principal, id: string, body: Record<string, unknown>): Promise<Subscription> {
@@ -183,15 +225,22 @@ export class SubscriptionService {
         'InvalidRequest',
       );
     }
-    const other = Object.keys(body).filter(
-      (k) => k !== 'expirationDateTime' && k !== 'notificationUrl' && k !== '@odata.type',
-    );
+    // A rich subscription's certificate is renewed like its expiry (a rotation).
+    const updatable = new Set(['expirationDateTime', 'notificationUrl', '@odata.type']);
+    if (sub.includeResourceData) for (const k of ['encryptionCertificate', 'encryptionCertificateId']) updatable.add(k);
+    const other = Object.keys(body).filter((k) => !updatable.has(k));
     if (other.length)
       throw badRequest(
-        `Only expirationDateTime and notificationUrl can be updated; '${other[0]}' cannot.`,
+        `Only expirationDateTime and notificationUrl${sub.includeResourceData ? ', encryptionCertificate and encryptionCertificateId' : ''} can be updated; '${other[0]}' cannot.`,
         'InvalidRequest',
       );
-    if (body.expirationDateTime === undefined && body.notificationUrl === undefined) {
+    const rotating = body.encryptionCertificate !== undefined || body.encryptionCertificateId !== undefined;
+    if (rotating) checkCertificate(body.encryptionCertificate, body.encryptionCertificateId);
+    if (
+      body.expirationDateTime === undefined &&
+      body.notificationUrl === undefined &&
+      !('encryptionCertificate' in body)
+    ) {
       throw badRequest('The request must contain expirationDateTime or notificationUrl.', 'InvalidRequest');
     }
     const expirationMs =
@@ -219,6 +268,10 @@ export class SubscriptionService {
     }
     sub.expirationMs = expirationMs;
     sub.notificationUrl = notificationUrl;
+    if (rotating) {
+      sub.encryptionCertificate = body.encryptionCertificate as string;
+      sub.encryptionCertificateId = body.encryptionCertificateId as string;
+    }
     sub.lastPatchMs = now;
     this.refreshAuthorization(sub, now);
     return sub;
@@ -357,8 +410,8 @@ export class SubscriptionService {
       creatorId: sub.creatorId,
       includeResourceData: sub.includeResourceData,
       latestSupportedTlsVersion: sub.latestSupportedTlsVersion,
-      encryptionCertificate: null,
-      encryptionCertificateId: null,
+      encryptionCertificate: sub.encryptionCertificate ?? null,
+      encryptionCertificateId: sub.encryptionCertificateId ?? null,
       notificationUrlAppId: null,
     };
   }

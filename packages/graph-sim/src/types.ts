@@ -70,6 +70,11 @@ export interface Subscription {
   userId: string;
   immutableIds: boolean;
   includeResourceData: boolean;
+  /** Rich subscriptions: the properties the notifications carry (the resource's `$select`). */
+  richSelect?: string[];
+  /** Rich subscriptions: the certificate (base64 DER) notifications are encrypted for, and its id. */
+  encryptionCertificate?: string;
+  encryptionCertificateId?: string;
   latestSupportedTlsVersion: string;
   /** Until when the subscription's own access to the mailbox is authorized; delivery pauses after it. */
   authorizedUntilMs: number;
@@ -88,6 +93,8 @@ export interface ChangeNotification {
   lifecycleEvent?: LifecycleEvent;
   resource?: string;
   resourceData?: Record<string, string>;
+  /** Rich notifications: the item's selected properties, encrypted for the subscription's certificate. */
+  encryptedContent?: Record<string, string>;
   clientState: string | null;
   tenantId: string;
 }

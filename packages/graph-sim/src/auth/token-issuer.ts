@@ -8,6 +8,8 @@ import type { Principal } from '../types.ts';
 /** Graph's resource id; v1 access tokens for Graph carry it (or its URI) as the audience. */
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+/** The "Microsoft Graph Change Tracking" application, which sends change notifications. */
+export const CHANGE_TRACKING_APP_ID = '0bf30f3b-4a52-48df-9a82-234910c4a086';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -78,6 +80,29 @@ export class TokenIssuer {
       .setJti(guid())
       .sign(this.privateKey);
     return { accessToken, expiresInSeconds };
+  }
+
+  /**
+   * A rich notification's validation token, as Microsoft's identity platform mints it for the change-tracking
+   * publisher: v2.0, issued in the tenant, for the subscribing app, `azp` the publisher's app id, an hour long.
+   * `forge` signs with another key or bends one claim, for the tests of a receiver's checks.
+   */
+  async validationToken(
+    appId: string,
+    tenantId: string,
+    authority: string,
+    forge: { claims?: Record<string, unknown>; expiredSecondsAgo?: number; key?: SigningKey } = {},
+  ): Promise<string> {
+    const nowSec = Math.floor(this.clock.now() / 1000);
+    const exp = forge.expiredSecondsAgo !== undefined ? nowSec - forge.expiredSecondsAgo : nowSec + 3_600;
+    return new SignJWT({ azp: CHANGE_TRACKING_APP_ID, azpacr: '2', tid: tenantId, ver: '2.0', ...forge.claims })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.jwk.kid! })
+      .setIssuer(`${authority}/${tenantId}/v2.0`)
+      .setAudience(appId)
+      .setIssuedAt(Math.min(nowSec, exp - 3_600))
+      .setNotBefore(Math.min(nowSec, exp - 3_600))
+      .setExpirationTime(exp)
+      .sign(forge.key ?? this.privateKey);
   }
 
   /** The caller behind an `Authorization` header, or Graph's 401 for a missing, expired or foreign token. */

@@ -35,6 +35,8 @@ export interface DispatcherDeps {
   subscriptionState: (sub: Subscription) => 'active' | 'paused' | 'gone';
   /** Notifications of this subscription were lost for good: Graph follows with a `missed` lifecycle event. */
   onLost: (sub: Subscription) => void;
+  /** A rich POST's `validationTokens`: one per app and tenant of its rich items. */
+  validationTokens?: (pairs: Array<{ appId: string; tenantId: string }>) => Promise<string[]>;
 }
 
 /**
@@ -203,9 +205,18 @@ export class Dispatcher {
     const wire = { url: delivery.url, since: started, phase: 'request' };
     this.onWire.set(delivery.id, wire);
     try {
+      const rich = new Map<string, { appId: string; tenantId: string }>();
+      for (const i of live)
+        if (i.sub.includeResourceData && delivery.kind === 'change')
+          rich.set(`${i.sub.applicationId}|${i.sub.tenantId}`, {
+            appId: i.sub.applicationId,
+            tenantId: i.sub.tenantId,
+          });
+      const validationTokens =
+        rich.size && this.deps.validationTokens ? await this.deps.validationTokens([...rich.values()]) : undefined;
       ({ status } = await this.client.post(
         delivery.url,
-        JSON.stringify({ value: live.map((i) => i.payload) }),
+        JSON.stringify({ value: live.map((i) => i.payload), ...(validationTokens ? { validationTokens } : {}) }),
         {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'graph-sim (Microsoft Graph change notifications)',

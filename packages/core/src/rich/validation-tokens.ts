@@ -1,0 +1,104 @@
+import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { TokenFailure, TokenVerdict } from './rich-types.ts';
+
+/** The "Microsoft Graph Change Tracking" application: the publisher of change notifications. */
+export const CHANGE_TRACKING_APP_ID = '0bf30f3b-4a52-48df-9a82-234910c4a086';
+/** Microsoft identity platform's signing keys (rotated daily; jose caches them and refetches on an unknown kid). */
+export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
+
+const TOKENS_PER_POST = 20;
+const TOKEN_CHARS = 16_384;
+
+export interface ValidationTokenOptions {
+  /** Where the signing keys are published (graph-sim's in tests: the same code, pointed elsewhere). */
+  jwksUrl: string;
+  /** Our app id(s): the tokens' audience. */
+  appIds: readonly string[];
+  /** The issuer host: `https://login.microsoftonline.com` for v2.0 tokens; v1.0 tokens are `https://sts.windows.net`. */
+  authorityHost?: string;
+  publisherAppId?: string;
+  /** Fetches the key set (a fetch that trusts graph-sim's CA, in tests). */
+  fetch?: typeof fetch;
+  /** Seconds of clock skew accepted on `exp`/`nbf`. */
+  clockToleranceSeconds?: number;
+}
+
+/**
+ * Checks a rich POST's `validationTokens` as Microsoft asks: every token signed by the identity platform
+ * (keys from its JWKS, cached, refreshed when a token names a key not seen yet), not expired, for our app id,
+ * issued by the token's own tenant, and minted for the change-notification publisher (`azp` in v2.0 tokens,
+ * `appid` in v1.0). The verdict names the tenants the tokens cover: an item of any other tenant is not proven.
+ */
+export class ValidationTokenVerifier {
+  private readonly keys: ReturnType<typeof createRemoteJWKSet>;
+  private readonly o: Required<Omit<ValidationTokenOptions, 'fetch'>>;
+
+  constructor(options: ValidationTokenOptions) {
+    this.o = {
+      authorityHost: 'https://login.microsoftonline.com',
+      publisherAppId: CHANGE_TRACKING_APP_ID,
+      clockToleranceSeconds: 300,
+      ...options,
+    };
+    this.keys = createRemoteJWKSet(new URL(options.jwksUrl), {
+      timeoutDuration: 2_000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 24 * 3_600_000,
+      ...(options.fetch ? { [customFetch]: options.fetch } : {}),
+    });
+  }
+
+  async verify(tokens: unknown): Promise<TokenVerdict> {
+    if (!Array.isArray(tokens) || !tokens.length) return { ok: false, reason: 'missing' };
+    if (tokens.length > TOKENS_PER_POST || !tokens.every((t) => typeof t === 'string' && t.length <= TOKEN_CHARS))
+      return { ok: false, reason: 'malformed' };
+    const tenants = new Set<string>();
+    // All at once: with warm keys each is microseconds; a cold start fetches the key set once for all.
+    const verdicts = await Promise.all((tokens as string[]).map((t) => this.verifyOne(t)));
+    for (const v of verdicts) {
+      if ('failure' in v) return { ok: false, reason: v.failure };
+      tenants.add(v.tenant);
+    }
+    return { ok: true, tenants };
+  }
+
+  /** One token: its tenant (lower-case) when valid, else why not. */
+  private async verifyOne(token: string): Promise<{ tenant: string } | { failure: TokenFailure }> {
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      return { failure: 'malformed' };
+    }
+    // The issuer names the tenant the token was issued in; `tid` must agree (checked by the issuer match).
+    const tid = typeof claims.tid === 'string' ? claims.tid : undefined;
+    if (!tid) return { failure: 'malformed' };
+    const v1 = claims.ver === '1.0';
+    const issuer = v1 ? `https://sts.windows.net/${tid}/` : `${this.o.authorityHost}/${tid}/v2.0`;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keys, {
+        algorithms: ['RS256'],
+        audience: [...this.o.appIds],
+        issuer,
+        clockTolerance: this.o.clockToleranceSeconds,
+        requiredClaims: ['exp', 'iat'],
+      }));
+    } catch (err) {
+      return { failure: failure(err) };
+    }
+    const caller = v1 ? payload.appid : payload.azp;
+    return caller === this.o.publisherAppId ? { tenant: tid.toLowerCase() } : { failure: 'wrong_publisher' };
+  }
+}
+
+function failure(err: unknown): TokenFailure {
+  if (err instanceof errors.JWTExpired) return 'expired';
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return err.claim === 'aud' ? 'wrong_audience' : err.claim === 'iss' ? 'wrong_issuer' : 'malformed';
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return 'keys_unavailable';
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey)
+    return 'bad_signature';
+  if (err instanceof TypeError || (err as { code?: string }).code === 'ERR_JOSE_GENERIC') return 'keys_unavailable';
+  return 'malformed';
+}
