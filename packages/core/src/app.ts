@@ -19,6 +19,9 @@ import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SeriesExpander } from './series/series-expander.ts';
+import { RichOpener } from './rich/rich-opener.ts';
+import { ValidationTokenVerifier } from './rich/validation-tokens.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
 import { PostgresSubscriptionStore } from './state/postgres-store.ts';
 import { TableSubscriptionStore } from './state/table-store.ts';
@@ -58,6 +61,13 @@ export interface AppOverrides {
   metricExporters?: ExporterFactories;
   /** Resource attributes of the exported metrics (the platform's service and instance names). */
   metricResource?: Record<string, string>;
+}
+
+/** A fetch that also trusts `caPem` (graph-sim's CA in development), for the validationTokens key set. */
+function fetchTrusting(caPem: string): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: caPem } });
+  return ((url: string, init?: RequestInit) =>
+    undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 function storeFor(settings: StateStoreSettings): SubscriptionStore {
@@ -145,6 +155,19 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
       })
     : undefined;
+  const rich = config.rich
+    ? new RichOpener({
+        rich: config.rich,
+        verifier: new ValidationTokenVerifier({
+          jwksUrl: config.rich.jwksUrl,
+          appIds: [config.graph.clientId],
+          authorityHost: config.graph.authorityHost,
+          ...(config.graph.caPem ? { fetch: fetchTrusting(config.graph.caPem) } : {}),
+        }),
+        logger,
+        metrics,
+      })
+    : undefined;
   const receiver = new NotificationReceiver({
     config,
     store,
@@ -153,6 +176,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     events,
     repairer,
     series,
+    ...(rich ? { rich } : {}),
     logger,
     metrics,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),

@@ -45,6 +45,8 @@ export interface ChangeRecordFacts {
   outsideFolder?: true;
   /** Present only on an occurrence record (`source: "expansion"`): the id of its series master. */
   seriesMasterId?: string;
+  /** Present (true) only when the item came inside a rich notification, decrypted, without a Graph read. */
+  fromNotification?: true;
 }
 
 /** The value of an event record: the facts, `eventId` and `event` (the kinds' own names for id and item). */
@@ -169,6 +171,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     reducedProperties: outcome.kind === 'found' && outcome.omitted?.length ? outcome.omitted : null,
     ...(outcome.kind === 'found' && outcome.outside ? { outsideFolder: true as const } : {}),
     ...(change.seriesMasterId ? { seriesMasterId: change.seriesMasterId } : {}),
+    ...(outcome.kind === 'found' && outcome.fromNotification ? { fromNotification: true as const } : {}),
   };
   return built({
     kind,

@@ -21,9 +21,9 @@ export async function startPipeline(
   sim: GraphSim,
   extraEnv: Record<string, string> = {},
   overrides: AppOverrides = {},
-  options: { subscribe?: boolean } = {},
+  options: { subscribe?: boolean; ports?: [number, number] } = {},
 ) {
-  const ports = options.subscribe ? [await freePort(), await freePort()] : [0, 0];
+  const ports = options.ports ?? (options.subscribe ? [await freePort(), await freePort()] : [0, 0]);
   const setup: PipelineEnv = pipelineEnv(sim, {
     ...(options.subscribe
       ? {
@@ -48,15 +48,19 @@ export async function startPipeline(
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
   };
-  const notifications = await listen(`${name}Notifications`, ports[0]!);
-  const lifecycle = await listen(`${name}Lifecycle`, ports[1]!);
-  const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+  const notifications = await listen(`${name}Notifications`, ports[0]);
+  const lifecycle = await listen(`${name}Lifecycle`, ports[1]);
+  // The topic the functions write to (a test may name an earlier pipeline's, to continue on it).
+  const topic = setup.env.G2K_TOPIC!;
+  const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), topic);
   return {
     ...setup,
+    topic,
     app,
     reader,
     url: notifications.url,
     lifecycleUrl: lifecycle.url,
+    ports: [ports[0], ports[1]] as [number, number],
     async stop() {
       await reader.stop();
       for (const s of [notifications.server, lifecycle.server]) {

@@ -1,4 +1,4 @@
-export { graphSimEnv, pipelineEnv, type PipelineEnv } from './pipeline-env.ts';
+export { graphSimEnv, pipelineEnv, richEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, simCall, simToken } from './subscriptions.ts';
 export { recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';

@@ -68,3 +68,20 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
     deadLetterTopic,
   };
 }
+
+/** The rich-notification settings for a certificate (and, during a rotation, the previous one), keys inline. */
+export function richEnv(
+  sim: GraphSim,
+  current: { id: string; certificate: string; privateKeyPem: string },
+  previous?: { id: string; privateKeyPem: string },
+): Record<string, string> {
+  return {
+    G2K_RICH_CERTIFICATE_ID: current.id,
+    G2K_RICH_CERTIFICATE: current.certificate,
+    G2K_RICH_PRIVATE_KEY: current.privateKeyPem,
+    ...(previous
+      ? { G2K_RICH_PREVIOUS_CERTIFICATE_ID: previous.id, G2K_RICH_PREVIOUS_PRIVATE_KEY: previous.privateKeyPem }
+      : {}),
+    G2K_RICH_JWKS_URL: `${sim.urls.authority}/common/discovery/v2.0/keys`,
+  };
+}

@@ -6,6 +6,7 @@ import { readGraph } from './graph-config.ts';
 import { readKafka, readTopics, type KafkaClientName } from './kafka-config.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
+import { readRich, type RichSettings } from './rich-config.ts';
 import type { SecretSource } from './secrets.ts';
 import type { SubscriptionApiLimits } from '../subscriptions/subscription-api.ts';
 import { readStateStore } from './state-config.ts';
@@ -95,6 +96,8 @@ export interface Config {
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
   renewalAuth: { audience: string; invoker: string; issuer: string; jwksUrl: string } | undefined;
   operations: OperationsSettings;
+  /** Rich notifications (G2K_RICH_*): undefined when no certificate is configured. */
+  rich: RichSettings | undefined;
 }
 
 /**
@@ -122,6 +125,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     subscriptions,
     renewalAuth: readRenewalAuth(r),
     operations: await readOperations(r),
+    rich: await readRich(r, !!subscriptions?.desired.some((d) => d.mode === 'rich')),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;

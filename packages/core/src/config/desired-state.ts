@@ -21,6 +21,8 @@ export interface DesiredEntry {
   select: string | undefined;
   /** Events only: recurring series are also produced as one record per occurrence in this window. */
   expandOccurrences?: ExpansionWindow;
+  /** `rich`: Graph sends each item inside its notification, encrypted for our certificate; no read. */
+  mode: 'basic' | 'rich';
 }
 
 /** The longest expansion window: a year and a day ahead, a month back (each series read is bounded by it). */
@@ -38,6 +40,7 @@ const ENTRY_FIELDS = new Set([
   'changeTypes',
   'select',
   'expandOccurrences',
+  'mode',
 ]);
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
@@ -113,6 +116,13 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
     problems.push(`${label}: select must be property names separated by commas, got ${JSON.stringify(e.select)}.`);
   const expandOccurrences = parseExpansion(e.expandOccurrences, kind.name, label, problems);
+  const mode = e.mode ?? 'basic';
+  if (mode !== 'basic' && mode !== 'rich')
+    problems.push(`${label}: mode must be "basic" or "rich", got ${JSON.stringify(e.mode)?.slice(0, 40)}.`);
+  else if (mode === 'rich' && !kind.rich)
+    problems.push(`${label}: Graph sends no rich notifications for ${kind.name}; use mode "basic".`);
+  else if (mode === 'rich' && typeof e.select === 'string' && /(^|,)(body|uniqueBody)(,|$)/i.test(e.select))
+    problems.push(`${label}: Graph refuses body and uniqueBody in a rich notification's select.`);
   if (problems.length > before) return undefined;
   return {
     source: at,
@@ -124,6 +134,7 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     changeTypes,
     select: typeof e.select === 'string' ? e.select : undefined,
     ...(expandOccurrences ? { expandOccurrences } : {}),
+    mode: mode as DesiredEntry['mode'],
   };
 }
 

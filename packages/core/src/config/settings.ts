@@ -134,6 +134,38 @@ export const SETTINGS = {
     meaning:
       'comma-separated tenant GUIDs whose notifications are accepted (default: AZURE_TENANT_ID and every tenant the desired state names)',
   },
+  G2K_RICH_CERTIFICATE_ID: {
+    domain: 'receive',
+    default: 'none (rich mode off)',
+    meaning:
+      'rich notifications: the current encryption certificate’s id (`encryptionCertificateId`; `graph2kafka cert create` makes one)',
+  },
+  G2K_RICH_CERTIFICATE: {
+    domain: 'receive',
+    default: 'with `G2K_RICH_CERTIFICATE_ID`',
+    meaning: 'the current certificate, base64 DER or PEM (public: Graph encrypts to it)',
+  },
+  G2K_RICH_PRIVATE_KEY: {
+    domain: 'receive',
+    default: 'with `G2K_RICH_CERTIFICATE_ID`',
+    meaning: 'its private key (PEM), as a secret reference: a Key Vault reference (Azure) or `sm:…` (GCP)',
+  },
+  G2K_RICH_PREVIOUS_CERTIFICATE_ID: {
+    domain: 'receive',
+    default: 'none',
+    meaning: 'during a rotation: the certificate subscriptions used before, still accepted until none uses it',
+  },
+  G2K_RICH_PREVIOUS_PRIVATE_KEY: {
+    domain: 'receive',
+    default: 'with `G2K_RICH_PREVIOUS_CERTIFICATE_ID`',
+    meaning: 'its private key, as a secret reference',
+  },
+  G2K_RICH_JWKS_URL: {
+    domain: 'receive',
+    default: '`https://login.microsoftonline.com/common/discovery/v2.0/keys`',
+    meaning:
+      'where the `validationTokens` signing keys are published (graph-sim: `{authority}/common/discovery/v2.0/keys`)',
+  },
   G2K_TIME_BUDGET_MS: {
     domain: 'receive',
     default: '`2000`',

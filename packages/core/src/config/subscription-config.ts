@@ -70,6 +70,7 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
           changeTypes,
           select: undefined,
           ...(expandOccurrences ? { expandOccurrences } : {}),
+          mode: 'basic',
         });
     }
     subscriptions = {

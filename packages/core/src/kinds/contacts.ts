@@ -1,4 +1,4 @@
-import { mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
+import { mailboxCollection, OUTLOOK, OUTLOOK_RICH_MINUTES, seg, selectQuery } from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -19,6 +19,11 @@ export const contacts: ResourceKind = {
   idField: 'contactId',
   itemField: 'contact',
   defaultSelect: undefined,
+  rich: {
+    maxLifetimeMinutes: OUTLOOK_RICH_MINUTES,
+    defaultSelect:
+      'displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,companyName,jobTitle,categories,parentFolderId,changeKey,createdDateTime,lastModifiedDateTime',
+  },
   reducible: [
     'photo',
     'extensions',

@@ -1,4 +1,4 @@
-import { mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
+import { mailboxCollection, OUTLOOK, OUTLOOK_RICH_MINUTES, seg, selectQuery } from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -14,6 +14,12 @@ export const events: ResourceKind = {
   idField: 'eventId',
   itemField: 'event',
   defaultSelect: undefined,
+  // What a calendar consumer needs of an event, without its body (Graph refuses Body in a rich $select).
+  rich: {
+    maxLifetimeMinutes: OUTLOOK_RICH_MINUTES,
+    defaultSelect:
+      'subject,start,end,isAllDay,location,locations,organizer,attendees,showAs,isCancelled,isOnlineMeeting,onlineMeetingUrl,importance,sensitivity,categories,type,seriesMasterId,recurrence,originalStart,iCalUId,webLink,changeKey,createdDateTime,lastModifiedDateTime',
+  },
   reducible: [
     'body',
     'uniqueBody',

@@ -11,9 +11,15 @@ export const seg = (s: string): string => encodeURIComponent(s);
 
 /** `/users/{id}/{collection}` for a subscription resource, matched in any casing, with or without a leading `/`. */
 export function mailboxCollection(resource: string, collection: string): string | undefined {
-  const m = new RegExp(String.raw`^\/?users\/([^/]+)\/${collection}$`, 'i').exec(resource);
+  const m = new RegExp(String.raw`^\/?users\/([^/]+)\/${collection}$`, 'i').exec(withoutQuery(resource));
   return m ? m[1]!.toLowerCase() : undefined;
 }
+
+/** A rich subscription's resource carries its `$select`; the target is the path before it. */
+export const withoutQuery = (resource: string): string => resource.split('?')[0]!;
+
+/** Rich notifications for Outlook items: Graph allows them for a day at most. */
+export const OUTLOOK_RICH_MINUTES = 1_440;
 
 /** `$select=…` as a query string (with its `?`), or nothing. */
 export const selectQuery = (select: string | undefined): string => (select ? `?$select=${select}` : '');

@@ -1,4 +1,12 @@
-import { ITEM_ID, mailboxCollection, OUTLOOK, seg, selectQuery } from './mailbox-paths.ts';
+import {
+  ITEM_ID,
+  mailboxCollection,
+  OUTLOOK,
+  OUTLOOK_RICH_MINUTES,
+  seg,
+  selectQuery,
+  withoutQuery,
+} from './mailbox-paths.ts';
 import type { ResourceKind, Target } from './resource-kind.ts';
 
 const user = (t: Target): string => t.userId ?? '';
@@ -58,6 +66,13 @@ export const messages: ResourceKind = {
   idField: 'messageId',
   itemField: 'message',
   defaultSelect: MESSAGE_SELECT,
+  // Graph's rich notifications carry no body: the same properties, less what identifies nothing.
+  rich: {
+    maxLifetimeMinutes: OUTLOOK_RICH_MINUTES,
+    defaultSelect: MESSAGE_SELECT.split(',')
+      .filter((p) => p !== 'id')
+      .join(','),
+  },
   reducible: [
     'body',
     'uniqueBody',
@@ -81,7 +96,7 @@ export const messages: ResourceKind = {
   targetOf(resource) {
     const whole = mailboxCollection(resource, 'messages');
     if (whole) return { userId: whole };
-    const m = /^\/?users\/([^/]+)\/mailFolders\/([^/]+)\/messages$/i.exec(resource);
+    const m = /^\/?users\/([^/]+)\/mailFolders\/([^/]+)\/messages$/i.exec(withoutQuery(resource));
     if (!m || !ITEM_ID.test(m[2]!)) return undefined;
     return { userId: m[1]!.toLowerCase(), folderId: m[2]! };
   },

@@ -63,6 +63,11 @@ export interface ResourceKind {
   readonly defaultChangeTypes: readonly ChangeType[];
   /** Graph's longest subscription lifetime for the kind (basic notifications). */
   readonly maxLifetimeMinutes: number;
+  /**
+   * Kinds Graph delivers rich notifications for (the item inside the notification, encrypted): their longest
+   * lifetime then, and the `$select` a rich subscription asks for unless its entry names one (Graph requires one).
+   */
+  readonly rich?: { maxLifetimeMinutes: number; defaultSelect: string };
   /** The lifecycle events Graph sends for the kind. */
   readonly lifecycleEvents: readonly LifecycleEventName[];
   /** The topic its records go to unless configured otherwise, and the setting that configures it. */

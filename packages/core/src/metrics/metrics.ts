@@ -39,6 +39,7 @@ export class Metrics {
   private readonly unenriched: Counter;
   private readonly repairs: Counter;
   private readonly seriesExpansions: Counter;
+  private readonly richItems: Counter;
   private readonly deadLetters: Counter;
   private readonly kafkaSendDuration: Histogram;
   private readonly kafkaRecords: Counter;
@@ -77,6 +78,10 @@ export class Metrics {
     this.seriesExpansions = meter.createCounter('g2k.series.expansions', {
       description:
         'Recurring series expanded into occurrence records, by result: expanded (a master changed), advanced (a new day came into the window), gone, failed',
+    });
+    this.richItems = meter.createCounter('g2k.rich.items', {
+      description:
+        'Rich notification items, by result: decrypted (no read), no_content, unproven (validationTokens failed: read instead), invalid (tampered: rejected), id_mismatch, unknown_key (read instead), key_pending (retried)',
     });
     this.deadLetters = meter.createCounter('g2k.dead_letters', {
       description: 'Changes written to the dead-letter topic, by reason',
@@ -149,6 +154,10 @@ export class Metrics {
 
   seriesExpanded(result: 'expanded' | 'advanced' | 'gone' | 'failed', count = 1): void {
     if (count) this.seriesExpansions.add(count, { result });
+  }
+
+  richItem(result: string): void {
+    this.richItems.add(1, { result });
   }
 
   deadLettered(reason: string): void {

@@ -15,7 +15,8 @@ export type Item =
     }
   | { kind: 'malformed'; problem: string };
 
-export type Envelope = { ok: true; items: Item[] } | { ok: false; reason: string };
+/** `validationTokens`: a rich POST's proof that Graph sent it (checked only where rich items rely on it). */
+export type Envelope = { ok: true; items: Item[]; validationTokens: unknown } | { ok: false; reason: string };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBSCRIPTION_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -46,7 +47,7 @@ export function parseEnvelope(body: Buffer): Envelope {
   const firstProblem = items.find((i) => i.kind === 'malformed');
   if (firstProblem && items.every((i) => i.kind === 'malformed'))
     return { ok: false, reason: (firstProblem as { problem: string }).problem };
-  return { ok: true, items };
+  return { ok: true, items, validationTokens: (parsed as { validationTokens?: unknown }).validationTokens };
 }
 
 function parseItem(raw: unknown, at: string): Item {

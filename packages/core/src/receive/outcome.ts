@@ -8,7 +8,9 @@ export type Rejection =
   | 'client_state_mismatch'
   | 'tenant_not_allowed'
   | 'tenant_mismatch'
-  | 'lookup_limit';
+  | 'lookup_limit'
+  /** A rich notification whose encrypted content fails its signature or does not decrypt: tampered. */
+  | 'rich_content_invalid';
 
 export const REJECTIONS: readonly Rejection[] = [
   'malformed',
@@ -20,6 +22,7 @@ export const REJECTIONS: readonly Rejection[] = [
   'tenant_not_allowed',
   'tenant_mismatch',
   'lookup_limit',
+  'rich_content_invalid',
 ];
 
 /**

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
 import type { SeriesExpander } from '../series/series-expander.ts';
 import type { SeriesOrigin } from '../series/series-types.ts';
+import type { RichOpener } from '../rich/rich-opener.ts';
 import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, notificationRecords } from '../record.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
@@ -69,6 +70,8 @@ export interface ReceiverDeps {
   repairer: Repairer;
   /** Marks the series of produced master records for expansion (absent: masters only). */
   series?: SeriesExpander;
+  /** Opens rich notifications (absent: no certificate configured; every change is read). */
+  rich?: RichOpener;
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -77,6 +80,8 @@ export interface ReceiverDeps {
 interface Change {
   index: number;
   n: VerifiedChange;
+  subscription: SubscriptionRecord;
+  raw: Record<string, unknown>;
 }
 
 interface Lifecycle {
@@ -125,11 +130,11 @@ export class NotificationReceiver {
     const { items } = envelope;
     this.counters.posts++;
     this.counters.notifications += items.length;
-    const outcomes = await this.decide(items, receivedAt);
+    const outcomes = await this.decide(items, receivedAt, envelope.validationTokens);
     return this.answer(items, outcomes, receivedAt);
   }
 
-  private async decide(items: Item[], receivedAt: number): Promise<ItemOutcome[]> {
+  private async decide(items: Item[], receivedAt: number, validationTokens: unknown): Promise<ItemOutcome[]> {
     const verifier = new PostVerifier(this.deps.store, this.deps.config.allowedTenants, MAX_STORE_READS_PER_POST);
     const verdicts = await Promise.all(
       items.map((item) =>
@@ -155,7 +160,13 @@ export class NotificationReceiver {
         // The clientState matched, but the resource names another mailbox or kind: whoever holds one
         // subscription's secret must not make us read or write anything but that subscription's mailbox.
         outcomes[index] = { status: 'rejected', reason: 'resource_mismatch' };
-      else changes.push({ index, n: verifiedChange(item.n, verdict.subscription) });
+      else
+        changes.push({
+          index,
+          n: verifiedChange(item.n, verdict.subscription),
+          subscription: verdict.subscription,
+          raw: item.raw,
+        });
     }
     // Items beyond the read budget are retried when the POST also carried genuine items (Graph's redelivery
     // finds the subscriptions cached by then); in a POST with nothing genuine they are only more forgeries.
@@ -164,7 +175,7 @@ export class NotificationReceiver {
         if (o?.status === 'rejected' && o.reason === 'lookup_limit')
           outcomes[i] = { status: 'retry_later', reason: 'too many subscriptions in one POST; redeliver' };
     await Promise.all([
-      this.produceChanges(changes, outcomes, receivedAt),
+      this.produceChanges(changes, outcomes, receivedAt, validationTokens),
       this.actOnLifecycle(lifecycles, outcomes, receivedAt),
     ]);
     // Every item has its verdict by now; were one missing, the safe answer is to have Graph redeliver.
@@ -172,16 +183,35 @@ export class NotificationReceiver {
   }
 
   private async produceChanges(
-    changes: Change[],
+    all: Change[],
     outcomes: Array<ItemOutcome | undefined>,
     receivedAt: number,
+    validationTokens: unknown,
   ): Promise<void> {
+    if (!all.length) return;
+    // Rich notifications carry their item: used as sent when proven, else read like any other change.
+    const decisions = this.deps.rich
+      ? await this.deps.rich.open(all, validationTokens)
+      : all.map(() => 'read' as const);
+    const carried = new Map<Change, FetchOutcome>();
+    const changes = all.filter((c, i) => {
+      const d = decisions[i]!;
+      if (d === 'read') return true;
+      if ('verdict' in d) {
+        outcomes[c.index] = d.verdict;
+        return false;
+      }
+      carried.set(c, d.outcome);
+      return true;
+    });
     if (!changes.length) return;
     const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
     // Deletes are read too: a tombstone is written only once Graph confirms the item is gone.
     const reads = new Set<string>();
     const fetched = await Promise.all(
       changes.map((c): Promise<FetchOutcome> => {
+        const opened = carried.get(c);
+        if (opened) return Promise.resolve(opened);
         const kind = KINDS[c.n.kind];
         const path = kind.readPath(c.n.target, c.n.itemId, c.n.select);
         reads.add(`${c.n.tenantId}${path}`);

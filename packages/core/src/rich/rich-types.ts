@@ -29,6 +29,8 @@ export type TokenFailure =
   | 'wrong_audience'
   | 'wrong_issuer'
   | 'wrong_publisher'
-  | 'keys_unavailable';
+  | 'keys_unavailable'
+  /** Every check passed, but this instance has seen the token before: a replayed POST proves nothing new. */
+  | 'replayed';
 
 export type TokenVerdict = { ok: true; tenants: Set<string> } | { ok: false; reason: TokenFailure };

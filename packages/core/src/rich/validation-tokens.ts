@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { TokenFailure, TokenVerdict } from './rich-types.ts';
 
@@ -8,6 +9,8 @@ export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/disc
 
 const TOKENS_PER_POST = 20;
 const TOKEN_CHARS = 16_384;
+/** Tokens remembered against replay (each until it expires); past it the oldest are forgotten first. */
+const MAX_SEEN = 200_000;
 
 export interface ValidationTokenOptions {
   /** Where the signing keys are published (graph-sim's in tests: the same code, pointed elsewhere). */
@@ -31,6 +34,8 @@ export interface ValidationTokenOptions {
  */
 export class ValidationTokenVerifier {
   private readonly keys: ReturnType<typeof createRemoteJWKSet>;
+  /** Tokens already used, by hash, with when they expire: a token proves one POST, once. */
+  private readonly seen = new Map<string, number>();
   private readonly o: Required<Omit<ValidationTokenOptions, 'fetch'>>;
 
   constructor(options: ValidationTokenOptions) {
@@ -59,11 +64,26 @@ export class ValidationTokenVerifier {
       if ('failure' in v) return { ok: false, reason: v.failure };
       tenants.add(v.tenant);
     }
+    // Anyone can encrypt content for our public certificate; what the tokens prove is that Graph sent this POST.
+    // A POST that reuses tokens (a replay, with a forged item added, say) proves nothing: its items are read.
+    const hashes = (tokens as string[]).map((t) => createHash('sha256').update(t).digest('base64url'));
+    const now = Date.now();
+    if (hashes.some((h) => (this.seen.get(h) ?? 0) > now)) return { ok: false, reason: 'replayed' };
+    verdicts.forEach((v, i) => this.remember(hashes[i]!, 'expiresAt' in v ? v.expiresAt : now + 3_600_000));
     return { ok: true, tenants };
   }
 
+  private remember(hash: string, expiresAt: number): void {
+    if (this.seen.size >= MAX_SEEN) {
+      const now = Date.now();
+      for (const [h, exp] of this.seen) if (exp <= now) this.seen.delete(h);
+      while (this.seen.size >= MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
+    }
+    this.seen.set(hash, expiresAt + this.o.clockToleranceSeconds * 1_000);
+  }
+
   /** One token: its tenant (lower-case) when valid, else why not. */
-  private async verifyOne(token: string): Promise<{ tenant: string } | { failure: TokenFailure }> {
+  private async verifyOne(token: string): Promise<{ tenant: string; expiresAt: number } | { failure: TokenFailure }> {
     let claims: JWTPayload;
     try {
       claims = decodeJwt(token);
@@ -88,7 +108,9 @@ export class ValidationTokenVerifier {
       return { failure: failure(err) };
     }
     const caller = v1 ? payload.appid : payload.azp;
-    return caller === this.o.publisherAppId ? { tenant: tid.toLowerCase() } : { failure: 'wrong_publisher' };
+    return caller === this.o.publisherAppId
+      ? { tenant: tid.toLowerCase(), expiresAt: (payload.exp ?? 0) * 1_000 }
+      : { failure: 'wrong_publisher' };
   }
 }
 

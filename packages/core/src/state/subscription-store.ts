@@ -17,6 +17,9 @@ export interface SubscriptionRecord {
   select?: string;
   /** Events: the occurrence expansion its entry asked for; absent: series are produced as masters only. */
   expand?: ExpansionWindow;
+  /** Rich notifications: the item comes inside the notification, encrypted for this certificate id. */
+  mode?: 'rich';
+  encryptionCertificateId?: string;
   resource: string;
   changeType: string;
   clientState: string;

@@ -12,7 +12,7 @@ import {
 import { ref, type Resyncer, type SyncTarget } from './resync.ts';
 import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
 import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
-import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
+import type { GraphSubscription, NewSubscription, SubscriptionApi } from './subscription-api.ts';
 
 export interface ReconcileReport {
   created: string[];
@@ -94,6 +94,8 @@ interface Want {
   changeTypes: string;
   select: string | undefined;
   expand?: ExpansionWindow | undefined;
+  /** Rich notifications: the subscription's resource carries its `$select`. */
+  rich?: boolean;
 }
 
 /** A stored subscription's want (for recreating it as it was). */
@@ -111,6 +113,7 @@ function wantOf(record: SubscriptionRecord): Want {
     changeTypes: record.changeType,
     select: record.select,
     expand: record.expand,
+    ...(record.mode === 'rich' ? { rich: true, resource: record.resource } : {}),
   };
 }
 
@@ -257,8 +260,11 @@ export class SubscriptionManager {
           : users.flatMap((userId) =>
               entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }],
             );
+      const rich = entry.mode === 'rich';
+      // A rich subscription names what Graph sends in its resource (Graph requires a $select there).
+      const richSelect = rich ? (entry.select ?? kind.rich!.defaultSelect) : undefined;
       for (const target of targets) {
-        const resource = kind.subscriptionResource(target);
+        const resource = `${kind.subscriptionResource(target)}${richSelect ? `?$select=${richSelect}` : ''}`;
         const key = resourceKey(resource);
         if (wants.has(key)) continue;
         wants.set(key, {
@@ -267,8 +273,9 @@ export class SubscriptionManager {
           target,
           resource,
           changeTypes: entry.changeTypes.join(','),
-          select: entry.select,
+          select: richSelect ?? entry.select,
           expand: entry.expandOccurrences,
+          ...(rich ? { rich } : {}),
         });
       }
     }
@@ -458,7 +465,8 @@ export class SubscriptionManager {
         const renewed = await this.api.renew(
           record.tenantId,
           record.id,
-          this.expiration(kindOf(record), record.resource),
+          this.expiration(kindOf(record), record.resource, record.mode === 'rich'),
+          this.rotation(record),
         );
         if (renewed === 'gone') report.errors.push(`${record.id}: Graph no longer has it (run create to replace it)`);
         else await this.renewed(record, renewed, report);
@@ -582,7 +590,10 @@ export class SubscriptionManager {
     }
     const record = await this.withOptions(keep, want);
     const remainingMs = Date.parse(keep.expirationDateTime) - this.now();
-    if (remainingMs > this.settings.renewWithinMinutes * 60_000) {
+    const margin = this.renewWithinMs(want.kind, !!want.rich);
+    // A rotation does not wait for the renewal margin: the new certificate goes to every subscription now.
+    const rotate = this.rotation(record);
+    if (remainingMs > margin && !rotate) {
       report.unchanged++;
       return;
     }
@@ -591,11 +602,16 @@ export class SubscriptionManager {
     // yields to them would only happen in a sub's last minutes, or not at all.
     const reauthorizedRecently =
       record.lastReauthorizedAt && this.now() - Date.parse(record.lastReauthorizedAt) < PATCH_REAUTH_GAP_MS;
-    if (reauthorizedRecently && remainingMs > (this.settings.renewWithinMinutes * 60_000) / 2) {
+    if (reauthorizedRecently && remainingMs > margin / 2) {
       report.unchanged++;
       return;
     }
-    const renewed = await this.api.renew(want.tenantId, keep.id, this.expiration(want.kind, want.resource));
+    const renewed = await this.api.renew(
+      want.tenantId,
+      keep.id,
+      this.expiration(want.kind, want.resource, !!want.rich),
+      rotate,
+    );
     if (renewed === 'gone') {
       await this.store.delete(keep.id);
       const created = await this.create(want);
@@ -605,7 +621,26 @@ export class SubscriptionManager {
       }
       return;
     }
-    await this.renewed(record, renewed, report);
+    await this.renewed(
+      rotate ? { ...record, encryptionCertificateId: rotate.encryptionCertificateId } : record,
+      renewed,
+      report,
+    );
+  }
+
+  /** A rich subscription on a certificate other than the current one: what its renewal sends to rotate it. */
+  private rotation(
+    record: SubscriptionRecord,
+  ): { encryptionCertificate: string; encryptionCertificateId: string } | undefined {
+    const current = this.config.rich?.current;
+    if (record.mode !== 'rich' || !current || record.encryptionCertificateId === current.id) return undefined;
+    return { encryptionCertificate: current.certificate, encryptionCertificateId: current.id };
+  }
+
+  /** How long before expiry a subscription is renewed: the setting, but at most half the kind's lifetime. */
+  private renewWithinMs(kind: ResourceKind, rich: boolean): number {
+    const max = rich && kind.rich ? kind.rich.maxLifetimeMinutes : kind.maxLifetimeMinutes;
+    return Math.min(this.settings.renewWithinMinutes, max / 2) * 60_000;
   }
 
   /**
@@ -653,13 +688,21 @@ export class SubscriptionManager {
 
   private async create(want: Want): Promise<SubscriptionRecord | 'conflict'> {
     const clientState = randomBytes(32).toString('base64url');
-    const body = {
+    const cert = want.rich ? this.config.rich?.current : undefined;
+    if (want.rich && !cert)
+      throw new Error(
+        `${want.resource}: mode "rich" needs G2K_RICH_CERTIFICATE_ID, G2K_RICH_CERTIFICATE and G2K_RICH_PRIVATE_KEY`,
+      );
+    const body: NewSubscription = {
       changeType: want.changeTypes,
       notificationUrl: this.settings.notificationUrl,
       lifecycleNotificationUrl: this.settings.lifecycleNotificationUrl,
       resource: want.resource,
-      expirationDateTime: this.expiration(want.kind, want.resource),
+      expirationDateTime: this.expiration(want.kind, want.resource, !!want.rich),
       clientState,
+      ...(cert
+        ? { includeResourceData: true, encryptionCertificate: cert.certificate, encryptionCertificateId: cert.id }
+        : {}),
     };
     // Track the target before the subscription exists, so no change falls between the two.
     await this.resyncer.baseline(syncTargetOf(want));
@@ -671,6 +714,7 @@ export class SubscriptionManager {
       ...(want.target.folderId ? { folderId: want.target.folderId } : {}),
       ...(want.select ? { select: want.select } : {}),
       ...(want.expand ? { expand: want.expand } : {}),
+      ...(cert ? { mode: 'rich' as const, encryptionCertificateId: cert.id } : {}),
       resource: body.resource,
       changeType: body.changeType,
       clientState,
@@ -707,9 +751,10 @@ export class SubscriptionManager {
    * the renewal margin, fixed per resource. Subscriptions created or renewed in one run (all of them, the first
    * time) then come due over hours instead of in the same minute, and each run renews a share.
    */
-  private expiration(kind: ResourceKind, resource: string): string {
-    const minutes = Math.min(this.settings.lifetimeMinutes, kind.maxLifetimeMinutes);
-    const spread = Math.max(0, minutes - this.settings.renewWithinMinutes) * 0.1 * spreadOf(resource);
+  private expiration(kind: ResourceKind, resource: string, rich = false): string {
+    const max = rich && kind.rich ? kind.rich.maxLifetimeMinutes : kind.maxLifetimeMinutes;
+    const minutes = Math.min(this.settings.lifetimeMinutes, max);
+    const spread = Math.max(0, minutes - this.renewWithinMs(kind, rich) / 60_000) * 0.1 * spreadOf(resource);
     return new Date(this.now() + (minutes - spread) * 60_000).toISOString();
   }
 }

@@ -19,6 +19,10 @@ export interface NewSubscription {
   lifecycleNotificationUrl: string;
   expirationDateTime: string;
   clientState: string;
+  /** Rich notifications. */
+  includeResourceData?: boolean;
+  encryptionCertificate?: string;
+  encryptionCertificateId?: string;
 }
 
 /** Graph's subscription-API quotas per app and tenant, and per app across its tenants (`...PerApp`). */
@@ -112,9 +116,16 @@ export class SubscriptionApi {
     return res.body as GraphSubscription;
   }
 
-  async renew(tenantId: string, id: string, expirationDateTime: string): Promise<GraphSubscription | 'gone'> {
+  /** A renewal; with `certificate`, a rich subscription's certificate changes too (a rotation). */
+  async renew(
+    tenantId: string,
+    id: string,
+    expirationDateTime: string,
+    certificate?: { encryptionCertificate: string; encryptionCertificateId: string },
+  ): Promise<GraphSubscription | 'gone'> {
     const res = await this.send(this.writes, tenantId, 'PATCH', `/subscriptions/${encodeURIComponent(id)}`, {
       expirationDateTime,
+      ...certificate,
     });
     if (res.status === 404) return 'gone';
     this.expect(res, [200], `renew subscription ${id}`);

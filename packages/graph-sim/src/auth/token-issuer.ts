@@ -95,7 +95,14 @@ export class TokenIssuer {
   ): Promise<string> {
     const nowSec = Math.floor(this.clock.now() / 1000);
     const exp = forge.expiredSecondsAgo !== undefined ? nowSec - forge.expiredSecondsAgo : nowSec + 3_600;
-    return new SignJWT({ azp: CHANGE_TRACKING_APP_ID, azpacr: '2', tid: tenantId, ver: '2.0', ...forge.claims })
+    return new SignJWT({
+      azp: CHANGE_TRACKING_APP_ID,
+      azpacr: '2',
+      tid: tenantId,
+      uti: guid(),
+      ver: '2.0',
+      ...forge.claims,
+    })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.jwk.kid! })
       .setIssuer(`${authority}/${tenantId}/v2.0`)
       .setAudience(appId)
