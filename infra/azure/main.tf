@@ -8,7 +8,7 @@ data "azurerm_client_config" "current" {}
 locals {
   app_name = "${var.name}-fn"
   # Key Vault references resolve at app start with the identity below; the value never sits in app settings.
-  kv_ref = { for setting, secret in merge({ AZURE_CLIENT_SECRET = "azure-client-secret" }, var.kafka_secret_settings) :
+  kv_ref = { for setting, secret in merge({ AZURE_CLIENT_SECRET = "azure-client-secret" }, var.kafka_secret_settings, var.rich_secret_settings) :
   setting => "@Microsoft.KeyVault(VaultName=${azurerm_key_vault.main.name};SecretName=${secret})" }
   base_url = "https://${local.app_name}.azurewebsites.net/api"
 }

@@ -38,6 +38,12 @@ variable "kafka_secret_settings" {
   default     = {}
 }
 
+variable "rich_secret_settings" {
+  description = "Rich notifications: private keys kept in Key Vault, setting name => secret name (G2K_RICH_PRIVATE_KEY => rich-private-key; during a rotation also G2K_RICH_PREVIOUS_PRIVATE_KEY). The certificate and its id go in extra_settings."
+  type        = map(string)
+  default     = {}
+}
+
 variable "subscribe_users" {
   description = "G2K_SUBSCRIBE_USERS: mailbox object ids, comma-separated."
   type        = string

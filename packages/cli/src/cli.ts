@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// graph2kafka status, subscriptions list|create|renew|delete|resync, deadletter list|replay, repair — reads
+// graph2kafka status, subscriptions list|create|renew|delete|resync, deadletter list|replay, repair, cert create — reads
 // the same settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done (status:
 // healthy), 1 some operations failed (status: something needs action), 2 usage or configuration.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
   createAppFromEnv,
+  createEncryptionCertificate,
   formatStatus,
   pipelineStatus,
   GoogleSecretManagerSource,
@@ -16,6 +18,7 @@ import {
 
 const USAGE = `Usage: graph2kafka status [--json]
        graph2kafka subscriptions <command> [options]
+       graph2kafka cert create --id ID --certificate-out FILE [--bits 2048] [--days 365]
        graph2kafka deadletter list|replay [--max N]
        graph2kafka repair
 
@@ -39,6 +42,12 @@ Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
 
 Repair:
   repair                    complete the records produced without their event now, as the timer run does
+
+Rich notifications (docs/rich-notifications.md):
+  cert create --id ID --certificate-out FILE
+                            make an encryption key pair and self-signed certificate: the certificate (public, base64
+                            DER, for G2K_RICH_CERTIFICATE) goes to FILE, the private key (PEM) to standard output
+                            only, to pipe into the vault: ... | infra/azure/deploy.sh secret NAME (or infra/gcp)
 
 Settings come from the environment, as for the functions (see README, Configuration).`;
 
@@ -64,6 +73,9 @@ async function main(): Promise<number> {
         max: { type: 'string' },
         help: { type: 'boolean' },
         json: { type: 'boolean' },
+        'certificate-out': { type: 'string' },
+        bits: { type: 'string' },
+        days: { type: 'string' },
       },
     });
   } catch (err) {
@@ -76,18 +88,22 @@ async function main(): Promise<number> {
   }
   const [group, command] = positionals;
   const commands: Record<string, string[]> = {
+    cert: ['create'],
     subscriptions: ['list', 'create', 'renew', 'delete', 'resync'],
     deadletter: ['list', 'replay'],
     repair: [],
     status: [],
   };
-  if (!group || !commands[group]) usage('expected: graph2kafka status|subscriptions|deadletter|repair …');
+  if (!group || !commands[group]) usage('expected: graph2kafka status|subscriptions|deadletter|repair|cert …');
   if (commands[group].length && !command) usage(`expected: graph2kafka ${group} <command>`);
   if (command && !commands[group].includes(command)) usage(`unknown command '${command}'`);
   if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
   if (command === 'resync' && !values.user) usage('resync needs --user ID');
   const max = values.max === undefined ? 100 : Number(values.max);
   if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${values.max}'`);
+
+  // Needs no settings: it makes a key pair before anything is deployed.
+  if (group === 'cert') return createCertificate(values);
 
   const secrets: SecretSource[] = Object.values(process.env).some((v) => v?.startsWith('sm:'))
     ? [await GoogleSecretManagerSource.create()]
@@ -143,9 +159,19 @@ async function main(): Promise<number> {
         const subs = await manager.listSubscriptions();
         for (const s of subs)
           console.log(
-            `${s.id}  ${s.tenantId}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}`,
+            `${s.id}  ${s.tenantId}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}${s.encryptionCertificateId ? `  rich, certificate ${s.encryptionCertificateId}` : ''}`,
           );
         console.error(`${subs.length} subscription(s)`);
+        const rich = app.config.rich;
+        const onPrevious = rich?.previous
+          ? subs.filter((x) => x.encryptionCertificateId === rich.previous!.id).length
+          : 0;
+        if (rich?.previous)
+          console.error(
+            onPrevious
+              ? `${onPrevious} rich subscription(s) still on the previous certificate ${rich.previous.id}: keep G2K_RICH_PREVIOUS_* until the timer moved them`
+              : `no subscription uses the previous certificate ${rich.previous.id} any more: remove G2K_RICH_PREVIOUS_CERTIFICATE_ID and G2K_RICH_PREVIOUS_PRIVATE_KEY`,
+          );
         return 0;
       }
       case 'create':
@@ -169,6 +195,32 @@ async function main(): Promise<number> {
   } finally {
     await app.close();
   }
+}
+
+async function createCertificate(values: {
+  id?: string;
+  'certificate-out'?: string;
+  bits?: string;
+  days?: string;
+}): Promise<number> {
+  if (!values.id) usage('cert create needs --id ID (the encryptionCertificateId; a new one for every rotation)');
+  if (!values['certificate-out'])
+    usage('cert create needs --certificate-out FILE (the public certificate is written there)');
+  const bits = values.bits === undefined ? 2048 : Number(values.bits);
+  const days = values.days === undefined ? 365 : Number(values.days);
+  if (!Number.isInteger(days) || days < 1) usage(`--days takes a whole number of at least 1, got '${values.days}'`);
+  let cert;
+  try {
+    cert = await createEncryptionCertificate(values.id, bits, days);
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  writeFileSync(values['certificate-out'], `${cert.certificate}\n`);
+  process.stdout.write(cert.privateKeyPem);
+  console.error(
+    `certificate ${cert.id} (thumbprint ${cert.thumbprint}, valid until ${cert.notAfter}) written to ${values['certificate-out']}; set G2K_RICH_CERTIFICATE_ID=${cert.id}, G2K_RICH_CERTIFICATE to its content, and G2K_RICH_PRIVATE_KEY to the vault reference of the key printed above`,
+  );
+  return 0;
 }
 
 main().then(

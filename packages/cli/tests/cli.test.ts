@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createAppFromEnv, loadConfig, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { freePort, pipelineEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
@@ -124,5 +126,40 @@ describe('graph2kafka subscriptions (ops CLI)', () => {
     expect(unconfigured.code).toBe(2);
     expect(unconfigured.stderr).toMatch(/AZURE_CLIENT_ID must be the app's GUID/);
     expect(unconfigured.stderr).toMatch(/KAFKA_BROKERS is not set/);
+  }, 60_000);
+
+  it('cert create: the certificate to a file, the private key to standard output only; usable as G2K_RICH_*', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'g2k-cert-'));
+    const out = path.join(dir, 'rich.b64');
+    const made = await graph2kafka(['cert', 'create', '--id', 'g2k-2026-12', '--certificate-out', out], {});
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(made.stderr).toMatch(/certificate g2k-2026-12 \(thumbprint [0-9A-F]{40}/);
+    // Nothing but the certificate is written to disk.
+    expect(readdirSync(dir)).toEqual(['rich.b64']);
+    const certificate = readFileSync(out, 'utf8').trim();
+    // The pair is what the functions accept: the configuration checks that the key is the certificate's.
+    const config = await loadConfig({
+      ...env,
+      G2K_RICH_CERTIFICATE_ID: 'g2k-2026-12',
+      G2K_RICH_CERTIFICATE: certificate,
+      G2K_RICH_PRIVATE_KEY: made.stdout,
+    });
+    expect(config.rich?.current.id).toBe('g2k-2026-12');
+    const other = await graph2kafka(
+      ['cert', 'create', '--id', 'g2k-other', '--certificate-out', path.join(dir, 'o')],
+      {},
+    );
+    await expect(
+      loadConfig({
+        ...env,
+        G2K_RICH_CERTIFICATE_ID: 'g2k-2026-12',
+        G2K_RICH_CERTIFICATE: certificate,
+        G2K_RICH_PRIVATE_KEY: other.stdout,
+      }),
+    ).rejects.toThrow(/G2K_RICH_PRIVATE_KEY is not the key of G2K_RICH_CERTIFICATE/);
+    const bad = await graph2kafka(['cert', 'create', '--id', 'has space', '--certificate-out', out], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/letters, digits/);
   }, 60_000);
 });

@@ -10,6 +10,9 @@ export interface GraphSubscription {
   lifecycleNotificationUrl: string | null;
   expirationDateTime: string;
   clientState: string | null;
+  /** Rich subscriptions: the certificate Graph encrypts for. */
+  includeResourceData?: boolean;
+  encryptionCertificateId?: string | null;
 }
 
 export interface NewSubscription {
