@@ -140,6 +140,12 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       `${failing.length} recurring series wait for their occurrence records since ${oldestDue} (expansion failing): check the timer's logs for "series expansion failed"`,
     );
 
+  const previous = app.config.rich?.previous;
+  if (previous && !records.some((r) => !r.pending && r.encryptionCertificateId === previous.id))
+    actions.push(
+      `no subscription uses the previous rich-notification certificate ${previous.id} any more: remove G2K_RICH_PREVIOUS_CERTIFICATE_ID and G2K_RICH_PREVIOUS_PRIVATE_KEY (and its secret)`,
+    );
+
   if ('error' in deadLetters)
     actions.push(`the dead-letter topic ${deadLetters.topic} could not be read: ${deadLetters.error}`);
   else if (deadLetters.notReplayed)

@@ -47,6 +47,11 @@ export async function runRenewal(
       progress(
         `series expanded ${series.expanded}, windows advanced ${series.advanced}, gone ${series.gone}, failed ${series.failed}, left ${series.left}`,
       );
+    const previous = app.config.rich?.previous;
+    if (previous && !(await app.store.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id))
+      progress(
+        `the previous rich-notification certificate ${previous.id} is no longer used: remove G2K_RICH_PREVIOUS_*`,
+      );
     result = { ...report, repair, series };
     return result;
   } catch (err) {
