@@ -277,6 +277,31 @@ describe('configuration', () => {
       ).toEqual(["G2K_EXPAND_OCCURRENCES_DAYS must be a whole number from 0 to 366, got 'a year'."]);
     });
 
+    it('reads mode "rich" for Outlook kinds, with richRead; refuses it elsewhere and without a certificate', async () => {
+      const bad = fileWith({
+        subscriptions: [
+          { kind: 'users', mode: 'rich' },
+          { kind: 'events', users: [USER], mode: 'rich', select: 'subject,body' },
+          { kind: 'events', users: [USER], richRead: 'body' },
+          { kind: 'events', users: [USER], mode: 'fancy' },
+        ],
+      });
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: bad })).toEqual([
+        expect.stringMatching(/subscriptions\[0\] \(users\): Graph sends no rich notifications for users/),
+        expect.stringMatching(
+          /subscriptions\[1\] \(events\): Graph refuses body and uniqueBody .* name them in richRead/,
+        ),
+        expect.stringMatching(/subscriptions\[2\] \(events\): richRead applies to mode "rich" only/),
+        expect.stringMatching(/subscriptions\[3\] \(events\): mode must be "basic" or "rich"/),
+      ]);
+      const good = fileWith({ subscriptions: [{ kind: 'events', users: [USER], mode: 'rich', richRead: 'body' }] });
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: good })).toEqual([
+        expect.stringMatching(
+          /mode "rich", but G2K_RICH_CERTIFICATE_ID, G2K_RICH_CERTIFICATE and G2K_RICH_PRIVATE_KEY are not set: create them with `graph2kafka cert create`/,
+        ),
+      ]);
+    });
+
     it('names the entry of every problem, all at once', async () => {
       const file = fileWith({
         subscriptions: [

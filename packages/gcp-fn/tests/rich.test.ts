@@ -243,3 +243,56 @@ describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', 
     expect(pipe.app.receiver.counters.rejected.resource_mismatch).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
+
+describe('rich notifications with richRead (GCP function, real Kafka, graph-sim)', () => {
+  let sim: GraphSim;
+  let pipe: Pipeline;
+
+  beforeAll(async () => {
+    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    const file = join(tmpdir(), `g2k-rich-read-${process.pid}-${Date.now()}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        subscriptions: [
+          {
+            kind: 'events',
+            users: [sim.defaults.users[1]!.id],
+            mode: 'rich',
+            select: 'subject,start',
+            richRead: 'body',
+          },
+        ],
+      }),
+    );
+    const cert = await createEncryptionCertificate('g2k-rich-read');
+    pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file, ...richEnv(sim, cert) }, {}, { subscribe: true });
+    expect(await pipe.app.manager!.reconcile()).toMatchObject({ errors: [], created: [expect.any(String)] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await pipe?.stop();
+    await sim?.stop();
+  });
+
+  it('reads only what Graph does not send (body) beside each item; the rest comes from the notification', async () => {
+    const userId = sim.defaults.users[1]!.id;
+    // Graph refuses body in a rich $select: the subscription selects the rest, and body is read.
+    expect(sim.subscriptions.all()[0]!.resource).toBe(`/users/${userId}/events?$select=subject,start`);
+    const reads = sim.records.requests.all().length;
+    const e = sim.createEvent(userId, { subject: 'with agenda', body: '<p>the agenda</p>', location: 'not selected' });
+    const record = await pipe.reader.waitForMatch(
+      (r) => r.key === `${sim.defaults.tenantId}/${userId}/${e.immutableId}`,
+    );
+    expect(value(record)).toMatchObject({
+      fromNotification: true,
+      event: { id: e.immutableId, subject: 'with agenda', body: { contentType: 'html', content: '<p>the agenda</p>' } },
+    });
+    expect(value(record).event).not.toHaveProperty('location');
+    const batched = sim.records.requests
+      .all()
+      .slice(reads)
+      .filter((r) => r.batchId);
+    expect(batched.map((r) => r.query)).toEqual([expect.stringContaining('select=body')]);
+  }, 30_000);
+});

@@ -23,6 +23,8 @@ export interface DesiredEntry {
   expandOccurrences?: ExpansionWindow;
   /** `rich`: Graph sends each item inside its notification, encrypted for our certificate; no read. */
   mode: 'basic' | 'rich';
+  /** Rich mode: properties Graph does not send inside notifications (`body`), read beside each item. */
+  richRead?: string;
 }
 
 /** The longest expansion window: a year and a day ahead, a month back (each series read is bounded by it). */
@@ -41,6 +43,7 @@ const ENTRY_FIELDS = new Set([
   'select',
   'expandOccurrences',
   'mode',
+  'richRead',
 ]);
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
@@ -122,7 +125,13 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   else if (mode === 'rich' && !kind.rich)
     problems.push(`${label}: Graph sends no rich notifications for ${kind.name}; use mode "basic".`);
   else if (mode === 'rich' && typeof e.select === 'string' && /(^|,)(body|uniqueBody)(,|$)/i.test(e.select))
-    problems.push(`${label}: Graph refuses body and uniqueBody in a rich notification's select.`);
+    problems.push(
+      `${label}: Graph refuses body and uniqueBody in a rich notification's select; name them in richRead to have them read beside each item.`,
+    );
+  if (e.richRead !== undefined && (mode !== 'rich' || typeof e.richRead !== 'string' || !SELECT.test(e.richRead)))
+    problems.push(
+      `${label}: richRead applies to mode "rich" only and must be property names separated by commas (e.g. "body"), got ${JSON.stringify(e.richRead)?.slice(0, 80)}.`,
+    );
   if (problems.length > before) return undefined;
   return {
     source: at,
@@ -135,6 +144,7 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     select: typeof e.select === 'string' ? e.select : undefined,
     ...(expandOccurrences ? { expandOccurrences } : {}),
     mode: mode as DesiredEntry['mode'],
+    ...(typeof e.richRead === 'string' ? { richRead: e.richRead } : {}),
   };
 }
 

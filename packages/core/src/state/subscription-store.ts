@@ -20,6 +20,8 @@ export interface SubscriptionRecord {
   /** Rich notifications: the item comes inside the notification, encrypted for this certificate id. */
   mode?: 'rich';
   encryptionCertificateId?: string;
+  /** Rich: properties read beside each item (Graph does not send them inside notifications). */
+  richRead?: string;
   resource: string;
   changeType: string;
   clientState: string;

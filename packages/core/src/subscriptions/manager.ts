@@ -96,6 +96,7 @@ interface Want {
   expand?: ExpansionWindow | undefined;
   /** Rich notifications: the subscription's resource carries its `$select`. */
   rich?: boolean;
+  richRead?: string | undefined;
 }
 
 /** A stored subscription's want (for recreating it as it was). */
@@ -113,7 +114,7 @@ function wantOf(record: SubscriptionRecord): Want {
     changeTypes: record.changeType,
     select: record.select,
     expand: record.expand,
-    ...(record.mode === 'rich' ? { rich: true, resource: record.resource } : {}),
+    ...(record.mode === 'rich' ? { rich: true, resource: record.resource, richRead: record.richRead } : {}),
   };
 }
 
@@ -273,9 +274,10 @@ export class SubscriptionManager {
           target,
           resource,
           changeTypes: entry.changeTypes.join(','),
-          select: richSelect ?? entry.select,
+          // Reads (of unproven items, repairs, resyncs) ask for what a rich record holds: the $select and richRead.
+          select: richSelect ? [richSelect, entry.richRead].filter(Boolean).join(',') : entry.select,
           expand: entry.expandOccurrences,
-          ...(rich ? { rich } : {}),
+          ...(rich ? { rich, richRead: entry.richRead } : {}),
         });
       }
     }
@@ -649,12 +651,14 @@ export class SubscriptionManager {
    */
   private async withOptions(record: SubscriptionRecord, want: Want): Promise<SubscriptionRecord> {
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    if (same(record.select, want.select) && same(record.expand, want.expand)) return record;
-    const { select: _s, expand: _e, ...rest } = record;
+    if (same(record.select, want.select) && same(record.expand, want.expand) && same(record.richRead, want.richRead))
+      return record;
+    const { select: _s, expand: _e, richRead: _r, ...rest } = record;
     const updated: SubscriptionRecord = {
       ...rest,
       ...(want.select ? { select: want.select } : {}),
       ...(want.expand ? { expand: want.expand } : {}),
+      ...(want.richRead ? { richRead: want.richRead } : {}),
       updatedAt: new Date(this.now()).toISOString(),
     };
     await this.store.put(updated);
@@ -715,6 +719,7 @@ export class SubscriptionManager {
       ...(want.select ? { select: want.select } : {}),
       ...(want.expand ? { expand: want.expand } : {}),
       ...(cert ? { mode: 'rich' as const, encryptionCertificateId: cert.id } : {}),
+      ...(want.richRead ? { richRead: want.richRead } : {}),
       resource: body.resource,
       changeType: body.changeType,
       clientState,
