@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createEncryptionCertificate, KINDS, type EncryptionCertificate } from '@graph2kafka/core';
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
-import { recordValue as value, richEnv } from '@graph2kafka/testkit';
+import { recordValue as value, richEnv, TopicReader } from '@graph2kafka/testkit';
 import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const SELECT = KINDS.events.rich!.defaultSelect.split(',');
@@ -262,12 +262,16 @@ describe('rich notifications with richRead (GCP function, real Kafka, graph-sim)
             select: 'subject,start',
             richRead: 'body',
           },
+          { kind: 'messages', users: [sim.defaults.users[1]!.id], folders: ['inbox'], mode: 'rich' },
+          { kind: 'contacts', users: [sim.defaults.users[1]!.id], mode: 'rich' },
         ],
       }),
     );
     const cert = await createEncryptionCertificate('g2k-rich-read');
     pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file, ...richEnv(sim, cert) }, {}, { subscribe: true });
-    expect(await pipe.app.manager!.reconcile()).toMatchObject({ errors: [], created: [expect.any(String)] });
+    const report = await pipe.app.manager!.reconcile();
+    expect(report).toMatchObject({ errors: [] });
+    expect(report.created).toHaveLength(3);
   }, 60_000);
 
   afterAll(async () => {
@@ -278,7 +282,9 @@ describe('rich notifications with richRead (GCP function, real Kafka, graph-sim)
   it('reads only what Graph does not send (body) beside each item; the rest comes from the notification', async () => {
     const userId = sim.defaults.users[1]!.id;
     // Graph refuses body in a rich $select: the subscription selects the rest, and body is read.
-    expect(sim.subscriptions.all()[0]!.resource).toBe(`/users/${userId}/events?$select=subject,start`);
+    expect(sim.subscriptions.all().find((x) => x.kind === 'events')!.resource).toBe(
+      `/users/${userId}/events?$select=subject,start`,
+    );
     const reads = sim.records.requests.all().length;
     const e = sim.createEvent(userId, { subject: 'with agenda', body: '<p>the agenda</p>', location: 'not selected' });
     const record = await pipe.reader.waitForMatch(
@@ -294,5 +300,35 @@ describe('rich notifications with richRead (GCP function, real Kafka, graph-sim)
       .slice(reads)
       .filter((r) => r.batchId);
     expect(batched.map((r) => r.query)).toEqual([expect.stringContaining('select=body')]);
+  }, 30_000);
+
+  it('messages of a folder and contacts in rich mode: their kind’s $select from the notification, no read', async () => {
+    const userId = sim.defaults.users[1]!.id;
+    const brokers = pipe.env.KAFKA_BROKERS!.split(',');
+    const messages = await TopicReader.start(brokers, pipe.topics.messages);
+    const contacts = await TopicReader.start(brokers, pipe.topics.contacts);
+    try {
+      const reads = sim.records.requests.all().length;
+      const m = sim.createItem('messages', userId, { subject: 'rich mail', body: 'not sent' }, 'inbox');
+      const c = sim.createItem('contacts', userId, { givenName: 'Rich', surname: 'Contact' });
+      const message = value(await messages.waitForMatch((r) => value(r).messageId === m.immutableId));
+      expect(message).toMatchObject({
+        fromNotification: true,
+        message: { subject: 'rich mail', parentFolderId: m.folderId },
+      });
+      expect(message.message).not.toHaveProperty('body');
+      const contact = value(await contacts.waitForMatch((r) => value(r).contactId === c.immutableId));
+      expect(contact).toMatchObject({ fromNotification: true, contact: { givenName: 'Rich', surname: 'Contact' } });
+      await sim.settled();
+      expect(
+        sim.records.requests
+          .all()
+          .slice(reads)
+          .filter((r) => r.path.startsWith('/v1.0/')),
+      ).toEqual([]);
+    } finally {
+      await messages.stop();
+      await contacts.stop();
+    }
   }, 30_000);
 });
