@@ -21,7 +21,7 @@ import { Resyncer } from './subscriptions/resync.ts';
 import { SeriesExpander } from './series/series-expander.ts';
 import { RichOpener } from './rich/rich-opener.ts';
 import { ValidationTokenVerifier } from './rich/validation-tokens.ts';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { trustingFetch } from './graph/trusting-fetch.ts';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
 import { PostgresSubscriptionStore } from './state/postgres-store.ts';
 import { TableSubscriptionStore } from './state/table-store.ts';
@@ -61,13 +61,6 @@ export interface AppOverrides {
   metricExporters?: ExporterFactories;
   /** Resource attributes of the exported metrics (the platform's service and instance names). */
   metricResource?: Record<string, string>;
-}
-
-/** A fetch that also trusts `caPem` (graph-sim's CA in development), for the validationTokens key set. */
-function fetchTrusting(caPem: string): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca: caPem } });
-  return ((url: string, init?: RequestInit) =>
-    undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 function storeFor(settings: StateStoreSettings): SubscriptionStore {
@@ -155,6 +148,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
       })
     : undefined;
+  const keyFetch = config.rich && config.graph.caPem ? trustingFetch(config.graph.caPem) : undefined;
   const rich = config.rich
     ? new RichOpener({
         rich: config.rich,
@@ -162,7 +156,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           jwksUrl: config.rich.jwksUrl,
           appIds: [config.graph.clientId],
           authorityHost: config.graph.authorityHost,
-          ...(config.graph.caPem ? { fetch: fetchTrusting(config.graph.caPem) } : {}),
+          ...(keyFetch ? { fetch: keyFetch.fetch } : {}),
         }),
         logger,
         metrics,
@@ -203,7 +197,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     async close() {
       // Metrics first: their last export must still see the instance's counts.
       await Promise.all([telemetry.shutdown(), health.flush()]);
-      await Promise.all([sink.close(), graph.close(), store.close?.()]);
+      await Promise.all([sink.close(), graph.close(), store.close?.(), keyFetch?.close()]);
     },
   };
 }

@@ -105,3 +105,4 @@ export {
   type ValidationTokenOptions,
 } from './rich/validation-tokens.ts';
 export type { DecryptFailure, DecryptResult, EncryptedContent, TokenFailure, TokenVerdict } from './rich/rich-types.ts';
+export { trustingFetch } from './graph/trusting-fetch.ts';

@@ -1,10 +1,10 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { CHANGE_TRACKING_APP_ID as SIM_PUBLISHER, encryptResource, GraphSim } from '@graph2kafka/graph-sim';
 import {
   CHANGE_TRACKING_APP_ID,
   createEncryptionCertificate,
   decryptContent,
+  trustingFetch,
   ValidationTokenVerifier,
   type EncryptionCertificate,
   type KeyRing,
@@ -79,24 +79,23 @@ describe('rich notifications: decrypting encryptedContent as Microsoft documents
 describe('rich notifications: validationTokens checked against the signing keys graph-sim publishes', () => {
   let sim: GraphSim;
   let verifier: ValidationTokenVerifier;
-  let agent: Agent;
+  let keys: ReturnType<typeof trustingFetch>;
   let appId: string;
   let tenantId: string;
   beforeAll(async () => {
     sim = await GraphSim.start();
     appId = sim.defaults.clientId;
     tenantId = sim.defaults.tenantId;
-    agent = new Agent({ connect: { ca: sim.caCertPem } });
+    keys = trustingFetch(sim.caCertPem);
     verifier = new ValidationTokenVerifier({
       jwksUrl: `${sim.urls.authority}/common/discovery/v2.0/keys`,
       appIds: [appId],
       authorityHost: sim.urls.authority,
-      fetch: ((url: string, init: RequestInit) =>
-        undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch,
+      fetch: keys.fetch,
     });
   });
   afterAll(async () => {
-    await agent.close();
+    await keys.close();
     await sim.stop();
   });
 
@@ -111,8 +110,7 @@ describe('rich notifications: validationTokens checked against the signing keys 
       jwksUrl: `${sim.urls.authority}/common/discovery/v2.0/keys`,
       appIds: [appId],
       authorityHost: sim.urls.authority,
-      fetch: ((url: string, init: RequestInit) =>
-        undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch,
+      fetch: keys.fetch,
     });
     const started = performance.now();
     const verdict = await cold.verify(tokens);
