@@ -3,6 +3,7 @@ import type { GraphSettings } from '../config/config.ts';
 import { GraphRequestError, TokenError } from '../errors.ts';
 import type { TokenSource } from './token-provider.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { withTimeout } from '../timeout.ts';
 
 export interface BatchItemRequest {
   id: string;
@@ -35,20 +36,6 @@ export function retryAfterMs(value: string | string[] | undefined): number | und
 }
 
 /** The login endpoint may hang or retry for long; a request with a deadline must not wait past it. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TokenError(message)), Math.max(1, ms));
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Graph over HTTPS with keep-alive connections; trusts the configured extra CA (graph-sim) when set. */
 export class GraphClient {
   private readonly settings: GraphSettings;
@@ -89,7 +76,7 @@ export class GraphClient {
       const token = await withTimeout(
         this.tokens.token(tenantId),
         opts.timeoutMs,
-        `no token for tenant ${tenantId} within ${opts.timeoutMs} ms`,
+        () => new TokenError(`no token for tenant ${tenantId} within ${opts.timeoutMs} ms`),
       );
       opts.onToken?.();
       // A plain timer rather than AbortSignal.timeout(): an unreferenced timeout signal can be collected

@@ -4,6 +4,7 @@ import { kindOf } from '../kinds/index.ts';
 import { subscriptionState } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionState } from '../metrics/metrics.ts';
 import type { AnswerWindowRecord, TimerRunRecord } from '../state/subscription-store.ts';
+import { withTimeout } from '../timeout.ts';
 
 /**
  * When something needs an operator: the same thresholds as the alert rules in infra/ (docs/operations.md).
@@ -23,12 +24,6 @@ export const STATUS_THRESHOLDS = {
 const REPAIRS_LISTED = 10_000;
 /** An unreachable Kafka is named after this long, not after the client's whole retry schedule. */
 const KAFKA_WAIT_MS = 10_000;
-
-function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 export interface StatusReport {
   checkedAt: string;
@@ -69,7 +64,11 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
     app.store.listHealth(),
     app.store.listRepairs(REPAIRS_LISTED),
     app.store.listSeriesDue(REPAIRS_LISTED),
-    within(app.deadLetters().counts(), KAFKA_WAIT_MS, `Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`).then(
+    withTimeout(
+      app.deadLetters().counts(),
+      KAFKA_WAIT_MS,
+      () => new Error(`Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`),
+    ).then(
       (c) => ({ topic: app.config.topics.deadLetter, ...c }),
       (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
     ),

@@ -18,6 +18,7 @@ import type { ChangeNotification, LifecycleNotification, VerifiedChange } from '
 import { REJECTIONS, type ItemOutcome, type Rejection } from './outcome.ts';
 import { boundToSubscription } from './resource.ts';
 import { PostVerifier } from './verify.ts';
+import { waitAtMost } from '../timeout.ts';
 
 /**
  * Graph's answer budget is 3 s; the time budget covers enrichment, the rest is Kafka's, and the answer leaves
@@ -264,7 +265,7 @@ export class NotificationReceiver {
         : [],
     );
     // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
-    await untilOr(
+    await waitAtMost(
       Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(masters)]).then(() => undefined),
       receivedAt + ANSWER_BY_MS - this.now(),
     );
@@ -392,16 +393,6 @@ export class NotificationReceiver {
       { error: { code: 'RetryLater', message: `not stored, Graph will redeliver: ${[...retryReasons][0]}` } },
       { 'Retry-After': '5' },
     );
-  }
-}
-
-/** Waits for `work`, but no longer than `ms`. */
-async function untilOr(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
