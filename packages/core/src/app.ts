@@ -157,6 +157,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           appIds: [config.graph.clientId],
           authorityHost: config.graph.authorityHost,
           ...(keyFetch ? { fetch: keyFetch.fetch } : {}),
+          claim: (hash, expiresAtMs) => store.claimToken(hash, new Date(expiresAtMs).toISOString()),
         }),
         logger,
         metrics,

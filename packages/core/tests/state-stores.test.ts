@@ -191,6 +191,22 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       expect(await store.listSeries({}, 10)).toEqual([]);
     });
 
+    it('claims a validation token once across instances, and forgets expired claims', async () => {
+      const hash = 'q2Xo3nLDuPpEoz9p8n0Vb3HNjv1sHyu0fGSb8fYt4Zk';
+      expect(await store.claimToken(hash, '2026-12-02T10:00:00.000Z')).toBe(true);
+      // The same token again, as a second instance would try it: refused, even at once.
+      const again = await Promise.all([
+        store.claimToken(hash, '2026-12-02T10:00:00.000Z'),
+        store.claimToken(hash, '2026-12-02T10:00:00.000Z'),
+      ]);
+      expect(again).toEqual([false, false]);
+      expect(await store.claimToken('other-hash_1', '2026-12-02T12:00:00.000Z')).toBe(true);
+      expect(await store.claimToken('../x', '2026-12-02T12:00:00.000Z')).toBe(false);
+      expect(await store.pruneTokens('2026-12-02T11:00:00.000Z')).toBe(1);
+      expect(await store.claimToken(hash, '2026-12-02T13:00:00.000Z')).toBe(true);
+      expect(await store.claimToken('other-hash_1', '2026-12-02T13:00:00.000Z')).toBe(false);
+    });
+
     it('treats ids that could be paths or keys of something else as unknown', async () => {
       for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
         expect(await store.get(id)).toBeUndefined();

@@ -1,9 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { createEncryptionCertificate, KINDS, type EncryptionCertificate } from '@graph2kafka/core';
+import {
+  createAppFromEnv,
+  createEncryptionCertificate,
+  KINDS,
+  silentLogger,
+  type EncryptionCertificate,
+} from '@graph2kafka/core';
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
-import { recordValue as value, richEnv, TopicReader } from '@graph2kafka/testkit';
+import { recordValue as value, richEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
 import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const SELECT = KINDS.events.rich!.defaultSelect.split(',');
@@ -232,6 +238,19 @@ describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', 
     expect(
       await send([item(genuine.immutableId, 'genuine'), item(genuine.immutableId, forgedSubject)], [replayToken]),
     ).toBe(202);
+    // The same replay sent to another instance (sharing the state store): the token's use is known there too.
+    const other = await createAppFromEnv(pipe.env, [], { logger: silentLogger });
+    const otherServer = await serveApp(other);
+    try {
+      const replay = JSON.stringify({
+        value: [item(genuine.immutableId, forgedSubject)],
+        validationTokens: [replayToken],
+      });
+      expect((await post(otherServer.notificationUrl, replay)).status).toBe(202);
+    } finally {
+      await otherServer.close();
+      await other.close();
+    }
     await pipe.reader.readToEnd();
     const after = pipe.reader.records.slice(before);
     // Unproven items were read from Graph instead: the records hold the event as Graph has it, never the forgery.

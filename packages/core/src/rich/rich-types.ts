@@ -30,7 +30,9 @@ export type TokenFailure =
   | 'wrong_issuer'
   | 'wrong_publisher'
   | 'keys_unavailable'
-  /** Every check passed, but this instance has seen the token before: a replayed POST proves nothing new. */
-  | 'replayed';
+  /** Every check passed, but the token was used before (here or, through the state store, elsewhere). */
+  | 'replayed'
+  /** The state store could not record the token's use in time: the POST's items are read instead. */
+  | 'claim_failed';
 
 export type TokenVerdict = { ok: true; tenants: Set<string> } | { ok: false; reason: TokenFailure };

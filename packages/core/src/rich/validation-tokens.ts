@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { withTimeout } from '../timeout.ts';
 import type { TokenFailure, TokenVerdict } from './rich-types.ts';
 
 /** The "Microsoft Graph Change Tracking" application: the publisher of change notifications. */
@@ -24,7 +25,15 @@ export interface ValidationTokenOptions {
   fetch?: typeof fetch;
   /** Seconds of clock skew accepted on `exp`/`nbf`. */
   clockToleranceSeconds?: number;
+  /**
+   * Records a token's use where every instance sees it (the state store): false when it was used before. Without
+   * it, replays are recognised by this instance only.
+   */
+  claim?: (hash: string, expiresAtMs: number) => Promise<boolean>;
 }
+
+/** How long a POST waits for the state store to record its tokens before its items are read instead. */
+const CLAIM_WAIT_MS = 1_000;
 
 /**
  * Checks a rich POST's `validationTokens` as Microsoft asks: every token signed by the identity platform
@@ -36,14 +45,17 @@ export class ValidationTokenVerifier {
   private readonly keys: ReturnType<typeof createRemoteJWKSet>;
   /** Tokens already used, by hash, with when they expire: a token proves one POST, once. */
   private readonly seen = new Map<string, number>();
-  private readonly o: Required<Omit<ValidationTokenOptions, 'fetch'>>;
+  private readonly o: Required<Omit<ValidationTokenOptions, 'fetch' | 'claim'>>;
+  private readonly claim: ValidationTokenOptions['claim'];
 
   constructor(options: ValidationTokenOptions) {
+    const { fetch: _fetch, claim, ...rest } = options;
+    this.claim = claim;
     this.o = {
       authorityHost: 'https://login.microsoftonline.com',
       publisherAppId: CHANGE_TRACKING_APP_ID,
       clockToleranceSeconds: 300,
-      ...options,
+      ...rest,
     };
     this.keys = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 2_000,
@@ -69,7 +81,22 @@ export class ValidationTokenVerifier {
     const hashes = (tokens as string[]).map((t) => createHash('sha256').update(t).digest('base64url'));
     const now = Date.now();
     if (hashes.some((h) => (this.seen.get(h) ?? 0) > now)) return { ok: false, reason: 'replayed' };
-    verdicts.forEach((v, i) => this.remember(hashes[i]!, 'expiresAt' in v ? v.expiresAt : now + 3_600_000));
+    const expiries = verdicts.map((v) => ('expiresAt' in v ? v.expiresAt : now + 3_600_000));
+    hashes.forEach((h, i) => this.remember(h, expiries[i]!));
+    if (this.claim) {
+      const claim = this.claim;
+      let first: boolean[];
+      try {
+        first = await withTimeout(
+          Promise.all(hashes.map((h, i) => claim(h, expiries[i]! + this.o.clockToleranceSeconds * 1_000))),
+          CLAIM_WAIT_MS,
+          () => new Error('the state store did not record the tokens in time'),
+        );
+      } catch {
+        return { ok: false, reason: 'claim_failed' };
+      }
+      if (first.some((f) => !f)) return { ok: false, reason: 'replayed' };
+    }
     return { ok: true, tenants };
   }
 

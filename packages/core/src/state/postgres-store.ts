@@ -16,7 +16,7 @@ import {
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue' | 'token';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -129,6 +129,20 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   async listSeriesDue(limit: number): Promise<SeriesDue[]> {
     const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 LIMIT $2`, ['seriesdue', limit]);
     return (result.rows as Array<{ doc: SeriesDue }>).map((r) => r.doc);
+  }
+
+  async claimToken(hash: string, expiresAt: string): Promise<boolean> {
+    if (!SAFE_ID.test(hash)) return false;
+    const result = await this.query(
+      `INSERT INTO ${this.table} (kind, id, doc, updated_at) VALUES ('token', $1, $2, now()) ON CONFLICT (kind, id) DO NOTHING`,
+      [hash, JSON.stringify({ expiresAt })],
+    );
+    return result.rowCount === 1;
+  }
+
+  async pruneTokens(now: string): Promise<number> {
+    const result = await this.query(`DELETE FROM ${this.table} WHERE kind = 'token' AND doc->>'expiresAt' < $1`, [now]);
+    return result.rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -240,6 +240,13 @@ export interface SubscriptionStore {
   putSeriesDue(due: SeriesDue): Promise<void>;
   deleteSeriesDue(ref: SeriesRef): Promise<void>;
   listSeriesDue(limit: number): Promise<SeriesDue[]>;
+  /**
+   * Records that a rich POST's validation token (by hash) was used, until `expiresAt`: true the first time, false
+   * when any instance claimed it before — a token proves one POST, once, across instances.
+   */
+  claimToken(hash: string, expiresAt: string): Promise<boolean>;
+  /** Forgets claims that expired before `now` (the timer); how many went. */
+  pruneTokens(now: string): Promise<number>;
   /** Releases connections (pools); a store without any has nothing to do. */
   close?(): Promise<void>;
 }
@@ -342,6 +349,38 @@ export class FileSubscriptionStore implements SubscriptionStore {
 
   listSeriesDue(limit: number): Promise<SeriesDue[]> {
     return this.readAll<SeriesDue>('series-due', limit);
+  }
+
+  async claimToken(hash: string, expiresAt: string): Promise<boolean> {
+    if (!SAFE_ID.test(hash)) return false;
+    const dir = join(this.root, 'tokens');
+    await mkdir(dir, { recursive: true });
+    try {
+      // `wx`: created only if absent, atomically, so two claims of one token never both succeed.
+      await writeFile(join(dir, `${hash}.json`), JSON.stringify({ expiresAt }), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  async pruneTokens(now: string): Promise<number> {
+    let names: string[] = [];
+    try {
+      names = (await readdir(join(this.root, 'tokens'))).filter((n) => n.endsWith('.json'));
+    } catch {
+      return 0;
+    }
+    let pruned = 0;
+    for (const name of names) {
+      const claim = await this.read<{ expiresAt: string }>('tokens', name.slice(0, -5));
+      if (claim && claim.expiresAt < now) {
+        await rm(join(this.root, 'tokens', name), { force: true });
+        pruned++;
+      }
+    }
+    return pruned;
   }
 
   private async read<T>(folder: string, id: string): Promise<T | undefined> {
@@ -549,6 +588,14 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   listSeriesDue(limit: number): Promise<SeriesDue[]> {
     return this.inner.listSeriesDue(limit);
+  }
+
+  claimToken(hash: string, expiresAt: string): Promise<boolean> {
+    return this.inner.claimToken(hash, expiresAt);
+  }
+
+  pruneTokens(now: string): Promise<number> {
+    return this.inner.pruneTokens(now);
   }
 
   async close(): Promise<void> {

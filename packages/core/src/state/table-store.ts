@@ -17,7 +17,7 @@ import {
   type SubscriptionStore,
 } from './subscription-store.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue';
+type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue' | 'token';
 
 /**
  * A string property holds at most 64 KiB (32K UTF-16 characters), an entity 1 MiB: a larger document (a series'
@@ -179,6 +179,31 @@ export class TableSubscriptionStore implements SubscriptionStore {
 
   async listSeriesDue(limit: number): Promise<SeriesDue[]> {
     return this.readAll<SeriesDue>('seriesdue', limit);
+  }
+
+  async claimToken(hash: string, expiresAt: string): Promise<boolean> {
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(hash)) return false;
+    await this.table();
+    try {
+      // createEntity fails with 409 when the row exists: an atomic first-claim across instances.
+      await this.client.createEntity({ partitionKey: 'token', rowKey: hash, expiresAt });
+      return true;
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 409) return false;
+      throw err;
+    }
+  }
+
+  async pruneTokens(now: string): Promise<number> {
+    await this.table();
+    let pruned = 0;
+    for await (const entity of this.client.listEntities<{ expiresAt: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${'token'} and expiresAt lt ${now}`, select: ['rowKey'] },
+    })) {
+      await this.remove('token', entity.rowKey!);
+      pruned++;
+    }
+    return pruned;
   }
 
   private async remove(kind: Kind, id: string): Promise<void> {

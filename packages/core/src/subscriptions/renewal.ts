@@ -47,6 +47,11 @@ export async function runRenewal(
       progress(
         `series expanded ${series.expanded}, windows advanced ${series.advanced}, gone ${series.gone}, failed ${series.failed}, left ${series.left}`,
       );
+    if (app.config.rich) {
+      // Used validation tokens are remembered until they expire (an hour): the timer forgets the expired ones.
+      const pruned = await app.store.pruneTokens(new Date().toISOString()).catch(() => 0);
+      if (pruned) progress(`forgot ${pruned} expired validation-token claims`);
+    }
     const previous = app.config.rich?.previous;
     if (previous && !(await app.store.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id))
       progress(
