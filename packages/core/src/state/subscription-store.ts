@@ -366,11 +366,12 @@ export class FileSubscriptionStore implements SubscriptionStore {
   }
 
   async pruneTokens(now: string): Promise<number> {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = (await readdir(join(this.root, 'tokens'))).filter((n) => n.endsWith('.json'));
-    } catch {
-      return 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
     }
     let pruned = 0;
     for (const name of names) {
