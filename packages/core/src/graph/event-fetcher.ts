@@ -139,18 +139,28 @@ export class EventFetcher {
   ): Promise<FetchOutcome> {
     const extra = kind.selectedOnly;
     if (outcome.kind !== 'found' || outcome.outside || !extra || !extra.applies(outcome.item)) return outcome;
-    const names = extra.select.split(',');
-    if (names.every((name) => name in outcome.item)) return outcome;
-    const read = await this.fetch(
-      tenantId,
-      kind,
-      kind.readPath(target, String(outcome.item.id), extra.select),
-      deadline,
-    );
-    // Gone between the two reads: the item is gone; not read in time: the record waits for a repair.
+    if (extra.select.split(',').every((name) => name in outcome.item)) return outcome;
+    return this.withProperties(tenantId, kind, target, outcome, extra.select, deadline);
+  }
+
+  /**
+   * A found item with `select`'s properties read onto it by a second read (null where Graph has none): the
+   * properties Graph returns only when selected, or a rich item's `richRead`. Gone between the two reads: the
+   * item is gone; not read in time: failed, and the record waits for a repair.
+   */
+  async withProperties(
+    tenantId: string,
+    kind: ResourceKind,
+    target: Target,
+    outcome: FetchOutcome,
+    select: string,
+    deadline: number,
+  ): Promise<FetchOutcome> {
+    if (outcome.kind !== 'found') return outcome;
+    const read = await this.fetch(tenantId, kind, kind.readPath(target, String(outcome.item.id), select), deadline);
     if (read.kind !== 'found') return read.kind === 'gone' ? read : { kind: 'failed', reason: read.reason };
     const item = { ...outcome.item };
-    for (const name of names) item[name] = read.item[name] ?? null;
+    for (const name of select.split(',')) item[name] = read.item[name] ?? null;
     return { ...outcome, item };
   }
 

@@ -214,10 +214,18 @@ export class NotificationReceiver {
         const opened = carried.get(c);
         if (opened && !c.subscription.richRead) return Promise.resolve(opened);
         if (opened) {
+          // The entry's richRead (body …): read beside the item, as its owner chose; within the POST's budget.
           reads.add(`${c.n.tenantId}|rich|${c.n.itemId}`);
           return reads.size > MAX_READS_PER_POST
             ? Promise.resolve({ kind: 'failed', reason: 'read_limit' })
-            : this.withRichRead(c, opened, enrichBy);
+            : this.deps.fetcher.withProperties(
+                c.n.tenantId,
+                KINDS[c.n.kind],
+                c.n.target,
+                opened,
+                c.subscription.richRead!,
+                enrichBy,
+              );
         }
         const kind = KINDS[c.n.kind];
         const path = kind.readPath(c.n.target, c.n.itemId, c.n.select);
@@ -270,27 +278,6 @@ export class NotificationReceiver {
       receivedAt + ANSWER_BY_MS - this.now(),
     );
     if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
-  }
-
-  /**
-   * A rich item with the properties Graph does not send inside notifications (the entry's `richRead`, e.g.
-   * `body`) read beside it: configured, so a read per item is what its owner chose. Not read in time: the
-   * record goes out unenriched and the repair reads the whole item.
-   */
-  private async withRichRead(c: Change, opened: FetchOutcome, deadline: number): Promise<FetchOutcome> {
-    const extra = c.subscription.richRead;
-    if (!extra || opened.kind !== 'found') return opened;
-    const kind = KINDS[c.n.kind];
-    const read = await this.deps.fetcher.fetch(
-      c.n.tenantId,
-      kind,
-      kind.readPath(c.n.target, c.n.itemId, extra),
-      deadline,
-    );
-    if (read.kind !== 'found') return read;
-    const item = { ...opened.item };
-    for (const name of extra.split(',')) if (name in read.item) item[name] = read.item[name];
-    return { ...opened, item };
   }
 
   private async actOnLifecycle(
