@@ -15,6 +15,22 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   res.end(JSON.stringify({ error: { code, message } }));
 }
 
+/** How long a refused client may go on sending (discarded, unparsed) so that it can read the answer. */
+const DRAIN_MS = 1_000;
+
+/**
+ * Closes a refused request's connection. Cutting it at once would reset the socket while the client is still
+ * sending, and the client would see a connection error instead of the 413; so what it still sends is discarded
+ * (never buffered or parsed) for a moment, then the connection is cut.
+ */
+function closeSoon(req: IncomingMessage): void {
+  const cut = setTimeout(() => req.destroy(), DRAIN_MS);
+  cut.unref();
+  req.once('end', () => clearTimeout(cut));
+  req.once('close', () => clearTimeout(cut));
+  req.resume();
+}
+
 /**
  * Enforces the body rules on the wire, for servers whose framework reads and parses every body before our
  * handler runs (functions-framework: up to 1 GB, gunzipped). Refuses compressed bodies and declared lengths
@@ -34,7 +50,7 @@ export function guardWire(req: IncomingMessage, res: ServerResponse, limit: numb
   if (declared !== undefined) {
     if (Number(declared) > limit) {
       refuse(res, 413, 'PayloadTooLarge', `bodies over ${limit} bytes are refused`);
-      req.destroy();
+      closeSoon(req);
       return true;
     }
     return false;
