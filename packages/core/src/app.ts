@@ -106,6 +106,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
     metrics,
+    fence: store.keyFence(),
   });
   const series = new SeriesExpander({
     store,
@@ -124,6 +125,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     metrics,
     series,
   });
+  // Keys that may have lost a race to a newer record are read again through the repair queue.
+  events.onReread((units, reason) => repairer.reread(units, reason));
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({

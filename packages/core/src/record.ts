@@ -6,10 +6,11 @@ import { repairItemId, type RepairEntry } from './state/subscription-store.ts';
 export const RECORD_SCHEMA_VERSION = 1;
 
 /**
- * Which path produced a record: a notification, a delta resync, a repair of an unenriched record, or the
- * expansion of a recurring series into its occurrences.
+ * Which path produced a record: a notification, a delta resync (also the periodic sweep), a repair of an
+ * unenriched record, the expansion of a recurring series into its occurrences, or the snapshot of a newly
+ * subscribed target's existing items.
  */
-export type RecordSource = 'notification' | 'resync' | 'repair' | 'expansion';
+export type RecordSource = 'notification' | 'resync' | 'repair' | 'expansion' | 'snapshot';
 
 /** What every change record's value says, whatever the kind; documented in docs/record-format.md. */
 export interface ChangeRecordFacts {
@@ -146,9 +147,10 @@ export interface ChangeInput {
 }
 
 /**
- * The record(s) of a change and what reading the item gave. A delete gets its tombstone only once Graph
- * confirmed the item is gone (404 with the kind's gone code, or a delta removal that means gone): a `deleted`
- * is otherwise only somebody's claim.
+ * The record(s) of a change and what reading the item gave. Every confirmed absence (404 with the kind's gone
+ * code, or a delta removal that means gone) ends in a tombstone, whatever the change said: a `created` read
+ * after the item was deleted must not leave a live `gone` value behind. A `deleted` that Graph has not
+ * confirmed gets none: it is otherwise only somebody's claim.
  */
 export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: number): ChangeRecords {
   const kind = KINDS[change.kind];
@@ -179,7 +181,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     itemId: change.itemId,
     facts,
     item: outcome.kind === 'found' ? outcome.item : null,
-    tombstone: change.changeType === 'deleted' && outcome.kind === 'gone',
+    tombstone: outcome.kind === 'gone',
   });
 }
 
@@ -257,6 +259,7 @@ export function resyncRecords(
   item: Record<string, unknown>,
   confirmed: FetchOutcome | undefined,
   receivedAt: number,
+  source: 'resync' | 'snapshot' = 'resync',
 ): ChangeRecords {
   const kind = KINDS[change.kind];
   const itemId = String(item.id);
@@ -265,7 +268,7 @@ export function resyncRecords(
   return changeRecords(
     {
       ...change,
-      source: 'resync',
+      source,
       changeType: removed && outcome.kind === 'gone' ? 'deleted' : 'updated',
       itemId,
       resource: kind.itemResource(change.target, itemId),
@@ -285,9 +288,8 @@ export function repairTarget(entry: RepairEntry): { kind: ResourceKind; target: 
 }
 
 /**
- * The record that repairs an unenriched one: the item as Graph returns it now (`source: "repair"`), or, when
- * the item is gone by then, a record saying so — with the tombstone when the change was a delete (then
- * confirmed); a create or update of an item gone since gets its tombstone from the delete's own notification.
+ * The record that repairs an unenriched one (or re-reads a key that may have lost a race): the item as Graph
+ * returns it now (`source: "repair"`), or, when the item is gone by then, a record saying so and its tombstone.
  */
 export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): ChangeRecords {
   const { kind, target, itemId } = repairTarget(entry);

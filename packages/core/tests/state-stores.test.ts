@@ -211,6 +211,51 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
         expect(await store.get(id)).toBeUndefined();
     });
+
+    it('fences keys: tokens only grow, the newest observation wins, carried items never undo an absence', async () => {
+      const fence = store.keyFence();
+      const scope = 'tenant|events|user-a';
+      const first = (await fence.begin([scope])).get(scope)!;
+      const second = (await fence.begin([scope, 'tenant|messages|user-b'])).get(scope)!;
+      expect(second).toBeGreaterThan(first);
+      const key = `k-${Date.now()}/a`;
+      const claim = (token: number, over: Partial<Parameters<typeof fence.claim>[0][number]> = {}) => ({
+        key,
+        token,
+        gone: false,
+        version: undefined,
+        carried: false,
+        ...over,
+      });
+      // The newer read claims first; the older one, arriving later, is stale and never produced.
+      expect(await fence.claim([claim(second, { version: 2_000 })])).toEqual(['won']);
+      expect(await fence.claim([claim(first)])).toEqual(['stale']);
+      expect(await fence.overtaken([{ key, token: second }])).toEqual([false]);
+      expect(
+        await fence.overtaken([
+          { key, token: first },
+          { key: `${key}-never`, token: first },
+        ]),
+      ).toEqual([true, false]);
+      // A carried (rich) item older than what is produced is stale; one after a confirmed absence is re-read.
+      const third = (await fence.begin([scope])).get(scope)!;
+      expect(await fence.claim([claim(third, { carried: true, version: 1_000 })])).toEqual(['stale']);
+      const fourth = (await fence.begin([scope])).get(scope)!;
+      expect(await fence.claim([claim(fourth, { gone: true })])).toEqual(['won']);
+      const fifth = (await fence.begin([scope])).get(scope)!;
+      expect(await fence.claim([claim(fifth, { carried: true, version: 9_000 })])).toEqual(['reread']);
+      // A read after the absence finds the item again (delete-then-recreate): it wins.
+      expect(await fence.claim([claim(fifth)])).toEqual(['won']);
+      // One claim per key per call: the last one is tried, earlier ones are stale.
+      const sixth = (await fence.begin([scope])).get(scope)!;
+      expect(await fence.claim([claim(sixth, { version: 1 }), claim(sixth, { version: 2 })])).toEqual(['stale', 'won']);
+      // Two instances claiming the same key with the same token at once: exactly one wins.
+      const seventh = (await fence.begin([scope])).get(scope)!;
+      const raced = await Promise.all([fence.claim([claim(seventh)]), fence.claim([claim(seventh)])]);
+      expect(raced.flat().sort()).toEqual(['stale', 'won']);
+      expect(await fence.prune(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+      expect(await fence.overtaken([{ key, token: first }])).toEqual([false]);
+    });
   });
 }
 

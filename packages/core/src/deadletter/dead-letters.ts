@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fenceScope } from '../fence/fence-types.ts';
 import type { Kafka } from 'kafkajs';
 import type { EventFetcher } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
@@ -100,6 +101,8 @@ export class DeadLetters {
         attempts: 0,
       };
       const { kind, target, itemId } = repairTarget(entry);
+      const scope = fenceScope(entry.tenantId, kind.name, entry.userId);
+      const token = (await this.events.observe([scope])).get(scope)!;
       const outcome = await this.fetcher.fetchItem(
         value.tenantId,
         kind,
@@ -109,7 +112,7 @@ export class DeadLetters {
         Date.now() + 10_000,
       );
       const [result] = await this.events.produce(
-        [{ records: repairRecords(entry, outcome, Date.now()), notification: value.notification }],
+        [{ records: repairRecords(entry, outcome, Date.now()), notification: value.notification, token }],
         Date.now() + 10_000,
       );
       if (outcome.kind === 'failed' || result!.status === 'retry_later') {

@@ -3,6 +3,8 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { KindName } from '../kinds/index.ts';
 import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from '../record.ts';
+import type { ClaimVerdict, FenceClaim, KeyFence } from '../fence/fence-types.ts';
+import { itemVersion } from '../fence/fence-types.ts';
 import { asProduceError } from './kafka-errors.ts';
 import type { RecordSink } from './producer.ts';
 
@@ -11,12 +13,28 @@ export interface EventUnit {
   records: ChangeRecords;
   /** The notification as received, without its clientState (null for resync items). */
   notification: Record<string, unknown> | null;
+  /** The fence token taken (`observe`) before the read this record was built from. */
+  token: number;
+  /** The `$select` the item was read with: a re-read of the key reads the same. */
+  select?: string | undefined;
 }
 
+/**
+ * `produced`: in Kafka. `superseded`: not produced, because a newer observation of the key is claimed (the
+ * change is covered by it). `reread` on either: the key is queued to be read again (it may have lost a race),
+ * so whoever owns the unit's own follow-up entry must leave that entry be.
+ */
 export type UnitResult =
-  | { status: 'produced'; reduced?: string[] }
+  | { status: 'produced'; reduced?: string[]; reread?: true }
+  | { status: 'superseded'; reread?: true }
   | { status: 'dead_lettered'; reason: string }
   | { status: 'retry_later'; reason: string };
+
+/** Queues keys to be read again (the repairer): they may hold a record older than Graph's item. */
+export type RereadHook = (
+  units: ReadonlyArray<{ records: ChangeRecords; select?: string | undefined }>,
+  reason: string,
+) => Promise<void>;
 
 export interface EventProducerOptions {
   sink: RecordSink;
@@ -27,6 +45,8 @@ export interface EventProducerOptions {
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** The per-key fence shared by every instance (the state store's). */
+  fence: KeyFence;
 }
 
 /**
@@ -38,15 +58,96 @@ export interface EventProducerOptions {
 export class EventProducer {
   private readonly o: EventProducerOptions;
   private readonly now: () => number;
+  private reread: RereadHook | undefined;
 
   constructor(options: EventProducerOptions) {
     this.o = options;
     this.now = options.now ?? Date.now;
   }
 
-  /** Sends every unit at once (the sink groups them into shared requests); resolves with one result each. */
-  produce(units: EventUnit[], deadline: number): Promise<UnitResult[]> {
-    return Promise.all(units.map((u) => this.one(u, deadline)));
+  /** Who reads a key again when its record may have lost a race (the repairer registers itself). */
+  onReread(hook: RereadHook): void {
+    this.reread = hook;
+  }
+
+  /**
+   * Tokens for reads about to be made, one per fence scope (`fenceScope`): every path that turns a read of
+   * Graph into records takes one before it reads.
+   */
+  observe(scopes: readonly string[]): Promise<Map<string, number>> {
+    return this.o.fence.begin([...new Set(scopes)]);
+  }
+
+  /**
+   * The one emit path: claims each unit's key with its token, sends the winners at once (the sink groups them
+   * into shared requests), then checks that no newer claim came in while they were on the way — a key that
+   * lost such a race is read again. Resolves with one result per unit.
+   */
+  async produce(units: EventUnit[], deadline: number): Promise<UnitResult[]> {
+    if (!units.length) return [];
+    let verdicts: ClaimVerdict[];
+    try {
+      verdicts = await this.o.fence.claim(units.map(claimOf));
+    } catch (err) {
+      return this.unfenced(units, err);
+    }
+    this.o.metrics?.fenced('superseded', verdicts.filter((v) => v === 'stale').length);
+    const rereads = units.filter((_, i) => verdicts[i] === 'reread');
+    const queued = await this.queueRereads(rereads, 'carried_item_lost');
+    const results = await Promise.all(
+      units.map((u, i): Promise<UnitResult> => {
+        const v = verdicts[i]!;
+        if (v === 'won') return this.one(u, deadline);
+        if (v === 'stale') return Promise.resolve({ status: 'superseded' });
+        return Promise.resolve(
+          queued
+            ? { status: 'superseded', reread: true }
+            : { status: 'retry_later', reason: 'could not queue a re-read' },
+        );
+      }),
+    );
+    const sent = units.flatMap((u, i) => (verdicts[i] === 'won' && results[i]!.status === 'produced' ? [i] : []));
+    if (!sent.length) return results;
+    let overtaken: boolean[];
+    try {
+      overtaken = await this.o.fence.overtaken(sent.map((i) => ({ key: keyOf(units[i]!), token: units[i]!.token })));
+    } catch (err) {
+      // In Kafka, but whether a newer record landed first is unknown: a retry reads the item again.
+      return this.unfenced(units, err, results, sent);
+    }
+    const late = sent.filter((_, j) => overtaken[j]);
+    if (!late.length) return results;
+    const ok = await this.queueRereads(
+      late.map((i) => units[i]!),
+      'overtaken',
+    );
+    for (const i of late)
+      results[i] = ok
+        ? { ...(results[i] as { status: 'produced' }), reread: true }
+        : { status: 'retry_later', reason: 'could not queue a re-read' };
+    this.o.metrics?.fenced('overtaken', late.length);
+    return results;
+  }
+
+  private async queueRereads(units: EventUnit[], reason: string): Promise<boolean> {
+    if (!units.length) return true;
+    if (!this.reread) return false;
+    try {
+      await this.reread(units, reason);
+      this.o.metrics?.fenced(reason, units.length);
+      return true;
+    } catch (err) {
+      this.o.logger.error('queueing keys to be read again failed', { reason, error: errorMessage(err) });
+      return false;
+    }
+  }
+
+  /** The fence could not be asked: nothing is known about the keys' order, so the units are retried. */
+  private unfenced(units: EventUnit[], err: unknown, results?: UnitResult[], only?: number[]): UnitResult[] {
+    const message = `state store (key fence) unavailable: ${errorMessage(err)}`;
+    this.o.logger.error('the key fence could not be asked; the changes are retried', { error: errorMessage(err) });
+    const retry = new Set(only ?? units.map((_, i) => i));
+    return units.map((_, i) => (retry.has(i) ? { status: 'retry_later', reason: message } : results![i]!));
   }
 
   private async one(unit: EventUnit, deadline: number): Promise<UnitResult> {
@@ -96,3 +197,13 @@ export class EventProducer {
     return Math.max(1, deadline - this.now());
   }
 }
+
+const keyOf = (u: EventUnit): string => u.records.records[0]!.key;
+
+const claimOf = (u: EventUnit): FenceClaim => ({
+  key: keyOf(u),
+  token: u.token,
+  gone: u.records.tombstone,
+  version: itemVersion(u.records.item),
+  carried: u.records.facts.fromNotification === true,
+});

@@ -41,6 +41,8 @@ export class Metrics {
   private readonly seriesExpansions: Counter;
   private readonly richItems: Counter;
   private readonly deadLetters: Counter;
+  private readonly fencedRecords: Counter;
+  private readonly snapshotItems: Counter;
   private readonly kafkaSendDuration: Histogram;
   private readonly kafkaRecords: Counter;
   private readonly graphRequests: Counter;
@@ -82,6 +84,13 @@ export class Metrics {
     this.richItems = meter.createCounter('g2k.rich.items', {
       description:
         'Rich notification items, by result: decrypted (no read), no_content, unproven (validationTokens failed: read instead), invalid (tampered: rejected), id_mismatch, unknown_key (read instead), key_pending (retried)',
+    });
+    this.fencedRecords = meter.createCounter('g2k.fence', {
+      description:
+        'Records the key fence held back or sent for a re-read, by outcome (superseded, overtaken, carried_item_lost)',
+    });
+    this.snapshotItems = meter.createCounter('g2k.snapshot.items', {
+      description: 'Existing items produced by snapshots of newly subscribed targets, by kind',
     });
     this.deadLetters = meter.createCounter('g2k.dead_letters', {
       description: 'Changes written to the dead-letter topic, by reason',
@@ -158,6 +167,15 @@ export class Metrics {
 
   richItem(result: string): void {
     this.richItems.add(1, { result });
+  }
+
+  /** Records the fence held back (superseded) or keys it sent to be read again. */
+  fenced(outcome: string, n = 1): void {
+    if (n > 0) this.fencedRecords.add(n, { outcome });
+  }
+
+  snapshotProduced(kind: string, n: number): void {
+    if (n > 0) this.snapshotItems.add(n, { kind });
   }
 
   deadLettered(reason: string): void {

@@ -18,7 +18,8 @@ import type { ChangeNotification, LifecycleNotification, VerifiedChange } from '
 import { REJECTIONS, type ItemOutcome, type Rejection } from './outcome.ts';
 import { boundToSubscription } from './resource.ts';
 import { PostVerifier } from './verify.ts';
-import { waitAtMost } from '../timeout.ts';
+import { waitAtMost, withTimeout } from '../timeout.ts';
+import { fenceScope } from '../fence/fence-types.ts';
 
 /**
  * Graph's answer budget is 3 s; the time budget covers enrichment, the rest is Kafka's, and the answer leaves
@@ -207,6 +208,19 @@ export class NotificationReceiver {
     });
     if (!changes.length) return;
     const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
+    // The fence's tokens before any read: a read that starts later (another POST, a repair, a resync) wins.
+    let tokens: Map<string, number>;
+    try {
+      tokens = await withTimeout(
+        this.deps.events.observe(changes.map((c) => scopeOf(c.n))),
+        Math.max(1, enrichBy - this.now()),
+        () => new Error('the state store did not answer in time'),
+      );
+    } catch (err) {
+      const reason = `state store (key fence) unavailable: ${errorMessage(err)}`;
+      for (const c of changes) outcomes[c.index] = { status: 'retry_later', reason };
+      return;
+    }
     // Deletes are read too: a tombstone is written only once Graph confirms the item is gone.
     const reads = new Set<string>();
     const fetched = await Promise.all(
@@ -243,11 +257,39 @@ export class NotificationReceiver {
             );
       }),
     );
-    const units = changes.map((change, i) => ({
+    // A notification naming an occurrence or exception of a series (Graph only ever names the master; a forged or
+    // replayed POST can): its master is read instead, through the repair queue, and no occurrence key is made
+    // outside the expansion's bookkeeping.
+    const masters = new Map<number, string>();
+    for (const [i, c] of changes.entries()) {
+      const o = fetched[i]!;
+      const parent = o.kind === 'found' ? KINDS[c.n.kind].parentOf?.(o.item) : undefined;
+      if (parent) masters.set(i, parent);
+    }
+    const produced = changes.filter((_, i) => !masters.has(i));
+    const producedFetched = fetched.filter((_, i) => !masters.has(i));
+    if (masters.size) {
+      const ok = await this.deps.repairer
+        .enqueueMasters([...masters.entries()].map(([i, masterId]) => ({ n: changes[i]!.n, masterId })))
+        .then(
+          () => true,
+          () => false,
+        );
+      for (const i of masters.keys())
+        outcomes[changes[i]!.index] = ok
+          ? { status: 'produced' }
+          : { status: 'retry_later', reason: 'could not queue the series master for a read' };
+    }
+    const units = produced.map((change, i) => ({
       change,
-      unit: { records: notificationRecords(change.n, fetched[i]!, receivedAt), notification: replayable(change.n) },
+      unit: {
+        records: notificationRecords(change.n, producedFetched[i]!, receivedAt),
+        notification: replayable(change.n),
+        token: tokens.get(scopeOf(change.n))!,
+        select: change.n.select,
+      },
     }));
-    const notEnriched = fetched.flatMap((o) => (o.kind === 'failed' ? [o.reason] : []));
+    const notEnriched = producedFetched.flatMap((o) => (o.kind === 'failed' ? [o.reason] : []));
     if (notEnriched.length) {
       this.counters.notEnriched += notEnriched.length;
       for (const reason of notEnriched) this.deps.metrics?.notEnriched(reason);
@@ -257,24 +299,31 @@ export class NotificationReceiver {
       units.map((u) => u.unit),
       this.produceBy(receivedAt),
     );
-    for (const [i, { change }] of units.entries()) outcomes[change.index] = results[i]!;
+    // Superseded: a newer observation of the key is claimed, so this change is covered by it.
+    for (const [i, { change }] of units.entries()) {
+      const r = results[i]!;
+      outcomes[change.index] =
+        r.status === 'superseded' ? { status: 'produced' } : r.status === 'produced' ? withoutReread(r) : r;
+    }
     // Unenriched records (and deletes Graph has not confirmed yet) are graph2kafka's to complete: queue them
     // once they are in Kafka, so a repair can never overtake the record it repairs.
     const unenriched = units.flatMap(({ change }, i) => {
-      const outcome = fetched[i]!;
+      const outcome = producedFetched[i]!;
       return outcome.kind === 'failed' && results[i]!.status === 'produced'
         ? [{ n: change.n, reason: outcome.reason }]
         : [];
     });
     // A series master in Kafka owes its occurrences (follow-up work; Graph's answer does not wait for it).
-    const masters = units.flatMap(({ change }, i) =>
+    const seriesMasters = units.flatMap(({ change }, i) =>
       change.n.kind === 'events' && results[i]!.status === 'produced'
-        ? [{ origin: seriesOrigin(change.n), itemId: change.n.itemId, outcome: fetched[i]! }]
+        ? [{ origin: seriesOrigin(change.n), itemId: change.n.itemId, outcome: producedFetched[i]! }]
         : [],
     );
     // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
     await waitAtMost(
-      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(masters)]).then(() => undefined),
+      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(seriesMasters)]).then(
+        () => undefined,
+      ),
       receivedAt + ANSWER_BY_MS - this.now(),
     );
     if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
@@ -404,6 +453,12 @@ function verifiedChange(n: ChangeNotification, subscription: SubscriptionRecord)
     ...(subscription.expand ? { expand: subscription.expand } : {}),
   };
 }
+
+/** The fence scope of a change: its tenant, kind and mailbox. */
+const scopeOf = (n: VerifiedChange): string => fenceScope(n.tenantId, n.kind, n.target.userId);
+
+const withoutReread = (r: { status: 'produced'; reduced?: string[] }): ItemOutcome =>
+  r.reduced ? { status: 'produced', reduced: r.reduced } : { status: 'produced' };
 
 const seriesOrigin = (n: VerifiedChange): SeriesOrigin => ({
   tenantId: n.tenantId,

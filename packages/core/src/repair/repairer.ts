@@ -4,7 +4,9 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
-import { repairRecords, repairTarget } from '../record.ts';
+import { repairRecords, repairTarget, type ChangeRecords } from '../record.ts';
+import { fenceScope } from '../fence/fence-types.ts';
+import { KINDS } from '../kinds/index.ts';
 import type { SeriesExpander } from '../series/series-expander.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
@@ -106,6 +108,63 @@ export class Repairer {
     }
   }
 
+  /**
+   * Queues keys to be read again: their record may have landed after a newer one (two instances racing), or a
+   * carried item lost to the fence and only a read can say what Graph has now. Throws when the store refuses, so
+   * the caller keeps its own retry.
+   */
+  async reread(
+    units: ReadonlyArray<{ records: ChangeRecords; select?: string | undefined }>,
+    reason: string,
+  ): Promise<void> {
+    const firstSeenAt = new Date(this.now()).toISOString();
+    await Promise.all(
+      units.map(({ records: r, select }) =>
+        this.o.store.putRepair({
+          tenantId: r.facts.tenantId,
+          kind: r.kind.name,
+          userId: r.target.userId ?? '',
+          itemId: r.itemId,
+          ...(r.target.folderId ? { folderId: r.target.folderId } : {}),
+          ...(select ? { select } : {}),
+          subscriptionId: r.facts.subscriptionId,
+          changeType: 'updated',
+          resource: r.facts.resource,
+          reason,
+          firstSeenAt,
+          attempts: 0,
+        }),
+      ),
+    );
+    this.pending = true;
+  }
+
+  /**
+   * Queues the series masters of occurrences a notification named (Graph names only masters; a forged or
+   * replayed POST can name an occurrence): the master is read and produced, never the occurrence's own key.
+   */
+  async enqueueMasters(items: ReadonlyArray<{ n: VerifiedChange; masterId: string }>): Promise<void> {
+    const firstSeenAt = new Date(this.now()).toISOString();
+    await Promise.all(
+      items.map(({ n, masterId }) =>
+        this.o.store.putRepair({
+          tenantId: n.tenantId,
+          kind: n.kind,
+          userId: n.target.userId ?? '',
+          itemId: masterId,
+          ...(n.select ? { select: n.select } : {}),
+          subscriptionId: n.subscriptionId,
+          changeType: 'updated',
+          resource: KINDS[n.kind].itemResource(n.target, masterId),
+          reason: 'series_master',
+          firstSeenAt,
+          attempts: 0,
+        }),
+      ),
+    );
+    this.pending = true;
+  }
+
   /** Graph answered a read: if repairs are waiting, drain some in the background (at most once a minute). */
   nudge(): void {
     if (!this.pending || this.draining || this.now() - this.nudgedAt < NUDGE_GAP_MS) return;
@@ -136,6 +195,8 @@ export class Repairer {
     while (next < entries.length && this.now() < deadline) {
       const round = entries.slice(next, next + ROUND);
       next += round.length;
+      // Tokens before the reads: a notification read that starts after them wins over what they find.
+      const tokens = await this.o.events.observe(round.map(scopeOf));
       const readBy = Math.min(deadline, this.now() + 10_000);
       const outcomes = await Promise.all(
         round.map((e) => {
@@ -143,11 +204,29 @@ export class Repairer {
           return this.o.fetcher.fetchItem(e.tenantId.toLowerCase(), kind, target, itemId, e.select, readBy);
         }),
       );
-      const ready = round
-        .map((entry, i) => ({ entry, outcome: outcomes[i]! }))
-        .filter(({ outcome }) => outcome.kind !== 'failed');
+      const all = round.map((entry, i) => ({ entry, outcome: outcomes[i]! }));
+      // An entry that names an occurrence (a notification did): its master is read instead.
+      const occurrences = all.filter(({ entry, outcome }) => outcome.kind === 'found' && masterOf(entry, outcome));
+      for (const { entry, outcome } of occurrences) {
+        const { eventId: _old, ...named } = entry;
+        await this.o.store.putRepair({
+          ...named,
+          itemId: masterOf(entry, outcome)!,
+          changeType: 'updated',
+          reason: 'series_master',
+          attempts: 0,
+        });
+        await this.o.store.deleteRepair(entry);
+        report.repaired++;
+      }
+      const ready = all.filter(({ entry, outcome }) => outcome.kind !== 'failed' && !masterOf(entry, outcome));
       const results = await this.o.events.produce(
-        ready.map(({ entry, outcome }) => ({ records: repairRecords(entry, outcome, this.now()), notification: null })),
+        ready.map(({ entry, outcome }) => ({
+          records: repairRecords(entry, outcome, this.now()),
+          notification: null,
+          token: tokens.get(scopeOf(entry))!,
+          select: entry.select,
+        })),
         Math.min(deadline, this.now() + 10_000),
       );
       await this.o.series?.enqueue(
@@ -164,7 +243,10 @@ export class Repairer {
         ),
       );
       for (const [i, { entry, outcome }] of ready.entries()) {
-        if (results[i]!.status === 'retry_later') continue;
+        const r = results[i]!;
+        if (r.status === 'retry_later') continue;
+        // A re-read was queued under this entry's own id: it stays, to be read again.
+        if ((r.status === 'produced' || r.status === 'superseded') && r.reread) continue;
         await this.o.store.deleteRepair(entry);
         if (outcome.kind === 'gone') report.gone++;
         else report.repaired++;
@@ -216,4 +298,12 @@ export class Repairer {
       })
       .catch(() => undefined);
   }
+}
+
+const scopeOf = (e: RepairEntry): string => fenceScope(e.tenantId, e.kind ?? 'events', e.userId);
+
+/** The series master of an entry's item, when the item read is an occurrence or exception of one. */
+function masterOf(entry: RepairEntry, outcome: FetchOutcome): string | undefined {
+  if (outcome.kind !== 'found') return undefined;
+  return KINDS[entry.kind ?? 'events'].parentOf?.(outcome.item);
 }

@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.ts';
+import { fenceScope } from '../fence/fence-types.ts';
 import type { FetchOutcome } from '../graph/event-fetcher.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
@@ -198,6 +199,9 @@ export class SeriesExpander {
         return;
       }
       const window = expansionWindow(expand, this.now());
+      // The fence's token before the read: a newer expansion (another instance, a later change) wins.
+      const scope = fenceScope(ref.tenantId, 'events', ref.userId);
+      const token = (await this.o.events.observe([scope])).get(scope)!;
       const read = await this.instances(ref, window, select, deadline);
       const at = this.now();
       const facts = { tenantId: ref.tenantId, userId: ref.userId, masterId: ref.masterId, subscriptionId };
@@ -223,7 +227,7 @@ export class SeriesExpander {
           .slice(-MAX_OCCURRENCES);
       }
       const results = await this.o.events.produce(
-        units.map((records) => ({ records, notification: null })),
+        units.map((records) => ({ records, notification: null, token, select })),
         Math.min(deadline, Date.now() + 10_000),
       );
       const failed = results.find((r) => r.status === 'retry_later');

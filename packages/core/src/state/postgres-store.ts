@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { KeyFence } from '../fence/fence-types.ts';
+import { PostgresKeyFence } from '../fence/postgres-fence.ts';
 import {
   repairId,
   seriesId,
@@ -29,10 +31,16 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   private readonly pool: pg.Pool;
   private readonly table: string;
   private ready: Promise<void> | undefined;
+  private readonly fence: PostgresKeyFence;
 
   constructor(connectionString: string, table = 'graph2kafka_state') {
     this.pool = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000 });
     this.table = table;
+    this.fence = new PostgresKeyFence((sql, params) => this.pool.query(sql, params), table);
+  }
+
+  keyFence(): KeyFence {
+    return this.fence;
   }
 
   get(id: string): Promise<SubscriptionRecord | undefined> {

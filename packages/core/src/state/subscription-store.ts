@@ -2,6 +2,8 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { KindName } from '../kinds/index.ts';
+import type { KeyFence } from '../fence/fence-types.ts';
+import { MemoryKeyFence } from '../fence/memory-fence.ts';
 
 /** What graph2kafka keeps about a subscription it created; the clientState is a secret. */
 export interface SubscriptionRecord {
@@ -247,6 +249,8 @@ export interface SubscriptionStore {
   claimToken(hash: string, expiresAt: string): Promise<boolean>;
   /** Forgets claims that expired before `now` (the timer); how many went. */
   pruneTokens(now: string): Promise<number>;
+  /** The per-key fence kept beside this state (see fence/fence-types.ts): shared by every instance sharing it. */
+  keyFence(): KeyFence;
   /** Releases connections (pools); a store without any has nothing to do. */
   close?(): Promise<void>;
 }
@@ -257,10 +261,16 @@ const READ_SLICE = 256;
 
 /** JSON documents in folders, each written atomically (temp file + rename). For local use and single hosts. */
 export class FileSubscriptionStore implements SubscriptionStore {
+  /** In memory: the file store serves one instance (see MemoryKeyFence). */
+  private readonly fence = new MemoryKeyFence();
   private readonly root: string;
 
   constructor(root: string) {
     this.root = root;
+  }
+
+  keyFence(): KeyFence {
+    return this.fence;
   }
 
   get(id: string): Promise<SubscriptionRecord | undefined> {
@@ -597,6 +607,10 @@ export class CachedSubscriptionStore implements SubscriptionStore {
 
   pruneTokens(now: string): Promise<number> {
     return this.inner.pruneTokens(now);
+  }
+
+  keyFence(): KeyFence {
+    return this.inner.keyFence();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,7 @@
 import { RestError, TableClient, odata } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
+import type { KeyFence } from '../fence/fence-types.ts';
+import { TableKeyFence } from '../fence/table-fence.ts';
 import {
   repairId,
   seriesId,
@@ -52,8 +54,15 @@ export class TableSubscriptionStore implements SubscriptionStore {
   private readonly client: TableClient;
   private ready: Promise<void> | undefined;
 
+  private readonly fence: TableKeyFence;
+
   constructor(client: TableClient) {
     this.client = client;
+    this.fence = new TableKeyFence(client, () => this.table());
+  }
+
+  keyFence(): KeyFence {
+    return this.fence;
   }
 
   /**

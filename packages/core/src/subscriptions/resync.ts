@@ -9,6 +9,7 @@ import { resyncRecords } from '../record.ts';
 import type { SeriesExpander } from '../series/series-expander.ts';
 import type { SeriesOrigin } from '../series/series-types.ts';
 import type { ExpansionWindow, MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
+import { fenceScope } from '../fence/fence-types.ts';
 
 export interface ResyncResult {
   produced: number;
@@ -164,6 +165,8 @@ export class Resyncer {
     let produced = 0;
     for (;;) {
       if (Date.now() >= deadline) return { produced, complete: false };
+      // The fence's token before the page is read: a notification read that starts later wins over it.
+      const token = produce ? await this.token(t) : 0;
       const res = await this.get(t, link, deadline, true);
       if (res.status === 410) {
         // The sync state is gone: a full round from the start, as Graph asks.
@@ -173,7 +176,8 @@ export class Resyncer {
       }
       const page = res.body as Page;
       const items = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
-      if (produce && items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, series);
+      if (produce && items.length)
+        produced += await this.produceItems(t, subscriptionId, items, deadline, token, series);
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
       const done = page['@odata.deltaLink'] !== undefined;
       await this.store.putSync({
@@ -193,6 +197,7 @@ export class Resyncer {
     subscriptionId: string,
     items: Record<string, unknown>[],
     deadline: number,
+    token: number,
     series?: SeriesContext,
   ): Promise<number> {
     const now = Date.now();
@@ -208,7 +213,7 @@ export class Resyncer {
     // Each item gets its own verdict, as notifications do: an item too large for Kafka goes out reduced or
     // to the dead-letter topic, and never stops the resync; only a failure a retry can fix does.
     const results = await this.events.produce(
-      records.map((r) => ({ records: r, notification: null })),
+      records.map((r) => ({ records: r, notification: null, token, select: t.select })),
       now + 10_000,
     );
     const failed = results.find((r) => r.status === 'retry_later');
@@ -311,11 +316,12 @@ export class Resyncer {
     const unseen = [...series.masters].filter((id) => !series.seen.has(id));
     let produced = 0;
     for (let i = 0; i < unseen.length; i += 100) {
+      const token = await this.token(t);
       const items = (await this.readMasters(t, unseen.slice(i, i + 100), deadline)).filter(
         (item) => item['@removed'] !== undefined,
       );
       for (const item of items) series.seen.add(String(item.id));
-      if (items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, series);
+      if (items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, token, series);
     }
     return produced;
   }
@@ -362,6 +368,11 @@ export class Resyncer {
         );
       }),
     );
+  }
+
+  private async token(t: SyncTarget): Promise<number> {
+    const scope = fenceScope(t.tenantId, t.kind.name, t.target.userId);
+    return (await this.events.observe([scope])).get(scope)!;
   }
 
   /** One GET, retried on 429/5xx after Retry-After; 410 (and 404 when `tolerate`) is the caller's to judge. */

@@ -1,0 +1,118 @@
+import type pg from 'pg';
+import { lastPerKey, verdict } from './fence-rules.ts';
+import type { ClaimVerdict, FenceClaim, FenceMark, FenceRow, KeyFence } from './fence-types.ts';
+
+type Query = (sql: string, params: unknown[]) => Promise<pg.QueryResult>;
+
+/**
+ * The fence in PostgreSQL, beside the state store's table: one sequence for tokens (one `nextval` per call,
+ * whatever the scopes: a global order is also an order per scope) and one row per key. Each call is one
+ * statement, so a POST costs three round trips whatever its size.
+ */
+export class PostgresKeyFence implements KeyFence {
+  private readonly query: Query;
+  private readonly table: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(query: Query, stateTable: string) {
+    this.query = query;
+    this.table = `${stateTable}_fence`;
+  }
+
+  async begin(scopes: readonly string[]): Promise<Map<string, number>> {
+    if (!scopes.length) return new Map();
+    await this.created();
+    const result = await this.query(`SELECT nextval('${this.table}_seq') AS token`, []);
+    const token = Number((result.rows[0] as { token: string }).token);
+    return new Map(scopes.map((s) => [s, token]));
+  }
+
+  async claim(claims: readonly FenceClaim[]): Promise<ClaimVerdict[]> {
+    if (!claims.length) return [];
+    await this.created();
+    const last = lastPerKey(claims);
+    const tried = [...last.values()].map((i) => claims[i]!);
+    // The rule of fence-rules.ts `verdict`, in one upsert: a row is written only when the claim wins.
+    const result = await this.query(
+      `INSERT INTO ${this.table} AS f (key, claimed, gone, version, carried, at)
+         SELECT key, claimed, gone, version, carried, now()
+           FROM unnest($1::text[], $2::bigint[], $3::bool[], $4::bigint[], $5::bool[]) AS i(key, claimed, gone, version, carried)
+       ON CONFLICT (key) DO UPDATE
+         SET claimed = EXCLUDED.claimed, gone = EXCLUDED.gone, version = EXCLUDED.version, carried = EXCLUDED.carried, at = now()
+         WHERE f.claimed < EXCLUDED.claimed
+           AND NOT (EXCLUDED.carried AND (f.gone OR (f.version IS NOT NULL AND EXCLUDED.version IS NOT NULL AND EXCLUDED.version < f.version)))
+       RETURNING key`,
+      [
+        tried.map((c) => c.key),
+        tried.map((c) => c.token),
+        tried.map((c) => c.gone),
+        tried.map((c) => c.version ?? null),
+        tried.map((c) => c.carried),
+      ],
+    );
+    const won = new Set((result.rows as Array<{ key: string }>).map((r) => r.key));
+    // A carried item that lost: the row says whether it was older (stale) or met an absence (reread). Rare, so
+    // the extra round trip is paid only then.
+    const lostCarried = tried.filter((c) => c.carried && !won.has(c.key));
+    const rows = lostCarried.length ? await this.rows(lostCarried.map((c) => c.key)) : new Map<string, FenceRow>();
+    return claims.map((c, i) => {
+      if (last.get(c.key) !== i) return 'stale';
+      if (won.has(c.key)) return 'won';
+      if (!c.carried) return 'stale';
+      const v = verdict(rows.get(c.key), c);
+      return v === 'won' ? 'reread' : v;
+    });
+  }
+
+  private async rows(keys: string[]): Promise<Map<string, FenceRow>> {
+    const result = await this.query(
+      `SELECT key, claimed, gone, version, extract(epoch from at) * 1000 AS at FROM ${this.table} WHERE key = ANY($1::text[])`,
+      [keys],
+    );
+    return new Map(
+      (result.rows as Array<{ key: string; claimed: string; gone: boolean; version: string | null; at: string }>).map(
+        (r) => [
+          r.key,
+          {
+            claimed: Number(r.claimed),
+            gone: r.gone,
+            version: r.version === null ? undefined : Number(r.version),
+            at: Number(r.at),
+          },
+        ],
+      ),
+    );
+  }
+
+  async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
+    if (!marks.length) return [];
+    await this.created();
+    const result = await this.query(`SELECT key, claimed FROM ${this.table} WHERE key = ANY($1::text[])`, [
+      [...new Set(marks.map((m) => m.key))],
+    ]);
+    const claimed = new Map(
+      (result.rows as Array<{ key: string; claimed: string }>).map((r) => [r.key, Number(r.claimed)]),
+    );
+    return marks.map((m) => (claimed.get(m.key) ?? 0) > m.token);
+  }
+
+  async prune(before: Date): Promise<number> {
+    await this.created();
+    const result = await this.query(`DELETE FROM ${this.table} WHERE at < $1`, [before.toISOString()]);
+    return result.rowCount ?? 0;
+  }
+
+  private created(): Promise<void> {
+    this.ready ??= this.query(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, claimed bigint NOT NULL, gone boolean NOT NULL, version bigint, carried boolean NOT NULL DEFAULT false, at timestamptz NOT NULL DEFAULT now());
+       CREATE SEQUENCE IF NOT EXISTS ${this.table}_seq`,
+      [],
+    )
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        this.ready = undefined;
+        throw err;
+      });
+    return this.ready;
+  }
+}
