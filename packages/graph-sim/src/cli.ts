@@ -2,21 +2,29 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SimUsageError } from './errors.ts';
+import { DEFAULT_FAULTS } from './options.ts';
 import { GraphSim } from './sim.ts';
 
 const USAGE = `graph-sim — a Microsoft Graph simulator for calendar change notifications
 
 Usage: graph-sim [options]
-  --host <addr>          listen address (default 127.0.0.1)
-  --port <n>             HTTPS port (default 8443; 0 picks a free one)
-  --speed <x>            simulated clock speed (default 1; 60 = one minute per second)
-  --seed <n>             seed for fault injection and shuffles (default 1)
-  --ca-file <path>       where to write the CA certificate clients must trust (default .cache/graph-sim/ca.pem)
-  --latency-ms <n>       latency added to every Graph answer
-  --throttle-rate <r>    share of Graph reads answered 429 (0..1)
-  --unavailable-rate <r> share of Graph reads answered 503 (0..1)
-  --extra-users <n>      extra users per tenant (user-0001@…)
-  --help                 this text`;
+  --host <addr>                           listen address (default 127.0.0.1)
+  --port <n>                              HTTPS port (default 8443; 0 picks a free one)
+  --speed <x>                             simulated clock speed (default 1; 60 = one minute per second)
+  --seed <n>                              seed for fault injection and shuffles (default 1)
+  --ca-file <path>                        where to write the CA certificate clients must trust (default .cache/graph-sim/ca.pem)
+  --latency-ms <n>                        latency added to every Graph answer
+  --throttle-rate <r>                     share of Graph reads answered 429 (0..1)
+  --unavailable-rate <r>                  share of Graph reads answered 503 (0..1)
+  --silent-drop-rate <r>                  share of change notifications lost with no 'missed' event (0..1)
+  --duplicate-delivery-rate <r>           share of delivered POSTs that are POSTed once more (0..1)
+  --duplicate-delay-ms <n>                simulated ms before such a duplicate (default 2000)
+  --delay-delivery-rate <r>               share of POSTs held back, so later ones overtake them (0..1)
+  --delay-delivery-ms <n>                 simulated ms such a POST is held back (default 5000)
+  --calendar-edit-notifications <min-max> 'updated' notifications per event edit, or a count (default 1)
+  --extra-users <n>                       extra users per tenant (user-0001@…)
+  --help                                  this text`;
 
 function number(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -26,6 +34,21 @@ function number(value: string | undefined, name: string, fallback: number): numb
     process.exit(2);
   }
   return n;
+}
+
+/** `2` or `2-3`: the range `calendarEditNotifications` draws from (resolveOptions checks the bounds). */
+function range(
+  value: string | undefined,
+  name: string,
+  fallback: { min: number; max: number },
+): { min: number; max: number } {
+  if (value === undefined) return fallback;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
+  if (!m) {
+    console.error(`graph-sim: --${name} must be a count or a range like 2-3, got '${value}'`);
+    process.exit(2);
+  }
+  return { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
 }
 
 async function main(): Promise<void> {
@@ -41,6 +64,12 @@ async function main(): Promise<void> {
         'latency-ms': { type: 'string' },
         'throttle-rate': { type: 'string' },
         'unavailable-rate': { type: 'string' },
+        'silent-drop-rate': { type: 'string' },
+        'duplicate-delivery-rate': { type: 'string' },
+        'duplicate-delay-ms': { type: 'string' },
+        'delay-delivery-rate': { type: 'string' },
+        'delay-delivery-ms': { type: 'string' },
+        'calendar-edit-notifications': { type: 'string' },
         'extra-users': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -63,6 +92,16 @@ async function main(): Promise<void> {
       latencyMs: number(values['latency-ms'], 'latency-ms', 0),
       throttleRate: number(values['throttle-rate'], 'throttle-rate', 0),
       unavailableRate: number(values['unavailable-rate'], 'unavailable-rate', 0),
+      silentDropRate: number(values['silent-drop-rate'], 'silent-drop-rate', 0),
+      duplicateDeliveryRate: number(values['duplicate-delivery-rate'], 'duplicate-delivery-rate', 0),
+      duplicateDelayMs: number(values['duplicate-delay-ms'], 'duplicate-delay-ms', DEFAULT_FAULTS.duplicateDelayMs),
+      delayDeliveryRate: number(values['delay-delivery-rate'], 'delay-delivery-rate', 0),
+      delayDeliveryMs: number(values['delay-delivery-ms'], 'delay-delivery-ms', DEFAULT_FAULTS.delayDeliveryMs),
+      calendarEditNotifications: range(
+        values['calendar-edit-notifications'],
+        'calendar-edit-notifications',
+        DEFAULT_FAULTS.calendarEditNotifications,
+      ),
     },
   });
   const caFile = resolve(values['ca-file'] ?? '.cache/graph-sim/ca.pem');
@@ -96,5 +135,6 @@ main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') console.error(`graph-sim: port already in use (${e.message}); pick another with --port`);
   else console.error(`graph-sim: ${e.message}`);
-  process.exit(1);
+  // An option out of its bounds (a rate of 2) is a bad option like an unreadable one: exit code 2.
+  process.exit(err instanceof SimUsageError ? 2 : 1);
 });

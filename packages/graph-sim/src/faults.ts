@@ -26,6 +26,12 @@ const ERROR_CODES: Record<number, [string, string]> = {
   504: ['GatewayTimeout', 'The upstream server did not respond in time.'],
 };
 
+/** A copy that shares no nested object with `faults`, so a caller cannot change the settings behind our back. */
+const copy = (faults: FaultOptions): FaultOptions => ({
+  ...faults,
+  calendarEditNotifications: { ...faults.calendarEditNotifications },
+});
+
 export class Faults {
   private config: FaultOptions;
   private rules: FaultRule[] = [];
@@ -35,17 +41,17 @@ export class Faults {
 
   constructor(initial: FaultOptions, random: SeededRandom) {
     this.random = random;
-    this.config = { ...initial };
+    this.config = copy(initial);
   }
 
   get current(): FaultOptions {
-    return { ...this.config };
+    return copy(this.config);
   }
 
   update(patch: Partial<FaultOptions>): FaultOptions {
     const next = { ...this.config, ...patch };
     validateFaults(next);
-    this.config = next;
+    this.config = copy(next);
     return this.current;
   }
 
@@ -68,7 +74,7 @@ export class Faults {
   }
 
   reset(defaults: FaultOptions): void {
-    this.config = { ...defaults };
+    this.config = copy(defaults);
     this.rules = [];
   }
 
@@ -93,6 +99,34 @@ export class Faults {
 
   dropDelivery(): boolean {
     return this.random.chance(this.config.deliveryDropRate);
+  }
+
+  // The delivery faults below draw from the seeded random only while they are on (`chance(0)` draws nothing),
+  // so with them off a seed gives the same run as before they existed.
+
+  silentDrop(): boolean {
+    return this.random.chance(this.config.silentDropRate);
+  }
+
+  /** Simulated ms until a delivered POST's duplicate, or undefined when this one is not duplicated. */
+  duplicateAfterMs(): number | undefined {
+    return this.random.chance(this.config.duplicateDeliveryRate) ? this.config.duplicateDelayMs : undefined;
+  }
+
+  /** Simulated ms a new POST waits before its first attempt (0: it goes now). */
+  holdBackMs(): number {
+    return this.random.chance(this.config.delayDeliveryRate) ? this.config.delayDeliveryMs : 0;
+  }
+
+  /** How many `updated` notifications this event update sends (min..max; no draw when they are equal). */
+  calendarEditNotifications(): number {
+    const { min, max } = this.config.calendarEditNotifications;
+    return min === max ? min : min + Math.floor(this.random.next() * (max - min + 1));
+  }
+
+  /** Whether an extra notification of one edit waits for the next POST instead of joining the first one's. */
+  editExtraInNextPost(): boolean {
+    return this.random.chance(0.5);
   }
 
   /** A scripted rule wins; otherwise the configured rates decide. Returns the error to answer, if any. */

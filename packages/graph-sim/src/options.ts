@@ -41,6 +41,32 @@ export interface FaultOptions {
   tokenOutageRetryAfterSeconds: number;
   /** Share of notifications dropped before delivery (recorded, and followed by a `missed` lifecycle event). */
   deliveryDropRate: number;
+  /**
+   * Share of change notifications dropped before delivery WITHOUT a `missed` lifecycle event (recorded as dropped,
+   * reason `silentDrop`). Graph loses notifications this way in production (single ones daily, gaps of an hour
+   * and more), so only a reconciliation (delta) finds them; set it to 1 for a while to make such a gap.
+   */
+  silentDropRate: number;
+  /**
+   * Share of change POSTs that, once answered 2xx, are POSTed again `duplicateDelayMs` later with the same
+   * notifications (same ids): Graph delivers at least once, not exactly once.
+   */
+  duplicateDeliveryRate: number;
+  /** Simulated ms between a POST's 2xx answer and its duplicate's first attempt. */
+  duplicateDelayMs: number;
+  /**
+   * Share of change POSTs held back `delayDeliveryMs` before their first attempt, so POSTs made later overtake
+   * them: Graph gives no ordering guarantee between POSTs.
+   */
+  delayDeliveryRate: number;
+  /** Simulated ms a POST picked by `delayDeliveryRate` waits before its first attempt. */
+  delayDeliveryMs: number;
+  /**
+   * How many `updated` notifications (each with its own id) one update of an event sends, drawn per update from
+   * min..max (integers, 1..5). Graph sends 2–3 for one calendar edit; messages, contacts and created/deleted
+   * stay at one.
+   */
+  calendarEditNotifications: { min: number; max: number };
 }
 
 export interface DeliveryOptions {
@@ -179,6 +205,12 @@ export const DEFAULT_FAULTS: FaultOptions = {
   tokenOutage: false,
   tokenOutageRetryAfterSeconds: 0,
   deliveryDropRate: 0,
+  silentDropRate: 0,
+  duplicateDeliveryRate: 0,
+  duplicateDelayMs: 2_000,
+  delayDeliveryRate: 0,
+  delayDeliveryMs: 5_000,
+  calendarEditNotifications: { min: 1, max: 1 },
 };
 
 const DEFAULTS: Omit<GraphSimOptions, 'clockStartMs'> = {
@@ -261,7 +293,21 @@ export function resolveOptions(input: GraphSimInput = {}): GraphSimOptions {
 }
 
 export function validateFaults(faults: FaultOptions): void {
-  for (const key of ['throttleRate', 'unavailableRate', 'batchThrottleRate', 'deliveryDropRate'] as const) {
+  // A misspelt option would otherwise be accepted and do nothing, and the fault a test relies on never happen.
+  const unknown = Object.keys(faults).filter((k) => !Object.hasOwn(DEFAULT_FAULTS, k));
+  if (unknown.length)
+    throw new SimUsageError(
+      `unknown fault option(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_FAULTS).join(', ')}`,
+    );
+  for (const key of [
+    'throttleRate',
+    'unavailableRate',
+    'batchThrottleRate',
+    'deliveryDropRate',
+    'silentDropRate',
+    'duplicateDeliveryRate',
+    'delayDeliveryRate',
+  ] as const) {
     if (typeof faults[key] !== 'number' || !isRate(faults[key])) {
       throw new SimUsageError(`faults.${key} must be a number from 0 to 1, got ${String(faults[key])}`);
     }
@@ -276,6 +322,25 @@ export function validateFaults(faults: FaultOptions): void {
     if (typeof faults[key] !== 'number' || !(faults[key] >= 0)) {
       throw new SimUsageError(`faults.${key} must be a number >= 0, got ${String(faults[key])}`);
     }
+  }
+  // Simulated-clock timers: whole milliseconds.
+  for (const key of ['duplicateDelayMs', 'delayDeliveryMs'] as const) {
+    if (!Number.isInteger(faults[key]) || faults[key] < 0) {
+      throw new SimUsageError(`faults.${key} must be an integer number of ms >= 0, got ${String(faults[key])}`);
+    }
+  }
+  const edit = faults.calendarEditNotifications as unknown;
+  const { min, max } = (typeof edit === 'object' && edit !== null ? edit : {}) as Record<string, unknown>;
+  if (
+    !Number.isInteger(min) ||
+    !Number.isInteger(max) ||
+    (min as number) < 1 ||
+    (max as number) > 5 ||
+    (min as number) > (max as number)
+  ) {
+    throw new SimUsageError(
+      `faults.calendarEditNotifications must be {min, max} with integers 1 <= min <= max <= 5, got ${JSON.stringify(edit)}`,
+    );
   }
   if (typeof faults.tokenOutage !== 'boolean') throw new SimUsageError('faults.tokenOutage must be true or false');
 }

@@ -498,14 +498,17 @@ export class GraphSim {
     this.mail.invalidate(this.user(userId).id);
   }
 
-  notifications(filter: { state?: string; subscriptionId?: string; kind?: string } = {}): NotificationRecord[] {
+  notifications(
+    filter: { state?: string; subscriptionId?: string; kind?: string; droppedReason?: string } = {},
+  ): NotificationRecord[] {
     return this.records
       .allNotifications()
       .filter(
         (n) =>
           (!filter.state || n.state === filter.state) &&
           (!filter.subscriptionId || n.subscriptionId === filter.subscriptionId) &&
-          (!filter.kind || n.kind === filter.kind),
+          (!filter.kind || n.kind === filter.kind) &&
+          (!filter.droppedReason || n.droppedReason === filter.droppedReason),
       );
   }
 
@@ -649,7 +652,9 @@ export class GraphSim {
     etag: string,
     /** The item as Graph's JSON shows it now: what a rich notification carries (its `$select`), encrypted. */
     render?: () => Record<string, unknown>,
-  ): void {
+    /** A second or later notification of one event edit: its first one's id, and how long it waits to join a POST. */
+    extra?: { sameEditAs: string; holdMs: number },
+  ): string {
     const id = guid();
     const resourceData = { '@odata.type': odataType, '@odata.id': resource, '@odata.etag': `W/"${etag}"`, id: itemId };
     // A deleted item has no data left to send; Graph's rich notification of a delete carries none.
@@ -675,24 +680,36 @@ export class GraphSim {
       clientState: sub.clientState ?? null,
       tenantId: sub.tenantId,
     };
-    this.dispatcher.enqueue(sub, 'change', sub.notificationUrl, payload, {
-      id,
-      kind: 'change',
-      subscriptionId: sub.id,
-      url: sub.notificationUrl,
-      changeType,
-      resource,
-      eventId: itemId,
-      userId: sub.userId,
-      tenantId: sub.tenantId,
-      createdAt: this.clock.nowIso(),
-      state: 'pending',
-      attempts: 0,
-    });
+    this.dispatcher.enqueue(
+      sub,
+      'change',
+      sub.notificationUrl,
+      payload,
+      {
+        id,
+        kind: 'change',
+        subscriptionId: sub.id,
+        url: sub.notificationUrl,
+        changeType,
+        resource,
+        eventId: itemId,
+        userId: sub.userId,
+        tenantId: sub.tenantId,
+        createdAt: this.clock.nowIso(),
+        state: 'pending',
+        attempts: 0,
+        ...(extra ? { sameEditAs: extra.sameEditAs } : {}),
+      },
+      extra?.holdMs,
+    );
+    return id;
   }
 
   private notifyChange(change: CalendarChange): void {
     const { event } = change;
+    // Graph sends 2–3 `updated` for one calendar edit; the fault `calendarEditNotifications` says how many. One
+    // draw per edit, so every subscriber of the mailbox hears the same number. A move is no edit: one.
+    const copies = change.type === 'updated' && !change.moved ? this.faults.calendarEditNotifications() : 1;
     for (const sub of this.subscriptions.forMailbox(event.userId)) {
       if (sub.kind !== 'events') continue;
       const sends: Array<[ChangeType, string]> =
@@ -704,15 +721,26 @@ export class GraphSim {
           : [[change.type, sub.immutableIds ? event.immutableId : event.restId]];
       for (const [changeType, eventId] of sends) {
         if (!sub.changeTypes.includes(changeType)) continue;
-        this.sendChange(
-          sub,
-          changeType,
-          `Users/${sub.userId}/Events/${eventId}`,
-          '#Microsoft.Graph.Event',
-          eventId,
-          event.changeKey,
-          () => renderEvent(event, this.user(event.userId), sub.immutableIds, this.urls.graph, true),
-        );
+        let first: string | undefined;
+        for (let i = 0; i < (changeType === 'updated' ? copies : 1); i++) {
+          const id = this.sendChange(
+            sub,
+            changeType,
+            `Users/${sub.userId}/Events/${eventId}`,
+            '#Microsoft.Graph.Event',
+            eventId,
+            event.changeKey,
+            () => renderEvent(event, this.user(event.userId), sub.immutableIds, this.urls.graph, true),
+            // Each extra joins the first one's POST or, a batch window later, the next one.
+            first === undefined
+              ? undefined
+              : {
+                  sameEditAs: first,
+                  holdMs: this.faults.editExtraInNextPost() ? this.options.delivery.batchWindowMs : 0,
+                },
+          );
+          first ??= id;
+        }
       }
     }
   }

@@ -116,7 +116,15 @@ export interface NotificationRecord {
   state: NotificationState;
   attempts: number;
   deliveredAt?: string;
+  /**
+   * Why it was dropped: `silentDrop` (the `silentDropRate` fault: no `missed` follows), `injectedDrop`
+   * (`deliveryDropRate`), `endpointInDropState`, `retriesExhausted`, `subscriptionGone`, `noLifecycleNotificationUrl`.
+   */
   droppedReason?: string;
+  /** An extra `updated` of one event edit (`calendarEditNotifications`): the id of that edit's first notification. */
+  sameEditAs?: string;
+  /** When a duplicate POST of it (`duplicateDeliveryRate`) was answered 2xx: it was delivered twice. */
+  duplicateDeliveredAt?: string;
 }
 
 export type AttemptOutcome = 'delivered' | 'rejected' | 'slow' | 'timeout' | 'error';
@@ -132,6 +140,8 @@ export interface DeliveryAttemptRecord {
   status?: number;
   error?: string;
   outcome: AttemptOutcome;
+  /** An attempt of a duplicate POST (`duplicateDeliveryRate`) of notifications already delivered once. */
+  duplicate?: true;
 }
 
 export interface RequestRecord {

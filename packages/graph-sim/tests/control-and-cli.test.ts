@@ -108,9 +108,29 @@ describe('graph-sim CLI', () => {
   it('runs standalone, prints its URLs and environment, serves the control API, and stops on SIGINT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'graph-sim-cli-'));
     const caFile = join(dir, 'ca.pem');
-    const child = spawn(process.execPath, [cli, '--port', '0', '--ca-file', caFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        '--port',
+        '0',
+        '--ca-file',
+        caFile,
+        '--silent-drop-rate',
+        '0.01',
+        '--duplicate-delivery-rate',
+        '0.02',
+        '--duplicate-delay-ms',
+        '1500',
+        '--delay-delivery-rate',
+        '0.03',
+        '--delay-delivery-ms',
+        '7000',
+        '--calendar-edit-notifications',
+        '2-3',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -121,27 +141,48 @@ describe('graph-sim CLI', () => {
     const graph = /GRAPH_BASE_URL=(\S+)/.exec(out)![1]!;
     expect(out).toMatch(/AZURE_AUTHORITY_HOST=https:\/\/127\.0\.0\.1:\d+/);
     expect(out).toContain(`NODE_EXTRA_CA_CERTS=${caFile}`);
-    const info = await new Promise<string>((resolve, reject) => {
-      request(graph.replace('/v1.0', '/_sim/info'), { ca: readFileSync(caFile) }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve(body));
-      })
-        .on('error', reject)
-        .end();
+    const get = (path: string): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        request(graph.replace('/v1.0', path), { ca: readFileSync(caFile) }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        })
+          .on('error', reject)
+          .end();
+      });
+    expect(JSON.parse(await get('/_sim/info')).urls.graph).toBe(graph);
+    expect(JSON.parse(await get('/_sim/faults')).faults).toMatchObject({
+      silentDropRate: 0.01,
+      duplicateDeliveryRate: 0.02,
+      duplicateDelayMs: 1500,
+      delayDeliveryRate: 0.03,
+      delayDeliveryMs: 7000,
+      calendarEditNotifications: { min: 2, max: 3 },
     });
-    expect(JSON.parse(info).urls.graph).toBe(graph);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   });
 
-  it('refuses a bad option with one clear line and exit code 2', async () => {
-    const child = spawn(process.execPath, [cli, '--speed', 'fast'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it.each([
+    [['--speed', 'fast'], "graph-sim: --speed must be a number, got 'fast'"],
+    [
+      ['--calendar-edit-notifications', 'two'],
+      "graph-sim: --calendar-edit-notifications must be a count or a range like 2-3, got 'two'",
+    ],
+    // Bounds are checked where every other way of setting the faults is checked too.
+    [['--silent-drop-rate', '2'], 'graph-sim: faults.silentDropRate must be a number from 0 to 1, got 2'],
+    [
+      ['--calendar-edit-notifications', '3-2'],
+      'graph-sim: faults.calendarEditNotifications must be {min, max} with integers 1 <= min <= max <= 5, got {"min":3,"max":2}',
+    ],
+  ])('refuses the bad option %j with one clear line and exit code 2', async (args, message) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
-    expect(err.trim()).toBe("graph-sim: --speed must be a number, got 'fast'");
+    expect(err.trim()).toBe(message);
   });
 
   it('says so when the port is taken', async () => {

@@ -241,6 +241,7 @@ export function controlRouter(sim: GraphSim): Router<void> {
           ...(req.query.get('state') ? { state: req.query.get('state')! } : {}),
           ...(req.query.get('subscriptionId') ? { subscriptionId: req.query.get('subscriptionId')! } : {}),
           ...(req.query.get('kind') ? { kind: req.query.get('kind')! } : {}),
+          ...(req.query.get('droppedReason') ? { droppedReason: req.query.get('droppedReason')! } : {}),
         }),
       }),
     )

@@ -23,6 +23,8 @@ interface Delivery {
   items: Item[];
   attempt: number;
   firstAttemptMs: number | undefined;
+  /** A second POST of notifications already delivered (`duplicateDeliveryRate`): it changes no notification's fate. */
+  duplicate: boolean;
 }
 
 export interface DispatcherDeps {
@@ -60,14 +62,36 @@ export class Dispatcher {
     this.deps = deps;
   }
 
-  enqueue(sub: Subscription, kind: Kind, url: string, payload: ChangeNotification, record: NotificationRecord): void {
-    const { records, health, faults } = this.deps;
-    records.addNotification(record);
+  /**
+   * Takes a new notification; it is recorded (pending) at once. `holdMs` (simulated) delays when it joins a POST:
+   * an extra `updated` of one event edit that Graph sends a moment after the first.
+   */
+  enqueue(
+    sub: Subscription,
+    kind: Kind,
+    url: string,
+    payload: ChangeNotification,
+    record: NotificationRecord,
+    holdMs = 0,
+  ): void {
+    this.deps.records.addNotification(record);
+    const item: Item = { record, payload, sub, createdMs: this.deps.clock.now() };
+    if (holdMs <= 0) return this.gather(kind, url, item);
+    if (this.stopped) return;
+    const cancel = this.deps.clock.after(holdMs, () => {
+      this.waiting.delete(cancel);
+      this.gather(kind, url, item);
+    });
+    this.waiting.add(cancel);
+  }
+
+  private gather(kind: Kind, url: string, item: Item): void {
+    const { health, faults } = this.deps;
     if (kind === 'change') {
-      if (health.state(url) === 'drop')
-        return this.lose([{ record, payload, sub, createdMs: this.deps.clock.now() }], 'endpointInDropState');
-      if (faults.dropDelivery())
-        return this.lose([{ record, payload, sub, createdMs: this.deps.clock.now() }], 'injectedDrop');
+      if (health.state(url) === 'drop') return this.lose([item], 'endpointInDropState');
+      if (faults.dropDelivery()) return this.lose([item], 'injectedDrop');
+      // Lost without a word, as Graph sometimes loses them: no `missed` follows, the subscriber cannot tell.
+      if (faults.silentDrop()) return this.finish([item], 'dropped', 'silentDrop');
     }
     const key = `${kind} ${url}`;
     let batch = this.gathering.get(key);
@@ -80,7 +104,7 @@ export class Dispatcher {
       };
       this.gathering.set(key, batch);
     }
-    batch.items.push({ record, payload, sub, createdMs: this.deps.clock.now() });
+    batch.items.push(item);
     if (batch.items.length >= this.deps.options.maxNotificationsPerPost) this.flush(key);
   }
 
@@ -135,8 +159,11 @@ export class Dispatcher {
         items: batch.items.slice(i, i + maxNotificationsPerPost),
         attempt: 0,
         firstAttemptMs: undefined,
+        duplicate: false,
       };
-      this.scheduleAt(delivery, this.deps.clock.now() + delay);
+      // Held back on its own (`delayDeliveryRate`), so POSTs made after it go first: Graph keeps no order between POSTs.
+      const hold = batch.kind === 'change' ? this.deps.faults.holdBackMs() : 0;
+      this.scheduleAt(delivery, this.deps.clock.now() + delay + hold);
     }
   }
 
@@ -180,14 +207,16 @@ export class Dispatcher {
     for (const item of delivery.items) {
       // Lifecycle notifications outlive their subscription (subscriptionRemoved is about a gone one).
       const state = delivery.kind === 'lifecycle' ? 'active' : this.deps.subscriptionState(item.sub);
-      if (state === 'gone') this.finish([item], 'dropped', 'subscriptionGone');
-      else if (state === 'paused') paused.push(item);
+      if (state === 'gone') {
+        // A duplicate's notifications were delivered once already: that stays their fate.
+        if (!delivery.duplicate) this.finish([item], 'dropped', 'subscriptionGone');
+      } else if (state === 'paused') paused.push(item);
       else live.push(item);
     }
     if (paused.length) {
       // Unauthorized subscriptions are held, not attempted, and do not count against the endpoint.
       const expired = paused.filter((i) => now - i.createdMs >= options.retryForMs);
-      if (expired.length) this.lose(expired, 'retriesExhausted');
+      if (expired.length && !delivery.duplicate) this.lose(expired, 'retriesExhausted');
       const held = paused.filter((i) => now - i.createdMs < options.retryForMs);
       if (held.length) this.scheduleAt({ ...delivery, id: guid(), items: held }, now + options.retryBaseDelayMs);
     }
@@ -244,15 +273,38 @@ export class Dispatcher {
       ...(status !== undefined ? { status } : {}),
       ...(error !== undefined ? { error } : {}),
       outcome,
+      ...(delivery.duplicate ? { duplicate: true as const } : {}),
     });
     if (delivery.kind === 'change') this.deps.health.observe(delivery.url, durationMs, outcome === 'timeout', retry);
     if (outcome === 'delivered') {
+      if (delivery.duplicate) {
+        const at = clock.nowIso();
+        for (const item of live) item.record.duplicateDeliveredAt = at;
+        return;
+      }
       this.finish(live, 'delivered');
+      // At least once, not exactly once: Graph sometimes POSTs notifications it already delivered again, as a
+      // new delivery with retries of its own. A duplicate is never duplicated again.
+      const againMs = delivery.kind === 'change' ? this.deps.faults.duplicateAfterMs() : undefined;
+      if (againMs !== undefined)
+        this.scheduleAt(
+          {
+            id: guid(),
+            url: delivery.url,
+            kind: delivery.kind,
+            items: [...live],
+            attempt: 0,
+            firstAttemptMs: undefined,
+            duplicate: true,
+          },
+          clock.now() + againMs,
+        );
       return;
     }
     const after = clock.now();
     if (after - delivery.firstAttemptMs >= options.retryForMs) {
-      this.lose(live, 'retriesExhausted');
+      // A duplicate that never got through loses nothing: its notifications were delivered the first time.
+      if (!delivery.duplicate) this.lose(live, 'retriesExhausted');
       return;
     }
     const backoff = Math.min(options.retryBaseDelayMs * 2 ** (delivery.attempt - 1), options.retryMaxDelayMs);
