@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// graph2kafka status, subscriptions list|create|renew|delete|resync, deadletter list|replay, repair, cert create — reads
+// graph2kafka status, subscriptions list|create|renew|delete|resync|snapshot, deadletter list|replay, repair, cert create — reads
 // the same settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done (status:
 // healthy), 1 some operations failed (status: something needs action), 2 usage or configuration.
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import {
   formatStatus,
   pipelineStatus,
   GoogleSecretManagerSource,
+  isKindName,
+  KIND_NAMES,
   silentLogger,
   type ReconcileReport,
   type SecretSource,
@@ -34,6 +36,9 @@ Subscriptions:
   renew                     renew every stored subscription now
   delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL (every tenant)
   resync --user ID          read a mailbox's changes (each of its subscriptions' kinds) by delta and produce them
+  snapshot --user ID [--kind KIND]
+                            produce every item of one mailbox's subscribed kind again (default events) from a full
+                            delta round, as a new target's snapshot does (source "snapshot")
 
 Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
   list [--max N]            print them, one JSON line each (default at most 100)
@@ -70,6 +75,7 @@ async function main(): Promise<number> {
         id: { type: 'string' },
         all: { type: 'boolean' },
         user: { type: 'string' },
+        kind: { type: 'string' },
         max: { type: 'string' },
         help: { type: 'boolean' },
         json: { type: 'boolean' },
@@ -89,7 +95,7 @@ async function main(): Promise<number> {
   const [group, command] = positionals;
   const commands: Record<string, string[]> = {
     cert: ['create'],
-    subscriptions: ['list', 'create', 'renew', 'delete', 'resync'],
+    subscriptions: ['list', 'create', 'renew', 'delete', 'resync', 'snapshot'],
     deadletter: ['list', 'replay'],
     repair: [],
     status: [],
@@ -99,6 +105,9 @@ async function main(): Promise<number> {
   if (command && !commands[group].includes(command)) usage(`unknown command '${command}'`);
   if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
   if (command === 'resync' && !values.user) usage('resync needs --user ID');
+  if (command === 'snapshot' && !values.user) usage('snapshot needs --user ID (and --kind KIND, default events)');
+  const kind = values.kind ?? 'events';
+  if (!isKindName(kind)) usage(`--kind takes one of ${KIND_NAMES.join(', ')}, got '${kind}'`);
   const max = values.max === undefined ? 100 : Number(values.max);
   if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${values.max}'`);
 
@@ -187,6 +196,16 @@ async function main(): Promise<number> {
         const produced = await manager.resyncMailbox(values.user!);
         console.log(`resynced ${values.user}: ${produced} change(s) produced`);
         return 0;
+      }
+      case 'snapshot': {
+        try {
+          const produced = await manager.snapshotTarget(values.user!, kind);
+          console.log(`snapshot of ${kind} of ${values.user}: ${produced} item(s) produced`);
+          return 0;
+        } catch (err) {
+          console.error(`graph2kafka: ${(err as Error).message}`);
+          return 1;
+        }
       }
     }
     console.log(summary(report!));

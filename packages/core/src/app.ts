@@ -145,6 +145,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           read: (tenantId, kind, target, itemId, select, deadline) =>
             fetcher.fetchItem(tenantId, kind, target, itemId, select, deadline),
           series,
+          metrics,
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
         }),
         logger,

@@ -77,6 +77,10 @@ export interface SubscriptionSettings {
   renewWithinMinutes: number;
   resyncPastDays: number;
   resyncFutureDays: number;
+  /** Entries that do not say: whether new targets get a snapshot (G2K_SNAPSHOT). */
+  snapshot: boolean;
+  /** Entries that do not say: hours between sweep rounds per target, 0 off (G2K_SWEEP_HOURS). */
+  sweepHours: number;
   limits: SubscriptionApiLimits;
 }
 

@@ -25,7 +25,14 @@ export interface DesiredEntry {
   mode: 'basic' | 'rich';
   /** Rich mode: properties Graph does not send inside notifications (`body`), read beside each item. */
   richRead?: string;
+  /** Whether a newly subscribed target's existing items are produced (absent: G2K_SNAPSHOT). */
+  snapshot?: boolean;
+  /** Hours between the anti-entropy sweep's delta rounds of each target; 0 turns it off (absent: G2K_SWEEP_HOURS). */
+  sweepHours?: number;
 }
+
+/** The longest sweep interval: a week (a deltaLink Graph keeps for a week or more still resumes). */
+export const MAX_SWEEP_HOURS = 168;
 
 /** The longest expansion window: a year and a day ahead, a month back (each series read is bounded by it). */
 export const MAX_EXPAND_FUTURE_DAYS = 366;
@@ -44,6 +51,8 @@ const ENTRY_FIELDS = new Set([
   'expandOccurrences',
   'mode',
   'richRead',
+  'snapshot',
+  'sweepHours',
 ]);
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
@@ -132,6 +141,16 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     problems.push(
       `${label}: richRead applies to mode "rich" only and must be property names separated by commas (e.g. "body"), got ${JSON.stringify(e.richRead)?.slice(0, 80)}.`,
     );
+  if (e.snapshot !== undefined && typeof e.snapshot !== 'boolean')
+    problems.push(`${label}: snapshot must be true or false, got ${JSON.stringify(e.snapshot)?.slice(0, 40)}.`);
+  const sweep = e.sweepHours;
+  if (
+    sweep !== undefined &&
+    (typeof sweep !== 'number' || !Number.isInteger(sweep) || sweep < 0 || sweep > MAX_SWEEP_HOURS)
+  )
+    problems.push(
+      `${label}: sweepHours must be a whole number of hours 0..${MAX_SWEEP_HOURS} (0 turns the sweep off), got ${JSON.stringify(sweep)?.slice(0, 40)}.`,
+    );
   if (problems.length > before) return undefined;
   return {
     source: at,
@@ -145,6 +164,8 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     ...(expandOccurrences ? { expandOccurrences } : {}),
     mode: mode as DesiredEntry['mode'],
     ...(typeof e.richRead === 'string' ? { richRead: e.richRead } : {}),
+    ...(typeof e.snapshot === 'boolean' ? { snapshot: e.snapshot } : {}),
+    ...(typeof sweep === 'number' ? { sweepHours: sweep } : {}),
   };
 }
 

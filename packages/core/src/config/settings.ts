@@ -268,7 +268,19 @@ export const SETTINGS = {
   G2K_RESYNC_FUTURE_DAYS: {
     domain: 'subscriptions',
     default: '`365`',
-    meaning: 'how far ahead an events resync reads',
+    meaning: 'how far ahead an events resync reads (also the window of an events snapshot and sweep)',
+  },
+  G2K_SNAPSHOT: {
+    domain: 'subscriptions',
+    default: '`1`',
+    meaning:
+      '`1`: a newly subscribed target’s existing items are produced (`source: "snapshot"`) by the next timer runs; `0`: only changes from then on (a desired-state entry’s `snapshot` overrides it)',
+  },
+  G2K_SWEEP_HOURS: {
+    domain: 'subscriptions',
+    default: '`6`',
+    meaning:
+      'hours between the anti-entropy sweep’s delta rounds per target, which heal notifications Graph dropped without `missed` (0–168, `0` off; an entry’s `sweepHours` overrides it)',
   },
   G2K_SUBSCRIPTION_WRITES_PER_20S: {
     domain: 'subscriptions',

@@ -1,6 +1,12 @@
 import { KINDS, type KindName } from '../kinds/index.ts';
 import type { Config, SubscriptionSettings } from './config.ts';
-import { MAX_EXPAND_FUTURE_DAYS, parseChangeTypes, parseDesiredState, type DesiredEntry } from './desired-state.ts';
+import {
+  MAX_EXPAND_FUTURE_DAYS,
+  MAX_SWEEP_HOURS,
+  parseChangeTypes,
+  parseDesiredState,
+  type DesiredEntry,
+} from './desired-state.ts';
 import { GUID, shown, type EnvReader } from './env-reader.ts';
 
 /** The subscription manager's settings and desired state; undefined when G2K_NOTIFICATION_URL is not set. */
@@ -81,6 +87,8 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
       renewWithinMinutes: r.int('G2K_RENEW_WITHIN_MINUTES', 2_880, 10, 10_000),
       resyncPastDays: r.int('G2K_RESYNC_PAST_DAYS', 30, 0, 3_650),
       resyncFutureDays: r.int('G2K_RESYNC_FUTURE_DAYS', 365, 1, 3_650),
+      snapshot: r.int('G2K_SNAPSHOT', 1, 0, 1) === 1,
+      sweepHours: r.int('G2K_SWEEP_HOURS', 6, 0, MAX_SWEEP_HOURS),
       limits: {
         writesPer20s: r.int('G2K_SUBSCRIPTION_WRITES_PER_20S', 500, 1, 500),
         reauthorizePer20s: 1_000,

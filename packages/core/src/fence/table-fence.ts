@@ -20,7 +20,7 @@ const notFound = (err: unknown): boolean => err instanceof RestError && err.stat
 const rowKey = (name: string): string => createHash('sha256').update(name).digest('base64url');
 /** An Int64 property as the SDK returns it (`{ value, type }` unless converted). */
 function int64(v: unknown): number {
-  if (v && typeof v === 'object' && 'value' in v) return Number((v).value);
+  if (v && typeof v === 'object' && 'value' in v) return Number(v.value);
   return Number(v);
 }
 

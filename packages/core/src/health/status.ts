@@ -3,7 +3,12 @@ import { errorMessage } from '../errors.ts';
 import { kindOf } from '../kinds/index.ts';
 import { subscriptionState } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionState } from '../metrics/metrics.ts';
-import type { AnswerWindowRecord, TimerRunRecord } from '../state/subscription-store.ts';
+import type {
+  AnswerWindowRecord,
+  MailboxSyncState,
+  SubscriptionRecord,
+  TimerRunRecord,
+} from '../state/subscription-store.ts';
 import { withTimeout } from '../timeout.ts';
 
 /**
@@ -38,6 +43,11 @@ export interface StatusReport {
   repair: { waiting: number; atLeast: boolean; oldestFirstSeenAt: string | null };
   /** Recurring series owed an expansion (occurrence records), and how many of them failed before. */
   series: { due: number; atLeast: boolean; failing: number };
+  /**
+   * Delta rounds: targets whose snapshot is under way (items produced so far), resyncs owed, and targets whose
+   * last round (the sweep's) is older than twice the default sweep interval.
+   */
+  rounds: { snapshotting: number; snapshotItems: number; resyncing: number; sweepOverdue: number };
   deadLetters: { topic: string; total: number; notReplayed: number } | { topic: string; error: string };
   answers: {
     minutes: number;
@@ -59,7 +69,7 @@ const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now()): Promise<StatusReport> {
   const t = STATUS_THRESHOLDS;
   const actions: string[] = [];
-  const [records, health, repairs, seriesDue, deadLetters] = await Promise.all([
+  const [records, health, repairs, seriesDue, deadLetters, syncStates] = await Promise.all([
     app.store.list(),
     app.store.listHealth(),
     app.store.listRepairs(REPAIRS_LISTED),
@@ -72,7 +82,13 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       (c) => ({ topic: app.config.topics.deadLetter, ...c }),
       (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
     ),
+    app.store.listSync(),
   ]);
+  const rounds = roundsOf(syncStates, records, app.config.subscriptions?.sweepHours ?? 0, now);
+  if (rounds.sweepOverdue)
+    actions.push(
+      `${rounds.sweepOverdue} target(s) had no delta round for over twice G2K_SWEEP_HOURS: the timer runs out of time before the sweep reaches them (check its runs) or their rounds fail`,
+    );
 
   const renewWithinMs = (app.config.subscriptions?.renewWithinMinutes ?? 2_880) * 60_000;
   const counts = new Map<string, StatusReport['subscriptions']['counts'][number]>();
@@ -200,6 +216,7 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
     timer: { runs: runs.slice(0, 5), lastOkAt: lastOk?.startedAt ?? null },
     repair: { waiting: repairs.length, atLeast: repairs.length >= REPAIRS_LISTED, oldestFirstSeenAt: oldest },
     series: { due: seriesDue.length, atLeast: seriesDue.length >= REPAIRS_LISTED, failing: failing.length },
+    rounds,
     deadLetters,
     answers,
   };
@@ -229,6 +246,10 @@ export function formatStatus(report: StatusReport): string {
   lines.push(
     `Series expansion: ${report.series.due}${report.series.atLeast ? '+' : ''} due${report.series.failing ? `, ${report.series.failing} after failures` : ''}`,
   );
+  const r = report.rounds;
+  lines.push(
+    `Delta rounds: snapshots under way ${r.snapshotting} (${r.snapshotItems} item(s) produced so far), resyncs owed ${r.resyncing}, sweeps overdue ${r.sweepOverdue}`,
+  );
   const d = report.deadLetters;
   lines.push(
     'error' in d
@@ -244,4 +265,32 @@ export function formatStatus(report: StatusReport): string {
     `Answers to Graph, last ${a.minutes} min: ${a.posts} POST(s)${a.posts ? ` (${statuses}), ${a.slow} over 2.9 s` : ''}; items produced ${a.items.produced}, unenriched ${a.items.unenriched}, rejected ${a.items.rejected}, dead-lettered ${a.items.deadLettered}, retried ${a.items.retryLater}`,
   );
   return lines.join('\n');
+}
+
+/** Snapshot progress, resyncs owed and overdue sweeps, from the targets' sync states. */
+function roundsOf(
+  states: MailboxSyncState[],
+  records: SubscriptionRecord[],
+  sweepHours: number,
+  now: number,
+): StatusReport['rounds'] {
+  const key = (s: {
+    tenantId: string;
+    kind?: string | undefined;
+    userId: string;
+    folderId?: string | undefined;
+  }): string => `${s.tenantId.toLowerCase()}|${s.kind ?? 'events'}|${s.userId.toLowerCase()}|${s.folderId ?? ''}`;
+  // Targets still subscribed: a state left behind by a removed subscription is swept no more.
+  const subscribed = new Set(records.filter((r) => !r.pending).map(key));
+  const own = states.filter((s) => !s.scope && subscribed.has(key(s)));
+  const snapshotting = own.filter((s) => s.snapshotPending);
+  const under = new Set(snapshotting.map(key));
+  return {
+    snapshotting: snapshotting.length,
+    snapshotItems: states.filter((s) => under.has(key(s))).reduce((n, s) => n + (s.snapshotItems ?? 0), 0),
+    resyncing: own.filter((s) => s.resyncPending).length,
+    sweepOverdue: sweepHours
+      ? own.filter((s) => !s.snapshotPending && now - Date.parse(s.updatedAt) > 2 * sweepHours * 3_600_000).length
+      : 0,
+  };
 }

@@ -24,6 +24,8 @@ export interface SubscriptionRecord {
   encryptionCertificateId?: string;
   /** Rich: properties read beside each item (Graph does not send them inside notifications). */
   richRead?: string;
+  /** Hours between the sweep's delta rounds of its target (its entry's `sweepHours`); absent: G2K_SWEEP_HOURS. */
+  sweepHours?: number;
   resource: string;
   changeType: string;
   clientState: string;
@@ -66,6 +68,13 @@ export interface MailboxSyncState extends SyncRef {
   /** A target whose rounds are per folder keeps no link of its own; this says its baseline round was done. */
   baselined?: boolean;
   resyncPending: boolean;
+  /**
+   * The target's snapshot is not complete yet: its existing items are still being produced, page by page, from
+   * the stored link (the target's own state only).
+   */
+  snapshotPending?: boolean;
+  /** Items the snapshot of this scope produced so far. */
+  snapshotItems?: number;
   updatedAt: string;
 }
 

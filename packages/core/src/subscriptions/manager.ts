@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
-import { KINDS, kindOf, type ResourceKind, type Target } from '../kinds/index.ts';
+import { KINDS, kindOf, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
 import {
   pendingId,
   type ExpansionWindow,
+  type MailboxSyncState,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from '../state/subscription-store.ts';
@@ -20,6 +21,10 @@ export interface ReconcileReport {
   recreated: string[];
   deleted: string[];
   resynced: string[];
+  /** Targets whose snapshot completed in this run. */
+  snapshotted: string[];
+  /** Targets the anti-entropy sweep brought up to date in this run. */
+  swept: number;
   unchanged: number;
   /** Targets not looked at because the run's deadline came first; the next run takes them, most urgent first. */
   deferred: number;
@@ -36,6 +41,8 @@ const emptyReport = (): ReconcileReport => ({
   recreated: [],
   deleted: [],
   resynced: [],
+  snapshotted: [],
+  swept: 0,
   unchanged: 0,
   deferred: 0,
   errors: [],
@@ -71,6 +78,10 @@ const sameUrl = (a: string | null | undefined, b: string): boolean =>
 /** How subscriptions are matched to wants: the resource, in any casing, without its leading slash. */
 const resourceKey = (resource: string): string => resource.replace(/^\/+/, '').toLowerCase();
 
+/** Delta rounds run at once by one timer run (each is a few sequential Graph requests). */
+const ROUNDS_AT_ONCE = 8;
+type RoundMode = 'snapshot' | 'resync' | 'sweep';
+
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -97,6 +108,10 @@ interface Want {
   /** Rich notifications: the subscription's resource carries its `$select`. */
   rich?: boolean;
   richRead?: string | undefined;
+  /** A new target's existing items are produced (snapshot) rather than only tracked. */
+  snapshot?: boolean;
+  /** Hours between sweep rounds; 0 off. */
+  sweepHours?: number | undefined;
 }
 
 /** A stored subscription's want (for recreating it as it was). */
@@ -114,6 +129,7 @@ function wantOf(record: SubscriptionRecord): Want {
     changeTypes: record.changeType,
     select: record.select,
     expand: record.expand,
+    sweepHours: record.sweepHours,
     ...(record.mode === 'rich' ? { rich: true, resource: record.resource, richRead: record.richRead } : {}),
   };
 }
@@ -204,7 +220,7 @@ export class SubscriptionManager {
     });
     await this.resyncPending(report, deadline, all);
     progress(
-      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, unchanged ${report.unchanged}, deferred ${report.deferred}, audited ${report.audited.length} of ${tenants.length} tenants, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
+      `created ${report.created.length}, renewed ${report.renewed.length}, recreated ${report.recreated.length}, deleted ${report.deleted.length}, resynced ${report.resynced.length}, snapshots completed ${report.snapshotted.length}, swept ${report.swept}, unchanged ${report.unchanged}, deferred ${report.deferred}, audited ${report.audited.length} of ${tenants.length} tenants, errors ${report.errors.length}${report.skippedTenants.length ? `, tenants skipped ${report.skippedTenants.length}` : ''}`,
     );
     return report;
   }
@@ -277,6 +293,8 @@ export class SubscriptionManager {
           // Reads (of unproven items, repairs, resyncs) ask for what a rich record holds: the $select and richRead.
           select: richSelect ? [richSelect, entry.richRead].filter(Boolean).join(',') : entry.select,
           expand: entry.expandOccurrences,
+          snapshot: entry.snapshot ?? this.settings.snapshot,
+          sweepHours: entry.sweepHours ?? this.settings.sweepHours,
           ...(rich ? { rich, richRead: entry.richRead } : {}),
         });
       }
@@ -549,11 +567,18 @@ export class SubscriptionManager {
     return out;
   }
 
-  /** Finishes resyncs owed (after missed or removed subscriptions). */
+  /**
+   * Delta rounds owed or due, within `deadline`: snapshots of new targets and resyncs owed (after missed or
+   * removed subscriptions) first, then the anti-entropy sweep of the targets whose last round is older than
+   * their interval, the longest-waiting first. A few targets at once; what the deadline leaves waits for the
+   * next run, where it is still first in line.
+   */
   async resyncPending(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
-    const states = (await this.store.listSync()).filter((s) => s.resyncPending && !s.scope);
+    const states = (await this.store.listSync()).filter((s) => !s.scope);
     if (!states.length) return;
     const records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
+    const now = Date.now();
+    const work: Array<{ state: MailboxSyncState; sub: SubscriptionRecord | undefined; mode: RoundMode }> = [];
     for (const state of states) {
       const kind = KINDS[state.kind ?? 'events'];
       const sub = records.find(
@@ -563,20 +588,57 @@ export class SubscriptionManager {
           r.userId.toLowerCase() === state.userId.toLowerCase() &&
           (r.folderId ?? '') === (state.folderId ?? ''),
       );
-      const target = { userId: state.userId, ...(state.folderId ? { folderId: state.folderId } : {}) };
-      const label = `${kind.name} of ${state.userId}${state.folderId ? ` (folder ${state.folderId})` : ''}`;
-      try {
-        if (Date.now() >= deadline) break;
-        const result = await this.resyncer.resync(
-          { tenantId: state.tenantId, kind, target, select: sub?.select, expand: sub?.expand },
-          sub?.id ?? '',
-          deadline,
-        );
-        if (result.complete) report?.resynced.push(kind.name === 'events' ? state.userId : label);
-      } catch (err) {
-        report?.errors.push(`resync ${label}: ${(err as Error).message}`);
+      if (state.snapshotPending) {
+        // A target no longer subscribed owes no snapshot.
+        if (sub) work.push({ state, sub, mode: 'snapshot' });
+      } else if (state.resyncPending) work.push({ state, sub, mode: 'resync' });
+      else {
+        const hours = sub?.sweepHours ?? this.settings.sweepHours;
+        if (sub && hours > 0 && now - Date.parse(state.updatedAt) >= hours * 3_600_000)
+          work.push({ state, sub, mode: 'sweep' });
       }
     }
+    const order: Record<RoundMode, number> = { snapshot: 0, resync: 1, sweep: 2 };
+    work.sort((a, b) => order[a.mode] - order[b.mode] || Date.parse(a.state.updatedAt) - Date.parse(b.state.updatedAt));
+    await forEachLimited(work, ROUNDS_AT_ONCE, async ({ state, sub, mode }) => {
+      if (Date.now() >= deadline) return;
+      const kind = KINDS[state.kind ?? 'events'];
+      const target = { userId: state.userId, ...(state.folderId ? { folderId: state.folderId } : {}) };
+      const label = `${kind.name} of ${state.userId}${state.folderId ? ` (folder ${state.folderId})` : ''}`;
+      const t: SyncTarget = { tenantId: state.tenantId, kind, target, select: sub?.select, expand: sub?.expand };
+      try {
+        const id = sub?.id ?? '';
+        const result =
+          mode === 'snapshot'
+            ? await this.resyncer.snapshot(t, id, deadline)
+            : mode === 'sweep'
+              ? await this.resyncer.sweep(t, id, deadline)
+              : await this.resyncer.resync(t, id, deadline);
+        if (!result.complete) return;
+        if (mode === 'snapshot') report?.snapshotted.push(label);
+        else if (mode === 'sweep') {
+          if (report) report.swept++;
+        } else report?.resynced.push(kind.name === 'events' ? state.userId : label);
+      } catch (err) {
+        report?.errors.push(`${mode} ${label}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** Produces one target's items again from a full delta round (`graph2kafka snapshot`); items produced. */
+  async snapshotTarget(userId: string, kind: KindName): Promise<number> {
+    const records = (await this.store.list()).filter(
+      (r) => !r.pending && kindOf(r).name === kind && r.userId.toLowerCase() === userId.toLowerCase(),
+    );
+    if (!records.length) throw new Error(`no ${kind} subscription of ${userId} is stored: nothing to snapshot`);
+    let produced = 0;
+    for (const record of records) {
+      const t = syncTargetOf(wantOf(record));
+      await this.resyncer.restartSnapshot(t);
+      const result = await this.resyncer.snapshot(t, record.id);
+      produced += result.produced;
+    }
+    return produced;
   }
 
   private async reconcileTarget(want: Want, records: SubscriptionRecord[], report: ReconcileReport): Promise<void> {
@@ -651,14 +713,20 @@ export class SubscriptionManager {
    */
   private async withOptions(record: SubscriptionRecord, want: Want): Promise<SubscriptionRecord> {
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    if (same(record.select, want.select) && same(record.expand, want.expand) && same(record.richRead, want.richRead))
+    if (
+      same(record.select, want.select) &&
+      same(record.expand, want.expand) &&
+      same(record.richRead, want.richRead) &&
+      same(record.sweepHours, want.sweepHours)
+    )
       return record;
-    const { select: _s, expand: _e, richRead: _r, ...rest } = record;
+    const { select: _s, expand: _e, richRead: _r, sweepHours: _h, ...rest } = record;
     const updated: SubscriptionRecord = {
       ...rest,
       ...(want.select ? { select: want.select } : {}),
       ...(want.expand ? { expand: want.expand } : {}),
       ...(want.richRead ? { richRead: want.richRead } : {}),
+      ...(want.sweepHours !== undefined ? { sweepHours: want.sweepHours } : {}),
       updatedAt: new Date(this.now()).toISOString(),
     };
     await this.store.put(updated);
@@ -708,8 +776,11 @@ export class SubscriptionManager {
         ? { includeResourceData: true, encryptionCertificate: cert.certificate, encryptionCertificateId: cert.id }
         : {}),
     };
-    // Track the target before the subscription exists, so no change falls between the two.
-    await this.resyncer.baseline(syncTargetOf(want));
+    // A snapshot produces the target's items from a delta round the timer starts after the create (changes from
+    // then on are notified, earlier ones are in the round). Without one, the target is tracked before the
+    // subscription exists, so no change falls between the two.
+    if (want.snapshot) await this.resyncer.startSnapshot(syncTargetOf(want));
+    else await this.resyncer.baseline(syncTargetOf(want));
     const now = new Date(this.now()).toISOString();
     const base: Omit<SubscriptionRecord, 'id' | 'expirationDateTime'> = {
       tenantId: want.tenantId,
@@ -720,6 +791,7 @@ export class SubscriptionManager {
       ...(want.expand ? { expand: want.expand } : {}),
       ...(cert ? { mode: 'rich' as const, encryptionCertificateId: cert.id } : {}),
       ...(want.richRead ? { richRead: want.richRead } : {}),
+      ...(want.sweepHours !== undefined ? { sweepHours: want.sweepHours } : {}),
       resource: body.resource,
       changeType: body.changeType,
       clientState,

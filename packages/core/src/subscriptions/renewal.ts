@@ -23,6 +23,11 @@ export class RenewalNotConfigured extends Error {
 const RECONCILE_SHARE_MS = 5 * 60_000;
 const REPAIR_SHARE_MS = 3 * 60_000;
 const SERIES_SHARE_MS = 90_000;
+/**
+ * How long the key fence remembers a key after its last claim: far beyond any record still in flight (Graph
+ * retries a POST for 4 hours; a repair is given up after 48 runs), so a forgotten key never loses a race.
+ */
+const FENCE_MEMORY_MS = 7 * 86_400_000;
 
 export type RenewalReport = ReconcileReport & { repair: RepairReport; series: ExpansionReport };
 
@@ -52,6 +57,14 @@ export async function runRenewal(
       const pruned = await app.store.pruneTokens(new Date().toISOString()).catch(() => 0);
       if (pruned) progress(`forgot ${pruned} expired validation-token claims`);
     }
+    const forgotten = await app.store
+      .keyFence()
+      .prune(new Date(Date.now() - FENCE_MEMORY_MS))
+      .catch((err: unknown) => {
+        progress(`pruning the key fence failed (retried next run): ${errorMessage(err)}`);
+        return 0;
+      });
+    if (forgotten) progress(`the key fence forgot ${forgotten} key(s) unclaimed for 7 days`);
     const previous = app.config.rich?.previous;
     if (previous && !(await app.store.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id))
       progress(

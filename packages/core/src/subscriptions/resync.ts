@@ -10,6 +10,8 @@ import type { SeriesExpander } from '../series/series-expander.ts';
 import type { SeriesOrigin } from '../series/series-types.ts';
 import type { ExpansionWindow, MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
 import { fenceScope } from '../fence/fence-types.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { syncKey as syncKeyOf } from '../state/subscription-store.ts';
 
 export interface ResyncResult {
   produced: number;
@@ -27,6 +29,9 @@ export interface SyncTarget {
 }
 
 const PAGE = 'odata.maxpagesize=100';
+
+/** A delta round that tracks only (baseline), produces changes (resync, sweep), or produces every item (snapshot). */
+type WalkMode = 'baseline' | 'resync' | 'snapshot';
 /** Series states read to know a mailbox's series (their occurrences and masters) during a resync. */
 const MAX_KNOWN_SERIES = 10_000;
 
@@ -61,6 +66,7 @@ export class Resyncer {
   private readonly complete: EventFetcher['complete'];
   private readonly read: EventFetcher['fetchItem'] | undefined;
   private readonly series: SeriesExpander | undefined;
+  private readonly metrics: Metrics | undefined;
 
   constructor(deps: {
     graph: GraphClient;
@@ -75,7 +81,9 @@ export class Resyncer {
     read?: EventFetcher['fetchItem'];
     /** Marks the series of produced masters for expansion. */
     series?: SeriesExpander;
+    metrics?: Metrics;
   }) {
+    this.metrics = deps.metrics;
     this.read = deps.read;
     this.series = deps.series;
     this.now = deps.now ?? Date.now;
@@ -90,8 +98,33 @@ export class Resyncer {
   /** Starts tracking a target: one full delta round, not produced, whose deltaLinks later resyncs start from. */
   async baseline(t: SyncTarget): Promise<void> {
     const existing = await this.store.getSync(ref(t));
-    if (existing?.deltaLink || existing?.baselined) return;
-    await this.walk(t, '', Infinity, false);
+    if (existing?.deltaLink || existing?.baselined || existing?.snapshotPending) return;
+    await this.walk(t, '', Infinity, 'baseline');
+  }
+
+  /**
+   * Starts a target with a snapshot: its existing items are produced (`source: "snapshot"`) by the timer's next
+   * runs, through a full delta round whose progress is stored page by page (so it resumes across runs and
+   * instances), and whose deltaLink later resyncs start from. A target already tracked keeps its state.
+   */
+  async startSnapshot(t: SyncTarget): Promise<void> {
+    const existing = await this.store.getSync(ref(t));
+    if (existing?.deltaLink || existing?.baselined || existing?.snapshotPending) return;
+    await this.store.putSync({
+      ...ref(t),
+      deltaLink: undefined,
+      resyncPending: false,
+      snapshotPending: true,
+      updatedAt: new Date().toISOString(),
+    });
+  }
+
+  /** Produces a target's items again from a full delta round (`graph2kafka snapshot`), its progress forgotten. */
+  async restartSnapshot(t: SyncTarget): Promise<void> {
+    const own = syncKeyOf(ref(t));
+    for (const state of await this.store.listSync())
+      if (syncKeyOf(withoutScope(state)) === own)
+        await this.store.putSync({ ...state, deltaLink: undefined, ...(state.scope ? {} : { snapshotPending: true }) });
   }
 
   async markPending(t: SyncTarget): Promise<void> {
@@ -99,6 +132,7 @@ export class Resyncer {
     await this.store.putSync({
       ...ref(t),
       ...(state?.baselined ? { baselined: true } : {}),
+      ...(state?.snapshotPending ? { snapshotPending: true } : {}),
       deltaLink: state?.deltaLink,
       resyncPending: true,
       updatedAt: new Date().toISOString(),
@@ -107,15 +141,30 @@ export class Resyncer {
 
   async resync(t: SyncTarget, subscriptionId: string, deadline = Infinity): Promise<ResyncResult> {
     await this.markPending(t);
-    return this.walk(t, subscriptionId, deadline, true);
+    return this.walk(t, subscriptionId, deadline, 'resync');
   }
 
-  private async walk(t: SyncTarget, subscriptionId: string, deadline: number, produce: boolean): Promise<ResyncResult> {
+  /** Continues (or starts) a target's snapshot until `deadline`; complete once its round reached a deltaLink. */
+  async snapshot(t: SyncTarget, subscriptionId: string, deadline = Infinity): Promise<ResyncResult> {
+    return this.walk(t, subscriptionId, deadline, 'snapshot');
+  }
+
+  /**
+   * The periodic sweep: one delta round from the stored deltaLink, produced as a resync, so a change whose
+   * notification Graph dropped without a `missed` reaches Kafka within the sweep's interval. When nothing
+   * changed it costs one request per delta scope.
+   */
+  async sweep(t: SyncTarget, subscriptionId: string, deadline = Infinity): Promise<ResyncResult> {
+    return this.walk(t, subscriptionId, deadline, 'resync');
+  }
+
+  private async walk(t: SyncTarget, subscriptionId: string, deadline: number, mode: WalkMode): Promise<ResyncResult> {
+    const produce = mode !== 'baseline';
     const scopes = await this.scopes(t, deadline);
     const series = produce && t.kind.parentOf ? await this.knownSeries(t) : undefined;
     let produced = 0;
     for (const scope of scopes) {
-      const result = await this.walkScope(t, scope, subscriptionId, deadline, produce, series);
+      const result = await this.walkScope(t, scope, subscriptionId, deadline, mode, series);
       produced += result.produced;
       if (!result.complete) return { produced, complete: false };
     }
@@ -156,13 +205,15 @@ export class Resyncer {
     scope: DeltaScope,
     subscriptionId: string,
     deadline: number,
-    produce: boolean,
+    mode: WalkMode,
     series?: SeriesContext,
   ): Promise<ResyncResult> {
+    const produce = mode !== 'baseline';
     const at = { ...ref(t), ...(scope.scope ? { scope: scope.scope } : {}) };
     const state = await this.store.getSync(at);
     let link = state?.deltaLink ?? scope.initialPath;
     let produced = 0;
+    let snapshotItems = state?.snapshotItems ?? 0;
     for (;;) {
       if (Date.now() >= deadline) return { produced, complete: false };
       // The fence's token before the page is read: a notification read that starts later wins over it.
@@ -176,14 +227,20 @@ export class Resyncer {
       }
       const page = res.body as Page;
       const items = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
-      if (produce && items.length)
-        produced += await this.produceItems(t, subscriptionId, items, deadline, token, series);
+      if (produce && items.length) {
+        const n = await this.produceItems(t, subscriptionId, items, deadline, token, mode, series);
+        produced += n;
+        if (mode === 'snapshot') snapshotItems += n;
+      }
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
       const done = page['@odata.deltaLink'] !== undefined;
+      const snapshotting = mode === 'snapshot' && scope.scope === '' && !done;
       await this.store.putSync({
         ...at,
         deltaLink: next,
-        resyncPending: scope.scope === '' && produce && !done,
+        resyncPending: scope.scope === '' && mode === 'resync' && !done,
+        ...(snapshotting ? { snapshotPending: true } : {}),
+        ...(mode === 'snapshot' ? { snapshotItems } : {}),
         updatedAt: new Date().toISOString(),
       } satisfies MailboxSyncState);
       if (done || !next) return { produced, complete: true };
@@ -198,6 +255,7 @@ export class Resyncer {
     items: Record<string, unknown>[],
     deadline: number,
     token: number,
+    mode: WalkMode,
     series?: SeriesContext,
   ): Promise<number> {
     const now = Date.now();
@@ -208,6 +266,7 @@ export class Resyncer {
         item,
         confirmed[i],
         now,
+        mode === 'snapshot' ? 'snapshot' : 'resync',
       ),
     );
     // Each item gets its own verdict, as notifications do: an item too large for Kafka goes out reduced or
@@ -218,6 +277,7 @@ export class Resyncer {
     );
     const failed = results.find((r) => r.status === 'retry_later');
     if (failed) throw new ProduceError(`resync of ${describe(t)} could not produce: ${failed.reason}`);
+    if (mode === 'snapshot') this.metrics?.snapshotProduced(t.kind.name, records.length);
     if (series && this.series) {
       const origin = {
         tenantId: t.tenantId,
@@ -321,7 +381,8 @@ export class Resyncer {
         (item) => item['@removed'] !== undefined,
       );
       for (const item of items) series.seen.add(String(item.id));
-      if (items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, token, series);
+      if (items.length)
+        produced += await this.produceItems(t, subscriptionId, items, deadline, token, 'resync', series);
     }
     return produced;
   }
@@ -393,6 +454,8 @@ export class Resyncer {
     }
   }
 }
+
+const withoutScope = ({ scope: _scope, ...target }: SyncRef): SyncRef => target;
 
 const errorCode = (res: GraphResponse): string | undefined =>
   (res.body as { error?: { code?: string } } | undefined)?.error?.code;
