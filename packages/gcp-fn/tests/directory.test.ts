@@ -47,7 +47,9 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
   it('a user changed, created and deleted: records keyed tenant/users/id, read with the default $select', async () => {
     const adele = sim.defaults.users[0]!;
     sim.updateDirectoryObject('users', adele.id, { jobTitle: 'Retail Manager' });
-    const changed = await users.waitForMatch((r) => value(r).objectId === adele.id);
+    const changed = await users.waitForMatch(
+      (r) => value(r).objectId === adele.id && value(r).source === 'notification',
+    );
     expect(changed.key).toBe(`${tenantId}/users/${adele.id}`);
     expect(value(changed)).toMatchObject({
       kind: 'users',

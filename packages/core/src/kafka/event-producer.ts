@@ -85,28 +85,40 @@ export class EventProducer {
    */
   async produce(units: EventUnit[], deadline: number): Promise<UnitResult[]> {
     if (!units.length) return [];
-    let verdicts: ClaimVerdict[];
+    const lead = leaders(units);
+    const leads = [...new Set(lead)];
+    let claimed: ClaimVerdict[];
     try {
-      verdicts = await this.o.fence.claim(units.map(claimOf));
+      claimed = await this.o.fence.claim(leads.map((i) => claimOf(units[i]!)));
     } catch (err) {
       return this.unfenced(units, err);
     }
+    const byLead = new Map(leads.map((i, j) => [i, claimed[j]!]));
+    // Another unit of the leader's key shares its verdict, unless it says the same (a repeated notification).
+    const verdicts = units.map((u, i): ClaimVerdict => {
+      const v = byLead.get(lead[i]!)!;
+      return lead[i] === i || !sameContent(u, units[lead[i]!]!) ? v : 'stale';
+    });
     this.o.metrics?.fenced('superseded', verdicts.filter((v) => v === 'stale').length);
-    const rereads = units.filter((_, i) => verdicts[i] === 'reread');
+    const rereads = leads.filter((i) => byLead.get(i) === 'reread').map((i) => units[i]!);
     const queued = await this.queueRereads(rereads, 'carried_item_lost');
-    const results = await Promise.all(
-      units.map((u, i): Promise<UnitResult> => {
-        const v = verdicts[i]!;
-        if (v === 'won') return this.one(u, deadline);
-        if (v === 'stale') return Promise.resolve({ status: 'superseded' });
-        return Promise.resolve(
-          queued
-            ? { status: 'superseded', reread: true }
-            : { status: 'retry_later', reason: 'could not queue a re-read' },
-        );
-      }),
-    );
-    const sent = units.flatMap((u, i) => (verdicts[i] === 'won' && results[i]!.status === 'produced' ? [i] : []));
+    const results: UnitResult[] = units.map((_, i) => {
+      const v = verdicts[i]!;
+      if (v === 'stale') return { status: 'superseded' };
+      return queued
+        ? { status: 'superseded', reread: true }
+        : { status: 'retry_later', reason: 'could not queue a re-read' };
+    });
+    // The leader of a key goes last, so what it claimed is what the key holds once all landed.
+    const send = async (indices: number[]): Promise<void> => {
+      const sent = await Promise.all(indices.map((i) => this.one(units[i]!, deadline)));
+      for (const [j, i] of indices.entries()) results[i] = sent[j]!;
+    };
+    const won = units.flatMap((_, i) => (verdicts[i] === 'won' ? [i] : []));
+    const followers = won.filter((i) => lead[i] !== i);
+    if (followers.length) await send(followers);
+    await send(won.filter((i) => lead[i] === i));
+    const sent = leads.filter((i) => verdicts[i] === 'won' && results[i]!.status === 'produced');
     if (!sent.length) return results;
     let overtaken: boolean[];
     try {
@@ -125,7 +137,6 @@ export class EventProducer {
       results[i] = ok
         ? { ...(results[i] as { status: 'produced' }), reread: true }
         : { status: 'retry_later', reason: 'could not queue a re-read' };
-    this.o.metrics?.fenced('overtaken', late.length);
     return results;
   }
 
@@ -199,6 +210,30 @@ export class EventProducer {
 }
 
 const keyOf = (u: EventUnit): string => u.records.records[0]!.key;
+
+/**
+ * For each unit, the unit that claims its key in this call: the last one of the key, preferring an item found
+ * where its subscription looks (a message moved between two watched folders: the one in its new folder) over a
+ * folder's note that it left.
+ */
+function leaders(units: EventUnit[]): number[] {
+  const byKey = new Map<string, number[]>();
+  for (const [i, u] of units.entries()) byKey.set(keyOf(u), [...(byKey.get(keyOf(u)) ?? []), i]);
+  const lead: number[] = [];
+  for (const indices of byKey.values()) {
+    const inside = indices.filter((i) => !units[i]!.records.facts.outsideFolder);
+    const chosen = (inside.length ? inside : indices).at(-1)!;
+    for (const i of indices) lead[i] = chosen;
+  }
+  return lead;
+}
+
+/** Two units that would write the same thing (Graph's several notifications of one calendar edit). */
+const sameContent = (a: EventUnit, b: EventUnit): boolean =>
+  a.records.tombstone === b.records.tombstone &&
+  a.records.facts.changeType === b.records.facts.changeType &&
+  a.records.facts.enriched === b.records.facts.enriched &&
+  JSON.stringify(a.records.item) === JSON.stringify(b.records.item);
 
 const claimOf = (u: EventUnit): FenceClaim => ({
   key: keyOf(u),

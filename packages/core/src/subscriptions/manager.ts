@@ -78,6 +78,13 @@ const sameUrl = (a: string | null | undefined, b: string): boolean =>
 /** How subscriptions are matched to wants: the resource, in any casing, without its leading slash. */
 const resourceKey = (resource: string): string => resource.replace(/^\/+/, '').toLowerCase();
 
+/** Whether a stored subscription watches the target of a sync state. */
+const sameTarget = (r: SubscriptionRecord, s: MailboxSyncState): boolean =>
+  kindOf(r) === KINDS[s.kind ?? 'events'] &&
+  r.tenantId.toLowerCase() === s.tenantId.toLowerCase() &&
+  r.userId.toLowerCase() === s.userId.toLowerCase() &&
+  (r.folderId ?? '') === (s.folderId ?? '');
+
 /** Delta rounds run at once by one timer run (each is a few sequential Graph requests). */
 const ROUNDS_AT_ONCE = 8;
 type RoundMode = 'snapshot' | 'resync' | 'sweep';
@@ -576,18 +583,17 @@ export class SubscriptionManager {
   async resyncPending(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
     const states = (await this.store.listSync()).filter((s) => !s.scope);
     if (!states.length) return;
-    const records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
+    let records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
+    // A snapshot owed by a target created in this very run: its record is newer than the run's listing.
+    if (stored && states.some((s) => s.snapshotPending && !records.some((r) => sameTarget(r, s))))
+      records = (await this.store.list()).filter((r) => !r.pending);
+    const skipped = new Set(report?.skippedTenants.map((t) => t.tenantId.toLowerCase()) ?? []);
     const now = Date.now();
     const work: Array<{ state: MailboxSyncState; sub: SubscriptionRecord | undefined; mode: RoundMode }> = [];
     for (const state of states) {
-      const kind = KINDS[state.kind ?? 'events'];
-      const sub = records.find(
-        (r) =>
-          kindOf(r) === kind &&
-          r.tenantId.toLowerCase() === state.tenantId.toLowerCase() &&
-          r.userId.toLowerCase() === state.userId.toLowerCase() &&
-          (r.folderId ?? '') === (state.folderId ?? ''),
-      );
+      // A tenant this run could not reach (consent revoked) is left alone until it can be.
+      if (skipped.has(state.tenantId.toLowerCase())) continue;
+      const sub = records.find((r) => sameTarget(r, state));
       if (state.snapshotPending) {
         // A target no longer subscribed owes no snapshot.
         if (sub) work.push({ state, sub, mode: 'snapshot' });
