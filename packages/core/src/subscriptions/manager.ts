@@ -631,20 +631,24 @@ export class SubscriptionManager {
     });
   }
 
-  /** Produces one target's items again from a full delta round (`graph2kafka snapshot`); items produced. */
+  /** Produces one target's items again from a full delta round now (`graph2kafka snapshot`); items produced. */
   async snapshotTarget(userId: string, kind: KindName): Promise<number> {
+    let produced = 0;
+    for (const record of await this.requestSnapshot(userId, kind)) {
+      const result = await this.resyncer.snapshot(syncTargetOf(wantOf(record)), record.id);
+      produced += result.produced;
+    }
+    return produced;
+  }
+
+  /** Owes one target a new snapshot, which the timer's runs produce; the subscriptions it concerns. */
+  async requestSnapshot(userId: string, kind: KindName): Promise<SubscriptionRecord[]> {
     const records = (await this.store.list()).filter(
       (r) => !r.pending && kindOf(r).name === kind && r.userId.toLowerCase() === userId.toLowerCase(),
     );
     if (!records.length) throw new Error(`no ${kind} subscription of ${userId} is stored: nothing to snapshot`);
-    let produced = 0;
-    for (const record of records) {
-      const t = syncTargetOf(wantOf(record));
-      await this.resyncer.restartSnapshot(t);
-      const result = await this.resyncer.snapshot(t, record.id);
-      produced += result.produced;
-    }
-    return produced;
+    for (const record of records) await this.resyncer.restartSnapshot(syncTargetOf(wantOf(record)));
+    return records;
   }
 
   private async reconcileTarget(want: Want, records: SubscriptionRecord[], report: ReconcileReport): Promise<void> {

@@ -124,7 +124,12 @@ export class Resyncer {
     const own = syncKeyOf(ref(t));
     for (const state of await this.store.listSync())
       if (syncKeyOf(withoutScope(state)) === own)
-        await this.store.putSync({ ...state, deltaLink: undefined, ...(state.scope ? {} : { snapshotPending: true }) });
+        await this.store.putSync({
+          ...state,
+          deltaLink: undefined,
+          snapshotItems: 0,
+          ...(state.scope ? {} : { snapshotPending: true }),
+        });
   }
 
   async markPending(t: SyncTarget): Promise<void> {
