@@ -95,6 +95,7 @@ export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/sch
 export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './subscriptions/renewal.ts';
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
+export type { ClaimVerdict, FenceClaim, FenceMark, KeyFence } from './fence/fence-types.ts';
 export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';
 export { decryptContent, type KeyRing } from './rich/decrypt.ts';
 export { createEncryptionCertificate, type EncryptionCertificate } from './rich/certificate.ts';

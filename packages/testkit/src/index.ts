@@ -13,3 +13,13 @@ export {
   stopChild,
   type InstalledBundle,
 } from './deploy-bundle.ts';
+export {
+  compareConvergence,
+  DEFAULT_COMPARED_FIELDS,
+  materialize,
+  type ConvergenceOptions,
+  type ConvergenceReport,
+  type ExpectedItem,
+  type MaterializedKey,
+  type Mismatch,
+} from './convergence.ts';

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { lastPerKey, verdict } from './fence-rules.ts';
 import type { ClaimVerdict, FenceClaim, FenceMark, FenceRow, KeyFence } from './fence-types.ts';
 
-type Query = (sql: string, params: unknown[]) => Promise<pg.QueryResult>;
+/** Runs a statement; a `name` makes it a prepared statement, parsed and planned once per connection. */
+type Query = (sql: string, params: unknown[], name?: string) => Promise<pg.QueryResult>;
 
 /**
  * The fence in PostgreSQL, beside the state store's table: one sequence for tokens (one `nextval` per call,
@@ -22,7 +23,7 @@ export class PostgresKeyFence implements KeyFence {
   async begin(scopes: readonly string[]): Promise<Map<string, number>> {
     if (!scopes.length) return new Map();
     await this.created();
-    const result = await this.query(`SELECT nextval('${this.table}_seq') AS token`, []);
+    const result = await this.query(`SELECT nextval('${this.table}_seq') AS token`, [], `${this.table}_begin`);
     const token = Number((result.rows[0] as { token: string }).token);
     return new Map(scopes.map((s) => [s, token]));
   }
@@ -49,6 +50,7 @@ export class PostgresKeyFence implements KeyFence {
         tried.map((c) => c.version ?? null),
         tried.map((c) => c.carried),
       ],
+      `${this.table}_claim`,
     );
     const won = new Set((result.rows as Array<{ key: string }>).map((r) => r.key));
     // A carried item that lost: the row says whether it was older (stale) or met an absence (reread). Rare, so
@@ -87,9 +89,11 @@ export class PostgresKeyFence implements KeyFence {
   async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
     if (!marks.length) return [];
     await this.created();
-    const result = await this.query(`SELECT key, claimed FROM ${this.table} WHERE key = ANY($1::text[])`, [
-      [...new Set(marks.map((m) => m.key))],
-    ]);
+    const result = await this.query(
+      `SELECT key, claimed FROM ${this.table} WHERE key = ANY($1::text[])`,
+      [[...new Set(marks.map((m) => m.key))]],
+      `${this.table}_overtaken`,
+    );
     const claimed = new Map(
       (result.rows as Array<{ key: string; claimed: string }>).map((r) => [r.key, Number(r.claimed)]),
     );

@@ -36,7 +36,11 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   constructor(connectionString: string, table = 'graph2kafka_state') {
     this.pool = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000 });
     this.table = table;
-    this.fence = new PostgresKeyFence((sql, params) => this.pool.query(sql, params), table);
+    this.fence = new PostgresKeyFence(
+      (sql, params, name) =>
+        name ? this.pool.query({ name, text: sql, values: params }) : this.pool.query(sql, params),
+      table,
+    );
   }
 
   keyFence(): KeyFence {
