@@ -6,6 +6,7 @@ import { desiredCoverage } from './graph/folder-scope.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
+import { BatchingKeyFence } from './fence/batching-fence.ts';
 import { kafkaSasl } from './kafka/auth.ts';
 import { kafkaClient } from './kafka/client.ts';
 import { EventProducer } from './kafka/event-producer.ts';
@@ -106,7 +107,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
     metrics,
-    fence: store.keyFence(),
+    fence: new BatchingKeyFence(store.keyFence()),
   });
   const series = new SeriesExpander({
     store,

@@ -15,12 +15,15 @@ export function verdict(row: FenceRow | undefined, claim: FenceClaim): ClaimVerd
 }
 
 /**
- * Within one call a key is claimed once: the last claim of each key is the one tried (delta pages and POSTs
- * list a key's changes in order); earlier ones are stale. Returns the index of the claim tried for each claim.
+ * Within one call a key is claimed once: the claim with the newest token (of equal ones the last: delta pages
+ * and POSTs list a key's changes in order) is the one tried; the others are stale. Per key, the index tried.
  */
 export function lastPerKey(claims: readonly FenceClaim[]): Map<string, number> {
   const last = new Map<string, number>();
-  for (const [i, c] of claims.entries()) last.set(c.key, i);
+  for (const [i, c] of claims.entries()) {
+    const j = last.get(c.key);
+    if (j === undefined || c.token >= claims[j]!.token) last.set(c.key, i);
+  }
   return last;
 }
 
