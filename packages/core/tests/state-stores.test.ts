@@ -253,8 +253,68 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       const seventh = (await fence.begin([scope])).get(scope)!;
       const raced = await Promise.all([fence.claim([claim(seventh)]), fence.claim([claim(seventh)])]);
       expect(raced.flat().sort()).toEqual(['stale', 'won']);
-      expect(await fence.prune(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+      expect(await fence.prune(new Date(Date.now() + 60_000), new Date(0), Date.now() + 10_000)).toBeGreaterThanOrEqual(
+        1,
+      );
       expect(await fence.overtaken([{ key, token: first }])).toEqual([false]);
+    });
+
+    it('deletes a repair entry only if it was not put again since (its nonce)', async () => {
+      const entry = {
+        tenantId: 't',
+        kind: 'events' as const,
+        userId: `user-n-${Date.now()}`,
+        itemId: 'AAMkItem=',
+        subscriptionId: 's',
+        changeType: 'updated' as const,
+        resource: 'Users/u/Events/AAMkItem=',
+        reason: 'throttled',
+        firstSeenAt: '2026-12-03T00:00:00.000Z',
+        attempts: 0,
+      };
+      await store.putRepair({ ...entry, nonce: 'first' });
+      // Another instance queued a re-read of the same item meanwhile: the first run's delete leaves it.
+      await store.putRepair({ ...entry, reason: 'overtaken', nonce: 'second' });
+      await store.deleteRepair({ ...entry, nonce: 'first' });
+      const mine = (await store.listRepairs(1_000)).filter((e) => e.userId === entry.userId);
+      expect(mine.map((e) => e.reason)).toEqual(['overtaken']);
+      await store.deleteRepair({ ...entry, nonce: 'second' });
+      expect((await store.listRepairs(1_000)).filter((e) => e.userId === entry.userId)).toEqual([]);
+    });
+
+    it('orders a read against a carried item by Graph version, whatever the tokens; two absences need no re-read', async () => {
+      const fence = store.keyFence();
+      const scope = 'tenant|events|user-c';
+      const next = async () => (await fence.begin([scope])).get(scope)!;
+      const key = `c-${Date.now()}/a`;
+      const claim = (token: number, over: Partial<Parameters<typeof fence.claim>[0][number]> = {}) => ({
+        key,
+        token,
+        gone: false,
+        version: undefined,
+        carried: false,
+        ...over,
+      });
+      // A read starts (older token); meanwhile a retried rich POST carries version 5 and claims at once.
+      const read = await next();
+      const carried = await next();
+      expect(await fence.claim([claim(carried, { carried: true, version: 5 })])).toEqual(['won']);
+      // The read finished later and found version 7: it is newer, whatever its token.
+      expect(await fence.claim([claim(read, { version: 7 })])).toEqual(['won']);
+      // Another carried copy of version 5 now loses: the row holds a newer version.
+      expect(await fence.claim([claim(await next(), { carried: true, version: 5 })])).toEqual(['stale']);
+      // A read that found the item gone wins over a carried item with an older token too.
+      const readGone = await next();
+      expect(await fence.claim([claim(await next(), { carried: true, version: 9 })])).toEqual(['won']);
+      expect(await fence.claim([claim(readGone, { gone: true })])).toEqual(['won']);
+      // Its tombstone overtaken by a newer absence: nothing to read again; by a live value: read again.
+      expect(await fence.overtaken([{ key, token: readGone - 1, gone: true }])).toEqual([false]);
+      expect(await fence.overtaken([{ key, token: readGone - 1, gone: false }])).toEqual([true]);
+      // Absences are forgotten after their own (shorter) time.
+      expect(await fence.prune(new Date(0), new Date(Date.now() + 60_000), Date.now() + 10_000)).toBeGreaterThanOrEqual(
+        1,
+      );
+      expect(await fence.overtaken([{ key, token: 0 }])).toEqual([false]);
     });
   });
 }

@@ -124,7 +124,12 @@ describe('metrics: what the exporter receives matches graph-sim and Kafka', () =
     expect(second.repair.left).toBe(0);
     m = await exported();
     const repairs = (m['g2k.repairs{result=repaired}'] ?? 0) + (m['g2k.repairs{result=gone}'] ?? 0);
-    expect(repairs).toBe(new Set(unenrichedInKafka.map((r) => r.key)).size);
+    // Every unenriched key was repaired; a repair completed an unenriched record (a key queued again while a run
+    // was reading it is repaired again, not dropped) or read again a key the fence sent back (a read that may have
+    // lost a race, or one that found an item gone just after its change).
+    const rereads = sum(m, 'g2k.fence{outcome=overtaken') + sum(m, 'g2k.fence{outcome=gone_after_change');
+    expect(repairs).toBeGreaterThanOrEqual(new Set(unenrichedInKafka.map((r) => r.key)).size);
+    expect(repairs).toBeLessThanOrEqual(unenrichedInKafka.length + rereads);
     expect(m['g2k.timer.runs{result=ok}']).toBe(2);
   }, 90_000);
 });

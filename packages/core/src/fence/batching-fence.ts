@@ -34,8 +34,8 @@ export class BatchingKeyFence implements KeyFence {
     return marks.length ? this.marks.add(marks) : Promise.resolve([]);
   }
 
-  prune(before: Date): Promise<number> {
-    return this.inner.prune(before);
+  prune(before: Date, goneBefore: Date, deadline: number): Promise<number> {
+    return this.inner.prune(before, goneBefore, deadline);
   }
 }
 

@@ -3,33 +3,53 @@ import type { ClaimVerdict, FenceClaim, FenceRow } from './fence-types.ts';
 /**
  * The fence's one rule, shared by every backend that evaluates it in code (the in-memory and Table Storage
  * fences; PostgreSQL states the same rule in SQL): whether `claim` may replace what the key holds.
+ *
+ * Reads are ordered by their tokens. A carried item (inside a rich notification, no read) is as old as the
+ * notification, which Graph may have retried for hours: it never undoes a confirmed absence nor replaces a newer
+ * version, and when it loses, a read decides. A read that meets a carried item is ordered by Graph's own version
+ * (or wins with an absence), whatever the tokens: the carried item claimed at once, while the read was under way.
  */
 export function verdict(row: FenceRow | undefined, claim: FenceClaim): ClaimVerdict {
   if (!row) return 'won';
+  const versions = row.version !== undefined && claim.version !== undefined;
   if (claim.carried) {
     if (row.gone) return 'reread';
-    if (row.version !== undefined && claim.version !== undefined && claim.version < row.version) return 'stale';
+    if (versions && claim.version! < row.version!) return 'stale';
     return claim.token > row.claimed ? 'won' : 'reread';
+  }
+  if (row.carried) {
+    if (claim.gone) return 'won';
+    if (versions) return claim.version! >= row.version! ? 'won' : 'stale';
   }
   return claim.token > row.claimed ? 'won' : 'stale';
 }
 
 /**
- * Within one call a key is claimed once: the claim with the newest token (of equal ones the last: delta pages
- * and POSTs list a key's changes in order) is the one tried; the others are stale. Per key, the index tried.
+ * Within one call a key is claimed once: its claims are folded through `verdict` in token order (of equal
+ * tokens the later one: delta pages and POSTs list a key's changes in order), and the one left standing is
+ * tried against the store; the others are stale. Per key, the index tried.
  */
 export function lastPerKey(claims: readonly FenceClaim[]): Map<string, number> {
-  const last = new Map<string, number>();
-  for (const [i, c] of claims.entries()) {
-    const j = last.get(c.key);
-    if (j === undefined || c.token >= claims[j]!.token) last.set(c.key, i);
+  const byKey = new Map<string, number[]>();
+  for (const [i, c] of claims.entries()) byKey.set(c.key, [...(byKey.get(c.key) ?? []), i]);
+  const chosen = new Map<string, number>();
+  for (const [key, indices] of byKey) {
+    let standing: number | undefined;
+    for (const i of [...indices].sort((a, b) => claims[a]!.token - claims[b]!.token || a - b)) {
+      const row = standing === undefined ? undefined : rowOf(claims[standing]!, 0);
+      if (row && claims[i]!.token === row.claimed && !claims[i]!.carried && !row.carried) standing = i;
+      else if (verdict(row, claims[i]!) === 'won') standing = i;
+    }
+    chosen.set(key, standing ?? indices.at(-1)!);
   }
-  return last;
+  return chosen;
 }
 
-export const rowOf = (claim: FenceClaim, at: number): FenceRow => ({
-  claimed: claim.token,
+/** The row a winning claim leaves: the newest token seen stays, so no older read can win after it. */
+export const rowOf = (claim: FenceClaim, at: number, previous?: FenceRow): FenceRow => ({
+  claimed: Math.max(claim.token, previous?.claimed ?? 0),
   gone: claim.gone,
   version: claim.version,
+  carried: claim.carried,
   at,
 });

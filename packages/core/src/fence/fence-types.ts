@@ -13,16 +13,24 @@ export interface KeyFence {
   begin(scopes: readonly string[]): Promise<Map<string, number>>;
   /** One verdict per claim, in order; at most one claim per key wins within one call. */
   claim(claims: readonly FenceClaim[]): Promise<ClaimVerdict[]>;
-  /** Per claim: whether the key has been claimed with a newer token since (its record may have landed first). */
+  /**
+   * Per claim: whether the key has been claimed by a newer read since (its record may have landed first), unless
+   * both were absences (then the key ends in a tombstone whichever landed last).
+   */
   overtaken(claims: readonly FenceMark[]): Promise<boolean[]>;
-  /** Forgets keys last claimed before `before` (the timer): by then no record of theirs is still in flight. */
-  prune(before: Date): Promise<number>;
+  /**
+   * Forgets keys last claimed before `before`, and keys whose last claim was an absence before `goneBefore` (the
+   * timer): by then no record of theirs is still in flight. Stops at `deadline` (ms); how many went.
+   */
+  prune(before: Date, goneBefore: Date, deadline: number): Promise<number>;
 }
 
 export interface FenceMark {
   /** The record key (tenant/mailbox/…/item): the fence is per Kafka key. */
   key: string;
   token: number;
+  /** The record was a tombstone: a newer absence then changes nothing, and no re-read is owed. */
+  gone?: boolean;
 }
 
 export interface FenceClaim extends FenceMark {
@@ -49,6 +57,8 @@ export interface FenceRow {
   claimed: number;
   gone: boolean;
   version: number | undefined;
+  /** The last winner was a carried item (see `FenceClaim.carried`). */
+  carried: boolean;
   at: number;
 }
 
@@ -63,3 +73,7 @@ export function itemVersion(item: Record<string, unknown> | null): number | unde
   const ms = Date.parse(v);
   return Number.isFinite(ms) ? ms : undefined;
 }
+
+/** Whether a mark's key was overtaken, given the key's row: a newer claim, and not two absences. */
+export const overtakenBy = (row: { claimed: number; gone: boolean } | undefined, mark: FenceMark): boolean =>
+  !!row && row.claimed > mark.token && !(mark.gone && row.gone);

@@ -1,5 +1,12 @@
 import { lastPerKey, rowOf, verdict } from './fence-rules.ts';
-import type { ClaimVerdict, FenceClaim, FenceMark, FenceRow, KeyFence } from './fence-types.ts';
+import {
+  overtakenBy,
+  type ClaimVerdict,
+  type FenceClaim,
+  type FenceMark,
+  type FenceRow,
+  type KeyFence,
+} from './fence-types.ts';
 
 /**
  * The fence in this process's memory: for the file state store (local development, one instance). Instances
@@ -24,21 +31,22 @@ export class MemoryKeyFence implements KeyFence {
     return Promise.resolve(
       claims.map((c, i) => {
         if (last.get(c.key) !== i) return 'stale';
-        const v = verdict(this.rows.get(c.key), c);
-        if (v === 'won') this.rows.set(c.key, rowOf(c, this.now()));
+        const row = this.rows.get(c.key);
+        const v = verdict(row, c);
+        if (v === 'won') this.rows.set(c.key, rowOf(c, this.now(), row));
         return v;
       }),
     );
   }
 
   overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
-    return Promise.resolve(marks.map((m) => (this.rows.get(m.key)?.claimed ?? 0) > m.token));
+    return Promise.resolve(marks.map((m) => overtakenBy(this.rows.get(m.key), m)));
   }
 
-  prune(before: Date): Promise<number> {
+  prune(before: Date, goneBefore: Date): Promise<number> {
     let pruned = 0;
     for (const [key, row] of this.rows)
-      if (row.at < before.getTime()) {
+      if (row.at < (row.gone ? goneBefore : before).getTime()) {
         this.rows.delete(key);
         pruned++;
       }

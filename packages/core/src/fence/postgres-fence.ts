@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { lastPerKey, verdict } from './fence-rules.ts';
-import type { ClaimVerdict, FenceClaim, FenceMark, FenceRow, KeyFence } from './fence-types.ts';
+import {
+  overtakenBy,
+  type ClaimVerdict,
+  type FenceClaim,
+  type FenceMark,
+  type FenceRow,
+  type KeyFence,
+} from './fence-types.ts';
 
 /** Runs a statement; a `name` makes it a prepared statement, parsed and planned once per connection. */
 type Query = (sql: string, params: unknown[], name?: string) => Promise<pg.QueryResult>;
@@ -32,16 +39,26 @@ export class PostgresKeyFence implements KeyFence {
     if (!claims.length) return [];
     await this.created();
     const last = lastPerKey(claims);
-    const tried = [...last.values()].map((i) => claims[i]!);
+    // In key order: two instances upserting overlapping keys then lock them in the same order (no deadlock).
+    const tried = [...last.values()]
+      .map((i) => claims[i]!)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // The rule of fence-rules.ts `verdict`, in one upsert: a row is written only when the claim wins.
     const result = await this.query(
       `INSERT INTO ${this.table} AS f (key, claimed, gone, version, carried, at)
          SELECT key, claimed, gone, version, carried, now()
            FROM unnest($1::text[], $2::bigint[], $3::bool[], $4::bigint[], $5::bool[]) AS i(key, claimed, gone, version, carried)
        ON CONFLICT (key) DO UPDATE
-         SET claimed = EXCLUDED.claimed, gone = EXCLUDED.gone, version = EXCLUDED.version, carried = EXCLUDED.carried, at = now()
-         WHERE f.claimed < EXCLUDED.claimed
-           AND NOT (EXCLUDED.carried AND (f.gone OR (f.version IS NOT NULL AND EXCLUDED.version IS NOT NULL AND EXCLUDED.version < f.version)))
+         SET claimed = GREATEST(f.claimed, EXCLUDED.claimed), gone = EXCLUDED.gone, version = EXCLUDED.version,
+             carried = EXCLUDED.carried, at = now()
+         WHERE CASE
+           WHEN EXCLUDED.carried THEN NOT f.gone
+             AND NOT (f.version IS NOT NULL AND EXCLUDED.version IS NOT NULL AND EXCLUDED.version < f.version)
+             AND f.claimed < EXCLUDED.claimed
+           WHEN f.carried AND EXCLUDED.gone THEN true
+           WHEN f.carried AND f.version IS NOT NULL AND EXCLUDED.version IS NOT NULL THEN EXCLUDED.version >= f.version
+           ELSE f.claimed < EXCLUDED.claimed
+         END
        RETURNING key`,
       [
         tried.map((c) => c.key),
@@ -66,43 +83,41 @@ export class PostgresKeyFence implements KeyFence {
     });
   }
 
-  private async rows(keys: string[]): Promise<Map<string, FenceRow>> {
+  /** The rows of `keys` (a lost carried claim's, and the post-ack check's). */
+  private async rows(keys: string[], name?: string): Promise<Map<string, FenceRow>> {
     const result = await this.query(
-      `SELECT key, claimed, gone, version, extract(epoch from at) * 1000 AS at FROM ${this.table} WHERE key = ANY($1::text[])`,
+      `SELECT key, claimed, gone, version, carried, extract(epoch from at) * 1000 AS at FROM ${this.table} WHERE key = ANY($1::text[])`,
       [keys],
+      name,
     );
+    type Row = { key: string; claimed: string; gone: boolean; version: string | null; carried: boolean; at: string };
     return new Map(
-      (result.rows as Array<{ key: string; claimed: string; gone: boolean; version: string | null; at: string }>).map(
-        (r) => [
-          r.key,
-          {
-            claimed: Number(r.claimed),
-            gone: r.gone,
-            version: r.version === null ? undefined : Number(r.version),
-            at: Number(r.at),
-          },
-        ],
-      ),
+      (result.rows as Row[]).map((r) => [
+        r.key,
+        {
+          claimed: Number(r.claimed),
+          gone: r.gone,
+          version: r.version === null ? undefined : Number(r.version),
+          carried: r.carried,
+          at: Number(r.at),
+        },
+      ]),
     );
   }
 
   async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
     if (!marks.length) return [];
     await this.created();
-    const result = await this.query(
-      `SELECT key, claimed FROM ${this.table} WHERE key = ANY($1::text[])`,
-      [[...new Set(marks.map((m) => m.key))]],
-      `${this.table}_overtaken`,
-    );
-    const claimed = new Map(
-      (result.rows as Array<{ key: string; claimed: string }>).map((r) => [r.key, Number(r.claimed)]),
-    );
-    return marks.map((m) => (claimed.get(m.key) ?? 0) > m.token);
+    const rows = await this.rows([...new Set(marks.map((m) => m.key))], `${this.table}_overtaken`);
+    return marks.map((m) => overtakenBy(rows.get(m.key), m));
   }
 
-  async prune(before: Date): Promise<number> {
+  async prune(before: Date, goneBefore: Date): Promise<number> {
     await this.created();
-    const result = await this.query(`DELETE FROM ${this.table} WHERE at < $1`, [before.toISOString()]);
+    const result = await this.query(`DELETE FROM ${this.table} WHERE at < $1 OR (gone AND at < $2)`, [
+      before.toISOString(),
+      goneBefore.toISOString(),
+    ]);
     return result.rowCount ?? 0;
   }
 

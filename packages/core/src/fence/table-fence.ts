@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
 import { RestError, type TableClient } from '@azure/data-tables';
-import { lastPerKey, verdict } from './fence-rules.ts';
-import type { ClaimVerdict, FenceClaim, FenceMark, FenceRow, KeyFence } from './fence-types.ts';
+import { lastPerKey, rowOf, verdict } from './fence-rules.ts';
+import {
+  overtakenBy,
+  type ClaimVerdict,
+  type FenceClaim,
+  type FenceMark,
+  type FenceRow,
+  type KeyFence,
+} from './fence-types.ts';
 
 interface RowEntity {
   claimed: unknown;
   gone: boolean;
   version?: unknown;
+  carried?: boolean;
   at: unknown;
 }
 
@@ -55,15 +63,15 @@ export class TableKeyFence implements KeyFence {
 
   async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
     await this.ensure();
-    return Promise.all(marks.map(async (m) => ((await this.row(m.key))?.row.claimed ?? 0) > m.token));
+    return Promise.all(marks.map(async (m) => overtakenBy((await this.row(m.key))?.row, m)));
   }
 
-  async prune(before: Date): Promise<number> {
+  async prune(before: Date, goneBefore: Date, deadline: number): Promise<number> {
     await this.ensure();
     let pruned = 0;
-    for await (const e of this.client.listEntities<RowEntity>({
-      queryOptions: { filter: `PartitionKey eq 'fence' and at lt ${before.getTime()}L`, select: ['rowKey'] },
-    })) {
+    const filter = `PartitionKey eq 'fence' and ((at lt ${before.getTime()}L) or (gone eq true and at lt ${goneBefore.getTime()}L))`;
+    for await (const e of this.client.listEntities<RowEntity>({ queryOptions: { filter, select: ['rowKey'] } })) {
+      if (Date.now() >= deadline) break;
       try {
         await this.client.deleteEntity('fence', e.rowKey!);
         pruned++;
@@ -111,11 +119,13 @@ export class TableKeyFence implements KeyFence {
       const current = await this.row(c.key);
       const v = verdict(current?.row, c);
       if (v !== 'won') return v;
+      const next = rowOf(c, Date.now(), current?.row);
       const entity = {
         partitionKey: 'fence',
         rowKey: rowKey(c.key),
-        claimed: { value: String(c.token), type: 'Int64' as const },
+        claimed: { value: String(next.claimed), type: 'Int64' as const },
         gone: c.gone,
+        carried: c.carried,
         ...(c.version !== undefined ? { version: { value: String(c.version), type: 'Int64' as const } } : {}),
         at: { value: String(Date.now()), type: 'Int64' as const },
       };
@@ -138,6 +148,7 @@ export class TableKeyFence implements KeyFence {
           claimed: int64(e.claimed),
           gone: e.gone,
           version: e.version === undefined || e.version === null ? undefined : int64(e.version),
+          carried: e.carried === true,
           at: int64(e.at),
         },
         etag: e.etag,

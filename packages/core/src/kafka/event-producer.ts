@@ -122,7 +122,9 @@ export class EventProducer {
     if (!sent.length) return results;
     let overtaken: boolean[];
     try {
-      overtaken = await this.o.fence.overtaken(sent.map((i) => ({ key: keyOf(units[i]!), token: units[i]!.token })));
+      overtaken = await this.o.fence.overtaken(
+        sent.map((i) => ({ key: keyOf(units[i]!), token: units[i]!.token, gone: units[i]!.records.tombstone })),
+      );
     } catch (err) {
       // In Kafka, but whether a newer record landed first is unknown: a retry reads the item again.
       return this.unfenced(units, err, results, sent);

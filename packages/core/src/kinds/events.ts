@@ -32,8 +32,9 @@ export const events: ResourceKind = {
     'locations',
     'onlineMeeting',
   ],
-  // calendarView/delta reports what left the window too; since v1 a removal there has been a tombstone.
-  removalMeansGone: true,
+  // calendarView/delta says `@removed` (reason "deleted") also for an event moved out of its window: the event is
+  // read before it is tombstoned, so a resync or sweep never forgets an event Graph still has.
+  removalMeansGone: false,
   // Graph names a series' cancelled occurrences only to a $select on a read of the master itself.
   selectedOnly: { select: 'cancelledOccurrences', applies: (item) => item.type === 'seriesMaster' },
   // calendarView/delta shows a series as its occurrences and exceptions: records are of the master, as from

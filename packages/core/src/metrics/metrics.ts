@@ -87,7 +87,7 @@ export class Metrics {
     });
     this.fencedRecords = meter.createCounter('g2k.fence', {
       description:
-        'Records the key fence held back or sent for a re-read, by outcome (superseded, overtaken, carried_item_lost)',
+        'Records the key fence held back or keys sent for a re-read, by outcome (superseded, overtaken, carried_item_lost, gone_after_change)',
     });
     this.snapshotItems = meter.createCounter('g2k.snapshot.items', {
       description: 'Existing items produced by snapshots of newly subscribed targets, by kind',

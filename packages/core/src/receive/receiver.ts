@@ -319,9 +319,24 @@ export class NotificationReceiver {
         ? [{ origin: seriesOrigin(change.n), itemId: change.n.itemId, outcome: producedFetched[i]! }]
         : [],
     );
+    // A created or updated item read as gone: Graph's replicas can lag just after a change (directory objects
+    // most of all), so the tombstone is checked by one more read later.
+    const goneAfterChange = units.flatMap(({ unit, change }, i) =>
+      change.n.changeType !== 'deleted' && producedFetched[i]!.kind === 'gone' && results[i]!.status === 'produced'
+        ? [unit]
+        : [],
+    );
+    this.deps.metrics?.fenced('gone_after_change', goneAfterChange.length);
+    const confirm = goneAfterChange.length
+      ? this.deps.repairer.reread(goneAfterChange, 'gone_after_change').catch((err: unknown) =>
+          this.deps.logger.warn('a read that found an item gone after its change is not checked again', {
+            error: errorMessage(err),
+          }),
+        )
+      : undefined;
     // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
     await waitAtMost(
-      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(seriesMasters)]).then(
+      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(seriesMasters), confirm]).then(
         () => undefined,
       ),
       receivedAt + ANSWER_BY_MS - this.now(),

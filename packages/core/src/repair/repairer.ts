@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
@@ -86,7 +87,7 @@ export class Repairer {
     try {
       await Promise.all(
         changes.map(({ n, reason }) =>
-          this.o.store.putRepair({
+          this.put({
             tenantId: n.tenantId,
             kind: n.kind,
             userId: n.target.userId ?? '',
@@ -117,10 +118,11 @@ export class Repairer {
     units: ReadonlyArray<{ records: ChangeRecords; select?: string | undefined }>,
     reason: string,
   ): Promise<void> {
+    this.admit(units.length);
     const firstSeenAt = new Date(this.now()).toISOString();
     await Promise.all(
       units.map(({ records: r, select }) =>
-        this.o.store.putRepair({
+        this.put({
           tenantId: r.facts.tenantId,
           kind: r.kind.name,
           userId: r.target.userId ?? '',
@@ -144,10 +146,11 @@ export class Repairer {
    * replayed POST can name an occurrence): the master is read and produced, never the occurrence's own key.
    */
   async enqueueMasters(items: ReadonlyArray<{ n: VerifiedChange; masterId: string }>): Promise<void> {
+    this.admit(items.length);
     const firstSeenAt = new Date(this.now()).toISOString();
     await Promise.all(
       items.map(({ n, masterId }) =>
-        this.o.store.putRepair({
+        this.put({
           tenantId: n.tenantId,
           kind: n.kind,
           userId: n.target.userId ?? '',
@@ -163,6 +166,23 @@ export class Repairer {
       ),
     );
     this.pending = true;
+  }
+
+  /** Every put carries a fresh nonce: a run deletes only the entry it listed, never one put again since. */
+  private put(entry: RepairEntry): Promise<void> {
+    return this.o.store.putRepair({ ...entry, nonce: randomUUID() });
+  }
+
+  /**
+   * Re-reads and series masters count against the queue's bound like unenriched records: a forged POST must not
+   * grow the queue past it. Throws when full, so the caller has the change retried rather than dropped.
+   */
+  private admit(count: number): void {
+    this.checkSize();
+    if (!this.full || !count) return;
+    throw new Error(
+      `the repair queue is full (G2K_REPAIR_QUEUE_MAX ${this.o.maxEntries}): fix what keeps Graph from answering, or raise the bound`,
+    );
   }
 
   /** Graph answered a read: if repairs are waiting, drain some in the background (at most once a minute). */
@@ -208,8 +228,8 @@ export class Repairer {
       // An entry that names an occurrence (a notification did): its master is read instead.
       const occurrences = all.filter(({ entry, outcome }) => outcome.kind === 'found' && masterOf(entry, outcome));
       for (const { entry, outcome } of occurrences) {
-        const { eventId: _old, ...named } = entry;
-        await this.o.store.putRepair({
+        const { eventId: _old, nonce: _n, ...named } = entry;
+        await this.put({
           ...named,
           itemId: masterOf(entry, outcome)!,
           changeType: 'updated',
@@ -244,7 +264,12 @@ export class Repairer {
       );
       for (const [i, { entry, outcome }] of ready.entries()) {
         const r = results[i]!;
-        if (r.status === 'retry_later') continue;
+        // Put again (a fresh nonce), so another instance's run that listed it and lost the race for its key does
+        // not delete it: the change is still owed.
+        if (r.status === 'retry_later') {
+          await this.put(entry);
+          continue;
+        }
         // A re-read was queued under this entry's own id: it stays, to be read again.
         if ((r.status === 'produced' || r.status === 'superseded') && r.reread) continue;
         await this.o.store.deleteRepair(entry);
@@ -283,7 +308,7 @@ export class Repairer {
       });
       return;
     }
-    await this.o.store.putRepair({ ...entry, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
+    await this.put({ ...entry, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
   }
 
   /** Re-counts the queue in the background now and then; enqueue reads only the last answer. */

@@ -80,7 +80,10 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   }
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
-    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2`, ['repair', repairId(entry)]);
+    await this.query(
+      `DELETE FROM ${this.table} WHERE kind = $1 AND id = $2 AND ($3::text IS NULL OR doc->>'nonce' = $3)`,
+      ['repair', repairId(entry), entry.nonce ?? null],
+    );
   }
 
   async listRepairs(limit: number): Promise<RepairEntry[]> {

@@ -97,6 +97,11 @@ export interface RepairEntry {
   firstSeenAt: string;
   attempts: number;
   lastAttemptAt?: string;
+  /**
+   * Written fresh with every put: a delete names the put it saw, so an entry put again meanwhile (a re-read
+   * queued by another instance, a retry) is not deleted with it. Absent in entries of earlier versions.
+   */
+  nonce?: string;
 }
 
 /**
@@ -236,6 +241,7 @@ export interface SubscriptionStore {
   putSync(state: MailboxSyncState): Promise<void>;
   listSync(): Promise<MailboxSyncState[]>;
   putRepair(entry: RepairEntry): Promise<void>;
+  /** Deletes the entry if it is still the put `entry` came from (same `nonce`; no nonce: whatever is there). */
   deleteRepair(entry: RepairEntry): Promise<void>;
   /** Up to `limit` entries, in no particular order. */
   listRepairs(limit: number): Promise<RepairEntry[]>;
@@ -316,7 +322,9 @@ export class FileSubscriptionStore implements SubscriptionStore {
   }
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
-    await rm(join(this.root, 'repairs', `${repairId(entry)}.json`), { force: true });
+    const id = repairId(entry);
+    if (entry.nonce !== undefined && (await this.read<RepairEntry>('repairs', id))?.nonce !== entry.nonce) return;
+    await rm(join(this.root, 'repairs', `${id}.json`), { force: true });
   }
 
   listRepairs(limit: number): Promise<RepairEntry[]> {

@@ -124,10 +124,19 @@ export class TableSubscriptionStore implements SubscriptionStore {
 
   async deleteRepair(entry: RepairEntry): Promise<void> {
     await this.table();
+    const id = repairId(entry);
     try {
-      await this.client.deleteEntity('repair', repairId(entry));
+      if (entry.nonce === undefined) {
+        await this.client.deleteEntity('repair', id);
+        return;
+      }
+      // Only the put this entry came from: its nonce, and no put since (the ETag).
+      const stored = await this.client.getEntity<Record<string, unknown>>('repair', id);
+      if ((JSON.parse(joined(stored)) as RepairEntry).nonce !== entry.nonce) return;
+      await this.client.deleteEntity('repair', id, { etag: stored.etag });
     } catch (err) {
-      if (!notFound(err)) throw err;
+      if (notFound(err) || (err instanceof RestError && err.statusCode === 412)) return;
+      throw err;
     }
   }
 

@@ -28,6 +28,13 @@ const SERIES_SHARE_MS = 90_000;
  * retries a POST for 4 hours; a repair is given up after 48 runs), so a forgotten key never loses a race.
  */
 const FENCE_MEMORY_MS = 7 * 86_400_000;
+/**
+ * A key whose last record was a tombstone is forgotten sooner (past Graph's 4 hours of retries): made-up ids in
+ * forged POSTs end so, and must not fill the fence for a week. A late read of such a key finds it gone again.
+ */
+const FENCE_GONE_MEMORY_MS = 6 * 3_600_000;
+/** The longest the timer spends forgetting fence rows (Table Storage deletes them one by one). */
+const FENCE_PRUNE_MS = 30_000;
 
 export type RenewalReport = ReconcileReport & { repair: RepairReport; series: ExpansionReport };
 
@@ -59,12 +66,17 @@ export async function runRenewal(
     }
     const forgotten = await app.store
       .keyFence()
-      .prune(new Date(Date.now() - FENCE_MEMORY_MS))
+      .prune(
+        new Date(Date.now() - FENCE_MEMORY_MS),
+        new Date(Date.now() - FENCE_GONE_MEMORY_MS),
+        Date.now() + FENCE_PRUNE_MS,
+      )
       .catch((err: unknown) => {
         progress(`pruning the key fence failed (retried next run): ${errorMessage(err)}`);
         return 0;
       });
-    if (forgotten) progress(`the key fence forgot ${forgotten} key(s) unclaimed for 7 days`);
+    if (forgotten)
+      progress(`the key fence forgot ${forgotten} key(s) (unclaimed for 7 days, or 6 hours after a tombstone)`);
     const previous = app.config.rich?.previous;
     if (previous && !(await app.store.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id))
       progress(

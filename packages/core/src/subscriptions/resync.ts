@@ -264,7 +264,16 @@ export class Resyncer {
     series?: SeriesContext,
   ): Promise<number> {
     const now = Date.now();
-    const confirmed = await this.confirmRemovals(t, items, deadline);
+    const read = await this.confirmRemovals(t, items, deadline);
+    // A removed part of a series (an occurrence moved out of the window) read back is its master's to settle:
+    // no record is keyed by an occurrence outside the expansion.
+    const part = items.map((_, i) => {
+      const o = read[i];
+      return o?.kind === 'found' && t.kind.parentOf?.(o.item) !== undefined;
+    });
+    items = items.filter((_, i) => !part[i]);
+    const confirmed = read.filter((_, i) => !part[i]);
+    if (!items.length) return 0;
     const records = items.map((item, i) =>
       resyncRecords(
         { tenantId: t.tenantId, kind: t.kind.name, target: t.target, subscriptionId },
