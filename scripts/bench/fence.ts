@@ -65,8 +65,8 @@ class CountingFence implements KeyFence {
     this.calls++;
     return this.inner.overtaken(marks);
   }
-  prune(before: Date): Promise<number> {
-    return this.inner.prune(before);
+  prune(before: Date, goneBefore: Date, deadline: number): Promise<number> {
+    return this.inner.prune(before, goneBefore, deadline);
   }
 }
 

@@ -124,10 +124,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     logger,
     maxEntries: config.repairQueueMax,
     metrics,
-    series,
   });
-  // Keys that may have lost a race to a newer record are read again through the repair queue.
+  // The emit path's follow-ups: keys that may have lost a race are read again through the repair queue; produced
+  // records owe their repairs (unenriched) and their series' expansion (masters).
   events.onReread((units, reason) => repairer.reread(units, reason));
+  events.onProduced((units) => repairer.followUp(units));
+  events.onProduced((units) => series.followUp(units));
   const settings = config.subscriptions;
   const manager = settings
     ? new SubscriptionManager({
@@ -145,7 +147,6 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
             fetcher.complete(tenantId, kind, target, outcome, deadline),
           read: (tenantId, kind, target, itemId, select, deadline) =>
             fetcher.fetchItem(tenantId, kind, target, itemId, select, deadline),
-          series,
           metrics,
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
         }),
@@ -175,7 +176,6 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     sink,
     events,
     repairer,
-    series,
     ...(rich ? { rich } : {}),
     logger,
     metrics,

@@ -7,6 +7,7 @@ import {
   loadConfig,
   PostgresSubscriptionStore,
   TableSubscriptionStore,
+  type FenceClaim,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from '../src/index.ts';
@@ -24,6 +25,18 @@ const record = (id: string, userId: string): SubscriptionRecord => ({
   createdAt: '2026-11-25T00:00:00.000Z',
   updatedAt: '2026-11-25T00:00:00.000Z',
 });
+
+/** A read's claim of `key` with `token` (a live item, no version), `over` changing any of it. */
+const claimOf =
+  (key: string) =>
+  (token: number, over: Partial<FenceClaim> = {}): FenceClaim => ({
+    key,
+    token,
+    gone: false,
+    version: undefined,
+    carried: false,
+    ...over,
+  });
 
 /** The same contract for every backend: what the receive path and the manager rely on. */
 function contract(name: string, make: () => Promise<SubscriptionStore>) {
@@ -219,14 +232,7 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       const second = (await fence.begin([scope, 'tenant|messages|user-b'])).get(scope)!;
       expect(second).toBeGreaterThan(first);
       const key = `k-${Date.now()}/a`;
-      const claim = (token: number, over: Partial<Parameters<typeof fence.claim>[0][number]> = {}) => ({
-        key,
-        token,
-        gone: false,
-        version: undefined,
-        carried: false,
-        ...over,
-      });
+      const claim = claimOf(key);
       // The newer read claims first; the older one, arriving later, is stale and never produced.
       expect(await fence.claim([claim(second, { version: 2_000 })])).toEqual(['won']);
       expect(await fence.claim([claim(first)])).toEqual(['stale']);
@@ -287,14 +293,7 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       const scope = 'tenant|events|user-c';
       const next = async () => (await fence.begin([scope])).get(scope)!;
       const key = `c-${Date.now()}/a`;
-      const claim = (token: number, over: Partial<Parameters<typeof fence.claim>[0][number]> = {}) => ({
-        key,
-        token,
-        gone: false,
-        version: undefined,
-        carried: false,
-        ...over,
-      });
+      const claim = claimOf(key);
       // A read starts (older token); meanwhile a retried rich POST carries version 5 and claims at once.
       const read = await next();
       const carried = await next();

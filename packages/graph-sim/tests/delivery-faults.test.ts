@@ -18,8 +18,13 @@ const FAST = {
   },
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Note = any;
+/** A change notification as a receiver reads it from a POST (the fields these tests look at). */
+interface Note {
+  id: string;
+  subscriptionId: string;
+  changeType: string;
+  resourceData: { id: string };
+}
 
 describe('delivery faults: silent drops, duplicates, out-of-order POSTs, several updates per edit', () => {
   let sim: GraphSim;
@@ -134,7 +139,7 @@ describe('delivery faults: silent drops, duplicates, out-of-order POSTs, several
       await sim.settled();
 
       const counts = new Map<string, number>();
-      for (const n of changeNotes()) counts.set(n.id as string, (counts.get(n.id as string) ?? 0) + 1);
+      for (const n of changeNotes()) counts.set(n.id, (counts.get(n.id) ?? 0) + 1);
       expect([...counts.values()]).toEqual([2, 2, 2]);
       const posts = changePosts();
       expect(posts).toHaveLength(2);
@@ -217,7 +222,7 @@ describe('delivery faults: silent drops, duplicates, out-of-order POSTs, several
       sim.clock.setSpeed(20);
       const ids = Array.from({ length: 10 }, (_, i) => sim.createEvent(adele, { subject: `e${i}` }).immutableId);
       await sim.settled();
-      const seen = changeNotes().map((n: Note) => n.resourceData.id as string);
+      const seen = changeNotes().map((n: Note) => n.resourceData.id);
       expect([...seen].sort()).toEqual([...ids].sort());
       expect(seen).not.toEqual(ids);
     });
@@ -253,12 +258,12 @@ describe('delivery faults: silent drops, duplicates, out-of-order POSTs, several
       const of = (subId: string) =>
         changeNotes()
           .filter((n: Note) => n.subscriptionId === subId)
-          .map((n: Note) => n.changeType as string);
+          .map((n: Note) => n.changeType);
       expect(of(events.id as string).sort()).toEqual(['created', 'deleted', 'updated', 'updated']);
       expect(of(messages.body.id as string).sort()).toEqual(['created', 'updated']);
       const updates = changeNotes().filter((n: Note) => n.subscriptionId === events.id && n.changeType === 'updated');
-      expect(updates[0].id).not.toBe(updates[1].id);
-      expect(updates[1].resourceData).toEqual(updates[0].resourceData);
+      expect(updates[0]!.id).not.toBe(updates[1]!.id);
+      expect(updates[1]!.resourceData).toEqual(updates[0]!.resourceData);
       const records = sim
         .notifications({ subscriptionId: events.id as string })
         .filter((n) => n.changeType === 'updated');
@@ -286,7 +291,7 @@ describe('delivery faults: silent drops, duplicates, out-of-order POSTs, several
       // Where each extra landed: in its first notification's POST, or in a later one.
       const postOf = new Map<string, number>();
       changePosts().forEach((p, i) => {
-        for (const n of (p.body as { value: Note[] }).value) postOf.set(n.id as string, i);
+        for (const n of (p.body as { value: Note[] }).value) postOf.set(n.id, i);
       });
       const extras = updates.filter((n) => n.sameEditAs);
       const same = extras.filter((n) => postOf.get(n.id) === postOf.get(n.sameEditAs!));

@@ -6,6 +6,7 @@ import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from
 import type { ClaimVerdict, FenceClaim, KeyFence } from '../fence/fence-types.ts';
 import { itemVersion } from '../fence/fence-types.ts';
 import { asProduceError } from './kafka-errors.ts';
+import { waitAtMost } from '../timeout.ts';
 import type { RecordSink } from './producer.ts';
 
 /** The records of one change, and the input to keep in the dead-letter topic should Kafka refuse them. */
@@ -29,6 +30,9 @@ export type UnitResult =
   | { status: 'superseded'; reread?: true }
   | { status: 'dead_lettered'; reason: string }
   | { status: 'retry_later'; reason: string };
+
+/** What produced records owe, done by their owners: repair entries, series due markers (see `onProduced`). */
+export type FollowUp = (produced: ReadonlyArray<EventUnit>) => Promise<void>;
 
 /** Queues keys to be read again (the repairer): they may hold a record older than Graph's item. */
 export type RereadHook = (
@@ -59,10 +63,16 @@ export class EventProducer {
   private readonly o: EventProducerOptions;
   private readonly now: () => number;
   private reread: RereadHook | undefined;
+  private readonly followUps: FollowUp[] = [];
 
   constructor(options: EventProducerOptions) {
     this.o = options;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Registers what produced records owe (called with every call's produced units, after Kafka acknowledged). */
+  onProduced(hook: FollowUp): void {
+    this.followUps.push(hook);
   }
 
   /** Who reads a key again when its record may have lost a race (the repairer registers itself). */
@@ -83,7 +93,34 @@ export class EventProducer {
    * into shared requests), then checks that no newer claim came in while they were on the way — a key that
    * lost such a race is read again. Resolves with one result per unit.
    */
-  async produce(units: EventUnit[], deadline: number): Promise<UnitResult[]> {
+  async produce(units: EventUnit[], deadline: number, followUpsBy = Infinity): Promise<UnitResult[]> {
+    const results = await this.fenced(units, deadline);
+    await this.followUp(
+      units.filter((_, i) => results[i]!.status === 'produced'),
+      followUpsBy,
+    );
+    return results;
+  }
+
+  /**
+   * Runs what every produced record owes (a repair entry for an unenriched one, a series due marker for a master
+   * …), registered by their owners. Never throws; a caller on Graph's clock waits until `by` at most, and the
+   * rest goes on in the background.
+   */
+  private async followUp(produced: EventUnit[], by: number): Promise<void> {
+    if (!produced.length || !this.followUps.length) return;
+    const all = Promise.all(
+      this.followUps.map((hook) =>
+        hook(produced).catch((err: unknown) =>
+          this.o.logger.error('a follow-up of produced records failed', { error: errorMessage(err) }),
+        ),
+      ),
+    ).then(() => undefined);
+    if (Number.isFinite(by)) await waitAtMost(all, by - this.now());
+    else await all;
+  }
+
+  private async fenced(units: EventUnit[], deadline: number): Promise<UnitResult[]> {
     if (!units.length) return [];
     const lead = leaders(units);
     const leads = [...new Set(lead)];

@@ -6,8 +6,6 @@ import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
-import type { SeriesExpander } from '../series/series-expander.ts';
-import type { SeriesOrigin } from '../series/series-types.ts';
 import type { RichOpener } from '../rich/rich-opener.ts';
 import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, notificationRecords } from '../record.ts';
@@ -18,7 +16,7 @@ import type { ChangeNotification, LifecycleNotification, VerifiedChange } from '
 import { REJECTIONS, type ItemOutcome, type Rejection } from './outcome.ts';
 import { boundToSubscription } from './resource.ts';
 import { PostVerifier } from './verify.ts';
-import { waitAtMost, withTimeout } from '../timeout.ts';
+import { withTimeout } from '../timeout.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 
 /**
@@ -70,8 +68,6 @@ export interface ReceiverDeps {
   sink: RecordSink;
   events: EventProducer;
   repairer: Repairer;
-  /** Marks the series of produced master records for expansion (absent: masters only). */
-  series?: SeriesExpander;
   /** Opens rich notifications (absent: no certificate configured; every change is read). */
   rich?: RichOpener;
   logger: Logger;
@@ -295,9 +291,13 @@ export class NotificationReceiver {
       for (const reason of notEnriched) this.deps.metrics?.notEnriched(reason);
       this.deps.logger.warn('changes not enriched', { count: notEnriched.length, reasons: [...new Set(notEnriched)] });
     }
+    // What the records owe (repairs of unenriched ones, series expansions) is queued by the emit path's follow-ups
+    // once they are in Kafka; a slow store must not hold Graph's answer past its budget, so that part goes on in
+    // the background.
     const results = await this.deps.events.produce(
       units.map((u) => u.unit),
       this.produceBy(receivedAt),
+      receivedAt + ANSWER_BY_MS,
     );
     // Superseded: a newer observation of the key is claimed, so this change is covered by it.
     for (const [i, { change }] of units.entries()) {
@@ -305,42 +305,6 @@ export class NotificationReceiver {
       outcomes[change.index] =
         r.status === 'superseded' ? { status: 'produced' } : r.status === 'produced' ? withoutReread(r) : r;
     }
-    // Unenriched records (and deletes Graph has not confirmed yet) are graph2kafka's to complete: queue them
-    // once they are in Kafka, so a repair can never overtake the record it repairs.
-    const unenriched = units.flatMap(({ change }, i) => {
-      const outcome = producedFetched[i]!;
-      return outcome.kind === 'failed' && results[i]!.status === 'produced'
-        ? [{ n: change.n, reason: outcome.reason }]
-        : [];
-    });
-    // A series master in Kafka owes its occurrences (follow-up work; Graph's answer does not wait for it).
-    const seriesMasters = units.flatMap(({ change }, i) =>
-      change.n.kind === 'events' && results[i]!.status === 'produced'
-        ? [{ origin: seriesOrigin(change.n), itemId: change.n.itemId, outcome: producedFetched[i]! }]
-        : [],
-    );
-    // A created or updated item read as gone: Graph's replicas can lag just after a change (directory objects
-    // most of all), so the tombstone is checked by one more read later.
-    const goneAfterChange = units.flatMap(({ unit, change }, i) =>
-      change.n.changeType !== 'deleted' && producedFetched[i]!.kind === 'gone' && results[i]!.status === 'produced'
-        ? [unit]
-        : [],
-    );
-    this.deps.metrics?.fenced('gone_after_change', goneAfterChange.length);
-    const confirm = goneAfterChange.length
-      ? this.deps.repairer.reread(goneAfterChange, 'gone_after_change').catch((err: unknown) =>
-          this.deps.logger.warn('a read that found an item gone after its change is not checked again', {
-            error: errorMessage(err),
-          }),
-        )
-      : undefined;
-    // A slow store must not hold Graph's answer past its budget; the write goes on in the background.
-    await waitAtMost(
-      Promise.all([this.deps.repairer.enqueue(unenriched), this.deps.series?.enqueue(seriesMasters), confirm]).then(
-        () => undefined,
-      ),
-      receivedAt + ANSWER_BY_MS - this.now(),
-    );
     if (fetched.some((o) => o.kind === 'found')) this.deps.repairer.nudge();
   }
 
@@ -474,14 +438,6 @@ const scopeOf = (n: VerifiedChange): string => fenceScope(n.tenantId, n.kind, n.
 
 const withoutReread = (r: { status: 'produced'; reduced?: string[] }): ItemOutcome =>
   r.reduced ? { status: 'produced', reduced: r.reduced } : { status: 'produced' };
-
-const seriesOrigin = (n: VerifiedChange): SeriesOrigin => ({
-  tenantId: n.tenantId,
-  userId: n.target.userId ?? '',
-  subscriptionId: n.subscriptionId,
-  select: n.select,
-  expand: n.expand,
-});
 
 /** What the dead-letter topic keeps of a notification: enough to replay it, never its clientState. */
 function replayable(n: VerifiedChange): Record<string, unknown> {

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
-import type { EventProducer } from '../kafka/event-producer.ts';
+import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
 import { repairRecords, repairTarget, type ChangeRecords } from '../record.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import { KINDS } from '../kinds/index.ts';
-import type { SeriesExpander } from '../series/series-expander.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
 export interface RepairReport {
@@ -30,8 +29,6 @@ export interface RepairerOptions {
   /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
   maxEntries: number;
   metrics?: Metrics;
-  /** Marks the series of repaired master records for expansion. */
-  series?: SeriesExpander;
   now?: () => number;
 }
 
@@ -69,40 +66,22 @@ export class Repairer {
     this.now = options.now ?? Date.now;
   }
 
-  /** Queues changes produced without their event. Never throws: a failure only leaves a record unrepaired. */
-  async enqueue(changes: Array<{ n: VerifiedChange; reason: string }>): Promise<void> {
-    if (!changes.length) return;
+  /** Queues changes produced without their item. Never throws: a failure only leaves a record unrepaired. */
+  private async enqueueEntries(entries: RepairEntry[]): Promise<void> {
+    if (!entries.length) return;
     this.checkSize();
     if (this.full) {
       this.o.logger.error(
         'repair queue full; unenriched records stay unrepaired: fix what keeps Graph from answering (token, throttling), then raise G2K_REPAIR_QUEUE_MAX if the backlog is real',
         {
-          count: changes.length,
+          count: entries.length,
           maxEntries: this.o.maxEntries,
         },
       );
       return;
     }
-    const firstSeenAt = new Date(this.now()).toISOString();
     try {
-      await Promise.all(
-        changes.map(({ n, reason }) =>
-          this.put({
-            tenantId: n.tenantId,
-            kind: n.kind,
-            userId: n.target.userId ?? '',
-            itemId: n.itemId,
-            ...(n.target.folderId ? { folderId: n.target.folderId } : {}),
-            ...(n.select ? { select: n.select } : {}),
-            subscriptionId: n.subscriptionId,
-            changeType: n.changeType,
-            resource: n.resource,
-            reason,
-            firstSeenAt,
-            attempts: 0,
-          }),
-        ),
-      );
+      await Promise.all(entries.map((e) => this.put(e)));
       this.pending = true;
     } catch (err) {
       this.o.logger.error('queueing unenriched records for repair failed', { error: errorMessage(err) });
@@ -166,6 +145,52 @@ export class Repairer {
       ),
     );
     this.pending = true;
+  }
+
+  /**
+   * What produced records owe the repair queue (registered with the emit path): an unenriched record (or a delete
+   * Graph has not confirmed) its repair, queued once it is in Kafka so the repair can never overtake it; a
+   * notification's `created` or `updated` read as gone one more read, since Graph's replicas can lag.
+   */
+  async followUp(produced: ReadonlyArray<EventUnit>): Promise<void> {
+    const unenriched = produced.filter((u) => !u.records.facts.enriched && !u.records.facts.gone);
+    const goneAfterChange = produced.filter(
+      (u) =>
+        u.records.facts.source === 'notification' && u.records.facts.gone && u.records.facts.changeType !== 'deleted',
+    );
+    await Promise.all([
+      this.enqueueRecords(unenriched),
+      goneAfterChange.length
+        ? this.reread(goneAfterChange, 'gone_after_change').then(
+            () => this.o.metrics?.fenced('gone_after_change', goneAfterChange.length),
+            (err: unknown) =>
+              this.o.logger.warn('a read that found an item gone after its change is not checked again', {
+                error: errorMessage(err),
+              }),
+          )
+        : undefined,
+    ]);
+  }
+
+  /** Queues records produced without their item (`enqueue`, from the records themselves). */
+  private enqueueRecords(units: ReadonlyArray<EventUnit>): Promise<void> {
+    if (!units.length) return Promise.resolve();
+    return this.enqueueEntries(
+      units.map(({ records: r, select }) => ({
+        tenantId: r.facts.tenantId,
+        kind: r.kind.name,
+        userId: r.target.userId ?? '',
+        itemId: r.itemId,
+        ...(r.target.folderId ? { folderId: r.target.folderId } : {}),
+        ...(select ? { select } : {}),
+        subscriptionId: r.facts.subscriptionId,
+        changeType: r.facts.changeType,
+        resource: r.facts.resource,
+        reason: r.facts.notEnrichedReason ?? 'not_enriched',
+        firstSeenAt: r.facts.receivedAt,
+        attempts: 0,
+      })),
+    );
   }
 
   /** Every put carries a fresh nonce: a run deletes only the entry it listed, never one put again since. */
@@ -248,19 +273,6 @@ export class Repairer {
           select: entry.select,
         })),
         Math.min(deadline, this.now() + 10_000),
-      );
-      await this.o.series?.enqueue(
-        ready.flatMap(({ entry, outcome }, i) =>
-          (entry.kind ?? 'events') === 'events' && results[i]!.status === 'produced'
-            ? [
-                {
-                  origin: { tenantId: entry.tenantId, userId: entry.userId, subscriptionId: entry.subscriptionId },
-                  itemId: repairItemId(entry),
-                  outcome,
-                },
-              ]
-            : [],
-        ),
       );
       for (const [i, { entry, outcome }] of ready.entries()) {
         const r = results[i]!;

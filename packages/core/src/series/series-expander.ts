@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { FetchOutcome } from '../graph/event-fetcher.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
-import type { EventProducer } from '../kafka/event-producer.ts';
+import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import { KINDS } from '../kinds/index.ts';
 import { seg } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
@@ -107,6 +107,31 @@ export class SeriesExpander {
         error: errorMessage(err),
       });
     }
+  }
+
+  /**
+   * What produced event records owe the expansion (registered with the emit path): a series master found, or an
+   * event gone that was a known master, is marked due — once its record is in Kafka, from any path.
+   */
+  followUp(produced: ReadonlyArray<EventUnit>): Promise<void> {
+    return this.enqueue(
+      produced.flatMap(({ records: r, select }) =>
+        r.kind.name !== 'events' || r.facts.source === 'expansion' || !(r.item || r.facts.gone)
+          ? []
+          : [
+              {
+                origin: {
+                  tenantId: r.facts.tenantId,
+                  userId: r.target.userId ?? '',
+                  subscriptionId: r.facts.subscriptionId,
+                  select,
+                },
+                itemId: r.itemId,
+                outcome: r.item ? { kind: 'found' as const, item: r.item } : { kind: 'gone' as const },
+              },
+            ],
+      ),
+    );
   }
 
   /** Drains soon in the background (one drain at a time; a nudge during one runs another after it). */

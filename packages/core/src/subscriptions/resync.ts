@@ -6,8 +6,6 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../record.ts';
-import type { SeriesExpander } from '../series/series-expander.ts';
-import type { SeriesOrigin } from '../series/series-types.ts';
 import type { ExpansionWindow, MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -65,7 +63,6 @@ export class Resyncer {
   private readonly now: () => number;
   private readonly complete: EventFetcher['complete'];
   private readonly read: EventFetcher['fetchItem'] | undefined;
-  private readonly series: SeriesExpander | undefined;
   private readonly metrics: Metrics | undefined;
 
   constructor(deps: {
@@ -79,13 +76,10 @@ export class Resyncer {
     complete?: EventFetcher['complete'];
     /** Reads one item for its record (the fetcher's): a series master that delta showed as its occurrences. */
     read?: EventFetcher['fetchItem'];
-    /** Marks the series of produced masters for expansion. */
-    series?: SeriesExpander;
     metrics?: Metrics;
   }) {
     this.metrics = deps.metrics;
     this.read = deps.read;
-    this.series = deps.series;
     this.now = deps.now ?? Date.now;
     this.complete = deps.complete ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
     this.graph = deps.graph;
@@ -233,7 +227,7 @@ export class Resyncer {
       const page = res.body as Page;
       const items = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
       if (produce && items.length) {
-        const n = await this.produceItems(t, subscriptionId, items, deadline, token, mode, series);
+        const n = await this.produceItems(t, subscriptionId, items, deadline, token, mode);
         produced += n;
         if (mode === 'snapshot') snapshotItems += n;
       }
@@ -253,7 +247,10 @@ export class Resyncer {
     }
   }
 
-  /** Produces one page's items as resync records; masters among them owe their series an expansion. */
+  /**
+   * Produces one page's items as resync (or snapshot) records; masters among them owe their series an expansion,
+   * which the emit path's follow-ups mark.
+   */
   private async produceItems(
     t: SyncTarget,
     subscriptionId: string,
@@ -261,7 +258,6 @@ export class Resyncer {
     deadline: number,
     token: number,
     mode: WalkMode,
-    series?: SeriesContext,
   ): Promise<number> {
     const now = Date.now();
     const read = await this.confirmRemovals(t, items, deadline);
@@ -292,25 +288,6 @@ export class Resyncer {
     const failed = results.find((r) => r.status === 'retry_later');
     if (failed) throw new ProduceError(`resync of ${describe(t)} could not produce: ${failed.reason}`);
     if (mode === 'snapshot') this.metrics?.snapshotProduced(t.kind.name, records.length);
-    if (series && this.series) {
-      const origin = {
-        tenantId: t.tenantId,
-        userId: t.target.userId ?? '',
-        subscriptionId,
-        select: t.select,
-        expand: t.expand,
-      };
-      await this.series.enqueue(
-        items.flatMap((item, i): Array<{ origin: SeriesOrigin; itemId: string; outcome: FetchOutcome }> => {
-          const id = String(item.id);
-          if (item['@removed'] === undefined)
-            return [{ origin, itemId: id, outcome: { kind: 'found' as const, item } }];
-          return records[i]!.tombstone && series.masters.has(id)
-            ? [{ origin, itemId: id, outcome: { kind: 'gone' as const } }]
-            : [];
-        }),
-      );
-    }
     return items.length;
   }
 
@@ -395,8 +372,7 @@ export class Resyncer {
         (item) => item['@removed'] !== undefined,
       );
       for (const item of items) series.seen.add(String(item.id));
-      if (items.length)
-        produced += await this.produceItems(t, subscriptionId, items, deadline, token, 'resync', series);
+      if (items.length) produced += await this.produceItems(t, subscriptionId, items, deadline, token, 'resync');
     }
     return produced;
   }
