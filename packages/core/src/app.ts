@@ -7,6 +7,7 @@ import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
 import { BatchingKeyFence } from './fence/batching-fence.ts';
+import { BackgroundWork } from './work/background-work.ts';
 import { kafkaSasl } from './kafka/auth.ts';
 import { kafkaClient } from './kafka/client.ts';
 import { EventProducer } from './kafka/event-producer.ts';
@@ -109,7 +110,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     metrics,
     fence: new BatchingKeyFence(store.keyFence()),
   });
+  // One queue of background drains per instance: repairs and series expansions take turns.
+  const work = new BackgroundWork(logger);
   const series = new SeriesExpander({
+    work,
     store,
     graph,
     events,
@@ -118,6 +122,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
   });
   const repairer = new Repairer({
+    work,
     store,
     fetcher,
     events,

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
 import { repairRecords, repairTarget, type ChangeRecords } from '../record.ts';
 import { fenceScope } from '../fence/fence-types.ts';
+import type { BackgroundWork } from '../work/background-work.ts';
 import { KINDS } from '../kinds/index.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
@@ -26,6 +27,8 @@ export interface RepairerOptions {
   fetcher: EventFetcher;
   events: EventProducer;
   logger: Logger;
+  /** The instance's background work, where opportunistic drains queue. */
+  work: BackgroundWork;
   /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
   maxEntries: number;
   metrics?: Metrics;
@@ -214,9 +217,7 @@ export class Repairer {
   nudge(): void {
     if (!this.pending || this.draining || this.now() - this.nudgedAt < NUDGE_GAP_MS) return;
     this.nudgedAt = this.now();
-    void this.drain(this.now() + 20_000).catch((err: unknown) =>
-      this.o.logger.warn('opportunistic repair failed; the timer run repairs', { error: errorMessage(err) }),
-    );
+    this.o.work.add('repair', () => this.drain(this.now() + 20_000));
   }
 
   /**

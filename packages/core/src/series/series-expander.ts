@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.ts';
+import type { BackgroundWork } from '../work/background-work.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { FetchOutcome } from '../graph/event-fetcher.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
@@ -43,6 +44,8 @@ export function expansionWindow(expand: ExpansionWindow, now: number): { from: n
 type Page = { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string };
 
 export interface SeriesExpanderOptions {
+  /** The instance's background work, where drains after notifications queue. */
+  work: BackgroundWork;
   store: SubscriptionStore;
   graph: GraphClient;
   events: EventProducer;
@@ -67,7 +70,6 @@ export class SeriesExpander {
   private readonly o: SeriesExpanderOptions;
   private readonly now: () => number;
   private draining: Promise<ExpansionReport> | undefined;
-  private again = false;
   private nudgeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SeriesExpanderOptions) {
@@ -134,18 +136,15 @@ export class SeriesExpander {
     );
   }
 
-  /** Drains soon in the background (one drain at a time; a nudge during one runs another after it). */
+  /**
+   * Drains soon, in the instance's background work (a nudge during a drain queues another after it); nudges
+   * within 100 ms are one, so the markers of a burst of POSTs are drained together.
+   */
   nudge(): void {
-    if (this.draining) {
-      this.again = true;
-      return;
-    }
     if (this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = undefined;
-      void this.drain(Date.now() + 60_000).catch((err: unknown) =>
-        this.o.logger.warn('series expansion failed; the timer run expands', { error: errorMessage(err) }),
-      );
+      this.o.work.add('series', () => this.drain(Date.now() + 60_000));
     }, 100);
     this.nudgeTimer.unref();
   }
@@ -158,10 +157,6 @@ export class SeriesExpander {
     while (this.draining) await this.draining.catch(() => undefined);
     const run = this.run(deadline, options.advance ?? false).finally(() => {
       this.draining = undefined;
-      if (this.again) {
-        this.again = false;
-        this.nudge();
-      }
     });
     this.draining = run;
     return run;
