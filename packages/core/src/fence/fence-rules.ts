@@ -11,18 +11,23 @@ import type { ClaimVerdict, FenceClaim, FenceRow } from './fence-types.ts';
  */
 export function verdict(row: FenceRow | undefined, claim: FenceClaim): ClaimVerdict {
   if (!row) return 'won';
+  // Lost to a record that is in Kafka: dropped. Lost to one still on its way: read again, in case it never lands.
+  const lost: ClaimVerdict = row.settled ? 'stale' : 'reread';
   const versions = row.version !== undefined && claim.version !== undefined;
   if (claim.carried) {
     if (row.gone) return 'reread';
-    if (versions && claim.version! < row.version!) return 'stale';
+    if (versions && claim.version! < row.version!) return lost;
     return claim.token > row.claimed ? 'won' : 'reread';
   }
   if (row.carried) {
     if (claim.gone) return 'won';
-    if (versions) return claim.version! >= row.version! ? 'won' : 'stale';
+    if (versions) return claim.version! >= row.version! ? 'won' : lost;
   }
-  return claim.token > row.claimed ? 'won' : 'stale';
+  return claim.token > row.claimed ? 'won' : lost;
 }
+
+/** The verdict of a claim that another claim of its key in the same call stood against (not yet in Kafka). */
+export const OUTSTOOD: ClaimVerdict = 'reread';
 
 /**
  * Within one call a key is claimed once: its claims are folded through `verdict` in token order (of equal
@@ -36,8 +41,9 @@ export function lastPerKey(claims: readonly FenceClaim[]): Map<string, number> {
   for (const [key, indices] of byKey) {
     let standing: number | undefined;
     for (const i of [...indices].sort((a, b) => claims[a]!.token - claims[b]!.token || a - b)) {
-      const row = standing === undefined ? undefined : rowOf(claims[standing]!, 0);
+      const row = standing === undefined ? undefined : { ...rowOf(claims[standing]!, 0), settled: true };
       if (row && claims[i]!.token === row.claimed && !claims[i]!.carried && !row.carried) standing = i;
+      // A claim of the same call in place of the standing one: as a settled row would judge it.
       else if (verdict(row, claims[i]!) === 'won') standing = i;
     }
     chosen.set(key, standing ?? indices.at(-1)!);
@@ -48,8 +54,10 @@ export function lastPerKey(claims: readonly FenceClaim[]): Map<string, number> {
 /** The row a winning claim leaves: the newest token seen stays, so no older read can win after it. */
 export const rowOf = (claim: FenceClaim, at: number, previous?: FenceRow): FenceRow => ({
   claimed: Math.max(claim.token, previous?.claimed ?? 0),
+  winner: claim.token,
   gone: claim.gone,
   version: claim.version,
   carried: claim.carried,
+  settled: false,
   at,
 });

@@ -14,8 +14,9 @@ export interface KeyFence {
   /** One verdict per claim, in order; at most one claim per key wins within one call. */
   claim(claims: readonly FenceClaim[]): Promise<ClaimVerdict[]>;
   /**
-   * Per claim: whether the key has been claimed by a newer read since (its record may have landed first), unless
-   * both were absences (then the key ends in a tombstone whichever landed last).
+   * After Kafka acknowledged: marks each claim's record as in Kafka (settled) while it is still the key's last
+   * claim, and says per claim whether the key has been claimed by a newer read since (its record may have landed
+   * first), unless both were absences (then the key ends in a tombstone whichever landed last).
    */
   overtaken(claims: readonly FenceMark[]): Promise<boolean[]>;
   /**
@@ -47,18 +48,28 @@ export interface FenceClaim extends FenceMark {
 }
 
 /**
- * `won`: produce it. `stale`: a newer observation of the key is already claimed; drop the record.
- * `reread`: drop it and read the item again (a carried item that lost: only a read can tell what is current).
+ * `won`: produce it. `stale`: a newer observation of the key is in Kafka; drop the record. `reread`: drop it
+ * and read the item again — a carried item that lost (only a read can tell what is current), or a newer claim
+ * whose record is not in Kafka yet (it may never be).
  */
 export type ClaimVerdict = 'won' | 'stale' | 'reread';
 
 /** The state kept per key. */
 export interface FenceRow {
+  /** The newest token that won the key (a read ordered by version may win with an older token than a carried item's). */
   claimed: number;
+  /** The token of the last claim that won: the record the key should end with. */
+  winner: number;
   gone: boolean;
   version: number | undefined;
   /** The last winner was a carried item (see `FenceClaim.carried`). */
   carried: boolean;
+  /**
+   * The last winner's record is in Kafka (its post-ack check ran). Until then an older claim is not simply
+   * dropped: the winner may still fail (Kafka down, and a duplicate delivery's 503 that nobody retries), so the
+   * older claim's key is read again instead.
+   */
+  settled: boolean;
   at: number;
 }
 
@@ -74,6 +85,6 @@ export function itemVersion(item: Record<string, unknown> | null): number | unde
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Whether a mark's key was overtaken, given the key's row: a newer claim, and not two absences. */
-export const overtakenBy = (row: { claimed: number; gone: boolean } | undefined, mark: FenceMark): boolean =>
-  !!row && row.claimed > mark.token && !(mark.gone && row.gone);
+/** Whether a mark's key was overtaken, given the key's row: another claim won since, and not two absences. */
+export const overtakenBy = (row: { winner: number; gone: boolean } | undefined, mark: FenceMark): boolean =>
+  !!row && row.winner !== mark.token && !(mark.gone && row.gone);

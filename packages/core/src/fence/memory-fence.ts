@@ -1,4 +1,4 @@
-import { lastPerKey, rowOf, verdict } from './fence-rules.ts';
+import { lastPerKey, OUTSTOOD, rowOf, verdict } from './fence-rules.ts';
 import {
   overtakenBy,
   type ClaimVerdict,
@@ -30,7 +30,7 @@ export class MemoryKeyFence implements KeyFence {
     const last = lastPerKey(claims);
     return Promise.resolve(
       claims.map((c, i) => {
-        if (last.get(c.key) !== i) return 'stale';
+        if (last.get(c.key) !== i) return OUTSTOOD;
         const row = this.rows.get(c.key);
         const v = verdict(row, c);
         if (v === 'won') this.rows.set(c.key, rowOf(c, this.now(), row));
@@ -40,7 +40,13 @@ export class MemoryKeyFence implements KeyFence {
   }
 
   overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
-    return Promise.resolve(marks.map((m) => overtakenBy(this.rows.get(m.key), m)));
+    return Promise.resolve(
+      marks.map((m) => {
+        const row = this.rows.get(m.key);
+        if (row && row.winner === m.token) row.settled = true;
+        return overtakenBy(row, m);
+      }),
+    );
   }
 
   prune(before: Date, goneBefore: Date): Promise<number> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { lastPerKey, verdict } from './fence-rules.ts';
+import { lastPerKey, OUTSTOOD, verdict } from './fence-rules.ts';
 import {
   overtakenBy,
   type ClaimVerdict,
@@ -45,12 +45,12 @@ export class PostgresKeyFence implements KeyFence {
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // The rule of fence-rules.ts `verdict`, in one upsert: a row is written only when the claim wins.
     const result = await this.query(
-      `INSERT INTO ${this.table} AS f (key, claimed, gone, version, carried, at)
-         SELECT key, claimed, gone, version, carried, now()
+      `INSERT INTO ${this.table} AS f (key, claimed, winner, gone, version, carried, at)
+         SELECT key, claimed, claimed, gone, version, carried, now()
            FROM unnest($1::text[], $2::bigint[], $3::bool[], $4::bigint[], $5::bool[]) AS i(key, claimed, gone, version, carried)
        ON CONFLICT (key) DO UPDATE
-         SET claimed = GREATEST(f.claimed, EXCLUDED.claimed), gone = EXCLUDED.gone, version = EXCLUDED.version,
-             carried = EXCLUDED.carried, at = now()
+         SET claimed = GREATEST(f.claimed, EXCLUDED.claimed), winner = EXCLUDED.claimed, gone = EXCLUDED.gone, version = EXCLUDED.version,
+             carried = EXCLUDED.carried, settled = false, at = now()
          WHERE CASE
            WHEN EXCLUDED.carried THEN NOT f.gone
              AND NOT (f.version IS NOT NULL AND EXCLUDED.version IS NOT NULL AND EXCLUDED.version < f.version)
@@ -70,15 +70,15 @@ export class PostgresKeyFence implements KeyFence {
       `${this.table}_claim`,
     );
     const won = new Set((result.rows as Array<{ key: string }>).map((r) => r.key));
-    // A carried item that lost: the row says whether it was older (stale) or met an absence (reread). Rare, so
-    // the extra round trip is paid only then.
-    const lostCarried = tried.filter((c) => c.carried && !won.has(c.key));
-    const rows = lostCarried.length ? await this.rows(lostCarried.map((c) => c.key)) : new Map<string, FenceRow>();
+    // A claim that lost: the row says whether to drop it (a newer record in Kafka, an older carried item) or to
+    // read the key again (a newer record still on its way, an absence a carried item met). Paid only by losers.
+    const lost = tried.filter((c) => !won.has(c.key));
+    const rows = lost.length ? await this.rows(lost.map((c) => c.key)) : new Map<string, FenceRow>();
     return claims.map((c, i) => {
-      if (last.get(c.key) !== i) return 'stale';
+      if (last.get(c.key) !== i) return OUTSTOOD;
       if (won.has(c.key)) return 'won';
-      if (!c.carried) return 'stale';
       const v = verdict(rows.get(c.key), c);
+      // The row changed between the two statements: read again rather than guess.
       return v === 'won' ? 'reread' : v;
     });
   }
@@ -86,19 +86,30 @@ export class PostgresKeyFence implements KeyFence {
   /** The rows of `keys` (a lost carried claim's, and the post-ack check's). */
   private async rows(keys: string[], name?: string): Promise<Map<string, FenceRow>> {
     const result = await this.query(
-      `SELECT key, claimed, gone, version, carried, extract(epoch from at) * 1000 AS at FROM ${this.table} WHERE key = ANY($1::text[])`,
+      `SELECT key, claimed, winner, gone, version, carried, settled, extract(epoch from at) * 1000 AS at FROM ${this.table} WHERE key = ANY($1::text[])`,
       [keys],
       name,
     );
-    type Row = { key: string; claimed: string; gone: boolean; version: string | null; carried: boolean; at: string };
+    type Row = {
+      key: string;
+      claimed: string;
+      winner: string;
+      gone: boolean;
+      version: string | null;
+      carried: boolean;
+      settled: boolean;
+      at: string;
+    };
     return new Map(
       (result.rows as Row[]).map((r) => [
         r.key,
         {
           claimed: Number(r.claimed),
+          winner: Number(r.winner),
           gone: r.gone,
           version: r.version === null ? undefined : Number(r.version),
           carried: r.carried,
+          settled: r.settled,
           at: Number(r.at),
         },
       ]),
@@ -108,7 +119,20 @@ export class PostgresKeyFence implements KeyFence {
   async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
     if (!marks.length) return [];
     await this.created();
-    const rows = await this.rows([...new Set(marks.map((m) => m.key))], `${this.table}_overtaken`);
+    // Settles each key still claimed with the mark's token, and reads the rows as they were, in one statement.
+    const result = await this.query(
+      `WITH m AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS m(key, token)),
+            s AS (UPDATE ${this.table} f SET settled = true FROM m WHERE f.key = m.key AND f.winner = m.token RETURNING f.key)
+       SELECT key, winner, gone FROM ${this.table} WHERE key IN (SELECT key FROM m)`,
+      [marks.map((m) => m.key), marks.map((m) => m.token)],
+      `${this.table}_settle`,
+    );
+    const rows = new Map(
+      (result.rows as Array<{ key: string; winner: string; gone: boolean }>).map((r) => [
+        r.key,
+        { winner: Number(r.winner), gone: r.gone },
+      ]),
+    );
     return marks.map((m) => overtakenBy(rows.get(m.key), m));
   }
 
@@ -123,7 +147,9 @@ export class PostgresKeyFence implements KeyFence {
 
   private created(): Promise<void> {
     this.ready ??= this.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, claimed bigint NOT NULL, gone boolean NOT NULL, version bigint, carried boolean NOT NULL DEFAULT false, at timestamptz NOT NULL DEFAULT now());
+      `CREATE TABLE IF NOT EXISTS ${this.table} (key text PRIMARY KEY, claimed bigint NOT NULL, winner bigint NOT NULL DEFAULT 0, gone boolean NOT NULL, version bigint, carried boolean NOT NULL DEFAULT false, settled boolean NOT NULL DEFAULT false, at timestamptz NOT NULL DEFAULT now());
+       ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS settled boolean NOT NULL DEFAULT false;
+       ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS winner bigint NOT NULL DEFAULT 0;
        CREATE SEQUENCE IF NOT EXISTS ${this.table}_seq`,
       [],
     )

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RestError, type TableClient } from '@azure/data-tables';
-import { lastPerKey, rowOf, verdict } from './fence-rules.ts';
+import { lastPerKey, OUTSTOOD, rowOf, verdict } from './fence-rules.ts';
 import {
   overtakenBy,
   type ClaimVerdict,
@@ -12,9 +12,11 @@ import {
 
 interface RowEntity {
   claimed: unknown;
+  winner?: unknown;
   gone: boolean;
   version?: unknown;
   carried?: boolean;
+  settled?: boolean;
   at: unknown;
 }
 
@@ -56,14 +58,26 @@ export class TableKeyFence implements KeyFence {
   async claim(claims: readonly FenceClaim[]): Promise<ClaimVerdict[]> {
     await this.ensure();
     const last = lastPerKey(claims);
-    return Promise.all(
-      claims.map((c, i) => (last.get(c.key) === i ? this.claimOne(c) : Promise.resolve('stale' as const))),
-    );
+    return Promise.all(claims.map((c, i) => (last.get(c.key) === i ? this.claimOne(c) : Promise.resolve(OUTSTOOD))));
   }
 
   async overtaken(marks: readonly FenceMark[]): Promise<boolean[]> {
     await this.ensure();
-    return Promise.all(marks.map(async (m) => overtakenBy((await this.row(m.key))?.row, m)));
+    return Promise.all(
+      marks.map(async (m) => {
+        const current = await this.row(m.key);
+        if (current && current.row.winner === m.token && !current.row.settled)
+          await this.client
+            .updateEntity({ partitionKey: 'fence', rowKey: rowKey(m.key), settled: true }, 'Merge', {
+              etag: current.etag,
+            })
+            // A newer claim came in meanwhile (412): it settles itself.
+            .catch((err: unknown) => {
+              if (!conflict(err) && !notFound(err)) throw err;
+            });
+        return overtakenBy(current?.row, m);
+      }),
+    );
   }
 
   async prune(before: Date, goneBefore: Date, deadline: number): Promise<number> {
@@ -124,8 +138,10 @@ export class TableKeyFence implements KeyFence {
         partitionKey: 'fence',
         rowKey: rowKey(c.key),
         claimed: { value: String(next.claimed), type: 'Int64' as const },
+        winner: { value: String(next.winner), type: 'Int64' as const },
         gone: c.gone,
         carried: c.carried,
+        settled: false,
         ...(c.version !== undefined ? { version: { value: String(c.version), type: 'Int64' as const } } : {}),
         at: { value: String(Date.now()), type: 'Int64' as const },
       };
@@ -146,9 +162,11 @@ export class TableKeyFence implements KeyFence {
       return {
         row: {
           claimed: int64(e.claimed),
+          winner: e.winner === undefined || e.winner === null ? int64(e.claimed) : int64(e.winner),
           gone: e.gone,
           version: e.version === undefined || e.version === null ? undefined : int64(e.version),
           carried: e.carried === true,
+          settled: e.settled === true,
           at: int64(e.at),
         },
         etag: e.etag,

@@ -137,8 +137,20 @@ export class EventProducer {
       return lead[i] === i || !sameContent(u, units[lead[i]!]!) ? v : 'stale';
     });
     this.o.metrics?.fenced('superseded', verdicts.filter((v) => v === 'stale').length);
+    // A carried item that lost, or a read that lost to a newer claim whose record is not in Kafka yet (it may
+    // never be: a duplicate delivery answered 503 that nobody retries): the key is read again.
     const rereads = leads.filter((i) => byLead.get(i) === 'reread').map((i) => units[i]!);
-    const queued = await this.queueRereads(rereads, 'carried_item_lost');
+    const [carriedOk, inFlightOk] = await Promise.all([
+      this.queueRereads(
+        rereads.filter((u) => u.records.facts.fromNotification),
+        'carried_item_lost',
+      ),
+      this.queueRereads(
+        rereads.filter((u) => !u.records.facts.fromNotification),
+        'newer_in_flight',
+      ),
+    ]);
+    const queued = carriedOk && inFlightOk;
     const results: UnitResult[] = units.map((_, i) => {
       const v = verdicts[i]!;
       if (v === 'stale') return { status: 'superseded' };
