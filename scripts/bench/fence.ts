@@ -5,7 +5,7 @@
 //  - a snapshot: items per second produced from mailboxes of existing events, through Graph's delta pages;
 //  - the sweep: Graph requests per target per round when nothing changed, and per day at G2K_SWEEP_HOURS=6.
 //
-//   pnpm bench:fence                                      20 mailboxes of 500 events, 400 POSTs per pass
+//   pnpm bench:fence                                      20 mailboxes of 500 events, 1,000 POSTs per pass, 3 rounds
 //   pnpm bench:fence --mailboxes 50 --events 1000 --posts 1000 --concurrency 16
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,13 +26,16 @@ const { values: args } = parseArgs({
   options: {
     mailboxes: { type: 'string', default: '20' },
     events: { type: 'string', default: '500' },
-    posts: { type: 'string', default: '400' },
+    posts: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
     help: { type: 'boolean' },
   },
 });
 if (args.help) {
-  console.log('pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N]');
+  console.log(
+    'pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N] [--rounds N of alternating passes]',
+  );
   process.exit(0);
 }
 const mailboxCount = Number(args.mailboxes);
@@ -182,7 +185,7 @@ try {
   };
   await pass(false); // warm-up: connections, JIT, token
   const results: Record<'on' | 'open', Array<Awaited<ReturnType<typeof pass>>>> = { on: [], open: [] };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < Number(args.rounds); round++) {
     results.open.push(await pass(true));
     results.on.push(await pass(false));
   }
