@@ -1,4 +1,5 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import { CHANGE_TRACKING_APP_ID as SIM_PUBLISHER, encryptResource, GraphSim } from '@graph2kafka/graph-sim';
 import {
   CHANGE_TRACKING_APP_ID,
@@ -9,6 +10,7 @@ import {
   type EncryptionCertificate,
   type KeyRing,
 } from '../src/index.ts';
+import { tokenIdentity } from '../src/rich/validation-tokens.ts';
 
 const flip = (b64: string, at = 10): string => {
   const bytes = Buffer.from(b64, 'base64');
@@ -118,6 +120,30 @@ describe('rich notifications: validationTokens checked against the signing keys 
       `[rich] two validation tokens verified with a cold key cache in ${(performance.now() - started).toFixed(1)} ms`,
     );
     expect(verdict).toEqual({ ok: true, tenants: new Set([tenantId, other.toLowerCase()]) });
+  });
+
+  it('takes one spelling of a token only, so a used token cannot be replayed re-spelled', async () => {
+    const jwks = createRemoteJWKSet(new URL(`${sim.urls.authority}/common/discovery/v2.0/keys`), {
+      [customFetch]: keys.fetch,
+    });
+    const jwtVerifyLoose = (token: string) => jwtVerify(token, jwks).then(() => true);
+    const genuine = await sim.validationToken(appId, tenantId);
+    const [header, payload, signature] = genuine.split('.') as [string, string, string];
+    // The last character of a 256-byte signature carries 2 bits; the other 4 are ignored by base64url decoders.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const lowBits = `${header}.${payload}.${signature.slice(0, -1)}${alphabet[last ^ 0b0101]}`;
+    const spellings = [lowBits, `${genuine}==`, `${genuine} `, `${genuine}\n`, ` ${genuine}`];
+    // jose itself takes every one of them as the same signed token: the rule must not rest on the text.
+    for (const s of spellings.slice(0, 2)) await expect(jwtVerifyLoose(s)).resolves.toBeTruthy();
+    expect(await verifier.verify([genuine])).toMatchObject({ ok: true });
+    for (const s of spellings) expect(await verifier.verify([s])).toEqual({ ok: false, reason: 'malformed' });
+    expect(await verifier.verify([genuine])).toEqual({ ok: false, reason: 'replayed' });
+    // Spelled strictly, a token's identity is its signature: the same for every spelling a decoder accepts.
+    expect(tokenIdentity(genuine)).toBe(
+      createHash('sha256').update(Buffer.from(signature, 'base64url')).digest('base64url'),
+    );
+    expect(spellings.map(tokenIdentity)).toEqual(spellings.map(() => undefined));
   });
 
   it.each([

@@ -69,6 +69,10 @@ export class ValidationTokenVerifier {
     if (!Array.isArray(tokens) || !tokens.length) return { ok: false, reason: 'missing' };
     if (tokens.length > TOKENS_PER_POST || !tokens.every((t) => typeof t === 'string' && t.length <= TOKEN_CHARS))
       return { ok: false, reason: 'malformed' };
+    // Only the one spelling Graph sends: jose also accepts padding, whitespace and the unused low bits of a part's
+    // last character, and each of those would be a fresh token to a single-use rule keyed by text.
+    const ids = (tokens as string[]).map(tokenIdentity);
+    if (ids.some((id) => id === undefined)) return { ok: false, reason: 'malformed' };
     const tenants = new Set<string>();
     // All at once: with warm keys each is microseconds; a cold start fetches the key set once for all.
     const verdicts = await Promise.all((tokens as string[]).map((t) => this.verifyOne(t)));
@@ -78,7 +82,7 @@ export class ValidationTokenVerifier {
     }
     // Anyone can encrypt content for our public certificate; what the tokens prove is that Graph sent this POST.
     // A POST that reuses tokens (a replay, with a forged item added, say) proves nothing: its items are read.
-    const hashes = (tokens as string[]).map((t) => createHash('sha256').update(t).digest('base64url'));
+    const hashes = ids as string[];
     const now = Date.now();
     if (hashes.some((h) => (this.seen.get(h) ?? 0) > now)) return { ok: false, reason: 'replayed' };
     const expiries = verdicts.map((v) => ('expiresAt' in v ? v.expiresAt : now + 3_600_000));
@@ -150,4 +154,19 @@ function failure(err: unknown): TokenFailure {
     return 'bad_signature';
   if (err instanceof TypeError || (err as { code?: string }).code === 'ERR_JOSE_GENERIC') return 'keys_unavailable';
   return 'malformed';
+}
+
+const PART = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A token's identity for the single-use rule: the hash of its decoded signature, which no re-spelling of the same
+ * signed token changes. Undefined unless the token is in canonical compact serialisation: three unpadded
+ * base64url parts, each the exact encoding of its bytes.
+ */
+export function tokenIdentity(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  for (const part of parts)
+    if (!PART.test(part) || Buffer.from(part, 'base64url').toString('base64url') !== part) return undefined;
+  return createHash('sha256').update(Buffer.from(parts[2]!, 'base64url')).digest('base64url');
 }
