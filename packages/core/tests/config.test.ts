@@ -53,7 +53,7 @@ describe('configuration', () => {
   it.each([
     ['GRAPH_BASE_URL', 'http://graph.local/v1.0', /must be an https URL/],
     ['AZURE_TENANT_ID', 'contoso.com', /tenant's GUID/],
-    ['G2K_ALLOWED_TENANTS', `${TENANT},nope`, /tenant GUIDs, got 'nope'/],
+    ['G2K_ALLOWED_TENANTS', `${TENANT},nope`, /tenant GUIDs, got a value of 4 character\(s\) \(not shown/],
     ['KAFKA_BROKERS', 'kafka', /host:port/],
     ['KAFKA_SSL', 'yes', /true or false/],
     ['KAFKA_SASL_MECHANISM', 'gssapi', /plain, scram-sha-256, scram-sha-512 or oauthbearer/],
@@ -88,6 +88,18 @@ describe('configuration', () => {
     const text = (await problems({ ...valid, [name]: value })).join('\n');
     expect(text).toMatch(new RegExp(`^${name} .*looks like a secret`, 'm'));
     expect(text).not.toContain(secret);
+  });
+
+  it.each([
+    ['KAFKA_SASL_MECHANISM', 'Tr0ub4dor&3'],
+    ['G2K_METRICS_EXPORTER', 'hunter2'],
+    ['KAFKA_BROKERS', 'kafka.example.com'],
+    ['AZURE_TENANT_ID', 'pw-123'],
+  ])('never echoes a short password pasted into %s, in any case', async (name, secret) => {
+    const text = (await problems({ ...valid, [name]: secret })).join('\n');
+    expect(text).toMatch(new RegExp(`^${name} `, 'm'));
+    for (const leaked of ['Tr0ub4dor', 'tr0ub4dor', 'hunter2', 'pw-123', 'kafka.example'])
+      expect(text).not.toContain(leaked);
   });
 
   it('refuses a renewal endpoint without the one service account allowed to call it', async () => {
@@ -274,7 +286,9 @@ describe('configuration', () => {
       ]);
       expect(
         await problems({ ...valid, ...hooks, G2K_SUBSCRIBE_USERS: USER, G2K_EXPAND_OCCURRENCES_DAYS: 'a year' }),
-      ).toEqual(["G2K_EXPAND_OCCURRENCES_DAYS must be a whole number from 0 to 366, got 'a year'."]);
+      ).toEqual([
+        'G2K_EXPAND_OCCURRENCES_DAYS must be a whole number from 0 to 366, got a value of 6 character(s) (not shown: a secret pasted into the wrong setting must not reach the logs).',
+      ]);
     });
 
     it('reads mode "rich" for Outlook kinds, with richRead; refuses it elsewhere and without a certificate', async () => {

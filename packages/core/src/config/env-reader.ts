@@ -9,13 +9,33 @@ export type Env = Record<string, string | undefined>;
 const SECRET_LIKE =
   /AccountKey=|SharedAccessKey|SharedAccessSignature|[?&]sig=|password=|pwd=|:\/\/[^/\s:@]+:[^/\s@]+@|-----BEGIN|^[A-Za-z0-9+/_~.-]{40,}={0,2}$/i;
 
+/** Text no secret is made of: numbers, GUIDs and their near misses (hex digits and dashes, at most a GUID's length). */
+const HARMLESS = /^(?:-?\d{1,12}(?:\.\d{1,6})?|[0-9a-f-]{1,36})$/i;
+
 /**
- * A setting's value for an error message, quoted; one that looks like a secret (say a connection string pasted
- * into the wrong setting) is described instead, since configuration errors end up in logs.
+ * A setting's value for an error message. Configuration errors end up in logs, and any setting can receive a
+ * secret pasted into the wrong place (a password into KAFKA_SASL_MECHANISM), so a value is quoted only when no
+ * secret looks like it: a number or a GUID-shaped id; a URL shows its scheme, host and path (never its user,
+ * password or query); anything else is described by its length only.
  */
 export function shown(value: string | undefined): string {
   const v = value ?? '';
-  return SECRET_LIKE.test(v) ? `a value that looks like a secret (${v.length} characters, not shown)` : `'${v}'`;
+  if (SECRET_LIKE.test(v)) return `a value that looks like a secret (${v.length} characters, not shown)`;
+  if (HARMLESS.test(v)) return `'${v}'`;
+  const url = urlShape(v);
+  if (url) return `'${url}'`;
+  return `a value of ${v.length} character(s) (not shown: a secret pasted into the wrong setting must not reach the logs)`;
+}
+
+/** An http(s) URL without what can hold a secret; undefined for anything else. */
+function urlShape(v: string): string | undefined {
+  if (!/^https?:\/\//i.test(v)) return undefined;
+  try {
+    const u = new URL(v);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search || u.hash ? '…' : ''}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

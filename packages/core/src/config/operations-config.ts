@@ -1,4 +1,4 @@
-import type { EnvReader } from './env-reader.ts';
+import { shown, type EnvReader } from './env-reader.ts';
 
 export const METRICS_EXPORTERS = ['none', 'console', 'azure-monitor', 'google-cloud'] as const;
 export type MetricsExporterName = (typeof METRICS_EXPORTERS)[number];
@@ -20,7 +20,7 @@ export async function readOperations(r: EnvReader): Promise<OperationsSettings> 
     ? (raw as MetricsExporterName)
     : undefined;
   if (!metricsExporter)
-    r.problems.push(`G2K_METRICS_EXPORTER must be one of ${METRICS_EXPORTERS.join(', ')}, got '${raw.slice(0, 40)}'.`);
+    r.problems.push(`G2K_METRICS_EXPORTER must be one of ${METRICS_EXPORTERS.join(', ')}, got ${shown(raw)}.`);
   const azureMonitorConnectionString =
     metricsExporter === 'azure-monitor' ? await r.secret('APPLICATIONINSIGHTS_CONNECTION_STRING', true) : undefined;
   return {

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { MICROSOFT_JWKS_URL } from '../rich/validation-tokens.ts';
-import type { EnvReader } from './env-reader.ts';
+import { shown, type EnvReader } from './env-reader.ts';
 
 /** One encryption key graph2kafka holds: its certificate id and private key (and, for the current one, the certificate). */
 export interface RichKey {
@@ -50,7 +50,7 @@ export async function readRich(r: EnvReader, wanted: boolean): Promise<RichSetti
   ): Promise<RichKey | undefined> => {
     const id = r.text(idName);
     if (id && !CERT_ID.test(id))
-      r.problems.push(`${idName} must be 1 to 128 letters, digits, '.', '_' or '-', got '${id.slice(0, 40)}'.`);
+      r.problems.push(`${idName} must be 1 to 128 letters, digits, '.', '_' or '-', got ${shown(id)}.`);
     const pem = await r.secret(keyName, true);
     if (!pem) return undefined;
     try {
