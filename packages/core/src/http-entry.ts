@@ -7,3 +7,4 @@ export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
 export { DEFAULT_MAX_BODY_BYTES, guardWire, maxBodyBytesFromEnv } from './receive/wire-guard.ts';
+export { verifyRenewalCaller } from './subscriptions/renewal-gate.ts';

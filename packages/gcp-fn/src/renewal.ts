@@ -1,10 +1,23 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { ConfigError, jsonLogger } from '@graph2kafka/core/http';
+import { ConfigError, jsonLogger, verifyRenewalCaller } from '@graph2kafka/core/http';
 import type { AppProvider } from './handlers.ts';
 
 /** The renewal function, for Cloud Scheduler with an OIDC token: request → core → response. */
-export function renewalHandler(getApp: AppProvider): (req: Request, res: Response) => Promise<void> {
+export function renewalHandler(
+  getApp: AppProvider,
+  env: Record<string, string | undefined> = process.env,
+): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
+    // The caller first: a call without Cloud Scheduler's token never makes the app load.
+    const caller = await verifyRenewalCaller(req.headers.authorization, env);
+    if (!caller.ok) {
+      const code = caller.status === 401 ? 'Unauthorized' : caller.status === 403 ? 'Forbidden' : 'NotConfigured';
+      res
+        .status(caller.status)
+        .set(caller.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {})
+        .json({ error: { code, message: caller.reason } });
+      return;
+    }
     let app;
     try {
       app = await getApp();

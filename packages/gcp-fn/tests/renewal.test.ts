@@ -20,6 +20,8 @@ describe('GCP renewal endpoint: Cloud Scheduler with an OIDC token', () => {
   let fn: Server;
   let url: string;
   let closeReceiver: () => Promise<void>;
+  /** How often the handler asked for the app: a refused caller must not make it load. */
+  let loads = 0;
   let sign: (claims: Record<string, unknown>, key?: SigningKey) => Promise<string>;
 
   beforeAll(async () => {
@@ -53,7 +55,10 @@ describe('GCP renewal endpoint: Cloud Scheduler with an OIDC token', () => {
     closeReceiver = (await serveApp(app, port)).close;
     http(
       'renewalUnderTest',
-      renewalHandler(() => Promise.resolve(app)),
+      renewalHandler(() => {
+        loads++;
+        return Promise.resolve(app);
+      }, setup.env),
     );
     fn = getTestServer('renewalUnderTest');
     await new Promise<void>((r) => fn.listen(0, '127.0.0.1', r));
@@ -98,9 +103,14 @@ describe('GCP renewal endpoint: Cloud Scheduler with an OIDC token', () => {
     expect(sim.subscriptions.all()).toHaveLength(0);
   });
 
+  it('loads the app for none of the refused calls', () => {
+    expect(loads).toBe(0);
+  });
+
   it('runs the reconcile for Cloud Scheduler’s token and answers with the report', async () => {
     const res = await call(await sign({ aud: AUDIENCE, email: INVOKER, email_verified: true }));
     expect(res.status).toBe(200);
+    expect(loads).toBe(1);
     const report = (await res.json()) as { created: string[]; errors: string[] };
     expect(report.created).toHaveLength(sim.defaults.users.length);
     expect(report.errors).toEqual([]);
