@@ -263,7 +263,13 @@ describe('verification', () => {
   });
 
   it('asks Graph to retry a subscription whose create has not returned yet (its pending marker is stored)', async () => {
-    const pending = { ...record, id: pendingId('brand-new-secret'), clientState: 'brand-new-secret', pending: true };
+    const pending = {
+      ...record,
+      id: pendingId('brand-new-secret'),
+      clientState: 'brand-new-secret',
+      pending: true,
+      pendingUntil: new Date(Date.now() + 60_000).toISOString(),
+    };
     await store.put(pending);
     const unknownId = 'f2a1c3d4-0000-4000-8000-000000000077';
     const verifier = new PostVerifier(store, allowed, 10);
@@ -284,6 +290,31 @@ describe('verification', () => {
       ok: false,
       retry: expect.any(String),
     });
+  });
+
+  it('matches a pending marker only within its window: a clientState holder cannot force 503s with made-up ids', async () => {
+    const unknownId = 'f2a1c3d4-0000-4000-8000-000000000078';
+    const marker = (over: Partial<typeof record>) => ({
+      ...record,
+      id: pendingId('settled-secret'),
+      clientState: 'settled-secret',
+      pending: true,
+      ...over,
+    });
+    const asked = () =>
+      new PostVerifier(store, allowed, 10).verify({
+        subscriptionId: unknownId,
+        tenantId: TENANT,
+        clientState: 'settled-secret',
+      });
+    // Its create returned a while ago: the marker's window has passed.
+    await store.put(marker({ pendingUntil: new Date(Date.now() - 1_000).toISOString() }));
+    expect(await asked()).toEqual({ ok: false, reason: 'unknown_subscription' });
+    // A marker of an earlier version (no window): matched for 10 minutes after it was written.
+    await store.put(marker({ updatedAt: new Date(Date.now() - 11 * 60_000).toISOString() }));
+    expect(await asked()).toEqual({ ok: false, reason: 'unknown_subscription' });
+    await store.put(marker({ updatedAt: new Date().toISOString() }));
+    expect(await asked()).toEqual({ ok: false, retry: expect.stringMatching(/being created/) });
   });
 
   it('shares store reads between items and sends at most the budget to the backend', async () => {

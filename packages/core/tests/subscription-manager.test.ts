@@ -102,6 +102,9 @@ describe('subscription manager against graph-sim', () => {
         .map((r) => r.id)
         .sort(),
     ).toEqual(records.map((r) => pendingId(r.clientState)).sort());
+    // Once its create returned, a marker is matched for half a minute at most (then made-up ids are unknown).
+    for (const m of stored.filter((r) => r.pending))
+      expect(Date.parse(m.pendingUntil!) - Date.now()).toBeLessThanOrEqual(30_000);
     // Nothing to do a second time; that run clears the markers of the first.
     expect(await h.app.manager!.reconcile()).toMatchObject({ created: [], renewed: [], deleted: [], unchanged: 2 });
     expect((await h.app.store.list()).map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());

@@ -1,5 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { pendingId, type SubscriptionRecord, type SubscriptionStore } from '../state/subscription-store.ts';
+import {
+  pendingId,
+  pendingMatches,
+  type SubscriptionRecord,
+  type SubscriptionStore,
+} from '../state/subscription-store.ts';
 import type { Rejection } from './outcome.ts';
 
 /**
@@ -53,7 +58,12 @@ export class PostVerifier {
       // A subscription whose create call has not returned yet: its marker is keyed by its clientState.
       if (item.clientState === null) return { ok: false, reason: 'unknown_subscription' };
       const marker = await this.lookup(pendingId(item.clientState));
-      if (marker !== 'over_budget' && marker?.pending && marker.tenantId.toLowerCase() === item.tenantId)
+      if (
+        marker !== 'over_budget' &&
+        marker &&
+        pendingMatches(marker, Date.now()) &&
+        marker.tenantId.toLowerCase() === item.tenantId
+      )
         return { ok: false, retry: 'the subscription is being created; its secret is not stored yet' };
       return { ok: false, reason: found === undefined ? 'unknown_subscription' : 'client_state_mismatch' };
     }

@@ -43,6 +43,26 @@ export interface SubscriptionRecord {
    * "unknown". Never a real subscription; removed by the reconcile after the one that wrote it.
    */
   pending?: boolean;
+  /**
+   * Until when (this machine's clock, ISO) a marker is matched: while its create is in flight, and a few seconds
+   * after (a receiver may have cached the new id as unknown). Past it, a notification of an unknown id is
+   * refused like any other, so a clientState holder cannot keep a subscription's POSTs answered 503.
+   */
+  pendingUntil?: string;
+}
+
+/** How long a pending marker is matched after it was written (a create's calls and retries are bounded within it). */
+export const PENDING_CREATE_MS = 10 * 60_000;
+/** How long it is matched once the create returned: longer than the store cache remembers an id as unknown. */
+export const PENDING_AFTER_CREATE_MS = 30_000;
+
+/** Whether a pending marker still makes a notification a retry (markers of earlier versions: by `updatedAt`). */
+export function pendingMatches(marker: SubscriptionRecord, now: number): boolean {
+  if (!marker.pending) return false;
+  const until = marker.pendingUntil
+    ? Date.parse(marker.pendingUntil)
+    : Date.parse(marker.updatedAt) + PENDING_CREATE_MS;
+  return Number.isFinite(until) && now < until;
 }
 
 /** The store id of the pending marker for a clientState: a hash, so the id reveals nothing of the secret. */

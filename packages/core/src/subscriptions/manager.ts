@@ -5,6 +5,8 @@ import type { LifecycleNotification } from '../receive/notification.ts';
 import { KINDS, kindOf, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
 import {
   pendingId,
+  PENDING_AFTER_CREATE_MS,
+  PENDING_CREATE_MS,
   type ExpansionWindow,
   type MailboxSyncState,
   type SubscriptionRecord,
@@ -812,18 +814,31 @@ export class SubscriptionManager {
     };
     // Graph may deliver the first change before the create call returns: the marker makes the receiver
     // answer "retry" for this clientState until the record below is stored.
-    await this.store.put({
+    const marker = (ms: number): SubscriptionRecord => ({
       ...base,
       id: pendingId(clientState),
       expirationDateTime: body.expirationDateTime,
       pending: true,
+      // Wall clock, as the receiver reads it (this.now may be Graph's simulated clock).
+      pendingUntil: new Date(Date.now() + ms).toISOString(),
     });
-    const sub = await this.api.create(want.tenantId, body);
-    if (sub === 'conflict') return 'conflict';
+    await this.store.put(marker(PENDING_CREATE_MS));
+    let sub: GraphSubscription | 'conflict';
+    try {
+      sub = await this.api.create(want.tenantId, body);
+    } catch (err) {
+      await this.store.put(marker(0)).catch(() => undefined);
+      throw err;
+    }
+    if (sub === 'conflict') {
+      await this.store.put(marker(0));
+      return 'conflict';
+    }
     const record: SubscriptionRecord = { ...base, id: sub.id, expirationDateTime: sub.expirationDateTime };
     await this.store.put(record);
-    // The marker stays until a later run's audit: a receiver that cached this id as unknown a moment ago
-    // must still find the marker (and answer "retry") until its cache forgets.
+    // The marker is matched a little longer (a receiver that cached this id as unknown a moment ago must still
+    // answer "retry" until its cache forgets), then not at all; a later run's audit deletes it.
+    await this.store.put(marker(PENDING_AFTER_CREATE_MS));
     return record;
   }
 
