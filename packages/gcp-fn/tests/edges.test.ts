@@ -510,4 +510,44 @@ describe('GCP function: records produced without their event are repaired', () =
       await sim.stop();
     }
   }, 60_000);
+
+  it('keeps its bound against one clientState’s junk, and still takes another mailbox’s genuine repair', async () => {
+    const sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    const pipe = await startPipeline(sim, {
+      G2K_NOTIFICATION_URL: NOTIFICATION_URL,
+      G2K_LIFECYCLE_URL: NOTIFICATION_URL,
+      G2K_REPAIR_QUEUE_MAX: '100',
+    });
+    try {
+      const [attacker, victim] = sim.defaults.users.map((u) => u.id) as [string, string];
+      const held = await createSubscription(sim, pipe.app.store, { userId: attacker, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.store, { userId: victim, notificationUrl: pipe.url });
+      // Three POSTs of 1,000 made-up ids with the one clientState the attacker holds: 800 of each go out
+      // unenriched (past the per-POST read limit) and ask for a repair.
+      for (let round = 0; round < 3; round++) {
+        const value = Array.from({ length: 1_000 }, (_, i) =>
+          change(held, `Users/${attacker}/Events/AAMkjunk${round}x${i}=`, { id: undefined }),
+        );
+        expect((await post(pipe.url, JSON.stringify({ value }))).status).toBe(202);
+      }
+      const queued = await pipe.app.store.listRepairs(10_000);
+      // Half the queue is open to anyone, then a mailbox gets its share (a tenth): 50 + 10 at most.
+      expect(queued.length).toBeLessThanOrEqual(60);
+      expect(queued.length).toBeGreaterThanOrEqual(50);
+      // The victim's genuine change, whose read Graph refuses just then, still gets its repair entry.
+      const genuine = sim.createEvent(victim, { subject: 'board meeting' });
+      sim.addFaultRule({ pathContains: genuine.immutableId, status: 503, retryAfterSeconds: 30, count: 10 });
+      await sim.settled();
+      const ofVictim = (entries: Array<{ userId: string }>) =>
+        entries.filter((e) => e.userId.toLowerCase() === victim.toLowerCase());
+      let entries = await pipe.app.store.listRepairs(10_000);
+      for (const deadline = Date.now() + 20_000; !ofVictim(entries).length && Date.now() < deadline;)
+        entries = await new Promise((r) => setTimeout(r, 50)).then(() => pipe.app.store.listRepairs(10_000));
+      expect(ofVictim(entries).map((e) => (e as { itemId?: string }).itemId)).toEqual([genuine.immutableId]);
+      expect(entries.length).toBeLessThanOrEqual(100);
+    } finally {
+      await pipe.stop();
+      await sim.stop();
+    }
+  }, 90_000);
 });

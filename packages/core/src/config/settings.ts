@@ -179,7 +179,8 @@ export const SETTINGS = {
   G2K_REPAIR_QUEUE_MAX: {
     domain: 'receive',
     default: '`100000`',
-    meaning: 'unenriched changes the repair queue (in the state store) holds at most',
+    meaning:
+      'unenriched changes the repair queue (in the state store) holds at most; once it is half full, one mailbox may hold a tenth of it',
   },
   G2K_STATE_STORE: {
     domain: 'state',

@@ -157,7 +157,7 @@ export class Metrics {
     this.tap?.notEnriched(count);
   }
 
-  repaired(result: 'repaired' | 'gone' | 'abandoned', count = 1): void {
+  repaired(result: 'repaired' | 'gone' | 'abandoned' | 'refused', count = 1): void {
     if (count) this.repairs.add(count, { result });
   }
 

@@ -9,6 +9,7 @@ import { repairRecords, repairTarget, type ChangeRecords } from '../record.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { KINDS } from '../kinds/index.ts';
+import { mailboxOf, QueueAdmission } from './queue-admission.ts';
 import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
 
 export interface RepairReport {
@@ -29,7 +30,10 @@ export interface RepairerOptions {
   logger: Logger;
   /** The instance's background work, where opportunistic drains queue. */
   work: BackgroundWork;
-  /** The queue's bound; past it, new unenriched changes are logged and stay unrepaired. */
+  /**
+   * The queue's bound; past it (or past a mailbox's share once the queue is half full), new unenriched changes
+   * are logged and stay unenriched until the sweep, and re-reads are refused (their caller retries).
+   */
   maxEntries: number;
   metrics?: Metrics;
   now?: () => number;
@@ -41,8 +45,6 @@ const ROUND = 100;
 const PER_RUN = 20_000;
 /** After this many failed runs an entry is given up (its record stays unenriched, and says why). */
 const MAX_ATTEMPTS = 48;
-/** How often an instance re-counts the queue against its bound (the count is a listing, not free). */
-const SIZE_CHECK_MS = 5 * 60_000;
 /** The least time between two opportunistic drains by one instance. */
 const NUDGE_GAP_MS = 60_000;
 /** Reasons that say Graph is struggling: a round that meets many of them ends the run early. */
@@ -57,8 +59,10 @@ const BACKOFF = new Set(['throttled', 'graph_unavailable', 'token_unavailable'])
 export class Repairer {
   private readonly o: RepairerOptions;
   private readonly now: () => number;
-  private full = false;
-  private sizeCheckedAt = -Infinity;
+  private readonly admission: QueueAdmission;
+  private countedAt = -Infinity;
+  /** The first count of the queue: nothing is admitted before it answered. */
+  private firstCount: Promise<void> | undefined;
   private draining: Promise<RepairReport> | undefined;
   private nudgedAt = -Infinity;
   /** Whether this instance knows of waiting entries (it queued some, or a drain left some). */
@@ -67,24 +71,29 @@ export class Repairer {
   constructor(options: RepairerOptions) {
     this.o = options;
     this.now = options.now ?? Date.now;
+    this.admission = new QueueAdmission(options.maxEntries);
   }
 
   /** Queues changes produced without their item. Never throws: a failure only leaves a record unrepaired. */
   private async enqueueEntries(entries: RepairEntry[]): Promise<void> {
     if (!entries.length) return;
-    this.checkSize();
-    if (this.full) {
+    await this.counted();
+    const admitted = this.admission.admit(entries);
+    const refused = entries.filter((_, i) => !admitted[i]);
+    if (refused.length) {
+      this.o.metrics?.repaired('refused', refused.length);
       this.o.logger.error(
-        'repair queue full; unenriched records stay unrepaired: fix what keeps Graph from answering (token, throttling), then raise G2K_REPAIR_QUEUE_MAX if the backlog is real',
+        'repair queue full (or these mailboxes hold their share of it); unenriched records stay so until the sweep: fix what keeps Graph from answering (token, throttling), then raise G2K_REPAIR_QUEUE_MAX if the backlog is real',
         {
-          count: entries.length,
+          count: refused.length,
+          mailboxes: new Set(refused.map(mailboxOf)).size,
+          queued: this.admission.size,
           maxEntries: this.o.maxEntries,
         },
       );
-      return;
     }
     try {
-      await Promise.all(entries.map((e) => this.put(e)));
+      await Promise.all(entries.filter((_, i) => admitted[i]).map((e) => this.put(e)));
       this.pending = true;
     } catch (err) {
       this.o.logger.error('queueing unenriched records for repair failed', { error: errorMessage(err) });
@@ -100,7 +109,7 @@ export class Repairer {
     units: ReadonlyArray<{ records: ChangeRecords; select?: string | undefined }>,
     reason: string,
   ): Promise<void> {
-    this.admit(units.length);
+    await this.admit(units.map((u) => ({ tenantId: u.records.facts.tenantId, userId: u.records.target.userId ?? '' })));
     const firstSeenAt = new Date(this.now()).toISOString();
     await Promise.all(
       units.map(({ records: r, select }) =>
@@ -128,7 +137,7 @@ export class Repairer {
    * replayed POST can name an occurrence): the master is read and produced, never the occurrence's own key.
    */
   async enqueueMasters(items: ReadonlyArray<{ n: VerifiedChange; masterId: string }>): Promise<void> {
-    this.admit(items.length);
+    await this.admit(items.map(({ n }) => ({ tenantId: n.tenantId, userId: n.target.userId ?? '' })));
     const firstSeenAt = new Date(this.now()).toISOString();
     await Promise.all(
       items.map(({ n, masterId }) =>
@@ -205,11 +214,14 @@ export class Repairer {
    * Re-reads and series masters count against the queue's bound like unenriched records: a forged POST must not
    * grow the queue past it. Throws when full, so the caller has the change retried rather than dropped.
    */
-  private admit(count: number): void {
-    this.checkSize();
-    if (!this.full || !count) return;
+  private async admit(entries: ReadonlyArray<Pick<RepairEntry, 'tenantId' | 'userId'>>): Promise<void> {
+    if (!entries.length) return;
+    await this.counted();
+    const admitted = this.admission.admit(entries);
+    if (admitted.every(Boolean)) return;
+    this.o.metrics?.repaired('refused', admitted.filter((a) => !a).length);
     throw new Error(
-      `the repair queue is full (G2K_REPAIR_QUEUE_MAX ${this.o.maxEntries}): fix what keeps Graph from answering, or raise the bound`,
+      `the repair queue is full, or this mailbox holds its share of it (G2K_REPAIR_QUEUE_MAX ${this.o.maxEntries}): fix what keeps Graph from answering, or raise the bound`,
     );
   }
 
@@ -300,8 +312,8 @@ export class Repairer {
     this.o.metrics?.repaired('gone', report.gone);
     this.o.metrics?.repaired('abandoned', report.abandoned);
     this.pending = report.left > 0 || entries.length === PER_RUN;
-    this.full = false;
-    this.sizeCheckedAt = this.now();
+    // The run deleted entries: the next admission counts the queue again.
+    this.countedAt = -Infinity;
     if (report.repaired || report.gone || report.left) this.o.logger.info('repair run', { ...report });
     return report;
   }
@@ -324,17 +336,25 @@ export class Repairer {
     await this.put({ ...entry, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
   }
 
-  /** Re-counts the queue in the background now and then; enqueue reads only the last answer. */
-  private checkSize(): void {
-    if (this.now() - this.sizeCheckedAt < SIZE_CHECK_MS) return;
-    this.sizeCheckedAt = this.now();
-    void this.o.store
-      .listRepairs(this.o.maxEntries)
-      .then((entries) => {
-        this.full = entries.length >= this.o.maxEntries;
+  /**
+   * The queue's count for admission: the first one is waited for; later ones run in the background now and then
+   * (more often once the queue is half full), while admission goes on from the last count plus what it admitted.
+   */
+  private async counted(): Promise<void> {
+    if (this.now() - this.countedAt >= this.admission.recountEvery()) {
+      this.countedAt = this.now();
+      const done = this.admission.recount();
+      const count = this.o.store.listRepairs(this.o.maxEntries).then((entries) => {
+        done(entries);
         if (entries.length) this.pending = true;
-      })
-      .catch(() => undefined);
+      });
+      this.firstCount ??= count.catch(() => {
+        this.firstCount = undefined;
+        this.countedAt = -Infinity;
+      });
+      void count.catch(() => undefined);
+    }
+    await this.firstCount;
   }
 }
 
