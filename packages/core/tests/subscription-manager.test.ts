@@ -255,6 +255,42 @@ describe('subscription manager against graph-sim', () => {
     expect(records.every((r) => r.headers['g2k-source'] === 'resync')).toBe(true);
   });
 
+  it('runs one resync for a burst of `missed` (forged or not); the rest is one round the timer owes', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const [user] = h.users;
+    const sub = h.sim.subscriptions.all().find((s) => s.userId === user)!;
+    const rounds = () =>
+      h.sim.records.requests
+        .all()
+        .filter((r) => r.path.includes(`/users/${user}/calendarView/delta`) && !r.path.includes('token=')).length;
+    const before = rounds();
+    for (let i = 0; i < 8; i++) {
+      h.sim.lifecycle(sub.id, 'missed');
+      await h.sim.settled();
+    }
+    expect(rounds() - before).toBe(1);
+    const later = h.sim.createEvent(user!, { subject: 'changed while missed were coming' });
+    const key = `${h.sim.defaults.tenantId}/${user}/${later.immutableId}`;
+    await h.reader.waitForMatch((r) => r.key === key);
+    h.sim.setFaults({ deliveryDropRate: 1 });
+    h.sim.updateEvent(user!, later.id, { subject: 'the last edit, dropped' });
+    await h.sim.settled();
+    h.sim.setFaults({ deliveryDropRate: 0 });
+    // The timer's run does the owed round once, and it brings what the dropped notification carried.
+    await h.app.manager!.reconcile();
+    expect(rounds() - before).toBe(2);
+    const last = await h.reader.waitForMatch(
+      (r) => r.key === key && r.value !== null && JSON.parse(r.value).event?.subject === 'the last edit, dropped',
+    );
+    expect(last.headers['g2k-source']).toBe('resync');
+    // Past the window, a `missed` runs its resync at once again.
+    h.sim.clock.advance(11 * 60_000);
+    h.sim.lifecycle(sub.id, 'missed');
+    await h.sim.settled();
+    expect(rounds() - before).toBe(3);
+  });
+
   it('answers reauthorizationRequired with exactly one reauthorize call', async () => {
     h = await harness();
     await h.app.manager!.reconcile();
@@ -310,6 +346,8 @@ describe('subscription manager against graph-sim', () => {
     h.sim.setFaults({ deliveryDropRate: 0 });
     h.sim.invalidateDeltaTokens(user!);
     const before = h.reader.records.length;
+    // Past the window of the `missed` graph-sim sent after the drops (a second one within it waits for the timer).
+    h.sim.clock.advance(11 * 60_000);
     h.sim.lifecycle(sub.id, 'missed');
     await h.sim.settled();
     const deltaCalls = h.sim.records.requests.all().filter((r) => r.path.endsWith('/calendarView/delta'));

@@ -37,6 +37,8 @@ export interface SubscriptionRecord {
   /** Last PATCH and last reauthorize: Graph asks not to send both for one subscription within 10 minutes. */
   lastRenewedAt?: string;
   lastReauthorizedAt?: string;
+  /** The last `missed` that ran a resync inline: later ones within `MISSED_COALESCE_MS` leave it to the timer. */
+  lastMissedAt?: string;
   /**
    * A marker written before Graph is asked to create a subscription, under `pendingId(clientState)`: Graph's
    * first notification can arrive before the create call returns, and must be told "retry" rather than

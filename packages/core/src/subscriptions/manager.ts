@@ -57,6 +57,11 @@ const PATCH_REAUTH_GAP_MS = 10 * 60_000;
 /** A `missed` within this long of a resync still under way adds nothing: that resync covers it. */
 const MISSED_RESYNC_GAP_MS = 60_000;
 /**
+ * A `missed` within this long of the last one that ran a resync leaves its round to the timer: one round however
+ * many came. A clientState holder's forged `missed` then costs one round per window, not one per POST.
+ */
+export const MISSED_COALESCE_MS = 10 * 60_000;
+/**
  * Tenants reconciled at once; each is paced by its own throttles and all by the app's. Many at once: the app's
  * quota (2,000 writes per 20 s) is four tenants' worth (500 each), and tenants left to the end on their own
  * could not use it.
@@ -475,6 +480,14 @@ export class SubscriptionManager {
     // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
     // The sync state's time is the machine's (the resyncer writes it), not Graph's.
     if (sync?.resyncPending && Date.now() - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
+    if (record.lastMissedAt && now - Date.parse(record.lastMissedAt) < MISSED_COALESCE_MS) {
+      if (!sync?.resyncPending) await this.resyncer.markPending(syncTargetOf(want));
+      this.logger.info('missed soon after the last one: its resync is left to the timer', {
+        subscriptionId: record.id,
+      });
+      return;
+    }
+    await this.store.put({ ...record, lastMissedAt: new Date(now).toISOString() });
     const result = await this.resyncer.resync(syncTargetOf(want), record.id, deadline);
     if (!result.complete) this.logger.info('resync continues with the next timer run', { resource: want.resource });
   }
