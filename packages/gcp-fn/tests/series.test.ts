@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { runRenewal } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken, type ReadRecord } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const DAY = 86_400_000;
 /** The window of the entry below: today and the next 35 days (whole UTC days). */
@@ -215,6 +215,48 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     expect(liveOccurrences(m).size).toBe(0);
     expect(await pipe.app.store.getSeries({ tenantId, userId, masterId: m })).toBeUndefined();
   }, 60_000);
+
+  it('re-expands a series only when its master changed: a replayed `updated` of it produces the master alone', async () => {
+    const start = new Date(Math.floor(sim.clock.now() / DAY) * DAY + 2 * DAY).toISOString().slice(0, 10);
+    const master = sim.createEvent(userId, {
+      subject: 'Daily check-in',
+      start: `${start}T08:00:00Z`,
+      end: `${start}T08:15:00Z`,
+      recurrence: {
+        pattern: { type: 'daily', interval: 1 },
+        range: { type: 'numbered', startDate: start, numberOfOccurrences: 5 },
+      },
+    });
+    const m = master.immutableId;
+    await pipe.reader.waitForMatch((r) => r.key === keyOf(m));
+    await settle();
+    await expectStreamEqualsView(m);
+    const before = pipe.reader.records.length;
+    const instanceReads = () => sim.records.requests.all().filter((r) => r.path.includes(`${m}/instances`)).length;
+    const readsBefore = instanceReads();
+    // What a clientState holder can send: the subscription's own `updated` for the master, again and again.
+    const sub = (await pipe.app.store.list()).find((r) => !r.pending && r.userId === userId)!;
+    const replay = {
+      subscriptionId: sub.id,
+      subscriptionExpirationDateTime: sub.expirationDateTime,
+      changeType: 'updated',
+      resource: `Users/${userId}/Events/${m}`,
+      clientState: sub.clientState,
+      tenantId: sub.tenantId,
+    };
+    for (let i = 0; i < 3; i++) expect((await post(pipe.url, JSON.stringify({ value: [replay] }))).status).toBe(202);
+    await settle();
+    await pipe.reader.readToEnd();
+    const after = pipe.reader.records.slice(before);
+    expect(after.filter((r) => r.headers['g2k-source'] === 'expansion')).toEqual([]);
+    expect(after.every((r) => r.key === keyOf(m))).toBe(true);
+    expect(instanceReads()).toBe(readsBefore);
+    // A real change of the master still reaches every occurrence.
+    sim.updateEvent(userId, m, { subject: 'Daily check-in (new room)' });
+    await settle();
+    const view = await expectStreamEqualsView(m);
+    expect(view.map((v) => v.subject)).toEqual(view.map(() => 'Daily check-in (new room)'));
+  });
 
   it('an expansion Graph refuses stays due, tombstones nothing, and completes once Graph answers', async () => {
     const today = Math.floor(sim.clock.now() / DAY) * DAY;

@@ -161,7 +161,7 @@ export class Metrics {
     if (count) this.repairs.add(count, { result });
   }
 
-  seriesExpanded(result: 'expanded' | 'advanced' | 'gone' | 'failed', count = 1): void {
+  seriesExpanded(result: 'expanded' | 'advanced' | 'gone' | 'failed' | 'unchanged', count = 1): void {
     if (count) this.seriesExpansions.add(count, { result });
   }
 

@@ -93,11 +93,13 @@ export class SeriesExpander {
         dues.map(async ({ origin, itemId, outcome }) => {
           const ref: SeriesRef = { tenantId: origin.tenantId.toLowerCase(), userId: origin.userId, masterId: itemId };
           if (outcome.kind === 'gone' && !(await this.o.store.getSeries(ref))) return;
+          const version = outcome.kind === 'found' ? outcome.item.changeKey : undefined;
           await this.o.store.putSeriesDue({
             ...ref,
             subscriptionId: origin.subscriptionId,
             ...(origin.select ? { select: origin.select } : {}),
             ...(origin.expand ? { expand: origin.expand } : {}),
+            ...(typeof version === 'string' && version ? { masterVersion: version } : {}),
             changedAt,
             attempts: 0,
           });
@@ -218,6 +220,11 @@ export class SeriesExpander {
         await this.clearDue(ref, due);
         return;
       }
+      if (due && alreadyExpanded(due, previous, expand, select, this.now())) {
+        await this.clearDue(ref, due);
+        this.o.metrics?.seriesExpanded('unchanged');
+        return;
+      }
       const window = expansionWindow(expand, this.now());
       // The fence's token before the read: a newer expansion (another instance, a later change) wins.
       const scope = fenceScope(ref.tenantId, 'events', ref.userId);
@@ -267,6 +274,15 @@ export class SeriesExpander {
           advanceAt: new Date((Math.floor(this.now() / DAY_MS) + 1) * DAY_MS).toISOString(),
           occurrences,
           ...(retired.length ? { retired } : {}),
+          // An expansion without a known version (a window advance keeps the last one; a marker of an earlier
+          // version has none) makes the next marker expand again.
+          ...(due
+            ? due.masterVersion
+              ? { masterVersion: due.masterVersion }
+              : {}
+            : previous?.masterVersion
+              ? { masterVersion: previous.masterVersion }
+              : {}),
         });
         if (due) report.expanded++;
         else report.advanced++;
@@ -392,5 +408,26 @@ function occurrenceRecords(
     },
     outcome,
     at,
+  );
+}
+
+/**
+ * Whether a due marker names the master version the series' last expansion was for, with the same options, in
+ * a window that has not moved since: then the occurrences in Kafka are already this version's.
+ */
+function alreadyExpanded(
+  due: SeriesDue,
+  previous: SeriesState | undefined,
+  expand: SeriesState['expand'],
+  select: string | undefined,
+  now: number,
+): boolean {
+  return (
+    !!due.masterVersion &&
+    previous?.masterVersion === due.masterVersion &&
+    JSON.stringify(previous.expand) === JSON.stringify(expand) &&
+    previous.select === select &&
+    !!previous.advanceAt &&
+    Date.parse(previous.advanceAt) > now
   );
 }

@@ -191,6 +191,8 @@ export interface SeriesState extends SeriesRef {
   /** When the window next moves (the start of the next UTC day): the timer expands the series again then. */
   advanceAt?: string;
   occurrences: Array<{ id: string; originalStart: string }>;
+  /** The master's `changeKey` the last expansion after a change was for (see `SeriesDue.masterVersion`). */
+  masterVersion?: string;
   /**
    * Occurrences tombstoned while still inside the window: a resync's delta reports them removed again, and
    * must know them for occurrences (not events of their own).
@@ -206,6 +208,12 @@ export interface SeriesDue extends SeriesRef {
   expand?: ExpansionWindow;
   /** When the change was produced; a marker is cleared only if no newer change replaced it meanwhile. */
   changedAt: string;
+  /**
+   * The master's `changeKey` as read when its record was produced: a marker for the version the last expansion
+   * was already for is cleared without reading the series again (a replayed or forged `updated` of an unchanged
+   * master must not re-produce every occurrence). Graph changes the master with any of its occurrences.
+   */
+  masterVersion?: string;
   attempts: number;
   lastAttemptAt?: string;
 }
