@@ -43,7 +43,9 @@ Subscriptions:
 Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
   list [--max N]            print them, one JSON line each (default at most 100)
   replay [--max N]          read each change's item from Graph again and produce it under today's limits;
-                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay)
+                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay).
+                            A letter for a target graph2kafka does not subscribe to now (tenant, kind, mailbox,
+                            folder) is refused: named on stderr with the reason, nothing read, exit 1
 
 Repair:
   repair                    complete the records produced without their event now, as the timer run does
@@ -142,10 +144,11 @@ async function main(): Promise<number> {
         return 0;
       }
       const report = await letters.replay(max);
+      for (const r of report.refused) console.error(`refused dead letter ${r.at} (${r.reason}): ${r.message}`);
       console.log(
-        `replayed ${report.replayed}, dead-lettered again ${report.deadLetteredAgain}${report.stoppedAt ? `, stopped at ${report.stoppedAt}` : ''}`,
+        `replayed ${report.replayed}, dead-lettered again ${report.deadLetteredAgain}, refused ${report.refused.length}${report.stoppedAt ? `, stopped at ${report.stoppedAt}` : ''}`,
       );
-      return report.stoppedAt ? 1 : 0;
+      return report.stoppedAt || report.refused.length ? 1 : 0;
     }
     if (group === 'repair') {
       const report = await app.repairer.drain(Date.now() + 10 * 60_000);

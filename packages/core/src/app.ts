@@ -6,6 +6,7 @@ import { desiredCoverage } from './graph/folder-scope.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
+import { LetterCheck } from './deadletter/letter-check.ts';
 import { BatchingKeyFence } from './fence/batching-fence.ts';
 import { BackgroundWork } from './work/background-work.ts';
 import { kafkaSasl } from './kafka/auth.ts';
@@ -203,6 +204,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         topic: config.topics.deadLetter,
         fetcher,
         events,
+        check: () =>
+          new LetterCheck({
+            store,
+            allowedTenants: config.allowedTenants,
+            desired: config.subscriptions?.desired,
+          }),
         logger,
       }),
     async close() {
