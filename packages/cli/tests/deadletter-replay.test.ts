@@ -29,6 +29,7 @@ async function graph2kafka(
 
 /** What only the forged letters' items hold: found in any record or topic, a forged letter was replayed. */
 const SECRET = 'not-for-kafka';
+const KEY = 'test-only-dead-letter-key-0123456789abcdef';
 
 /**
  * Whoever can write to the dead-letter topic can write letters; a replay must not read or produce anything for a
@@ -67,6 +68,7 @@ describe('graph2kafka deadletter replay: letters are re-verified against the sub
       G2K_SNAPSHOT: '0',
       // Above the broker's own limit (1 MiB): what the broker refuses reaches the dead-letter topic.
       G2K_MAX_RECORD_BYTES: '5000000',
+      G2K_DEAD_LETTER_KEY: KEY,
     });
     env = pipe.env;
     app = await createAppFromEnv(env, [], { logger: silentLogger });
@@ -85,6 +87,7 @@ describe('graph2kafka deadletter replay: letters are re-verified against the sub
     await sim.settled();
     const letters = await TopicReader.start(brokersFromEnv(), pipe.deadLetterTopic);
     const [genuine] = await letters.waitFor(1).finally(() => letters.stop());
+    expect(genuine!.headers['g2k-signature']).toMatch(/^hmac-sha256=[A-Za-z0-9_-]{43}$/);
     const template = JSON.parse(genuine!.value!) as Record<string, unknown>;
 
     // Items the forged letters point at, each in a place graph2kafka does not subscribe to.
@@ -209,6 +212,81 @@ describe('graph2kafka deadletter replay: letters are re-verified against the sub
     } finally {
       await events.stop();
       await messages.stop();
+    }
+  }, 120_000);
+
+  it('refuses letters signed by none of the keys, and unsigned ones with --signed-only; stops, losing nothing, without the key', async () => {
+    const big = sim.createEvent(adele, { subject: 'too big again', body: 'y'.repeat(1_500_000) });
+    await sim.settled();
+    const letters = await TopicReader.start(brokersFromEnv(), pipe.deadLetterTopic);
+    const genuine = await letters
+      .waitForMatch((r) => r.value?.includes(big.immutableId) === true)
+      .finally(() => letters.stop());
+    const signature = genuine.headers['g2k-signature']!;
+    const alexEvent = sim.createEvent(alex, { subject: SECRET, body: SECRET });
+    const adeleEvent = sim.createEvent(adele, { subject: 'in scope', body: 'visible' });
+    await sim.settled();
+    const value = JSON.parse(genuine.value!) as Record<string, unknown>;
+    // The genuine letter's key: every letter of this test in one partition, in the order written.
+    const letter = (over: Record<string, unknown>, headers: Record<string, string>) => ({
+      key: genuine.key!,
+      value: JSON.stringify({ ...value, eventId: undefined, ...over }),
+      headers,
+    });
+    const sink = new KafkaRecordSink(app.config.kafka, silentLogger);
+    try {
+      await sink.send(
+        pipe.deadLetterTopic,
+        [
+          // The genuine letter's signature on a letter changed to name another mailbox.
+          letter({ userId: alex, itemId: alexEvent.immutableId }, { 'g2k-signature': signature }),
+          // A made-up signature on a letter for a subscribed mailbox.
+          letter({ itemId: adeleEvent.immutableId }, { 'g2k-signature': `hmac-sha256=${'A'.repeat(43)}` }),
+          // No signature at all, for a subscribed mailbox: an older version's letter, or a forgery.
+          letter({ itemId: adeleEvent.immutableId }, {}),
+        ],
+        10_000,
+      );
+    } finally {
+      await sink.close();
+    }
+
+    const fixed = { ...env, G2K_MAX_RECORD_BYTES: '1000000' };
+    // Without the key a signed letter cannot be told from a forged one: the replay stops before it, commits nothing.
+    // An empty setting is an unset one (the test's process environment stays out of it).
+    const keyless = { ...fixed, G2K_DEAD_LETTER_KEY: '' };
+    const stopped = await graph2kafka(['deadletter', 'replay'], keyless);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stdout).toMatch(
+      /replayed 0, dead-lettered again 0, refused 0, stopped at \d+:\d+ \(the letter is signed, but G2K_DEAD_LETTER_KEY is not set/,
+    );
+    expect(await graph2kafka(['deadletter', 'replay', '--signed-only'], keyless)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--signed-only needs G2K_DEAD_LETTER_KEY/),
+    });
+
+    const readsOfAlex = () => sim.records.requests.all().filter((r) => r.path.toLowerCase().includes(alex)).length;
+    const alexReads = readsOfAlex();
+    const events = await TopicReader.start(brokersFromEnv(), pipe.topic);
+    try {
+      await events.readToEnd();
+      const before = events.records.length;
+      const replayed = await graph2kafka(['deadletter', 'replay', '--signed-only'], fixed);
+      expect(readsOfAlex()).toBe(alexReads);
+      expect(replayed.stdout).toMatch(/replayed 1, dead-lettered again 0, refused 3/);
+      expect(replayed.code).toBe(1);
+      const refusals = replayed.stderr.trim().split('\n');
+      expect(refusals.map((l) => /\(([a-z_]+)\)/.exec(l)?.[1])).toEqual(['bad_signature', 'bad_signature', 'unsigned']);
+      expect(refusals[0]).toMatch(/G2K_DEAD_LETTER_PREVIOUS_KEY/);
+      expect(refusals[2]).toMatch(/replay without --signed-only/);
+      // Only the genuine letter's event was produced.
+      await events.waitFor(before + 1);
+      await events.readToEnd();
+      expect(events.records.slice(before).map((r) => [r.key, r.headers['g2k-source']])).toEqual([
+        [`${sim.defaults.tenantId}/${adele}/${big.immutableId}`, 'repair'],
+      ]);
+    } finally {
+      await events.stop();
     }
   }, 120_000);
 });

@@ -5,18 +5,27 @@ import type { EventFetcher } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import { repairRecords, repairTarget, type DeadLetterValue } from '../record.ts';
-import type { LetterCheck } from './letter-check.ts';
-import type { DeadLetter, ReplayReport } from './replay-types.ts';
+import type { LetterCheck, LetterVerdict } from './letter-check.ts';
+import { SIGNATURE_HEADER, type LetterSigner } from './letter-signature.ts';
+import type { DeadLetter, RefusalReason, ReplayReport } from './replay-types.ts';
 
 export type { DeadLetter, LetterRefusal, RefusalReason, ReplayReport } from './replay-types.ts';
 
-/** A record of the dead-letter topic as read: its value parsed (undefined when empty or not JSON). */
+/** A record of the dead-letter topic as read: its value's bytes, and parsed (undefined when empty or not JSON). */
 interface RawLetter {
   partition: number;
   offset: string;
+  raw: Buffer | null;
   value: unknown;
   headers: Record<string, string>;
 }
+
+const BAD_SIGNATURE =
+  "carries a signature none of graph2kafka's keys made (G2K_DEAD_LETTER_KEY, G2K_DEAD_LETTER_PREVIOUS_KEY): it was not written by graph2kafka, or the key that signed it was replaced without being kept as G2K_DEAD_LETTER_PREVIOUS_KEY; nothing was read — if nobody of yours wrote it, check who may write to the dead-letter topic";
+const UNSIGNED =
+  'is unsigned, and this replay takes signed letters only (--signed-only): it was written by a version before G2K_DEAD_LETTER_KEY was set, or by someone without the key; nothing was read — replay without --signed-only to re-verify it against the subscriptions instead';
+
+const refusal = (reason: RefusalReason, message: string): LetterVerdict => ({ ok: false, reason, message });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -46,6 +55,7 @@ export class DeadLetters {
   private readonly fetcher: EventFetcher;
   private readonly events: EventProducer;
   private readonly check: () => LetterCheck;
+  private readonly signer: LetterSigner | undefined;
   private readonly logger: Logger;
 
   constructor(deps: {
@@ -55,6 +65,8 @@ export class DeadLetters {
     events: EventProducer;
     /** A fresh check per replay: it lists the stored subscriptions once, as they are when the replay starts. */
     check: () => LetterCheck;
+    /** Checks letters' signatures (G2K_DEAD_LETTER_KEY); absent, a signed letter stops the replay. */
+    signer: LetterSigner | undefined;
     logger: Logger;
   }) {
     this.kafka = deps.kafka;
@@ -62,6 +74,7 @@ export class DeadLetters {
     this.fetcher = deps.fetcher;
     this.events = deps.events;
     this.check = deps.check;
+    this.signer = deps.signer;
     this.logger = deps.logger;
   }
 
@@ -102,17 +115,34 @@ export class DeadLetters {
     }
   }
 
-  /** Replays up to `max` letters not replayed before; letters for targets not subscribed to are refused. */
-  async replay(max: number): Promise<ReplayReport> {
+  /**
+   * Replays up to `max` letters not replayed before. A letter signed by none of our keys is refused, and so is one
+   * for a target not subscribed to; with `signedOnly`, unsigned letters (older versions', or anyone's) are too.
+   */
+  async replay(max: number, options: { signedOnly?: boolean } = {}): Promise<ReplayReport> {
+    if (options.signedOnly && !this.signer)
+      throw new Error('a replay of signed letters only needs G2K_DEAD_LETTER_KEY, the key the functions sign with');
     const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, refused: [], stoppedAt: undefined };
     const check = this.check();
-    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, value }) => {
-      const verdict = await check.check(value);
+    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, raw, value, headers }) => {
+      const at = `${partition}:${offset}`;
+      const header = headers[SIGNATURE_HEADER];
+      if (header !== undefined && !this.signer) {
+        // Not a refusal: the letter may well be ours, and passing it now would lose it.
+        report.stoppedAt = `${at} (the letter is signed, but G2K_DEAD_LETTER_KEY is not set: replay with the functions' settings)`;
+        return false;
+      }
+      const signature = this.signer?.check(raw, header) ?? 'unsigned';
+      const verdict =
+        signature === 'invalid'
+          ? refusal('bad_signature', BAD_SIGNATURE)
+          : signature === 'unsigned' && options.signedOnly
+            ? refusal('unsigned', UNSIGNED)
+            : await check.check(value);
       if (!verdict.ok) {
         // Passed over for good (committed): replaying it later would be refused the same way.
-        const refusal = { at: `${partition}:${offset}`, reason: verdict.reason, message: verdict.message };
-        report.refused.push(refusal);
-        this.logger.warn('dead letter refused: not replayed', { at: refusal.at, reason: refusal.reason });
+        report.refused.push({ at, reason: verdict.reason, message: verdict.message });
+        this.logger.warn('dead letter refused: not replayed', { at, reason: verdict.reason });
         return true;
       }
       const { entry, notification } = verdict;
@@ -203,6 +233,7 @@ export class DeadLetters {
               const ok = await handle({
                 partition,
                 offset: message.offset,
+                raw: message.value,
                 value,
                 headers: textHeaders(message.headers),
               });

@@ -15,6 +15,8 @@ export type RefusalReason =
   | 'malformed'
   /** Signed, and the signature is not one of G2K_DEAD_LETTER_KEY's (or the previous key's). */
   | 'bad_signature'
+  /** Unsigned, in a replay that accepts signed letters only (`--signed-only`). */
+  | 'unsigned'
   /** The tenant is not one whose notifications are accepted (G2K_ALLOWED_TENANTS). */
   | 'tenant_not_allowed'
   /** The mailbox or item id is not one Graph issues for the kind (the receiver's rules). */
