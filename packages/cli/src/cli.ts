@@ -21,7 +21,7 @@ import {
 const USAGE = `Usage: graph2kafka status [--json]
        graph2kafka subscriptions <command> [options]
        graph2kafka cert create --id ID --certificate-out FILE [--bits 2048] [--days 365]
-       graph2kafka deadletter list|replay [--max N]
+       graph2kafka deadletter list|replay [--max N] [--signed-only]
        graph2kafka repair
 
 Status:
@@ -43,7 +43,11 @@ Subscriptions:
 Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
   list [--max N]            print them, one JSON line each (default at most 100)
   replay [--max N]          read each change's item from Graph again and produce it under today's limits;
-                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay)
+                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay).
+                            A letter for a target graph2kafka does not subscribe to now (tenant, kind, mailbox,
+                            folder) is refused: named on stderr with the reason, nothing read, exit 1; so is
+                            a letter whose signature none of the keys made (G2K_DEAD_LETTER_KEY). With
+                            --signed-only, unsigned letters (older versions') are refused too
 
 Repair:
   repair                    complete the records produced without their event now, as the timer run does
@@ -77,6 +81,7 @@ async function main(): Promise<number> {
         user: { type: 'string' },
         kind: { type: 'string' },
         max: { type: 'string' },
+        'signed-only': { type: 'boolean' },
         help: { type: 'boolean' },
         json: { type: 'boolean' },
         'certificate-out': { type: 'string' },
@@ -110,6 +115,7 @@ async function main(): Promise<number> {
   if (!isKindName(kind)) usage(`--kind takes one of ${KIND_NAMES.join(', ')}, got '${kind}'`);
   const max = values.max === undefined ? 100 : Number(values.max);
   if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${values.max}'`);
+  if (values['signed-only'] && command !== 'replay') usage('--signed-only applies to deadletter replay only');
 
   // Needs no settings: it makes a key pair before anything is deployed.
   if (group === 'cert') return createCertificate(values);
@@ -141,11 +147,18 @@ async function main(): Promise<number> {
         console.error(`${found.length} dead letter(s) in ${app.config.topics.deadLetter}`);
         return 0;
       }
-      const report = await letters.replay(max);
+      if (values['signed-only'] && !app.config.deadLetterKeys) {
+        console.error(
+          'graph2kafka: --signed-only needs G2K_DEAD_LETTER_KEY, the key the functions sign dead letters with (run with their settings)',
+        );
+        return 2;
+      }
+      const report = await letters.replay(max, { signedOnly: values['signed-only'] === true });
+      for (const r of report.refused) console.error(`refused dead letter ${r.at} (${r.reason}): ${r.message}`);
       console.log(
-        `replayed ${report.replayed}, dead-lettered again ${report.deadLetteredAgain}${report.stoppedAt ? `, stopped at ${report.stoppedAt}` : ''}`,
+        `replayed ${report.replayed}, dead-lettered again ${report.deadLetteredAgain}, refused ${report.refused.length}${report.stoppedAt ? `, stopped at ${report.stoppedAt}` : ''}`,
       );
-      return report.stoppedAt ? 1 : 0;
+      return report.stoppedAt || report.refused.length ? 1 : 0;
     }
     if (group === 'repair') {
       const report = await app.repairer.drain(Date.now() + 10 * 60_000);

@@ -6,6 +6,8 @@ import { desiredCoverage } from './graph/folder-scope.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
+import { LetterCheck } from './deadletter/letter-check.ts';
+import { LetterSigner } from './deadletter/letter-signature.ts';
 import { BatchingKeyFence } from './fence/batching-fence.ts';
 import { BackgroundWork } from './work/background-work.ts';
 import { kafkaSasl } from './kafka/auth.ts';
@@ -100,6 +102,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     metrics,
   });
   const sasl = kafkaSasl(config.kafka, config.graph);
+  const letterSigner = config.deadLetterKeys ? new LetterSigner(config.deadLetterKeys) : undefined;
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl, metrics);
   const events = new EventProducer({
     sink,
@@ -109,6 +112,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     logger,
     metrics,
     fence: new BatchingKeyFence(store.keyFence()),
+    ...(letterSigner ? { letterSigner } : {}),
   });
   // One queue of background drains per instance: repairs and series expansions take turns.
   const work = new BackgroundWork(logger);
@@ -203,6 +207,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         topic: config.topics.deadLetter,
         fetcher,
         events,
+        signer: letterSigner,
+        check: () =>
+          new LetterCheck({
+            store,
+            allowedTenants: config.allowedTenants,
+            desired: config.subscriptions?.desired,
+          }),
         logger,
       }),
     async close() {

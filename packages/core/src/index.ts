@@ -19,7 +19,14 @@ export {
   SecretError,
   TokenError,
 } from './errors.ts';
-export { DeadLetters, REPLAY_GROUP, type DeadLetter, type ReplayReport } from './deadletter/dead-letters.ts';
+export {
+  DeadLetters,
+  REPLAY_GROUP,
+  type DeadLetter,
+  type LetterRefusal,
+  type RefusalReason,
+  type ReplayReport,
+} from './deadletter/dead-letters.ts';
 export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';

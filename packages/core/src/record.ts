@@ -1,3 +1,4 @@
+import { SIGNATURE_HEADER } from './deadletter/letter-signature.ts';
 import type { FetchOutcome } from './graph/event-fetcher.ts';
 import { KINDS, type KindName, type ResourceKind, type Target } from './kinds/index.ts';
 import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
@@ -326,6 +327,8 @@ export function deadLetterRecord(
   error: string,
   notification: Record<string, unknown> | null,
   now: number,
+  /** Signs the value (G2K_DEAD_LETTER_KEY): the `g2k-signature` header a replay checks. */
+  sign?: (value: string) => string,
 ): KafkaRecord {
   const f = original.facts;
   const key = original.records[0]!.key;
@@ -348,9 +351,10 @@ export function deadLetterRecord(
     deadLetteredAt: new Date(now).toISOString(),
     notification,
   };
+  const text = JSON.stringify(value);
   return {
     key,
-    value: JSON.stringify(value),
+    value: text,
     headers: {
       'g2k-schema-version': String(RECORD_SCHEMA_VERSION),
       'g2k-dead-letter-reason': reason,
@@ -358,6 +362,7 @@ export function deadLetterRecord(
       'g2k-source': f.source,
       'g2k-tenant-id': f.tenantId,
       'content-type': 'application/json',
+      ...(sign ? { [SIGNATURE_HEADER]: sign(text) } : {}),
     },
   };
 }

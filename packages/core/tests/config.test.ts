@@ -115,6 +115,20 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads the dead-letter signing keys, and refuses short ones or a previous key alone', async () => {
+    expect((await loadConfig(valid)).deadLetterKeys).toBeUndefined();
+    const current = 'k'.repeat(32);
+    const previous = 'p'.repeat(40);
+    const config = await loadConfig({ ...valid, G2K_DEAD_LETTER_KEY: current, G2K_DEAD_LETTER_PREVIOUS_KEY: previous });
+    expect(config.deadLetterKeys).toEqual({ current: Buffer.from(current), previous: Buffer.from(previous) });
+    expect(await problems({ ...valid, G2K_DEAD_LETTER_KEY: 'short' })).toEqual([
+      'G2K_DEAD_LETTER_KEY must be at least 32 characters (5 given); make one with: openssl rand -base64 32',
+    ]);
+    expect(await problems({ ...valid, G2K_DEAD_LETTER_PREVIOUS_KEY: previous })).toEqual([
+      expect.stringMatching(/^G2K_DEAD_LETTER_PREVIOUS_KEY is set without G2K_DEAD_LETTER_KEY/),
+    ]);
+  });
+
   it('refuses a secret reference when the platform has no source for it', async () => {
     const list = await problems({ ...valid, AZURE_CLIENT_SECRET: 'sm:projects/p/secrets/s/versions/latest' });
     expect(list).toEqual([expect.stringMatching(/no sm secret source is available/)]);

@@ -3,6 +3,7 @@ import type { KindName } from '../kinds/index.ts';
 import type { DesiredEntry } from './desired-state.ts';
 import { EnvReader, type Env } from './env-reader.ts';
 import { readGraph } from './graph-config.ts';
+import { readDeadLetterKeys, type DeadLetterKeys } from './dead-letter-config.ts';
 import { readKafka, readTopics, type KafkaClientName } from './kafka-config.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
@@ -102,6 +103,8 @@ export interface Config {
   operations: OperationsSettings;
   /** Rich notifications (G2K_RICH_*): undefined when no certificate is configured. */
   rich: RichSettings | undefined;
+  /** Keys that sign dead letters (G2K_DEAD_LETTER_KEY): undefined when none is configured. */
+  deadLetterKeys: DeadLetterKeys | undefined;
 }
 
 /**
@@ -130,6 +133,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     renewalAuth: readRenewalAuth(r),
     operations: await readOperations(r),
     rich: await readRich(r, !!subscriptions?.desired.some((d) => d.mode === 'rich')),
+    deadLetterKeys: await readDeadLetterKeys(r),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;

@@ -128,6 +128,17 @@ export const SETTINGS = {
     default: '`graph.calendar.deadletter`',
     meaning: 'topic for changes Kafka refused even reduced, with the notification to replay them (create it)',
   },
+  G2K_DEAD_LETTER_KEY: {
+    domain: 'topics',
+    default: 'none (letters unsigned)',
+    meaning:
+      'signs each dead letter (HMAC-SHA256), so a replay refuses letters graph2kafka did not write: at least 32 characters (`openssl rand -base64 32`), or a secret reference; the functions and the ops CLI need the same key',
+  },
+  G2K_DEAD_LETTER_PREVIOUS_KEY: {
+    domain: 'topics',
+    default: 'none',
+    meaning: 'during a key rotation: the key letters were signed with before, still accepted by a replay',
+  },
   G2K_ALLOWED_TENANTS: {
     domain: 'receive',
     default: 'the desired state’s tenants',

@@ -1,25 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import { fenceScope } from '../fence/fence-types.ts';
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 import type { EventFetcher } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
-import { isKindName } from '../kinds/index.ts';
 import { repairRecords, repairTarget, type DeadLetterValue } from '../record.ts';
-import type { RepairEntry } from '../state/subscription-store.ts';
+import type { LetterCheck, LetterVerdict } from './letter-check.ts';
+import { SIGNATURE_HEADER, type LetterSigner } from './letter-signature.ts';
+import type { DeadLetter, RefusalReason, ReplayReport } from './replay-types.ts';
 
-export interface DeadLetter {
+export type { DeadLetter, LetterRefusal, RefusalReason, ReplayReport } from './replay-types.ts';
+
+/** A record of the dead-letter topic as read: its value's bytes, and parsed (undefined when empty or not JSON). */
+interface RawLetter {
   partition: number;
   offset: string;
-  value: DeadLetterValue;
+  raw: Buffer | null;
+  value: unknown;
+  headers: Record<string, string>;
 }
 
-export interface ReplayReport {
-  replayed: number;
-  /** Refused again (still too large for the broker, say): written to the dead-letter topic once more. */
-  deadLetteredAgain: number;
-  /** The first letter that could not be stored for a passing reason; the replay stopped there. */
-  stoppedAt: string | undefined;
+const BAD_SIGNATURE =
+  "carries a signature none of graph2kafka's keys made (G2K_DEAD_LETTER_KEY, G2K_DEAD_LETTER_PREVIOUS_KEY): it was not written by graph2kafka, or the key that signed it was replaced without being kept as G2K_DEAD_LETTER_PREVIOUS_KEY; nothing was read — if nobody of yours wrote it, check who may write to the dead-letter topic";
+const UNSIGNED =
+  'is unsigned, and this replay takes signed letters only (--signed-only): it was written by a version before G2K_DEAD_LETTER_KEY was set, or by someone without the key; nothing was read — replay without --signed-only to re-verify it against the subscriptions instead';
+
+const refusal = (reason: RefusalReason, message: string): LetterVerdict => ({ ok: false, reason, message });
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Kafka headers as text (kafkajs hands them as buffers, or lists of them when a name repeats: the last wins). */
+function textHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(headers ?? {})) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last !== undefined) out[name] = last.toString();
+  }
+  return out;
 }
 
 /** The consumer group that remembers how far replays went, so a second replay does not repeat the first. */
@@ -29,28 +46,44 @@ export const REPLAY_GROUP = 'graph2kafka-deadletter-replay';
  * The dead-letter topic, for operators: list what is in it, and replay it once the cause is fixed (a raised
  * broker limit, a topic that exists now). A replay reads each change's item from Graph again and produces it
  * under the current limits as a `source: "repair"` record; a letter is committed only once its record (or its
- * new dead letter) is acknowledged.
+ * new dead letter) is acknowledged. A letter is replayed only for a target graph2kafka subscribes to now
+ * (`LetterCheck`); any other is reported and passed over, without a read or a record.
  */
 export class DeadLetters {
   private readonly kafka: Kafka;
   private readonly topic: string;
   private readonly fetcher: EventFetcher;
   private readonly events: EventProducer;
+  private readonly check: () => LetterCheck;
+  private readonly signer: LetterSigner | undefined;
   private readonly logger: Logger;
 
-  constructor(deps: { kafka: Kafka; topic: string; fetcher: EventFetcher; events: EventProducer; logger: Logger }) {
+  constructor(deps: {
+    kafka: Kafka;
+    topic: string;
+    fetcher: EventFetcher;
+    events: EventProducer;
+    /** A fresh check per replay: it lists the stored subscriptions once, as they are when the replay starts. */
+    check: () => LetterCheck;
+    /** Checks letters' signatures (G2K_DEAD_LETTER_KEY); absent, a signed letter stops the replay. */
+    signer: LetterSigner | undefined;
+    logger: Logger;
+  }) {
     this.kafka = deps.kafka;
     this.topic = deps.topic;
     this.fetcher = deps.fetcher;
     this.events = deps.events;
+    this.check = deps.check;
+    this.signer = deps.signer;
     this.logger = deps.logger;
   }
 
   /** Up to `max` letters from the start of the topic (a replay does not remove them). */
   async list(max: number): Promise<DeadLetter[]> {
     const letters: DeadLetter[] = [];
-    await this.read(`graph2kafka-deadletter-list-${randomUUID()}`, max, false, (letter) => {
-      letters.push(letter);
+    await this.read(`graph2kafka-deadletter-list-${randomUUID()}`, max, false, ({ partition, offset, value }) => {
+      if (isObject(value)) letters.push({ partition, offset, value: value as unknown as DeadLetterValue });
+      else this.logger.warn('a dead-letter record is not a JSON object; not listed', { partition, offset });
       return Promise.resolve(true);
     });
     return letters;
@@ -82,37 +115,50 @@ export class DeadLetters {
     }
   }
 
-  /** Replays up to `max` letters not replayed before. */
-  async replay(max: number): Promise<ReplayReport> {
-    const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, stoppedAt: undefined };
-    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, value }) => {
-      // Letters written before kinds existed are events and name the item `eventId`.
-      const entry: RepairEntry = {
-        tenantId: value.tenantId,
-        kind: isKindName(value.kind) ? value.kind : 'events',
-        userId: value.userId,
-        itemId: value.itemId ?? value.eventId,
-        ...(value.folderId ? { folderId: value.folderId } : {}),
-        subscriptionId: value.subscriptionId,
-        changeType: value.changeType as 'created' | 'updated' | 'deleted',
-        resource: typeof value.notification?.resource === 'string' ? value.notification.resource : value.key,
-        reason: value.reason,
-        firstSeenAt: value.receivedAt,
-        attempts: 0,
-      };
+  /**
+   * Replays up to `max` letters not replayed before. A letter signed by none of our keys is refused, and so is one
+   * for a target not subscribed to; with `signedOnly`, unsigned letters (older versions', or anyone's) are too.
+   */
+  async replay(max: number, options: { signedOnly?: boolean } = {}): Promise<ReplayReport> {
+    if (options.signedOnly && !this.signer)
+      throw new Error('a replay of signed letters only needs G2K_DEAD_LETTER_KEY, the key the functions sign with');
+    const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, refused: [], stoppedAt: undefined };
+    const check = this.check();
+    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, raw, value, headers }) => {
+      const at = `${partition}:${offset}`;
+      const header = headers[SIGNATURE_HEADER];
+      if (header !== undefined && !this.signer) {
+        // Not a refusal: the letter may well be ours, and passing it now would lose it.
+        report.stoppedAt = `${at} (the letter is signed, but G2K_DEAD_LETTER_KEY is not set: replay with the functions' settings)`;
+        return false;
+      }
+      const signature = this.signer?.check(raw, header) ?? 'unsigned';
+      const verdict =
+        signature === 'invalid'
+          ? refusal('bad_signature', BAD_SIGNATURE)
+          : signature === 'unsigned' && options.signedOnly
+            ? refusal('unsigned', UNSIGNED)
+            : await check.check(value);
+      if (!verdict.ok) {
+        // Passed over for good (committed): replaying it later would be refused the same way.
+        report.refused.push({ at, reason: verdict.reason, message: verdict.message });
+        this.logger.warn('dead letter refused: not replayed', { at, reason: verdict.reason });
+        return true;
+      }
+      const { entry, notification } = verdict;
       const { kind, target, itemId } = repairTarget(entry);
       const scope = fenceScope(entry.tenantId, kind.name, entry.userId);
       const token = (await this.events.observe([scope])).get(scope)!;
       const outcome = await this.fetcher.fetchItem(
-        value.tenantId,
+        entry.tenantId,
         kind,
         target,
         itemId,
-        kind.defaultSelect,
+        entry.select,
         Date.now() + 10_000,
       );
       const [result] = await this.events.produce(
-        [{ records: repairRecords(entry, outcome, Date.now()), notification: value.notification, token }],
+        [{ records: repairRecords(entry, outcome, Date.now()), notification, token, select: entry.select }],
         Date.now() + 10_000,
       );
       if (outcome.kind === 'failed' || result!.status === 'retry_later') {
@@ -123,7 +169,13 @@ export class DeadLetters {
       else report.replayed++;
       return true;
     });
-    if (report.replayed || report.deadLetteredAgain) this.logger.info('dead letters replayed', { ...report });
+    if (report.replayed || report.deadLetteredAgain || report.refused.length)
+      this.logger.info('dead letters replayed', {
+        replayed: report.replayed,
+        deadLetteredAgain: report.deadLetteredAgain,
+        refused: report.refused.length,
+        ...(report.stoppedAt ? { stoppedAt: report.stoppedAt } : {}),
+      });
     return report;
   }
 
@@ -135,7 +187,7 @@ export class DeadLetters {
     groupId: string,
     max: number,
     commit: boolean,
-    handle: (letter: DeadLetter) => Promise<boolean>,
+    handle: (letter: RawLetter) => Promise<boolean>,
   ): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
@@ -167,16 +219,24 @@ export class DeadLetters {
           .run({
             autoCommit: false,
             eachMessage: async ({ partition, message }) => {
-              if (stop || !message.value) return;
+              if (stop) return;
               const end = remaining.get(partition);
               if (end === undefined || BigInt(message.offset) >= end) return;
-              let value: DeadLetterValue | undefined;
+              // Anything in the topic is handed on, even what no version writes (an empty value, not JSON): it
+              // must be counted and passed, or the read would wait for it forever at a partition's end.
+              let value: unknown;
               try {
-                value = JSON.parse(message.value.toString()) as DeadLetterValue;
+                value = message.value ? (JSON.parse(message.value.toString()) as unknown) : undefined;
               } catch {
-                this.logger.warn('a dead-letter record is not JSON; skipped', { partition, offset: message.offset });
+                value = undefined;
               }
-              const ok = value ? await handle({ partition, offset: message.offset, value }) : true;
+              const ok = await handle({
+                partition,
+                offset: message.offset,
+                raw: message.value,
+                value,
+                headers: textHeaders(message.headers),
+              });
               if (!ok) {
                 stop = true;
                 return finish();

@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { KindName } from '../kinds/index.ts';
+import type { LetterSigner } from '../deadletter/letter-signature.ts';
 import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from '../record.ts';
 import type { ClaimVerdict, FenceClaim, KeyFence } from '../fence/fence-types.ts';
 import { itemVersion } from '../fence/fence-types.ts';
@@ -51,6 +52,8 @@ export interface EventProducerOptions {
   now?: () => number;
   /** The per-key fence shared by every instance (the state store's). */
   fence: KeyFence;
+  /** Signs dead letters (G2K_DEAD_LETTER_KEY), so a replay can tell ours from letters someone else wrote. */
+  letterSigner?: LetterSigner;
 }
 
 /**
@@ -235,7 +238,16 @@ export class EventProducer {
 
   private async deadLetter(unit: EventUnit, reason: string, error: string, deadline: number): Promise<UnitResult> {
     const topic = this.o.topics[unit.records.kind.name];
-    const record = deadLetterRecord(unit.records, topic, reason, error, unit.notification, this.now());
+    const signer = this.o.letterSigner;
+    const record = deadLetterRecord(
+      unit.records,
+      topic,
+      reason,
+      error,
+      unit.notification,
+      this.now(),
+      signer ? (value) => signer.sign(value) : undefined,
+    );
     try {
       // Even when the refused send used up the time: a dead letter is small, and the alternative is a 503.
       await this.o.sink.send(this.o.deadLetterTopic, [record], Math.max(500, this.remaining(deadline)));
