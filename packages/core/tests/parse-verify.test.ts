@@ -92,6 +92,36 @@ describe('envelope: one verdict per item', () => {
     expect((parsed as { reason: string }).reason).toMatch(reason);
   });
 
+  it('refuses a body denser than any notification collection before parsing it', () => {
+    const dense = Buffer.from(`{"value":[${Array<string>(10_000).fill('[]').join(',')}]}`);
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      expect(parseEnvelope(dense)).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/holds 20002 JSON values in 30011 bytes; .* at most one per 8 bytes/) as string,
+      });
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    // Graph's own items, however many, are far from the limit; so is a lifecycle item with short ids.
+    expect(parseEnvelope(body(...Array.from({ length: 500 }, () => item()))).ok).toBe(true);
+    expect(
+      parseEnvelope(body({ subscriptionId: 's-1', tenantId: TENANT, clientState: 'c', lifecycleEvent: 'missed' })).ok,
+    ).toBe(true);
+  });
+
+  it('keeps a verdict per item for a few malformed ones, and refuses a POST of more than Graph would ever send', () => {
+    const few = parseEnvelope(body(item(), ...Array.from({ length: 64 }, (_, i) => `junk junk junk ${i}`)));
+    expect(few).toMatchObject({ ok: true });
+    expect((few as { items: Array<{ kind: string }> }).items.filter((i) => i.kind === 'malformed')).toHaveLength(64);
+    const many = parseEnvelope(body(item(), ...Array.from({ length: 65 }, (_, i) => `junk junk junk ${i}`)));
+    expect(many).toEqual({
+      ok: false,
+      reason: 'more than 64 items are not notifications (the first: value[1] is not an object)',
+    });
+  });
+
   it('refuses an item whose resourceData.id names another event than its resource', () => {
     const parsed = parseEnvelope(body(item({ resourceData: { id: 'AAMkOther=' } })));
     expect(parsed).toMatchObject({ ok: true, items: [{ kind: 'unusable', reason: 'unknown_resource' }] });

@@ -9,7 +9,7 @@ function send(res: Response, answer: CoreResponse): void {
   res.status(answer.status).set(answer.headers).send(answer.body);
 }
 
-/** functions-framework has read the body already; it is handed over as bytes, whatever its content type. */
+/** The wire guard has read the body (`rawBody`); it is handed over as bytes, whatever its content type. */
 function rawBody(req: Request): Buffer | undefined {
   if (req.rawBody?.length) return req.rawBody;
   return Buffer.isBuffer(req.body) && req.body.length ? req.body : undefined;

@@ -238,6 +238,28 @@ describe(`webhook fuzzing (${RUNS} runs per property, seed ${SEED})`, () => {
     );
   }, 600_000);
 
+  it('refuses bodies built to cost memory — dense values, junk items beside a forged one — before building them', async () => {
+    const junk = fc.oneof(
+      fc.constantFrom('[]', '{}', '0', 'null', 'true', '""', '[[]]', '{"a":1}'),
+      fc.integer().map(String),
+      fc.string({ maxLength: 12 }).map((t) => JSON.stringify(t)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(junk, { minLength: 1, maxLength: 5_000 }),
+        fc.option(forgedNotification, { nil: undefined }),
+        async (values, forged) => {
+          const items = forged ? [JSON.stringify({ ...forged, clientState: 'forged' }), ...values] : values;
+          const res = await send('/', `{"value":[${items.join(',')}]}`, { 'content-type': 'application/json' });
+          expect(ALLOWED.has(res.status)).toBe(true);
+          // More junk than Graph could ever send is never given a verdict per item.
+          if (values.length > 64) expect(res.status).toBe(400);
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
+  }, 600_000);
+
   it('answers forged notifications inside a valid-looking envelope with 202 and counts them', async () => {
     const before = app.receiver.counters.rejected;
     const total =

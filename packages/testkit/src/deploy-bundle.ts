@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 /** The workspace root, found from the working directory (this module loads both as ESM and under jest). */
-function workspaceRoot(): string {
+export function workspaceRoot(): string {
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
     if (path.dirname(dir) === dir) throw new Error(`no pnpm workspace above ${process.cwd()}`);

@@ -3,6 +3,7 @@ export { createSubscription, simCall, simToken } from './subscriptions.ts';
 export { recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
+export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } from './hostile.ts';
 export { serveApp } from './serve-app.ts';
 export { startAzuriteTable } from './azurite.ts';
 export { startPostgres } from './postgres.ts';

@@ -94,6 +94,12 @@ export interface Config {
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
+  /**
+   * Heap bytes the POSTs in flight on an instance may hold (G2K_INFLIGHT_BYTES_MAX). The adapters enforce it
+   * before the app loads (instanceAdmission reads the same setting); here it is checked, so a bad value is
+   * reported with every other problem.
+   */
+  inflightBytesMax: number;
   /** Changes produced without their event that the repair queue holds at most. */
   repairQueueMax: number;
   stateStore: StateStoreSettings;
@@ -127,6 +133,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     topics,
     timeBudgetMs: receive.timeBudgetMs,
     maxBodyBytes: receive.maxBodyBytes,
+    inflightBytesMax: receive.inflightBytesMax,
     repairQueueMax: receive.repairQueueMax,
     stateStore,
     subscriptions,

@@ -187,6 +187,12 @@ export const SETTINGS = {
     default: '`1048576`',
     meaning: 'larger notification POSTs get `413`, refused before they are read',
   },
+  G2K_INFLIGHT_BYTES_MAX: {
+    domain: 'receive',
+    default: 'half the V8 heap limit',
+    meaning:
+      'heap bytes the notification POSTs in flight on an instance may hold, received and parsed (16 MiB–16 GiB, at least 16× `G2K_MAX_BODY_BYTES`); see below the table',
+  },
   G2K_REPAIR_QUEUE_MAX: {
     domain: 'receive',
     default: '`100000`',

@@ -1,4 +1,5 @@
 import type { ChangeNotification, LifecycleNotification } from './notification.ts';
+import { MIN_BYTES_PER_VALUE, tooDense } from './json-density.ts';
 import { parseItemResource } from './resource.ts';
 
 /** Each item of `value`, sorted by shape: a change, a lifecycle event, or something we cannot use. */
@@ -26,12 +27,41 @@ const CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
 const LIFECYCLE_EVENTS = new Set(['missed', 'subscriptionRemoved', 'reauthorizationRequired']);
 
 /**
+ * Malformed items: Graph sends none (another app's items on the same URL are Graph's too, so well formed), so a
+ * POST with more than this many was made by someone else; it is refused whole instead of costing a verdict,
+ * a store lookup slot and an outcome per junk item.
+ */
+export const MAX_MALFORMED_ITEMS = 64;
+
+/** One shared verdict per problem: a malformed item costs its slot in `items`, not an object and a message. */
+const MALFORMED = {
+  notAnObject: 'is not an object',
+  subscriptionId: 'subscriptionId is missing or malformed',
+  tenantId: 'tenantId must be a GUID',
+  clientState: 'clientState must be a string of at most 255 characters',
+  expiration: 'subscriptionExpirationDateTime must be a date-time',
+  lifecycleEvent: 'lifecycleEvent must be missed, subscriptionRemoved or reauthorizationRequired',
+  noKind: 'neither changeType nor lifecycleEvent is present',
+} as const;
+const MALFORMED_ITEMS = Object.fromEntries(
+  Object.entries(MALFORMED).map(([k, problem]) => [k, Object.freeze({ kind: 'malformed' as const, problem })]),
+) as Record<keyof typeof MALFORMED, Item>;
+
+/**
  * Parses a changeNotificationCollection. The body as a whole is refused (400) only when it is not such a
- * collection at all: not JSON, no `value` array, or not one item with a notification's envelope. Otherwise
- * every item gets its own verdict, so one item another app sent to the same URL, or a change kind we do not
- * handle, never decides for the items beside it. Lifecycle and change items are told apart by shape.
+ * collection at all: denser than any collection (checked on the bytes, before JSON.parse builds anything),
+ * not JSON, no `value` array, not one item with a notification's envelope, or more malformed items than
+ * Graph would ever send. Otherwise every item gets its own verdict, so one item another app sent to the same
+ * URL, or a change kind we do not handle, never decides for the items beside it. Lifecycle and change items
+ * are told apart by shape.
  */
 export function parseEnvelope(body: Buffer): Envelope {
+  const dense = tooDense(body);
+  if (dense)
+    return {
+      ok: false,
+      reason: `the body holds ${dense.values} JSON values in ${body.length} bytes; a notification collection holds at most one per ${MIN_BYTES_PER_VALUE} bytes`,
+    };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -43,30 +73,40 @@ export function parseEnvelope(body: Buffer): Envelope {
   const value = (parsed as { value?: unknown }).value;
   if (!Array.isArray(value) || value.length === 0)
     return { ok: false, reason: "the body must have a non-empty 'value' array" };
-  const items = value.map((raw, i) => parseItem(raw, `value[${i}]`));
-  const firstProblem = items.find((i) => i.kind === 'malformed');
-  if (firstProblem && items.every((i) => i.kind === 'malformed'))
-    return { ok: false, reason: (firstProblem as { problem: string }).problem };
+  const items: Item[] = [];
+  let malformed = 0;
+  let firstProblem: string | undefined;
+  for (const [i, raw] of (value as unknown[]).entries()) {
+    const item = parseItem(raw);
+    if (item.kind === 'malformed') {
+      firstProblem ??= `value[${i}]${item === MALFORMED_ITEMS.notAnObject ? ' ' : ': '}${item.problem}`;
+      if (++malformed > MAX_MALFORMED_ITEMS)
+        return {
+          ok: false,
+          reason: `more than ${MAX_MALFORMED_ITEMS} items are not notifications (the first: ${firstProblem})`,
+        };
+    }
+    items.push(item);
+  }
+  if (firstProblem && malformed === items.length) return { ok: false, reason: firstProblem };
   return { ok: true, items, validationTokens: (parsed as { validationTokens?: unknown }).validationTokens };
 }
 
-function parseItem(raw: unknown, at: string): Item {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    return { kind: 'malformed', problem: `${at} is not an object` };
+function parseItem(raw: unknown): Item {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return MALFORMED_ITEMS.notAnObject;
   const item = raw as Record<string, unknown>;
   if (typeof item.subscriptionId !== 'string' || !SUBSCRIPTION_ID.test(item.subscriptionId))
-    return { kind: 'malformed', problem: `${at}: subscriptionId is missing or malformed` };
-  if (typeof item.tenantId !== 'string' || !GUID.test(item.tenantId))
-    return { kind: 'malformed', problem: `${at}: tenantId must be a GUID` };
+    return MALFORMED_ITEMS.subscriptionId;
+  if (typeof item.tenantId !== 'string' || !GUID.test(item.tenantId)) return MALFORMED_ITEMS.tenantId;
   if (
     item.clientState !== undefined &&
     item.clientState !== null &&
     (typeof item.clientState !== 'string' || item.clientState.length > 255)
   )
-    return { kind: 'malformed', problem: `${at}: clientState must be a string of at most 255 characters` };
+    return MALFORMED_ITEMS.clientState;
   const expiration = item.subscriptionExpirationDateTime;
   if (expiration !== undefined && (typeof expiration !== 'string' || Number.isNaN(Date.parse(expiration))))
-    return { kind: 'malformed', problem: `${at}: subscriptionExpirationDateTime must be a date-time` };
+    return MALFORMED_ITEMS.expiration;
   const envelope = {
     subscriptionId: item.subscriptionId,
     subscriptionExpirationDateTime: expiration,
@@ -76,18 +116,14 @@ function parseItem(raw: unknown, at: string): Item {
 
   if ('lifecycleEvent' in item) {
     if (typeof item.lifecycleEvent !== 'string' || !LIFECYCLE_EVENTS.has(item.lifecycleEvent))
-      return {
-        kind: 'malformed',
-        problem: `${at}: lifecycleEvent must be missed, subscriptionRemoved or reauthorizationRequired`,
-      };
+      return MALFORMED_ITEMS.lifecycleEvent;
     return {
       kind: 'lifecycle',
       n: { ...envelope, lifecycleEvent: item.lifecycleEvent as LifecycleNotification['lifecycleEvent'] },
       raw: item,
     };
   }
-  if (typeof item.changeType !== 'string')
-    return { kind: 'malformed', problem: `${at}: neither changeType nor lifecycleEvent is present` };
+  if (typeof item.changeType !== 'string') return MALFORMED_ITEMS.noKind;
   if (!CHANGE_TYPES.has(item.changeType)) return { kind: 'unusable', reason: 'unsupported_change_type', ...envelope };
   const resource = typeof item.resource === 'string' ? parseItemResource(item.resource) : undefined;
   const data = item.resourceData;
