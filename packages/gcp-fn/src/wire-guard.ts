@@ -2,6 +2,12 @@ import http, { type IncomingMessage, type RequestListener, type ServerResponse }
 import { guardWire, instanceAdmission, maxBodyBytesFromEnv } from '@graph2kafka/core/http';
 
 let installed = false;
+/**
+ * Set on a request the guard has taken: `http.createServer` is process-wide, and a second copy of this module
+ * (a test runner's fresh module registry) wraps the wrapped function again; the inner guard must then let the
+ * request through, since the outer one has read its body already.
+ */
+const GUARDED = Symbol.for('graph2kafka.wireGuarded');
 
 /**
  * functions-framework builds its Express app around `http.createServer` after loading this module, and its
@@ -20,14 +26,26 @@ export function installWireGuard(env: Record<string, string | undefined> = proce
   const createServer = http.createServer.bind(http) as (...args: unknown[]) => http.Server;
   const guarded =
     (listener: RequestListener): RequestListener =>
-    (req: IncomingMessage, res: ServerResponse) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      const marked = req as IncomingMessage & { rawBody?: Buffer; [GUARDED]?: true };
+      if (marked[GUARDED]) return listener(req, res);
+      marked[GUARDED] = true;
       guardWire(req, res, rules, (body) => {
-        if (body) (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+        if (body) marked.rawBody = body;
         listener(req, res);
       });
+    };
   (http as { createServer: unknown }).createServer = (...args: unknown[]): http.Server => {
     const at = args.findIndex((a) => typeof a === 'function');
-    if (at >= 0) args[at] = guarded(args[at] as RequestListener);
+    // Only functions-framework's server (an Express app): the guard consumes the body and hands it over as
+    // `rawBody`, which only Express's body parsers know to take; any other server in the process (a test
+    // runner's, a local tool's) reads the request itself and must get it untouched.
+    if (at >= 0 && isExpressApp(args[at])) args[at] = guarded(args[at] as RequestListener);
     return createServer(...args);
   };
 }
+
+const isExpressApp = (listener: unknown): boolean =>
+  typeof listener === 'function' &&
+  typeof (listener as { use?: unknown }).use === 'function' &&
+  typeof (listener as { handle?: unknown }).handle === 'function';

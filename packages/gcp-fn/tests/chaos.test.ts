@@ -9,7 +9,9 @@ import { httpHandler } from '../src/handlers.ts';
 
 /**
  * Chaos: calendar changes under load while the Kafka broker is killed (SIGKILL) and restarted, graph-sim throttles 30%
- * of Graph reads with 429 and 5% with 503, and the token endpoint flaps. Then graph-sim's delivery log is
+ * of Graph reads with 429 and 5% with 503, the token endpoint flaps, and an attacker posts beside Graph: 1 MiB
+ * bodies of empty arrays (no secret needed), and with one subscription's clientState made-up ids of its mailbox
+ * (more than a POST may read) and `missed`. Then graph-sim's delivery log is
  * reconciled with the topic: every notification Graph counted as delivered (a 2xx) must be in Kafka. Once the
  * faults stop, one repair run (what the timer does) must complete every record that went out unenriched.
  * CI size: 15 s at 20 changes/s; `pnpm chaos` (G2K_CHAOS_SECONDS, G2K_CHAOS_RATE): 120 s at 100 changes/s.
@@ -76,6 +78,42 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     const live: SimEventView[] = [];
     const started = Date.now();
     let changes = 0;
+    const held = (await app.store.list()).find((r) => !r.pending)!;
+    const hostileAnswers = new Map<string, number>();
+    const hostile = (async () => {
+      const dense = Buffer.from(`{"value":[${Array.from({ length: 349_000 }, () => '[]').join(',')}]}`);
+      for (let round = 0; Date.now() - started < ms; round++) {
+        const junk = {
+          value: [
+            ...Array.from({ length: 300 }, (_, i) => ({
+              subscriptionId: held.id,
+              changeType: 'updated',
+              resource: `Users/${held.userId}/Events/AAMkjunk${round}x${i}=`,
+              clientState: held.clientState,
+              tenantId: held.tenantId,
+            })),
+            {
+              subscriptionId: held.id,
+              lifecycleEvent: 'missed',
+              clientState: held.clientState,
+              tenantId: held.tenantId,
+            },
+          ],
+        };
+        await Promise.all(
+          [dense, Buffer.from(JSON.stringify(junk))].map((body, i) =>
+            fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+              .then(async (res) => {
+                await res.arrayBuffer();
+                return `${i ? 'junk' : 'dense'} ${res.status}`;
+              })
+              .catch(() => `${i ? 'junk' : 'dense'} error`)
+              .then((k) => hostileAnswers.set(k, (hostileAnswers.get(k) ?? 0) + 1)),
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
     while (Date.now() - started < ms) {
       const user = users[changes % users.length]!;
       const roll = changes % 10;
@@ -90,6 +128,7 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
       changes++;
       await new Promise((r) => setTimeout(r, 1000 / RATE));
     }
+    await hostile;
     for (const t of timers) clearTimeout(t);
     sim.setFaults({ tokenOutage: false });
     await brokerEvents;
@@ -137,14 +176,20 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
         later.partition === r.partition &&
         BigInt(later.offset) > BigInt(r.offset) &&
         (later.value === null || later.headers['g2k-enriched'] === 'true' || JSON.parse(later.value).gone === true);
-      const unrepaired = unenriched.filter((r) => !reader.records.some((later) => completes(r, later)));
+      // The attacker's made-up ids are not Graph's: whether they were repaired (read as gone) or refused by the
+      // queue's share, nothing of Graph's depends on them.
+      const junk = (r: (typeof reader.records)[number]) => r.key!.includes('/AAMkjunk');
+      const unrepaired = unenriched.filter((r) => !junk(r) && !reader.records.some((later) => completes(r, later)));
       const repairRecords = reader.records.filter((r) => r.headers['g2k-source'] === 'repair').length;
       const attempts = sim.records.attempts.all().filter((a) => a.kind === 'change');
       console.log(
         `[chaos] ${changes} changes, ${expectedRecords} notifications delivered, ${dropped.length} dropped by Graph, lost ${lost.length}, superseded by a newer read ${superseded}, duplicates ${duplicates}, ` +
           `gone ${gone}, not enriched ${unenriched.length}, repaired ${unenriched.length - unrepaired.length} (${repairRecords} repair records; run: ${JSON.stringify(repair)}), ` +
-          `delivery attempts ${attempts.length} (${attempts.filter((a) => a.status === 503).length} answered 503)`,
+          `delivery attempts ${attempts.length} (${attempts.filter((a) => a.status === 503).length} answered 503); ` +
+          `hostile POSTs ${JSON.stringify(Object.fromEntries(hostileAnswers))}, junk keys ${new Set(reader.records.filter(junk).map((r) => r.key)).size}`,
       );
+      // The dense bodies were refused unread (400) or turned away for memory (503), never taken.
+      expect([...hostileAnswers.keys()].filter((k) => k.startsWith('dense') && !/ (400|503)$/.test(k))).toEqual([]);
       expect(
         unrepaired.map((r) => ({ key: r.key, offset: r.offset, reason: JSON.parse(r.value!).notEnrichedReason })),
       ).toEqual([]);

@@ -162,12 +162,13 @@ describe('GCP function end to end: graph-sim → functions-framework → real Ka
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(reason);
   });
 
-  it('answers malformed JSON sent as application/json with 400 (functions-framework parses it first)', async () => {
+  it('answers malformed JSON sent as application/json with 400, parsed once (by core, not by functions-framework)', async () => {
     const badBefore = pipe.app.receiver.counters.badRequests;
     const res = await post(pipe.url, '{"value": [');
     expect(res.status).toBe(400);
-    // The framework refused it before the function ran: core never saw it.
-    expect(pipe.app.receiver.counters.badRequests).toBe(badBefore);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BadRequest');
+    // The wire guard read the body, so the framework's JSON parser skipped it: core's parser refused it.
+    expect(pipe.app.receiver.counters.badRequests).toBe(badBefore + 1);
   });
 
   it('answers an oversized body with 413', async () => {
