@@ -109,6 +109,38 @@ describe('graph2kafka status', () => {
     }
   }, 90_000);
 
+  it('tells traffic Graph does not send apart from what needs action: made-up ids past the read limit', async () => {
+    const own = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    const d = await deployment(own, 0);
+    try {
+      expect((await runRenewal(d.app)).errors).toEqual([]);
+      const sub = (await d.app.store.list()).find((r) => !r.pending)!;
+      // What a clientState holder can send: 250 made-up ids of the subscription's own mailbox in one POST.
+      const value = Array.from({ length: 250 }, (_, i) => ({
+        subscriptionId: sub.id,
+        changeType: 'updated',
+        resource: `Users/${sub.userId}/Events/AAMkmadeup${i}=`,
+        clientState: sub.clientState,
+        tenantId: sub.tenantId,
+      }));
+      const res = await fetch(d.env.G2K_NOTIFICATION_URL!, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ value }),
+      });
+      expect(res.status).toBe(202);
+      await d.app.health.flush();
+      const result = await status(d.env);
+      // 50 of 250 records unenriched is over the 10% share that means Graph throttling, but Graph did not cause it.
+      expect(result.stdout).toMatch(/: healthy/);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/0 item\(s\) rejected .*, 50 unenriched past a POST's 200-read limit/);
+    } finally {
+      await d.stop();
+      await own.stop();
+    }
+  }, 90_000);
+
   it('shows a failed timer run with its error', async () => {
     const d = await deployment(sim, 0);
     try {

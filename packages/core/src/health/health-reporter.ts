@@ -45,8 +45,9 @@ export class HealthReporter {
     else items.retryLater++;
   }
 
-  notEnriched(count: number): void {
+  notEnriched(count: number, reason: string): void {
     this.window.items.unenriched += count;
+    if (reason === 'read_limit') this.window.items.readLimited = (this.window.items.readLimited ?? 0) + count;
   }
 
   answered(status: number, ms: number): void {

@@ -20,7 +20,7 @@ export interface SubscriptionSnapshot {
 export interface MetricsTap {
   item(outcome: 'produced' | 'rejected' | 'dead_lettered' | 'retry_later'): void;
   answered(status: number, ms: number): void;
-  notEnriched(count: number): void;
+  notEnriched(count: number, reason: string): void;
 }
 
 const MS_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_000, 2_900, 5_000, 10_000];
@@ -154,7 +154,7 @@ export class Metrics {
 
   notEnriched(reason: string, count = 1): void {
     this.unenriched.add(count, { reason });
-    this.tap?.notEnriched(count);
+    this.tap?.notEnriched(count, reason);
   }
 
   repaired(result: 'repaired' | 'gone' | 'abandoned' | 'refused', count = 1): void {

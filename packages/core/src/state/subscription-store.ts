@@ -160,7 +160,18 @@ export interface AnswerWindowRecord {
   statuses: Record<string, number>;
   /** POSTs answered after 2,900 ms. */
   slow: number;
-  items: { produced: number; rejected: number; deadLettered: number; retryLater: number; unenriched: number };
+  items: {
+    produced: number;
+    rejected: number;
+    deadLettered: number;
+    retryLater: number;
+    unenriched: number;
+    /**
+     * Of `unenriched`: items past a POST's read limit. Graph's POSTs stay under it; made-up ids sent with one
+     * subscription's clientState do not. Absent in records of earlier versions.
+     */
+    readLimited?: number;
+  };
 }
 
 /** How far around today a series is expanded into occurrence records (the desired state's `expandOccurrences`). */
