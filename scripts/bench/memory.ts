@@ -17,6 +17,7 @@ import {
   createSubscription,
   deployedGcpNodeOptions,
   emptyArraysBody,
+  eventChangeBody,
   freePort,
   pipelineEnv,
   postRaw,
@@ -74,22 +75,7 @@ try {
   });
   reader = await TopicReader.start(kafka.brokers, setup.topic);
   const events = Array.from({ length: posts }, (_, i) => sim.createEvent(user, { subject: `bench ${i}` }));
-  const bodyOf = (immutableId: string): Buffer =>
-    Buffer.from(
-      JSON.stringify({
-        value: [
-          {
-            subscriptionId: sub.id,
-            subscriptionExpirationDateTime: sub.expirationDateTime,
-            changeType: 'updated',
-            resource: `Users/${user}/Events/${immutableId}`,
-            resourceData: { id: immutableId },
-            clientState: sub.clientState,
-            tenantId: sub.tenantId,
-          },
-        ],
-      }),
-    );
+  const bodyOf = (immutableId: string): Buffer => eventChangeBody(sub, immutableId);
   const hostileBody = emptyArraysBody(Number(args['hostile-bytes']));
   let produced = 0;
 

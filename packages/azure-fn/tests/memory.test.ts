@@ -2,7 +2,14 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import { createAppFromEnv, silentLogger, type Graph2Kafka, type SubscriptionRecord } from '@graph2kafka/core';
 import { BODY_COST_FACTOR, MemoryAdmission } from '@graph2kafka/core/http';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { createSubscription, emptyArraysBody, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import {
+  createSubscription,
+  emptyArraysBody,
+  eventChangeBody,
+  pipelineEnv,
+  TopicReader,
+  type PipelineEnv,
+} from '@graph2kafka/testkit';
 import { httpHandler } from '../src/handlers.ts';
 import { serveAzureHandler } from './azure-bridge.ts';
 
@@ -77,23 +84,7 @@ describe('Azure handler under hostile 1 MiB POSTs: the instance budget', () => {
     };
     const events = Array.from({ length: 8 }, (_, i) => sim.createEvent(user, { subject: `azure genuine ${i}` }));
     const hostile = emptyArraysBody(MIB);
-    const genuine = events.map((e) =>
-      Buffer.from(
-        JSON.stringify({
-          value: [
-            {
-              subscriptionId: sub.id,
-              subscriptionExpirationDateTime: sub.expirationDateTime,
-              changeType: 'updated',
-              resource: `Users/${user}/Events/${e.immutableId}`,
-              resourceData: { id: e.immutableId },
-              clientState: sub.clientState,
-              tenantId: sub.tenantId,
-            },
-          ],
-        }),
-      ),
-    );
+    const genuine = events.map((e) => eventChangeBody(sub, e.immutableId));
     try {
       // All in flight at once: the hostile POSTs first, the genuine ones behind them.
       const answers = await Promise.all([

@@ -1,31 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createAppFromEnv, KafkaRecordSink, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { FABRIKAM_TENANT_ID, GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
-
-const run = promisify(execFile);
-const cli = path.join(__dirname, '..', 'src', 'cli.ts');
-
-async function graph2kafka(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--conditions=@graph2kafka/source', cli, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { graph2kafka } from './run-cli.ts';
 
 /** What only the forged letters' items hold: found in any record or topic, a forged letter was replayed. */
 const SECRET = 'not-for-kafka';

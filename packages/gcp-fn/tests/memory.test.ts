@@ -6,6 +6,7 @@ import {
   createSubscription,
   deployedGcpNodeOptions,
   emptyArraysBody,
+  eventChangeBody,
   freePort,
   pipelineEnv,
   postRaw,
@@ -61,6 +62,7 @@ describe('one GCP instance, as deployed, under hostile 1 MiB POSTs at its full c
     const hostileAnswers: Array<number | 'closed'> = [];
     const genuineAnswers: Array<number | 'closed'> = [];
     let genuineDone = false;
+    let genuineRetries = 0;
     // Every connection the instance may hold sends hostile bodies back to back until the genuine POSTs are
     // through, so those always arrive while the instance is full of hostile ones.
     const flood = Promise.all(
@@ -71,31 +73,21 @@ describe('one GCP instance, as deployed, under hostile 1 MiB POSTs at its full c
     );
     const genuine = (async () => {
       try {
-        // Two at a time, each a POST of Graph's shape for one event of the subscription's mailbox.
+        // Two at a time, each a POST of Graph's shape for one event of the subscription's mailbox. A 503 is
+        // what Graph redelivers (a loaded machine can push Kafka's answer past the 3 s budget): sent again, as
+        // Graph would, a few times; what counts is the last answer.
+        const deliver = async (body: Buffer): Promise<number | 'closed'> => {
+          let answer = await postRaw(url, body);
+          for (let retry = 0; answer === 503 && retry < 5; retry++) {
+            genuineRetries++;
+            await new Promise((r) => setTimeout(r, 500));
+            answer = await postRaw(url, body);
+          }
+          return answer;
+        };
         for (let i = 0; i < events.length; i += 2)
           genuineAnswers.push(
-            ...(await Promise.all(
-              events.slice(i, i + 2).map((e) =>
-                postRaw(
-                  url,
-                  Buffer.from(
-                    JSON.stringify({
-                      value: [
-                        {
-                          subscriptionId: sub.id,
-                          subscriptionExpirationDateTime: sub.expirationDateTime,
-                          changeType: 'updated',
-                          resource: `Users/${user}/Events/${e.immutableId}`,
-                          resourceData: { id: e.immutableId },
-                          clientState: sub.clientState,
-                          tenantId: sub.tenantId,
-                        },
-                      ],
-                    }),
-                  ),
-                ),
-              ),
-            )),
+            ...(await Promise.all(events.slice(i, i + 2).map((e) => deliver(eventChangeBody(sub, e.immutableId))))),
           );
       } finally {
         genuineDone = true;
@@ -106,10 +98,14 @@ describe('one GCP instance, as deployed, under hostile 1 MiB POSTs at its full c
       throw new Error(
         `the instance died (${fn.child.signalCode ?? fn.child.exitCode}):\n${fn.output.join('').slice(-2_000)}`,
       );
+    console.log(
+      `[memory] ${hostileAnswers.length} hostile POSTs (${hostileAnswers.filter((s) => s === 503).length} answered 503 unread), ${events.length} genuine ones, ${genuineRetries} of them sent again after a 503`,
+    );
     expect(genuineAnswers).toEqual(events.map(() => 202));
-    // Refused, fast: unread past the budget (503, Graph would redeliver), or read and found too dense (400).
+    // Refused, fast: unread past the budget (503, Graph would redeliver), or read and found too dense (400); a
+    // refused client still sending its megabyte when the connection is cut sees it closed.
     expect(hostileAnswers.length).toBeGreaterThanOrEqual(CONCURRENCY);
-    expect(hostileAnswers.filter((s) => s !== 400 && s !== 503)).toEqual([]);
+    expect(hostileAnswers.filter((s) => s !== 400 && s !== 503 && s !== 'closed')).toEqual([]);
     expect(hostileAnswers).toContain(503);
     expect(peakRssMib(fn.child.pid!)).toBeLessThan(INSTANCE_MIB);
     await awaitHandshake(url);

@@ -1,5 +1,5 @@
 export { graphSimEnv, pipelineEnv, richEnv, type PipelineEnv } from './pipeline-env.ts';
-export { createSubscription, simCall, simToken } from './subscriptions.ts';
+export { createSubscription, eventChangeBody, simCall, simToken } from './subscriptions.ts';
 export { recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';

@@ -89,3 +89,22 @@ export async function createSubscription(
   await store.put(record);
   return record;
 }
+
+/** A POST body as Graph sends it for one change of an event of the subscription's mailbox (basic, one item). */
+export function eventChangeBody(sub: SubscriptionRecord, eventId: string, changeType = 'updated'): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      value: [
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: sub.expirationDateTime,
+          changeType,
+          resource: `Users/${sub.userId}/Events/${eventId}`,
+          resourceData: { id: eventId },
+          clientState: sub.clientState,
+          tenantId: sub.tenantId,
+        },
+      ],
+    }),
+  );
+}
