@@ -1,4 +1,5 @@
-// `pnpm bench:fence`: what keeping the topic a replica of Graph costs, on the PostgreSQL state store.
+// `pnpm bench:fence`: what keeping the topic a replica of Graph costs, on the PostgreSQL state store (or, with
+// `--store table`, Table Storage's fence on Azurite).
 //  - the key fence on the answer path: POSTs of 20 notifications (each item read from graph-sim through $batch,
 //    produced to real Kafka) with the fence on and with a fence that lets everything through, alternating;
 //    state-store operations per record and the answer's p50/p99;
@@ -14,13 +15,14 @@ import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   PostgresSubscriptionStore,
+  TableSubscriptionStore,
   silentLogger,
   type KeyFence,
   type SubscriptionStore,
 } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
-import { freePort, pipelineEnv, serveApp, startPostgres } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, serveApp, startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,12 +31,13 @@ const { values: args } = parseArgs({
     posts: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
+    store: { type: 'string', default: 'postgres' },
     help: { type: 'boolean' },
   },
 });
 if (args.help) {
   console.log(
-    'pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N] [--rounds N of alternating passes]',
+    'pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N] [--rounds N of alternating passes] [--store postgres|table]',
   );
   process.exit(0);
 }
@@ -74,7 +77,15 @@ class CountingFence implements KeyFence {
 }
 
 const kafka = await provideBroker(log);
-const postgres = await startPostgres();
+if (args.store !== 'postgres' && args.store !== 'table') {
+  console.error(`--store must be postgres or table (Azurite), got ${args.store}`);
+  process.exit(2);
+}
+const onTable = args.store === 'table';
+// The state store under test: a real PostgreSQL server, or Azurite's Table service (Table Storage's fence).
+const postgres = onTable ? undefined : await startPostgres();
+const azurite = onTable ? await startAzuriteTable() : undefined;
+const tableName = `g2kbench${Date.now()}`;
 const sim = await GraphSim.start({
   delivery: { batchWindowMs: 20 },
   extraUsersPerTenant: mailboxCount,
@@ -83,7 +94,9 @@ const sim = await GraphSim.start({
   // The bench's own POSTs read Graph at the pace it sets, not the simulated mailbox quotas.
   throttling: { mailboxConcurrency: 10_000, mailboxRequestsPer10Min: 10_000_000, batchItemConcurrency: 10_000 },
 });
-const backend = new PostgresSubscriptionStore(postgres.url);
+const backend: SubscriptionStore = azurite
+  ? TableSubscriptionStore.fromConnectionString(azurite.connectionString, tableName)
+  : new PostgresSubscriptionStore(postgres!.url);
 const fence = new CountingFence(backend.keyFence());
 const store = new Proxy(backend, {
   get: (target, p, receiver): unknown => (p === 'keyFence' ? () => fence : Reflect.get(target, p, receiver)),
@@ -110,8 +123,13 @@ try {
   writeFileSync(file, JSON.stringify({ subscriptions: [{ kind: 'events', users }] }));
   const setup = pipelineEnv(sim, {
     KAFKA_BROKERS: kafka.brokers.join(','),
-    G2K_STATE_STORE: 'postgres',
-    G2K_POSTGRES_URL: postgres.url,
+    ...(azurite
+      ? {
+          G2K_STATE_STORE: 'azure-table-connection-string',
+          G2K_TABLE_CONNECTION_STRING: azurite.connectionString,
+          G2K_TABLE_NAME: tableName,
+        }
+      : { G2K_STATE_STORE: 'postgres', G2K_POSTGRES_URL: postgres!.url }),
     G2K_NOTIFICATION_URL: `http://127.0.0.1:${port}/notifications`,
     G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
     G2K_SUBSCRIPTIONS_FILE: file,
@@ -204,6 +222,7 @@ try {
 } finally {
   await served?.close();
   await sim.stop();
-  await postgres.stop();
+  await postgres?.stop();
+  await azurite?.stop();
   await kafka.stop();
 }
