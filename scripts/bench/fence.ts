@@ -10,7 +10,6 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   PostgresSubscriptionStore,
@@ -21,23 +20,23 @@ import {
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
 import { freePort, pipelineEnv, serveApp, startPostgres } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:fence [options]: what the key fence, the snapshot and the sweep cost, on the PostgreSQL state store
+  --mailboxes N     mailboxes (default 20)
+  --events N        existing events per mailbox (default 500)
+  --posts N         POSTs of 20 notifications per pass (default 1000)
+  --concurrency N   POSTs at once (default 8)
+  --rounds N        rounds of alternating passes, fence on and open (default 3)`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     mailboxes: { type: 'string', default: '20' },
     events: { type: 'string', default: '500' },
     posts: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
-    help: { type: 'boolean' },
   },
 });
-if (args.help) {
-  console.log(
-    'pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N] [--rounds N of alternating passes]',
-  );
-  process.exit(0);
-}
 const mailboxCount = Number(args.mailboxes);
 const eventsPerMailbox = Number(args.events);
 const postsPerPass = Number(args.posts);
