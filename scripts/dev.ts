@@ -6,7 +6,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   formatStatus,
@@ -18,8 +17,13 @@ import {
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
 import { graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { parseCommandLine } from './args.ts';
 
-const { values: args } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
+const USAGE = `pnpm dev [--once]: Kafka, graph-sim and the GCP functions on this machine; a subscription, a few calendar
+changes, and the records as they arrive. Runs until Ctrl-C.
+  --once   stop once the demo's records arrived
+Ports: G2K_DEV_SIM_PORT, G2K_DEV_FUNCTION_PORT, G2K_DEV_LIFECYCLE_PORT; topic: G2K_TOPIC; KAFKA_BROKERS uses a broker of yours.`;
+const { values: args } = parseCommandLine(USAGE, { options: { once: { type: 'boolean', default: false } } });
 const root = path.resolve(import.meta.dirname, '..');
 const cacheDir = path.join(root, '.cache', 'dev');
 const log = (line: string): void => console.log(`[dev] ${line}`);

@@ -4,6 +4,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { format } from 'prettier';
 import { SETTING_DOMAINS, settingsTable } from '@graph2kafka/core';
+import { parseCommandLine } from './args.ts';
+
+// No options, but `--help` must answer without rewriting the README.
+parseCommandLine("pnpm docs:settings: writes the README's configuration tables from SETTINGS (no options)", {
+  options: {},
+});
 
 const path = 'README.md';
 let text = readFileSync(path, 'utf8');

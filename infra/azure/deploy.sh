@@ -17,8 +17,12 @@ here="$repo/infra/azure"
 dry_run=false
 config="$here/deploy.env"
 
+# The comment block at the top of this file, without its '#'s: what --help prints, and a wrong call on stderr.
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+usage_error() {
+  usage >&2
   exit 2
 }
 
@@ -26,12 +30,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true; shift ;;
     --config) config=${2:?--config needs a file}; shift 2 ;;
-    -h | --help) usage ;;
-    -*) echo "unknown option $1" >&2; usage ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "unknown option $1" >&2; usage_error ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || usage
+[ $# -ge 1 ] || usage_error
 command=$1
 shift
 
@@ -157,5 +161,5 @@ case "$command" in
   verify) verify ;;
   releases) releases ;;
   rollback) rollback "$@" ;;
-  *) echo "unknown command $command" >&2; usage ;;
+  *) echo "unknown command $command" >&2; usage_error ;;
 esac

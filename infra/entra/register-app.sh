@@ -2,9 +2,9 @@
 # Registers graph2kafka's Entra app (needed on either cloud) with az: the app and its service principal, the
 # Graph application permission of each resource kind (--kinds, default events: Calendars.Read; messages:
 # Mail.Read; contacts: Contacts.Read; users: User.Read.All; groups: Group.Read.All; GroupMember.Read.All with
-# --groups, for desired-state groups), admin
-# consent, and a client secret. --multi-tenant registers it for several tenants (each admin consents, see
-# infra/README.md). The secret alone goes to standard output, to pipe straight into a vault:
+# --groups, for desired-state groups), admin consent, and a client secret. --multi-tenant registers it for
+# several tenants (each admin consents, see infra/README.md). The secret alone goes to standard output, to pipe
+# straight into a vault:
 #
 #   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/azure/deploy.sh secret azure-client-secret
 #   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/gcp/deploy.sh secret g2k-azure-client-secret
@@ -18,8 +18,12 @@ groups=false
 years=1
 kinds=events
 audience=AzureADMyOrg
+# The comment block at the top of this file, without its '#'s: what --help prints, and a wrong call on stderr.
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+usage_error() {
+  usage >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -29,12 +33,12 @@ while [ $# -gt 0 ]; do
     --kinds) kinds=${2:?--kinds needs events, messages, contacts, users and/or groups}; shift 2 ;;
     --multi-tenant) audience=AzureADMultipleOrgs; shift ;;
     --years) years=${2:?--years needs a number}; shift 2 ;;
-    -h | --help) usage ;;
-    -*) echo "unknown option $1" >&2; usage ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "unknown option $1" >&2; usage_error ;;
     *) break ;;
   esac
 done
-[ $# -eq 1 ] || usage
+[ $# -eq 1 ] || usage_error
 name=$1
 
 GRAPH=00000003-0000-0000-c000-000000000000

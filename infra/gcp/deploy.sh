@@ -16,8 +16,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dry_run=false
 config="$repo/infra/gcp/deploy.env"
 
+# The comment block at the top of this file, without its '#'s: what --help prints, and a wrong call on stderr.
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+usage_error() {
+  usage >&2
   exit 2
 }
 
@@ -25,12 +29,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true; shift ;;
     --config) config=${2:?--config needs a file}; shift 2 ;;
-    -h | --help) usage ;;
-    -*) echo "unknown option $1" >&2; usage ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "unknown option $1" >&2; usage_error ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || usage
+[ $# -ge 1 ] || usage_error
 command=$1
 shift
 
@@ -151,10 +155,17 @@ add_secret() {
   run gcloud secrets versions add "$name" --project="$PROJECT_ID" --data-file=-
 }
 
+# A dry run prints what a generated file holds under the command that reads it: the file itself is gone once
+# the script exits.
+show_file() {
+  [ "$dry_run" = true ] || return 0
+  sed 's/^/  | /' "$1"
+}
+
 # gcloud takes one source of plain settings, so the shared file and this function's own lines are merged.
 env_file_for() {
   local name=$1 pair file
-  file=$(mktemp "${TMPDIR:-/tmp}/$name.env.XXXXXX.yaml")
+  file="$work/$name.env.yaml"
   cat "$FUNCTION_ENV_FILE" >"$file"
   shift
   for pair in "$@"; do printf '\n%s: "%s"' "${pair%%=*}" "${pair#*=}" >>"$file"; done
@@ -176,6 +187,7 @@ deploy_function() {
       --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
       --set-secrets="$(secret_refs)" --memory=512Mi --timeout="$timeout" --min-instances="${MIN_INSTANCES:-0}" \
       --max-instances="${MAX_INSTANCES:-20}" --concurrency=80 --cpu=1 "${cloudsql[@]}"
+    show_file "$env_file"
     return
   fi
   run gcloud functions deploy "$name" --gen2 --runtime="nodejs$NODE_VERSION" --project="$PROJECT_ID" --region="$REGION" \
@@ -183,6 +195,7 @@ deploy_function() {
     --service-account="$RUNTIME_SA" --env-vars-file="$env_file" \
     --set-secrets="$(secret_refs)" --memory=512Mi --timeout="$timeout" --min-instances="${MIN_INSTANCES:-0}" \
     --max-instances="${MAX_INSTANCES:-20}" --concurrency=80 --cpu=1
+  show_file "$env_file"
   if [ -n "${CLOUDSQL_INSTANCE:-}" ]; then
     run gcloud run services update "$name" --project="$PROJECT_ID" --region="$REGION" \
       --add-cloudsql-instances="$CLOUDSQL_INSTANCE"
@@ -234,7 +247,7 @@ alerts() {
   local file policy name existing channels=()
   [ -z "${NOTIFICATION_CHANNELS:-}" ] || channels=(--notification-channels="$NOTIFICATION_CHANNELS")
   for file in "$repo"/infra/gcp/alerts/*.yaml; do
-    policy=$(mktemp "${TMPDIR:-/tmp}/$(basename "$file" .yaml).XXXXXX.yaml")
+    policy="$work/$(basename "$file")"
     sed "s|RUNBOOK_URL|$RUNBOOK_URL|g" "$file" >"$policy"
     name=$(sed -n 's/^displayName: *//p' "$file")
     existing=""
@@ -248,6 +261,7 @@ alerts() {
     else
       run gcloud monitoring policies create --project="$PROJECT_ID" --policy-from-file="$policy" "${channels[@]}"
     fi
+    show_file "$policy"
   done
 }
 
@@ -282,6 +296,11 @@ rollback() {
     --to-revisions="$revision=100"
 }
 
+# The functions' merged settings and the alert policies are written here for gcloud, and removed however the
+# script ends: they are the deployment's configuration, and no run, dry or not, should leave copies in /tmp.
+work=$(mktemp -d "${TMPDIR:-/tmp}/g2k-deploy.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
 case "$command" in
   bootstrap) bootstrap ;;
   secret) add_secret "$@" ;;
@@ -291,5 +310,5 @@ case "$command" in
   verify) verify ;;
   revisions) revisions "$@" ;;
   rollback) rollback "$@" ;;
-  *) echo "unknown command $command" >&2; usage ;;
+  *) echo "unknown command $command" >&2; usage_error ;;
 esac

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,8 @@ for (const tool of TOOLS.filter((t) => t !== 'git')) {
 }
 
 const configs = mkdtempSync(path.join(tmpdir(), 'g2k-deploy-config-'));
+/** The scripts' TMPDIR: whatever they write there for a run must be gone when they exit. */
+const scratch = mkdtempSync(path.join(tmpdir(), 'g2k-deploy-tmp-'));
 const gcpConfig = path.join(configs, 'gcp.env');
 writeFileSync(
   gcpConfig,
@@ -74,6 +76,7 @@ function dryRun(script: 'gcp' | 'azure' | 'entra', args: string[], stdin = '', c
     env: {
       ...process.env,
       PATH: `${stubs}:${process.env.PATH}`,
+      TMPDIR: scratch,
       TFVARS: path.join(root, 'infra/azure/terraform.tfvars.example'),
     },
   });
@@ -88,10 +91,26 @@ const commandLines = (output: string) =>
     .filter((l) => l.startsWith('+ '))
     .map((l) => l.slice(2));
 
+/** What a dry run printed of the file a command reads (the `  | ` lines under it): the file itself is gone. */
+function fileShown(output: string, command: string): string {
+  const lines = output.split('\n');
+  const at = lines.indexOf(`+ ${command}`);
+  if (at < 0) throw new Error(`the dry run printed no command ${command}`);
+  const end = lines.findIndex((l, i) => i > at && !l.startsWith('  |'));
+  return lines
+    .slice(at + 1, end < 0 ? undefined : end)
+    .map((l) => l.replace(/^ {2}\| ?/, ''))
+    .join('\n');
+}
+
 describe('deploy scripts', () => {
   afterEach(() => {
-    // Nothing may have run for real.
+    // Nothing may have run for real, and nothing written for the run may outlive it (the functions' settings).
     expect(existsSync(calls) ? readFileSync(calls, 'utf8') : '').toBe('');
+    const left = readdirSync(scratch);
+    // Cleared here so that only the run that left them fails.
+    for (const name of left) rmSync(path.join(scratch, name), { recursive: true, force: true });
+    expect(left).toEqual([]);
   });
 
   it('pass shellcheck (with the scripts they source)', async () => {
@@ -119,7 +138,8 @@ describe('deploy scripts', () => {
   });
 
   it('GCP: deploys three Node 24 Cloud Run functions with gcloud run deploy --function, only the renewal one private, called by the scheduler with OIDC', () => {
-    const lines = commandLines(dryRun('gcp', ['deploy']));
+    const output = dryRun('gcp', ['deploy']);
+    const lines = commandLines(output);
     expect(lines[0]).toBe(`pnpm --dir ${root} build gcp`);
     const deploys = lines.filter((l) => l.startsWith('gcloud run deploy'));
     expect(deploys.map((l) => l.split(' ')[3])).toEqual(['g2k-notifications', 'g2k-lifecycle', 'g2k-renewal']);
@@ -144,20 +164,17 @@ describe('deploy scripts', () => {
       functionNodeOptions: string;
     };
     expect(deploys.every((l) => l.includes('--memory=512Mi'))).toBe(true);
-    for (const l of deploys)
-      expect(readFileSync(/--env-vars-file=(\S+)/.exec(l)![1]!, 'utf8')).toContain(
-        `NODE_OPTIONS: "${functionNodeOptions}"`,
-      );
+    for (const l of deploys) expect(fileShown(output, l)).toContain(`NODE_OPTIONS: "${functionNodeOptions}"`);
     // Cloud Run's deterministic addresses, known before the first deploy.
     const renewalUrl = 'https://g2k-renewal-123456789012.europe-west1.run.app';
-    const renewalEnv = readFileSync(/--env-vars-file=(\S+)/.exec(deploys[2]!)![1]!, 'utf8');
+    const renewalEnv = fileShown(output, deploys[2]!);
     expect(renewalEnv).toContain(`G2K_RENEWAL_AUDIENCE: "${renewalUrl}"`);
     expect(renewalEnv).toContain('G2K_RENEWAL_INVOKER: "g2k-scheduler@contoso-graph2kafka.iam.gserviceaccount.com"');
     expect(renewalEnv).toContain('G2K_NOTIFICATION_URL: "https://g2k-notifications-123456789012.europe-west1.run.app"');
     expect(renewalEnv).toContain('KAFKA_BROKERS:');
     // Metrics to Cloud Monitoring, filed under the project and region.
     for (const l of deploys) {
-      const env = readFileSync(/--env-vars-file=(\S+)/.exec(l)![1]!, 'utf8');
+      const env = fileShown(output, l);
       expect(env).toContain('G2K_METRICS_EXPORTER: "google-cloud"');
       expect(env).toContain('G2K_GCP_PROJECT: "contoso-graph2kafka"');
       expect(env).toContain('OTEL_RESOURCE_ATTRIBUTES: "cloud.region=europe-west1"');
@@ -188,12 +205,12 @@ describe('deploy scripts', () => {
   });
 
   it('GCP: alerts creates one Cloud Monitoring policy per rule, each with its PromQL condition and runbook link', () => {
-    const lines = commandLines(dryRun('gcp', ['alerts']));
-    const creates = lines.filter((l) => l.startsWith('gcloud monitoring policies create'));
+    const output = dryRun('gcp', ['alerts']);
+    const creates = commandLines(output).filter((l) => l.startsWith('gcloud monitoring policies create'));
     expect(creates).toHaveLength(ALERTS.length);
     for (const l of creates) {
       expect(l).toContain('--notification-channels=projects/contoso-graph2kafka/notificationChannels/1234567890');
-      const policy = parseYaml(readFileSync(/--policy-from-file=(\S+)/.exec(l)![1]!, 'utf8')) as {
+      const policy = parseYaml(fileShown(output, l)) as {
         displayName: string;
         documentation: { content: string; links: Array<{ url: string }> };
         conditions: Array<{ conditionPrometheusQueryLanguage: { query: string } }>;

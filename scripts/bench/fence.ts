@@ -11,7 +11,6 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   PostgresSubscriptionStore,
@@ -23,8 +22,16 @@ import {
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
 import { freePort, pipelineEnv, serveApp, startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:fence [options]: what the key fence, the snapshot and the sweep cost, on a state store
+  --mailboxes N     mailboxes (default 20)
+  --events N        existing events per mailbox (default 500)
+  --posts N         POSTs of 20 notifications per pass (default 1000)
+  --concurrency N   POSTs at once (default 8)
+  --rounds N        rounds of alternating passes, fence on and open (default 3)
+  --store S         postgres (default) or table: Table Storage's fence, on Azurite`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     mailboxes: { type: 'string', default: '20' },
     events: { type: 'string', default: '500' },
@@ -32,15 +39,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     store: { type: 'string', default: 'postgres' },
-    help: { type: 'boolean' },
   },
 });
-if (args.help) {
-  console.log(
-    'pnpm bench:fence [--mailboxes N] [--events N per mailbox] [--posts N per pass] [--concurrency N] [--rounds N of alternating passes] [--store postgres|table]',
-  );
-  process.exit(0);
-}
 const mailboxCount = Number(args.mailboxes);
 const eventsPerMailbox = Number(args.events);
 const postsPerPass = Number(args.posts);
@@ -100,7 +100,7 @@ const backend: SubscriptionStore = azurite
 const fence = new CountingFence(backend.keyFence());
 const store = new Proxy(backend, {
   get: (target, p, receiver): unknown => (p === 'keyFence' ? () => fence : Reflect.get(target, p, receiver)),
-}) as SubscriptionStore;
+});
 let served: Awaited<ReturnType<typeof serveApp>> | undefined;
 try {
   const users = sim.directory

@@ -8,7 +8,6 @@
 //   pnpm bench:memory                                   200 genuine POSTs per phase, 8 at a time, 80 hostile
 //   pnpm bench:memory --posts 500 --concurrency 16 --hostile 80 --function-node-options '--max-old-space-size=512'
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { FileSubscriptionStore } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
@@ -25,23 +24,23 @@ import {
   stopChild,
   TopicReader,
 } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:memory [options]: what hostile bodies cost one GCP instance as deployed
+  --posts N                     genuine POSTs per phase (default 200)
+  --concurrency N               genuine POSTs at once (default 8)
+  --hostile N                   hostile connections sending bodies back to back (default 80, Cloud Run's concurrency)
+  --hostile-bytes N             size of each hostile body (default 1048576)
+  --function-node-options '…'   NODE_OPTIONS of the function (default infra/gcp/deploy.sh's)`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     posts: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '8' },
     hostile: { type: 'string', default: '80' },
     'hostile-bytes': { type: 'string', default: '1048576' },
     'function-node-options': { type: 'string', default: deployedGcpNodeOptions() },
-    help: { type: 'boolean' },
   },
 });
-if (args.help) {
-  console.log(
-    "pnpm bench:memory [--posts N genuine per phase] [--concurrency N genuine at once] [--hostile N connections] [--hostile-bytes N] [--function-node-options '...']",
-  );
-  process.exit(0);
-}
 const posts = Number(args.posts);
 const concurrency = Number(args.concurrency);
 const hostileConnections = Number(args.hostile);

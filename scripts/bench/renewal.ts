@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   FileSubscriptionStore,
@@ -23,8 +22,15 @@ import {
 } from '@graph2kafka/core';
 import { GraphSim, type GraphSimInput } from '@graph2kafka/graph-sim';
 import { pipelineEnv, startPostgres } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:renewal [options]: a fleet of due subscriptions kept alive through Graph's subscription throttles
+  --tenants N             tenants (default 1)
+  --mailboxes N           mailboxes per tenant (default 10000)
+  --kinds K,…             kinds subscribed per mailbox, of events, messages, contacts (default events)
+  --store postgres|file   the state store (default postgres: a throwaway server)
+  --subscriptions N       the old spelling of --mailboxes`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     tenants: { type: 'string', default: '1' },
     mailboxes: { type: 'string', default: '10000' },

@@ -8,7 +8,6 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createPrivateKey } from 'node:crypto';
 import {
   createAppFromEnv,
@@ -21,8 +20,12 @@ import {
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
 import { pipelineEnv, richEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:rich [options]: rich notifications beside basic ones, into real Kafka
+  --notifications N   notifications per phase (default 1000)
+  --mailboxes N       mailboxes per mode, basic and rich (default 20)`;
+const { values: args } = parseCommandLine(USAGE, {
   options: { notifications: { type: 'string', default: '1000' }, mailboxes: { type: 'string', default: '20' } },
 });
 const perPhase = Number(args.notifications);

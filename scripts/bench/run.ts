@@ -9,13 +9,14 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { Pool } from 'undici';
 import { FileSubscriptionStore } from '@graph2kafka/core';
 import { GraphSim, type EndpointState } from '@graph2kafka/graph-sim';
 import { provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
 import { createSubscription, freePort, graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 import { buildBundle } from '../build/bundle.ts';
 import { barChart } from './chart.ts';
 
@@ -28,7 +29,19 @@ type TargetName = (typeof TARGETS)[number];
 /** POSTs one instance gets at once: the `--concurrency` infra/gcp/deploy.sh gives Cloud Run. */
 const INSTANCE_CONCURRENCY = 80;
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench [options]: the GCP deploy bundle on functions-framework, and two references, under graph-sim's load
+  --rate N                      notifications per second offered (default 1000)
+  --seconds N                   how long each measured phase lasts (default 10)
+  --users N                     mailboxes the notifications are spread over (default 50)
+  --latency-ms N                graph-sim's latency on every Graph read (default 50)
+  --targets A,B                 servers to measure, of ${TARGETS.join(', ')} (default all; a subset never writes the docs)
+  --function-node-options '…'   NODE_OPTIONS of the functions-framework processes (default what infra/gcp/deploy.sh deploys)
+  --cpu-prof DIR                write a V8 CPU profile of the measured graph2kafka instance into DIR
+  --no-docs                     print the figures only; leave docs/benchmarks.* as they are
+  --saturation-rates A,B,…      offered rates of POSTs of 1 the saturation search climbs
+  --saturation-seconds N        how long each saturation step lasts (default 4)
+  --metrics EXPORTER            G2K_METRICS_EXPORTER of the measured function (default console)`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },

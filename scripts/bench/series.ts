@@ -6,13 +6,17 @@
 //
 //   pnpm bench:series                                     200 series in 20 mailboxes, a 90-day window
 //   pnpm bench:series --series 1000 --mailboxes 50 --days 366
-import { parseArgs } from 'node:util';
 import { createAppFromEnv, silentLogger } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
 import { createSubscription, pipelineEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { parseCommandLine } from '../args.ts';
 
-const { values: args } = parseArgs({
+const USAGE = `pnpm bench:series [options]: what expanding recurring series into occurrence records costs
+  --series N      weekly series (default 200)
+  --mailboxes N   mailboxes they are spread over (default 20)
+  --days N        days ahead the occurrences are expanded (default 90)`;
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     series: { type: 'string', default: '200' },
     mailboxes: { type: 'string', default: '20' },

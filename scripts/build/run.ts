@@ -1,13 +1,20 @@
 // `pnpm build [gcp|azure] [--out DIR]`: the deploy bundles, by default into packages/gcp-fn/bundle and
 // packages/azure-fn/bundle (see docs/deploy-*.md). `--out` builds one platform into another folder.
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../args.ts';
 import { buildBundle, bundleDir, largestInputs, type Platform } from './bundle.ts';
 
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
-const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
+const USAGE = `pnpm build [gcp|azure] [--out DIR]: the deploy bundles (both platforms unless one is named)
+  --out DIR   build the one platform named into DIR instead of packages/<platform>-fn/bundle`;
+const { values, positionals } = parseCommandLine(USAGE, {
+  options: { out: { type: 'string' } },
+  allowPositionals: true,
+});
 const unknown = positionals.filter((a) => a !== 'gcp' && a !== 'azure');
 if (unknown.length || (values.out && positionals.length !== 1)) {
-  console.error('usage: pnpm build [gcp|azure] [--out DIR]   (--out needs exactly one platform)');
+  console.error(
+    `${unknown.length ? `unknown platform ${unknown.join(', ')}` : '--out needs exactly one platform'}\n\n${USAGE}`,
+  );
   process.exit(2);
 }
 const platforms = positionals.length ? (positionals as Platform[]) : (['gcp', 'azure'] as const);

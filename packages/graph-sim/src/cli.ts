@@ -6,7 +6,7 @@ import { SimUsageError } from './errors.ts';
 import { DEFAULT_FAULTS } from './options.ts';
 import { GraphSim } from './sim.ts';
 
-const USAGE = `graph-sim — a Microsoft Graph simulator for calendar change notifications
+const USAGE = `graph-sim — a Microsoft Graph simulator for Outlook and directory change notifications
 
 Usage: graph-sim [options]
   --host <addr>                           listen address (default 127.0.0.1)

@@ -51,6 +51,11 @@ async function main(command: string | undefined): Promise<number> {
         console.log(`export ${name}='${value}'`);
       return 0;
     }
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
     default:
       console.error(USAGE);
       return 2;
