@@ -1,14 +1,12 @@
 // `pnpm dev`: the whole pipeline on one machine. A local Kafka broker, graph-sim (Graph and Entra), and the GCP
 // functions on functions-framework; then a subscription, a few calendar changes, and the records as they
-// arrive in Kafka. Runs until Ctrl-C (or SIGTERM), then stops everything and exits 0; `--once` stops after the
-// demo's records arrived (used by the tests).
+// arrive in Kafka. Runs until Ctrl-C (or SIGTERM), then stops everything and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import {
   createAppFromEnv,
   formatStatus,
@@ -22,7 +20,6 @@ import { KafkaLocalError, provideBroker, type ProvidedBroker } from '@graph2kafk
 import { graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
 import { DEV_REDELIVERIES, FUNCTION_START_MS, RECORDS_MS, STATUS_MS } from './dev-budgets.ts';
 
-const { values: args } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const root = path.resolve(import.meta.dirname, '..');
 const cacheDir = path.join(root, '.cache', 'dev');
 const log = (line: string): void => console.log(`[dev] ${line}`);
@@ -264,7 +261,6 @@ async function main(): Promise<void> {
   }
   log('status           what an operator sees (pnpm graph2kafka status):');
   for (const line of formatStatus(status).split('\n')) log(`  ${line}`);
-  if (args.once) return;
   log('Ctrl-C stops everything.');
   setInterval(print, 200);
   await stopRequested;
