@@ -75,6 +75,8 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
   afterAll(async () => {
     if (host) await stopChild(host.child);
     await sim?.stop();
+    setup?.remove();
+    bundle?.remove();
   });
 
   it('is a Functions app folder: host.json, package.json main, Node 22 or 24, only @azure/functions to install', async () => {

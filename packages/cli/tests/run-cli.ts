@@ -4,6 +4,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const cli = path.join(__dirname, '..', 'src', 'cli.ts');
+/** How long one CLI command may run before the test calls it hung. */
+export const CLI_RUN_MS = 60_000;
 
 /** Runs the ops CLI from its sources as an operator would (a process of its own), with `env` added. */
 export async function graph2kafka(
@@ -13,7 +15,7 @@ export async function graph2kafka(
   try {
     const { stdout, stderr } = await run(process.execPath, ['--conditions=@graph2kafka/source', cli, ...args], {
       env: { ...process.env, ...env },
-      timeout: 60_000,
+      timeout: CLI_RUN_MS,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

@@ -1,8 +1,8 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
-import { graphSimEnv, TopicReader } from '@graph2kafka/testkit';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { graphSimEnv, READ_TIMEOUT_MS, READER_START_MS, TopicReader } from '@graph2kafka/testkit';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
@@ -235,15 +235,20 @@ describe('OAUTHBEARER token providers', () => {
   describe("Entra with the app registration's secret, against graph-sim's token endpoint", () => {
     let sim: GraphSim;
     let graphSettings: Config['graph'];
+    let caDir: string;
     beforeAll(async () => {
       sim = await GraphSim.start();
-      const caFile = join(mkdtempSync(join(tmpdir(), 'g2k-ca-')), 'ca.pem');
+      caDir = mkdtempSync(join(tmpdir(), 'g2k-ca-'));
+      const caFile = join(caDir, 'ca.pem');
       writeFileSync(caFile, sim.caCertPem);
       graphSettings = (
         await loadConfig({ ...graphSimEnv(sim, caFile), KAFKA_BROKERS: '127.0.0.1:1', G2K_STATE_STORE: 'file:/tmp/x' })
       ).graph;
     });
-    afterAll(() => sim.stop());
+    afterAll(async () => {
+      await sim.stop();
+      rmSync(caDir, { recursive: true, force: true });
+    });
 
     const entra = (scope: string) =>
       kafkaSasl(
@@ -277,6 +282,11 @@ describe('OAUTHBEARER token providers', () => {
   });
 });
 
+/** The send budget these producers get, as the function gives its own: Kafka's acknowledgement or a ProduceError. */
+const SEND_BUDGET_MS = 10_000;
+/** Loading the settings and closing the producer, around the send. */
+const PRODUCER_SETUP_MS = 5_000;
+
 describe.each(['kafkajs', 'platformatic'])('SASL producer settings against the local broker (%s)', (client) => {
   const env = process.env;
   const saslBrokers = env.KAFKA_SASL_BROKERS ?? '127.0.0.1:19093';
@@ -288,7 +298,7 @@ describe.each(['kafkajs', 'platformatic'])('SASL producer settings against the l
       await sink.send(
         topic,
         [{ key: 'k1', value: `via ${settings.KAFKA_SASL_MECHANISM}`, headers: { h: 'v' } }],
-        10_000,
+        SEND_BUDGET_MS,
       );
     } finally {
       await sink.close();
@@ -302,27 +312,35 @@ describe.each(['kafkajs', 'platformatic'])('SASL producer settings against the l
       env.KAFKA_SASL_SCRAM_USERNAME ?? 'g2k-scram',
       env.KAFKA_SASL_SCRAM_PASSWORD ?? 'g2k-scram-secret',
     ],
-  ])('%s: the configured producer is acknowledged and the record reads back', async (mechanism, user, password) => {
-    const topic = `test.sasl.${client}.${mechanism}.${process.pid}.${Date.now()}`;
-    const reader = await TopicReader.start(brokersFromEnv(), topic);
-    try {
-      await produceWith(
-        { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD: password },
-        topic,
-      );
-      const [record] = await reader.waitFor(1);
-      expect(record).toMatchObject({ key: 'k1', value: `via ${mechanism}`, headers: { h: 'v' } });
-    } finally {
-      await reader.stop();
-    }
-  });
+  ])(
+    '%s: the configured producer is acknowledged and the record reads back',
+    async (mechanism, user, password) => {
+      const topic = `test.sasl.${client}.${mechanism}.${process.pid}.${Date.now()}`;
+      const reader = await TopicReader.start(brokersFromEnv(), topic);
+      try {
+        await produceWith(
+          { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD: password },
+          topic,
+        );
+        const [record] = await reader.waitFor(1);
+        expect(record).toMatchObject({ key: 'k1', value: `via ${mechanism}`, headers: { h: 'v' } });
+      } finally {
+        await reader.stop();
+      }
+    },
+    READER_START_MS + PRODUCER_SETUP_MS + SEND_BUDGET_MS + READ_TIMEOUT_MS,
+  );
 
-  it('a wrong SCRAM password fails the send with a ProduceError (the function answers 503)', async () => {
-    const err = await produceWith(
-      { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'g2k-scram', KAFKA_SASL_PASSWORD: 'wrong' },
-      `test.sasl.wrong.${process.pid}`,
-    ).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ProduceError);
-    expect((err as Error).message).toMatch(/SASL SCRAM SHA512 authentication failed|Authentication failed/i);
-  });
+  it(
+    'a wrong SCRAM password fails the send with a ProduceError (the function answers 503)',
+    async () => {
+      const err = await produceWith(
+        { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'g2k-scram', KAFKA_SASL_PASSWORD: 'wrong' },
+        `test.sasl.wrong.${process.pid}`,
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProduceError);
+      expect((err as Error).message).toMatch(/SASL SCRAM SHA512 authentication failed|Authentication failed/i);
+    },
+    SEND_BUDGET_MS + PRODUCER_SETUP_MS,
+  );
 });

@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { FileSubscriptionStore } from '@graph2kafka/core';
-import { GraphSim } from '@graph2kafka/graph-sim';
+import { deliveryWindowMs, GraphSim, resolveOptions } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
   buildAndInstallBundle,
   createSubscription,
   describeBundle,
   freePort,
+  HANDSHAKE_WAIT_MS,
   pipelineEnv,
+  READ_TIMEOUT_MS,
+  READER_START_MS,
   stopChild,
   TopicReader,
   type InstalledBundle,
@@ -31,6 +34,12 @@ function startFramework(bundle: InstalledBundle, target: string, port: number, e
   return { child, output };
 }
 
+const SIM_OPTIONS = { delivery: { batchWindowMs: 20 } };
+/** A notification answered 202 at its first attempt, which these tests expect: graph-sim's 3 s, as Graph's. */
+const FIRST_ATTEMPT_MS = deliveryWindowMs(resolveOptions(SIM_OPTIONS).delivery, 1, 0);
+/** A subscription's creation: graph-sim's handshake with the function (10 s at most, as Graph's). */
+const SUBSCRIBE_MS = resolveOptions().subscriptions.handshakeTimeoutMs;
+
 describe('GCP deploy bundle, from its own folder after a clean production install', () => {
   let bundle: InstalledBundle;
   let sim: GraphSim;
@@ -41,7 +50,7 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
 
   beforeAll(async () => {
     bundle = await buildAndInstallBundle('gcp');
-    sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
+    sim = await GraphSim.start(SIM_OPTIONS);
     setup = pipelineEnv(sim);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/`;
@@ -56,6 +65,8 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
   afterAll(async () => {
     if (fn) await stopChild(fn.child);
     await sim?.stop();
+    setup?.remove();
+    bundle?.remove();
   });
 
   it('is a Cloud Functions source folder: package.json main, Node 22 or 24, pinned runtime dependencies, no sources', async () => {
@@ -97,46 +108,54 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     expect(gz.status).toBe(415);
   });
 
-  it('takes a notification from graph-sim and produces the enriched event to Kafka', async () => {
-    const user = sim.defaults.users[0]!.id;
-    const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
-    const sub = await createSubscription(sim, store, { userId: user, notificationUrl: url });
-    const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
-    try {
-      const created = sim.createEvent(user, { subject: 'Deployed from the bundle' });
-      await sim.settled();
-      const [record] = await reader.waitFor(1);
-      expect(record!.key).toBe(`${sim.defaults.tenantId}/${user}/${created.immutableId}`);
-      expect(record!.headers).toMatchObject({ 'g2k-subscription-id': sub.id, 'g2k-enriched': 'true' });
-      expect(JSON.parse(record!.value!).event.subject).toBe('Deployed from the bundle');
-      const attempts = sim.records.attempts.all().filter((a) => a.kind !== 'handshake');
-      expect(attempts.map((a) => a.status)).toEqual([202]);
-    } finally {
-      await reader.stop();
-    }
-  });
-
-  it('produces through @platformatic/kafka from the bundle too (KAFKA_CLIENT=platformatic)', async () => {
-    const port = await freePort();
-    const otherUrl = `http://127.0.0.1:${port}/`;
-    const other = startFramework(bundle, 'graphNotifications', port, { ...setup.env, KAFKA_CLIENT: 'platformatic' });
-    const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
-    try {
-      await awaitHandshake(otherUrl);
-      const user = sim.defaults.users[1]!.id;
+  it(
+    'takes a notification from graph-sim and produces the enriched event to Kafka',
+    async () => {
+      const user = sim.defaults.users[0]!.id;
       const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
-      await createSubscription(sim, store, { userId: user, notificationUrl: otherUrl });
-      sim.createEvent(user, { subject: 'Produced by platformatic' });
-      await sim.settled();
-      const record = await reader.waitForMatch((r) => r.value?.includes('Produced by platformatic') ?? false);
-      expect(record.headers['g2k-enriched']).toBe('true');
-      const attempts = sim.records.attempts.all().filter((a) => a.kind === 'change' && a.url === otherUrl);
-      expect(attempts.map((a) => a.status)).toEqual([202]);
-    } catch (err) {
-      throw new Error(`${String(err)}\n${other.output.join('')}`, { cause: err });
-    } finally {
-      await reader.stop();
-      await stopChild(other.child);
-    }
-  });
+      const sub = await createSubscription(sim, store, { userId: user, notificationUrl: url });
+      const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+      try {
+        const created = sim.createEvent(user, { subject: 'Deployed from the bundle' });
+        await sim.settled(FIRST_ATTEMPT_MS);
+        const [record] = await reader.waitFor(1);
+        expect(record!.key).toBe(`${sim.defaults.tenantId}/${user}/${created.immutableId}`);
+        expect(record!.headers).toMatchObject({ 'g2k-subscription-id': sub.id, 'g2k-enriched': 'true' });
+        expect(JSON.parse(record!.value!).event.subject).toBe('Deployed from the bundle');
+        const attempts = sim.records.attempts.all().filter((a) => a.kind !== 'handshake');
+        expect(attempts.map((a) => a.status)).toEqual([202]);
+      } finally {
+        await reader.stop();
+      }
+    },
+    SUBSCRIBE_MS + READER_START_MS + FIRST_ATTEMPT_MS + READ_TIMEOUT_MS,
+  );
+
+  it(
+    'produces through @platformatic/kafka from the bundle too (KAFKA_CLIENT=platformatic)',
+    async () => {
+      const port = await freePort();
+      const otherUrl = `http://127.0.0.1:${port}/`;
+      const other = startFramework(bundle, 'graphNotifications', port, { ...setup.env, KAFKA_CLIENT: 'platformatic' });
+      const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
+      try {
+        await awaitHandshake(otherUrl);
+        const user = sim.defaults.users[1]!.id;
+        const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
+        await createSubscription(sim, store, { userId: user, notificationUrl: otherUrl });
+        sim.createEvent(user, { subject: 'Produced by platformatic' });
+        await sim.settled(FIRST_ATTEMPT_MS);
+        const record = await reader.waitForMatch((r) => r.value?.includes('Produced by platformatic') ?? false);
+        expect(record.headers['g2k-enriched']).toBe('true');
+        const attempts = sim.records.attempts.all().filter((a) => a.kind === 'change' && a.url === otherUrl);
+        expect(attempts.map((a) => a.status)).toEqual([202]);
+      } catch (err) {
+        throw new Error(`${String(err)}\n${other.output.join('')}`, { cause: err });
+      } finally {
+        await reader.stop();
+        await stopChild(other.child);
+      }
+    },
+    READER_START_MS + HANDSHAKE_WAIT_MS + SUBSCRIBE_MS + FIRST_ATTEMPT_MS + READ_TIMEOUT_MS,
+  );
 });

@@ -12,6 +12,8 @@ export {
 export { encodeValidationToken, makeValidationToken } from './handshake.ts';
 export { GraphError, SimUsageError } from './errors.ts';
 export type { EndpointState } from './delivery/endpoint-health.ts';
+export type { Redelivery } from './delivery/dispatcher.ts';
+export { deliveryWindowMs } from './delivery/window.ts';
 export type { FaultRule, FaultRuleInput } from './faults.ts';
 export type {
   ChangeNotification,

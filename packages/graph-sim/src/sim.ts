@@ -6,7 +6,8 @@ import { encryptResource } from './rich/encrypt.ts';
 import { project } from './graph/select.ts';
 import { SimClock } from './clock.ts';
 import { controlRouter, handleControl } from './control/routes.ts';
-import { Dispatcher } from './delivery/dispatcher.ts';
+import { deliveryWindowMs } from './delivery/window.ts';
+import { Dispatcher, type Redelivery } from './delivery/dispatcher.ts';
 import { EndpointHealth, type EndpointState } from './delivery/endpoint-health.ts';
 import { Directory } from './directory.ts';
 import { SimUsageError } from './errors.ts';
@@ -510,6 +511,22 @@ export class GraphSim {
           (!filter.kind || n.kind === filter.kind) &&
           (!filter.droppedReason || n.droppedReason === filter.droppedReason),
       );
+  }
+
+  /**
+   * The failed POSTs graph-sim will try again, earliest first, each with the real ms until its retry (`inMs`):
+   * what a caller waits for when a subscriber answered 503 or did not answer in time.
+   */
+  redeliveries(): Array<Redelivery & { inMs: number }> {
+    const now = this.clock.now();
+    return this.dispatcher
+      .redeliveries()
+      .map((r) => ({ ...r, inMs: Math.max(0, Math.ceil((r.atMs - now) / this.clock.speed)) }));
+  }
+
+  /** `deliveryWindowMs` at this simulator's options and clock speed. */
+  deliveryWindowMs(redeliveries: number): number {
+    return deliveryWindowMs(this.options.delivery, this.clock.speed, redeliveries);
   }
 
   /**

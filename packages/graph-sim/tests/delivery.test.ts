@@ -104,6 +104,28 @@ describe('delivery: notifications, Graph retry rules and lifecycle events', () =
     expect(record).toMatchObject({ state: 'delivered', attempts: 2, eventId: e.immutableId });
   });
 
+  it('says which failed POST it will try again and when; the delivery window covers that retry', async () => {
+    await subscribe(sim, token, receiver, { userId: adele });
+    let failures = 1;
+    receiver.reply = (r) =>
+      r.query.has('validationToken')
+        ? { status: 200, body: r.query.get('validationToken')!, contentType: 'text/plain' }
+        : failures-- > 0
+          ? { status: 503 }
+          : { status: 202 };
+    // At the real speed, the retry waits FAST's base delay of 1 s: long enough to look at it before it happens.
+    sim.createEvent(adele, { subject: 'retry me' });
+    const [retry] = await waitFor('a redelivery scheduled', () => sim.redeliveries().length > 0 && sim.redeliveries());
+    expect(retry).toMatchObject({ url: receiver.url, kind: 'change', attempt: 2, notifications: 1, lastStatus: 503 });
+    expect(retry!.inMs).toBeGreaterThan(0);
+    expect(retry!.inMs).toBeLessThanOrEqual(1_000);
+    // The 20 ms batch window and the 1 s retry delay, plus the 300 ms timeouts of the first attempt and the retry.
+    expect(sim.deliveryWindowMs(1)).toBe(1_020 + 300 + 300);
+    await sim.settled(sim.deliveryWindowMs(1));
+    expect(sim.redeliveries()).toEqual([]);
+    expect(sim.notifications({ state: 'delivered', kind: 'change' })).toHaveLength(1);
+  });
+
   it('treats an answer slower than 3 s (here: the configured first-attempt timeout) as failed and retries', async () => {
     await subscribe(sim, token, receiver, { userId: adele });
     let slow = 1;

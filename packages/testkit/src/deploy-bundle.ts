@@ -1,5 +1,5 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,8 @@ export interface InstalledBundle {
   installedBytes: number;
   buildMs: number;
   installMs: number;
+  /** Deletes the bundle's folder (a production install, about 100 MB) once its functions stopped. */
+  remove(): void;
 }
 
 function bytesUnder(dir: string, filter: (name: string) => boolean = () => true): number {
@@ -36,7 +38,8 @@ function bytesUnder(dir: string, filter: (name: string) => boolean = () => true)
  */
 export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<InstalledBundle> {
   const root = workspaceRoot();
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), `g2k-bundle-${platform}-`)), 'app');
+  const scratch = mkdtempSync(path.join(tmpdir(), `g2k-bundle-${platform}-`));
+  const dir = path.join(scratch, 'app');
   let began = Date.now();
   await run(process.execPath, [path.join(root, 'scripts', 'build', 'run.ts'), platform, '--out', dir], { cwd: root });
   const buildMs = Date.now() - began;
@@ -48,11 +51,15 @@ export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<
     installedBytes: bytesUnder(dir, (n) => !n.endsWith('.map')),
     buildMs,
     installMs: Date.now() - began,
+    remove: () => rmSync(scratch, { recursive: true, force: true }),
   };
 }
 
+/** How long `awaitHandshake` waits by default for a function to start answering. */
+export const HANDSHAKE_WAIT_MS = 15_000;
+
 /** Polls a Graph validation handshake until it is answered; returns the token's echo. */
-export async function awaitHandshake(url: string, timeoutMs = 15_000): Promise<string> {
+export async function awaitHandshake(url: string, timeoutMs = HANDSHAKE_WAIT_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   const token = 'Validation: Token check + 1';
   for (;;) {

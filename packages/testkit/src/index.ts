@@ -1,6 +1,6 @@
 export { graphSimEnv, pipelineEnv, richEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, eventChangeBody, simCall, simToken } from './subscriptions.ts';
-export { recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
+export { READ_TIMEOUT_MS, READER_START_MS, recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } from './hostile.ts';
@@ -10,6 +10,7 @@ export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,
   buildAndInstallBundle,
+  HANDSHAKE_WAIT_MS,
   describeBundle,
   stopChild,
   type InstalledBundle,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GraphSim } from '@graph2kafka/graph-sim';
@@ -12,6 +12,8 @@ export interface PipelineEnv {
   topics: { events: string; messages: string; contacts: string; users: string; groups: string };
   lifecycleTopic: string;
   deadLetterTopic: string;
+  /** Deletes the folder of the CA file and the state store, once nothing uses them. */
+  remove(): void;
 }
 
 let topicSeq = 0;
@@ -46,6 +48,7 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
     groups: `test.groups.${suffix}`,
   };
   return {
+    remove: () => rmSync(dir, { recursive: true, force: true }),
     env: {
       ...graphSimEnv(sim, caFile),
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),

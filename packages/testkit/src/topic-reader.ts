@@ -8,6 +8,14 @@ export interface ReadRecord {
   headers: Record<string, string>;
 }
 
+/** How long `waitFor` and `waitForMatch` wait for records by default. */
+export const READ_TIMEOUT_MS = 20_000;
+/**
+ * Allowance for `TopicReader.start` (a topic created with its leaders, a consumer group joined), which has no
+ * deadline of its own beyond kafkajs's retries: what a test's timeout adds for each reader it starts.
+ */
+export const READER_START_MS = 15_000;
+
 /** Reads a topic from the beginning with a consumer group of its own, collecting every record. */
 export class TopicReader {
   readonly records: ReadRecord[] = [];
@@ -54,7 +62,7 @@ export class TopicReader {
   }
 
   /** Waits until `count` records arrived; fails with what did arrive if they do not within the timeout. */
-  async waitFor(count: number, timeoutMs = 20_000): Promise<ReadRecord[]> {
+  async waitFor(count: number, timeoutMs = READ_TIMEOUT_MS): Promise<ReadRecord[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.records.length < count) {
       if (Date.now() > deadline)
@@ -67,7 +75,7 @@ export class TopicReader {
   }
 
   /** Waits for the first record that `match` accepts; fails with how many arrived if none does in time. */
-  async waitForMatch(match: (r: ReadRecord) => boolean, timeoutMs = 20_000): Promise<ReadRecord> {
+  async waitForMatch(match: (r: ReadRecord) => boolean, timeoutMs = READ_TIMEOUT_MS): Promise<ReadRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.records.find(match);

@@ -27,6 +27,20 @@ interface Delivery {
   duplicate: boolean;
 }
 
+/** A delivery whose attempt failed, and when graph-sim tries it again. */
+export interface Redelivery {
+  url: string;
+  kind: Kind;
+  /** The attempt it will be (2 is the first retry). */
+  attempt: number;
+  /** Simulated ms of the retry. */
+  atMs: number;
+  notifications: number;
+  /** How the attempt before it ended: the status answered, or the error (a timeout, a refused connection). */
+  lastStatus?: number;
+  lastError?: string;
+}
+
 export interface DispatcherDeps {
   clock: SimClock;
   options: DeliveryOptions;
@@ -53,6 +67,8 @@ export class Dispatcher {
   /** Deliveries on the wire: where each one is, for diagnosing one that never comes back. */
   private readonly onWire = new Map<string, { url: string; since: number; phase: string }>();
   private readonly waiting = new Set<() => void>();
+  /** Failed deliveries waiting for their retry, by delivery id: what a caller waits for (`redeliveries()`). */
+  private readonly retrying = new Map<string, Redelivery>();
   private readonly client = new DeliveryClient();
   private stopped = false;
 
@@ -134,8 +150,14 @@ export class Dispatcher {
     };
   }
 
+  /** The failed deliveries graph-sim will try again, earliest first. */
+  redeliveries(): Redelivery[] {
+    return [...this.retrying.values()].sort((a, b) => a.atMs - b.atMs);
+  }
+
   stop(): void {
     this.stopped = true;
+    this.retrying.clear();
     for (const g of this.gathering.values()) g.cancel();
     for (const cancel of this.waiting) cancel();
     this.gathering.clear();
@@ -167,14 +189,16 @@ export class Dispatcher {
     }
   }
 
-  private scheduleAt(delivery: Delivery, atMs: number): void {
+  private scheduleAt(delivery: Delivery, atMs: number, retry?: Redelivery): void {
     if (this.stopped) return;
     if (atMs <= this.deps.clock.now()) {
       this.makeReady(delivery);
       return;
     }
+    if (retry) this.retrying.set(delivery.id, retry);
     const cancel = this.deps.clock.at(atMs, () => {
       this.waiting.delete(cancel);
+      this.retrying.delete(delivery.id);
       this.makeReady(delivery);
     });
     this.waiting.add(cancel);
@@ -309,7 +333,16 @@ export class Dispatcher {
     }
     const backoff = Math.min(options.retryBaseDelayMs * 2 ** (delivery.attempt - 1), options.retryMaxDelayMs);
     // The last retry happens at the end of the window at the latest, never after it.
-    this.scheduleAt(delivery, Math.min(after + backoff, delivery.firstAttemptMs + options.retryForMs));
+    const atMs = Math.min(after + backoff, delivery.firstAttemptMs + options.retryForMs);
+    this.scheduleAt(delivery, atMs, {
+      url: delivery.url,
+      kind: delivery.kind,
+      attempt: delivery.attempt + 1,
+      atMs,
+      notifications: live.length,
+      ...(status !== undefined ? { lastStatus: status } : {}),
+      ...(error !== undefined ? { lastError: error } : {}),
+    });
   }
 
   private finish(items: Item[], state: 'delivered' | 'dropped', reason?: string): void {
