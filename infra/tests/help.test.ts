@@ -65,10 +65,13 @@ const scripts = (
   JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts;
 
-/** `node scripts/require-node.mjs && node [flags] FILE` → the flags and the file, run here with this Node. */
+/**
+ * `node scripts/require-node.mjs && node [flags] FILE` (or `exec "$(node -p process.execPath)" [flags] FILE`, as
+ * `dev` runs so that pnpm sees its exit code) → the flags and the file, run here with this Node.
+ */
 function nodeCommand(name: string): string[] {
   const script = scripts[name]!;
-  const match = /&& node ((?:--\S+ )*)(\S+\.ts)$/.exec(script);
+  const match = /&& (?:exec "\$\(node -p process\.execPath\)"|node) ((?:--\S+ )*)(\S+\.ts)$/.exec(script);
   if (!match) throw new Error(`package.json script ${name} is not "node [flags] FILE.ts": ${script}`);
   return [...match[1]!.split(' ').filter(Boolean), match[2]!];
 }
