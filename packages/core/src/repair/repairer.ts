@@ -109,26 +109,10 @@ export class Repairer {
     units: ReadonlyArray<{ records: ChangeRecords; select?: string | undefined }>,
     reason: string,
   ): Promise<void> {
-    await this.admit(units.map((u) => ({ tenantId: u.records.facts.tenantId, userId: u.records.target.userId ?? '' })));
     const firstSeenAt = new Date(this.now()).toISOString();
-    await Promise.all(
-      units.map(({ records: r, select }) =>
-        this.put({
-          tenantId: r.facts.tenantId,
-          kind: r.kind.name,
-          userId: r.target.userId ?? '',
-          itemId: r.itemId,
-          ...(r.target.folderId ? { folderId: r.target.folderId } : {}),
-          ...(select ? { select } : {}),
-          subscriptionId: r.facts.subscriptionId,
-          changeType: 'updated',
-          resource: r.facts.resource,
-          reason,
-          firstSeenAt,
-          attempts: 0,
-        }),
-      ),
-    );
+    const entries = units.map(({ records, select }) => entryOf(records, select, 'updated', reason, firstSeenAt));
+    await this.admit(entries);
+    await Promise.all(entries.map((e) => this.put(e)));
     this.pending = true;
   }
 
@@ -188,20 +172,9 @@ export class Repairer {
   private enqueueRecords(units: ReadonlyArray<EventUnit>): Promise<void> {
     if (!units.length) return Promise.resolve();
     return this.enqueueEntries(
-      units.map(({ records: r, select }) => ({
-        tenantId: r.facts.tenantId,
-        kind: r.kind.name,
-        userId: r.target.userId ?? '',
-        itemId: r.itemId,
-        ...(r.target.folderId ? { folderId: r.target.folderId } : {}),
-        ...(select ? { select } : {}),
-        subscriptionId: r.facts.subscriptionId,
-        changeType: r.facts.changeType,
-        resource: r.facts.resource,
-        reason: r.facts.notEnrichedReason ?? 'not_enriched',
-        firstSeenAt: r.facts.receivedAt,
-        attempts: 0,
-      })),
+      units.map(({ records: r, select }) =>
+        entryOf(r, select, r.facts.changeType, r.facts.notEnrichedReason ?? 'not_enriched', r.facts.receivedAt),
+      ),
     );
   }
 
@@ -356,6 +329,30 @@ export class Repairer {
     }
     await this.firstCount;
   }
+}
+
+/** The repair entry that reads the item of `records` again (with the `$select` it was read with). */
+function entryOf(
+  r: ChangeRecords,
+  select: string | undefined,
+  changeType: RepairEntry['changeType'],
+  reason: string,
+  firstSeenAt: string,
+): RepairEntry {
+  return {
+    tenantId: r.facts.tenantId,
+    kind: r.kind.name,
+    userId: r.target.userId ?? '',
+    itemId: r.itemId,
+    ...(r.target.folderId ? { folderId: r.target.folderId } : {}),
+    ...(select ? { select } : {}),
+    subscriptionId: r.facts.subscriptionId,
+    changeType,
+    resource: r.facts.resource,
+    reason,
+    firstSeenAt,
+    attempts: 0,
+  };
 }
 
 const scopeOf = (e: RepairEntry): string => fenceScope(e.tenantId, e.kind ?? 'events', e.userId);
