@@ -148,6 +148,9 @@ export async function buildBundle(
       [
         'install',
         '--package-lock-only',
+        // Metadata npm has already fetched first: a registry caught mid-publish (a package's new version listed
+        // before the dependency it needs) must not fail the build when a consistent answer is at hand.
+        '--prefer-offline',
         '--omit=dev',
         '--ignore-scripts',
         '--no-audit',

@@ -20,7 +20,13 @@ export function emptyArraysBody(bytes: number): Buffer {
  * POSTs a body with its Content-Length over a connection of its own. Resolves with the status, or 'closed'
  * when the connection ended before an answer could be read.
  */
-export function postRaw(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<number | 'closed'> {
+export function postRaw(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+  /** Sends the first 64 KiB, then the rest only once this settles: a POST that stays in flight meanwhile. */
+  hold?: Promise<unknown>,
+): Promise<number | 'closed'> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -38,7 +44,11 @@ export function postRaw(url: string, body: Buffer, headers: Record<string, strin
     req.on('error', (err: NodeJS.ErrnoException) =>
       ['EPIPE', 'ECONNRESET', 'ECONNREFUSED'].includes(err.code ?? '') ? resolve('closed') : reject(err),
     );
-    req.end(body);
+    if (!hold) return void req.end(body);
+    req.write(body.subarray(0, 65_536));
+    void hold.finally(() => {
+      if (!req.destroyed) req.end(body.subarray(65_536));
+    });
   });
 }
 
