@@ -13,6 +13,17 @@ const FAST = {
   },
 };
 
+/** The receiver answers the handshake, fails the first notification POST with `status`, then takes them all. */
+function failFirstPost(receiver: Receiver, status: number): void {
+  let failures = 1;
+  receiver.reply = (r) =>
+    r.query.has('validationToken')
+      ? { status: 200, body: r.query.get('validationToken')!, contentType: 'text/plain' }
+      : failures-- > 0
+        ? { status }
+        : { status: 202 };
+}
+
 describe('delivery: notifications, Graph retry rules and lifecycle events', () => {
   let sim: GraphSim;
   let receiver: Receiver;
@@ -82,13 +93,7 @@ describe('delivery: notifications, Graph retry rules and lifecycle events', () =
 
   it('redelivers after a 500, and records both attempts', async () => {
     await subscribe(sim, token, receiver, { userId: adele });
-    let failures = 1;
-    receiver.reply = (r) =>
-      r.query.has('validationToken')
-        ? { status: 200, body: r.query.get('validationToken')!, contentType: 'text/plain' }
-        : failures-- > 0
-          ? { status: 500 }
-          : { status: 202 };
+    failFirstPost(receiver, 500);
     sim.clock.setSpeed(100);
     const e = sim.createEvent(adele, { subject: 'retry me' });
     await sim.settled();
@@ -106,13 +111,7 @@ describe('delivery: notifications, Graph retry rules and lifecycle events', () =
 
   it('says which failed POST it will try again and when; the delivery window covers that retry', async () => {
     await subscribe(sim, token, receiver, { userId: adele });
-    let failures = 1;
-    receiver.reply = (r) =>
-      r.query.has('validationToken')
-        ? { status: 200, body: r.query.get('validationToken')!, contentType: 'text/plain' }
-        : failures-- > 0
-          ? { status: 503 }
-          : { status: 202 };
+    failFirstPost(receiver, 503);
     // At the real speed, the retry waits FAST's base delay of 1 s: long enough to look at it before it happens.
     sim.createEvent(adele, { subject: 'retry me' });
     const [retry] = await waitFor('a redelivery scheduled', () => sim.redeliveries().length > 0 && sim.redeliveries());
