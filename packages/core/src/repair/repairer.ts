@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
+import { waitAtMost } from '../timeout.ts';
 import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
 import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
@@ -45,6 +46,8 @@ const ROUND = 100;
 const PER_RUN = 20_000;
 /** After this many failed runs an entry is given up (its record stays unenriched, and says why). */
 const MAX_ATTEMPTS = 48;
+/** How long an admission waits for the instance's first count of the queue. */
+const FIRST_COUNT_WAIT_MS = 500;
 /** The least time between two opportunistic drains by one instance. */
 const NUDGE_GAP_MS = 60_000;
 /** Reasons that say Graph is struggling: a round that meets many of them ends the run early. */
@@ -61,7 +64,7 @@ export class Repairer {
   private readonly now: () => number;
   private readonly admission: QueueAdmission;
   private countedAt = -Infinity;
-  /** The first count of the queue: nothing is admitted before it answered. */
+  /** The first count of the queue: admission waits for it a moment (FIRST_COUNT_WAIT_MS), not longer. */
   private firstCount: Promise<void> | undefined;
   private draining: Promise<RepairReport> | undefined;
   private nudgedAt = -Infinity;
@@ -327,7 +330,9 @@ export class Repairer {
       });
       void count.catch(() => undefined);
     }
-    await this.firstCount;
+    // On Graph's clock (a POST's re-reads are admitted before it is answered): a large queue's first listing is
+    // waited for a moment only; until it answers, admission counts what this instance admitted.
+    if (this.firstCount) await waitAtMost(this.firstCount, FIRST_COUNT_WAIT_MS);
   }
 }
 
