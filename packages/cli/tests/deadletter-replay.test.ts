@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createAppFromEnv, KafkaRecordSink, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { FABRIKAM_TENANT_ID, GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
-import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { graph2kafka } from './run-cli.ts';
 
 /** What only the forged letters' items hold: found in any record or topic, a forged letter was replayed. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createAppFromEnv, runRenewal, silentLogger, type Graph2Kafka, type StatusReport } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 
 const run = promisify(execFile);
 const cli = path.join(__dirname, '..', 'src', 'cli.ts');
