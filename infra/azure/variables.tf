@@ -100,3 +100,9 @@ variable "alert_email" {
   type        = string
   default     = ""
 }
+
+variable "microsoft_sdk_telemetry" {
+  description = "Let the Azure Monitor exporter send Microsoft its usage telemetry (Statsbeat) and SDK statistics; off by default."
+  type        = bool
+  default     = false
+}
