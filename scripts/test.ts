@@ -3,6 +3,8 @@
 // failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`). It first checks what the
 // machine must provide (Java, Maven, the PostgreSQL server, shellcheck) and names all that is missing.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KafkaLocalError, provideBroker } from '@graph2kafka/kafka-local';
 import { missingPrerequisites, prerequisitesMessage } from '@graph2kafka/testkit/prerequisites';
@@ -35,9 +37,12 @@ if (missing.length) {
 
 let kafka: Awaited<ReturnType<typeof provideBroker>> | undefined;
 let code = 1;
+// Every test's temporary files (bundle installs, PostgreSQL data, pipeline folders) go under one folder that is
+// removed when the run ends, however it ends: a run leaves nothing in the machine's temp folder.
+const scratch = mkdtempSync(path.join(tmpdir(), 'g2k-test-'));
 try {
   kafka = await provideBroker((line) => console.log(`[test] ${line}`));
-  code = await runJest(kafka.env);
+  code = await runJest({ ...kafka.env, TMPDIR: scratch });
 } catch (error) {
   console.error(
     `[test] ${error instanceof KafkaLocalError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -46,6 +51,7 @@ try {
   await kafka
     ?.stop()
     .catch((error: unknown) => console.error(`[test] stopping the Kafka broker failed: ${String(error)}`));
+  rmSync(scratch, { recursive: true, force: true });
   console.log(`[test] whole run took ${seconds(Date.now() - began)}`);
 }
 process.exit(code);
