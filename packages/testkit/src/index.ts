@@ -13,6 +13,7 @@ export {
   HANDSHAKE_WAIT_MS,
   describeBundle,
   stopChild,
+  workspaceRoot,
   type InstalledBundle,
 } from './deploy-bundle.ts';
 export {
