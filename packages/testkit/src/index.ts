@@ -10,6 +10,7 @@ export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,
   buildAndInstallBundle,
+  configErrorStack,
   HANDSHAKE_WAIT_MS,
   describeBundle,
   stopChild,
