@@ -17,7 +17,12 @@ interface TargetSpec {
   pkg: string;
   description: string;
   /** The module under the package's src/ that the platform (or `node`) loads, and its name in dist/. */
-  entry: { source: string; name: string; shebang?: boolean };
+  entry: {
+    source: string;
+    name: string;
+    /** A command run from a shell (`#!`), on whatever Node is on PATH: below this major it says so and exits 2. */
+    command?: { requiresNode: number };
+  };
   /** Packages installed beside the bundle, resolved from this package's folder. */
   runtime: string[];
   /** Packages neither bundled nor installed: only loaded by features of the other cloud (with a clear error). */
@@ -67,7 +72,7 @@ const SPECS: Record<Target, TargetSpec> = {
     pkg: 'cli',
     description:
       "graph2kafka's ops CLI: pipeline status, Graph subscriptions, dead-letter replay and repair, with the functions' own settings.",
-    entry: { source: 'cli.ts', name: 'cli', shebang: true },
+    entry: { source: 'cli.ts', name: 'cli', command: { requiresNode: 22 } },
     // An operator of either cloud: Secret Manager references (sm:…) and Google OAUTHBEARER are read with the
     // GCP functions' packages, loaded only when the settings name them; KAFKA_CLIENT=platformatic as the functions.
     runtime: ['@google-cloud/secret-manager', 'google-auth-library', '@platformatic/kafka'],
@@ -137,10 +142,19 @@ async function nameSourcesFromRoot(distDir: string): Promise<void> {
  * the .map files only for modules it loads after that call, and an ES module's static imports all load before
  * its first line runs: hence an entry of its own and a dynamic import. Its exports are the bundle's.
  */
-function sourceMappedEntry(bundle: string, exports: string[], shebang: boolean): string {
+function sourceMappedEntry(bundle: string, exports: string[], command?: { requiresNode: number }): string {
   const named = exports.filter((e) => e !== 'default');
   return [
-    ...(shebang ? ['#!/usr/bin/env node'] : []),
+    ...(command
+      ? [
+          '#!/usr/bin/env node',
+          // npm only warns about `engines`; an older Node would fail inside the bundle, printing a minified line.
+          `if (Number(process.versions.node.split('.')[0]) < ${command.requiresNode}) {`,
+          `  console.error(\`graph2kafka needs Node.js ${command.requiresNode} or newer; this is \${process.version} (\${process.execPath})\`);`,
+          '  process.exit(2);',
+          '}',
+        ]
+      : []),
     '// Stack traces name our TypeScript (through the .map files beside each chunk), not the minified chunks.',
     'process.setSourceMapsEnabled(true);',
     ...(exports.length
@@ -202,8 +216,8 @@ export async function buildBundle(
   const entryFile = path.join(outDir, 'dist', `${spec.entry.name}.js`);
   await writeFile(
     entryFile,
-    sourceMappedEntry(`${bundleName}.js`, bundleOutput.exports, spec.entry.shebang ?? false),
-    spec.entry.shebang ? { mode: 0o755 } : {},
+    sourceMappedEntry(`${bundleName}.js`, bundleOutput.exports, spec.entry.command),
+    spec.entry.command ? { mode: 0o755 } : {},
   );
 
   const dependencies: Record<string, string> = {};
