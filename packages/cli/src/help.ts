@@ -20,7 +20,7 @@ export function globalHelp(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
   return `Usage: graph2kafka COMMAND [options]
        graph2kafka COMMAND --help    that command's options and examples
-       graph2kafka --version
+       graph2kafka --version         (or -V) the version, to quote in a report
 
 Commands:
 ${lines.join('\n')}
