@@ -204,6 +204,8 @@ export async function buildBundle(
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',
+    // Lines and names only: the sources are in the repository at the version. With them, the maps were 9.5 MiB,
+    // and Node reads a map whole when its chunk loads (+44 MB and +60 ms for the CLI; without, +16 MB, +25 ms).
     sourcesContent: false,
     legalComments: 'linked',
     metafile: true,
