@@ -141,6 +141,8 @@ async function nameSourcesFromRoot(distDir: string): Promise<void> {
  * The module the platform loads: it turns on source maps, then imports the bundle. Node maps stack traces through
  * the .map files only for modules it loads after that call, and an ES module's static imports all load before
  * its first line runs: hence an entry of its own and a dynamic import. Its exports are the bundle's.
+ * process.setSourceMapsEnabled rather than module.setSourceMapsSupport (Node 22.14+): it covers files under
+ * node_modules too, where npm installs the CLI, and is in every Node 22.
  */
 function sourceMappedEntry(bundle: string, exports: string[], command?: { requiresNode: number }): string {
   const named = exports.filter((e) => e !== 'default');
