@@ -55,6 +55,26 @@ export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<
   };
 }
 
+/**
+ * The stack of the error a bundle's code throws for a configuration with nothing set (its exported `appFromEnv`),
+ * loaded from the bundle's folder as the platform loads it: through dist/index.js, with plain `node`.
+ */
+export async function configErrorStack(bundle: InstalledBundle): Promise<string> {
+  const script = [
+    "const { appFromEnv } = await import('./dist/index.js');",
+    'const error = await appFromEnv({}).then(() => undefined, (e) => e);',
+    "console.log(error?.stack ?? 'no error');",
+    'process.exit(0);',
+  ].join('\n');
+  const { NODE_OPTIONS: _ignored, ...env } = process.env;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: bundle.dir,
+    env,
+    timeout: HANDSHAKE_WAIT_MS,
+  });
+  return stdout;
+}
+
 /** How long `awaitHandshake` waits by default for a function to start answering. */
 export const HANDSHAKE_WAIT_MS = 15_000;
 

@@ -9,9 +9,11 @@ export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,
   buildAndInstallBundle,
+  configErrorStack,
   HANDSHAKE_WAIT_MS,
   describeBundle,
   stopChild,
+  workspaceRoot,
   type InstalledBundle,
 } from './deploy-bundle.ts';
 export {
