@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createAppFromEnv, runRenewal, silentLogger } from '@graph2kafka/core';
+import { serveApp } from '@graph2kafka/core/http';
 import { deliveryWindowMs, GraphSim, resolveOptions } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp, workspaceRoot } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, workspaceRoot } from '@graph2kafka/testkit';
 import { CLI_RUN_MS, graph2kafka, runCommand } from './run-cli.ts';
 
 const run = promisify(execFile);
