@@ -1,6 +1,14 @@
 export { graphSimEnv, pipelineEnv, richEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, eventChangeBody, simCall, simToken, type TestSubscription } from './subscriptions.ts';
-export { READ_TIMEOUT_MS, READER_START_MS, recordValue, TopicReader, type ReadRecord } from './topic-reader.ts';
+export { recordSchemaError, type RecordToValidate } from './record-validator.ts';
+export {
+  READ_TIMEOUT_MS,
+  READER_START_MS,
+  recordValue,
+  TopicReader,
+  type ReaderOptions,
+  type ReadRecord,
+} from './topic-reader.ts';
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } from './hostile.ts';
