@@ -3,7 +3,7 @@
 // failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`). It first checks what the
 // machine must provide (Java, Maven, the PostgreSQL server, shellcheck) and names all that is missing.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KafkaLocalError, provideBroker } from '@graph2kafka/kafka-local';
@@ -40,6 +40,9 @@ let code = 1;
 // Every test's temporary files (bundle installs, PostgreSQL data, pipeline folders) go under one folder that is
 // removed when the run ends, however it ends: a run leaves nothing in the machine's temp folder.
 const scratch = mkdtempSync(path.join(tmpdir(), 'g2k-test-'));
+// Traversable by others (not listable): run as root, the PostgreSQL tests start the server as the postgres user
+// in a data folder inside it.
+chmodSync(scratch, 0o711);
 try {
   kafka = await provideBroker((line) => console.log(`[test] ${line}`));
   code = await runJest({ ...kafka.env, TMPDIR: scratch });

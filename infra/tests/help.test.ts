@@ -30,6 +30,7 @@ const OPTIONS: Record<string, string[]> = {
   build: ['gcp', 'azure', 'cli', '--out'],
   dev: ['Ctrl-C', 'G2K_DEV_SIM_PORT'],
   'docs:settings': [],
+  'docs:schemas': [],
   kafka: ['start', 'stop', 'status', 'env'],
   'graph-sim': ['--port', '--help'],
   graph2kafka: ['status', 'subscriptions', 'deadletter', 'repair', 'cert', '--version'],
