@@ -6,7 +6,7 @@ import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
   buildAndInstallBundle,
-  configErrorStack,
+  shippedSourceMaps,
   createSubscription,
   describeBundle,
   freePort,
@@ -91,13 +91,11 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
   });
 
   it('ships its source maps and turns them on: a stack trace from the bundle names our TypeScript', async () => {
-    const { readFile: read, readdir: list } = await import('node:fs/promises');
+    const shipped = await shippedSourceMaps(bundle, '.funcignore');
     // What the deploy uploads: the ignore file must leave the .map files in.
-    expect(await read(path.join(bundle.dir, '.funcignore'), 'utf8')).not.toMatch(/\.map/);
-    expect(
-      (await list(path.join(bundle.dir, 'dist', 'chunks'))).filter((f) => f.endsWith('.js.map')).length,
-    ).toBeGreaterThan(0);
-    const stack = await configErrorStack(bundle);
+    expect(shipped).toMatchObject({ ignored: false, maps: expect.any(Number) });
+    expect(shipped.maps).toBeGreaterThan(0);
+    const { stack } = shipped;
     expect(stack).toMatch(/KAFKA_BROKERS/);
     expect(stack).toMatch(/\n {4}at .*\(graph2kafka:\/\/\/packages\/core\/src\/config\/[\w/-]+\.ts:\d+:\d+\)/);
   });

@@ -1,5 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -73,6 +74,23 @@ export async function configErrorStack(bundle: InstalledBundle): Promise<string>
     timeout: HANDSHAKE_WAIT_MS,
   });
   return stdout;
+}
+
+/**
+ * What a bundle's source maps come to once deployed: whether the platform's ignore file (`.gcloudignore`,
+ * `.funcignore`) would leave them behind, how many chunk maps ship, and a config error's stack from the bundle.
+ */
+export async function shippedSourceMaps(
+  bundle: InstalledBundle,
+  ignoreFile: string,
+): Promise<{ ignored: boolean; maps: number; stack: string }> {
+  const ignores = await readFile(path.join(bundle.dir, ignoreFile), 'utf8');
+  const chunks = await readdir(path.join(bundle.dir, 'dist', 'chunks'));
+  return {
+    ignored: /\.map/.test(ignores),
+    maps: chunks.filter((f) => f.endsWith('.js.map')).length,
+    stack: await configErrorStack(bundle),
+  };
 }
 
 /** How long `awaitHandshake` waits by default for a function to start answering. */

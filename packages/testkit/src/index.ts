@@ -18,6 +18,7 @@ export {
   awaitHandshake,
   buildAndInstallBundle,
   configErrorStack,
+  shippedSourceMaps,
   HANDSHAKE_WAIT_MS,
   describeBundle,
   stopChild,
