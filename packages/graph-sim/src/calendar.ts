@@ -1,6 +1,16 @@
 import { SimUsageError } from './errors.ts';
 import { changeKey, outlookId } from './ids.ts';
 import { checkRecurrence, occurrenceDates, type PatternedRecurrence } from './recurrence.ts';
+import {
+  instantAt,
+  isLocalMidnight,
+  localDate,
+  localDateTime,
+  localTimeOfDay,
+  resolveZone,
+  UTC_ZONE,
+  type SimZone,
+} from './time-zones.ts';
 import type { ChangeType, SimUser } from './types.ts';
 
 /** The Graph `event` properties a `$select` may name (resources/event, v1.0). */
@@ -60,6 +70,11 @@ export interface EventInput {
   categories?: string[];
   isAllDay?: boolean;
   isCancelled?: boolean;
+  /**
+   * The zone the event is written in (Windows or IANA name; default UTC): Graph's originalStartTimeZone, the
+   * zone a series repeats in unless its range names a recurrenceTimeZone, and the zone of an all-day event's dates.
+   */
+  timeZone?: string;
   showAs?: 'free' | 'tentative' | 'busy' | 'oof' | 'workingElsewhere';
   importance?: 'low' | 'normal' | 'high';
   /** Makes the event a series master: its start and end are the first occurrence's time of day and length. */
@@ -76,6 +91,7 @@ const INPUT_KEYS = new Set([
   'categories',
   'isAllDay',
   'isCancelled',
+  'timeZone',
   'showAs',
   'importance',
   'recurrence',
@@ -159,9 +175,6 @@ export interface CalendarChange {
   moved?: boolean;
 }
 
-/** Graph's dateTimeTimeZone format: local time without offset, seven fractional digits. */
-export const graphDateTime = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}.0000000`;
-
 function parseTime(value: unknown, field: string): number {
   if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
     throw new SimUsageError(`event ${field} must be an ISO 8601 date-time string, got ${JSON.stringify(value)}`);
@@ -174,7 +187,7 @@ function checkInput(input: Record<string, unknown>): EventInput {
   if (unknown.length) {
     throw new SimUsageError(`unknown event field(s) ${unknown.join(', ')}; allowed: ${[...INPUT_KEYS].join(', ')}`);
   }
-  for (const key of ['subject', 'body', 'location', 'showAs', 'importance'] as const) {
+  for (const key of ['subject', 'body', 'location', 'showAs', 'importance', 'timeZone'] as const) {
     if (input[key] !== undefined && typeof input[key] !== 'string')
       throw new SimUsageError(`event ${key} must be a string`);
   }
@@ -193,8 +206,53 @@ function checkInput(input: Record<string, unknown>): EventInput {
     if (!r || typeof r !== 'object' || !r.pattern || !r.range)
       throw new SimUsageError('event recurrence must be { pattern, range } (Graph patternedRecurrence)');
     checkRecurrence(r);
+    resolveZone(r.range.recurrenceTimeZone);
   }
+  resolveZone(input.timeZone as string | undefined);
   return input;
+}
+
+/** The zone an event is written in. */
+export const eventZone = (event: StoredEvent): SimZone => resolveZone(event.input.timeZone);
+
+/** The zone a series repeats in: its range's recurrenceTimeZone, else the event's own (Graph's rule). */
+export const seriesZone = (master: StoredEvent): SimZone =>
+  resolveZone(master.recurrence?.range.recurrenceTimeZone ?? master.input.timeZone);
+
+/**
+ * An all-day event's start and end are local midnights of its zone (Graph refuses anything else), and it is
+ * at least one day long.
+ */
+function checkAllDay(startMs: number, endMs: number, zone: SimZone): void {
+  if (!isLocalMidnight(startMs, zone) || !isLocalMidnight(endMs, zone) || endMs <= startMs)
+    throw new SimUsageError(
+      `an all-day event starts and ends at midnight in its time zone (${zone.graphName}), at least a day apart`,
+    );
+}
+
+/**
+ * A series' occurrence starts up to `untilMs`: on each local date its recurrence gives, at the master's local
+ * time of day in the series' zone. A weekly 09:00 in Pacific time stays at 09:00 there across a DST change, so
+ * its UTC start moves by an hour, as Outlook's does. (Dates are counted a day past `untilMs`: a zone east of
+ * UTC starts a local date before its UTC midnight.)
+ */
+function seriesInstants(master: StoredEvent, untilMs: number): number[] {
+  const zone = seriesZone(master);
+  const timeOfDay = localTimeOfDay(master.startMs, zone);
+  return occurrenceDates(master.recurrence!, untilMs + DAY_MS)
+    .map((date) => instantAt(date, timeOfDay, zone))
+    .filter((start) => start <= untilMs);
+}
+
+/**
+ * Where an occurrence ends: its master's length later, except for an all-day series, whose occurrences end at a
+ * local midnight whatever length a DST change gives the day.
+ */
+function occurrenceEnd(master: StoredEvent, startMs: number, length: number): number {
+  if (!master.input.isAllDay) return startMs + length;
+  const zone = seriesZone(master);
+  const days = Math.max(1, Math.round(length / DAY_MS));
+  return instantAt(Date.parse(`${localDate(startMs, zone)}T00:00:00Z`) + days * DAY_MS, 0, zone);
 }
 
 export type ChangeListener = (change: CalendarChange) => void;
@@ -233,10 +291,16 @@ export class Calendar {
       input.start !== undefined
         ? parseTime(input.start, 'start')
         : input.recurrence
-          ? Date.parse(`${input.recurrence.range.startDate}T09:00:00Z`)
+          ? // 09:00 on the range's first date, in the series' zone.
+            instantAt(
+              Date.parse(`${input.recurrence.range.startDate}T00:00:00Z`),
+              9 * 3_600_000,
+              resolveZone(input.recurrence.range.recurrenceTimeZone ?? input.timeZone),
+            )
           : now + 3_600_000;
     const endMs = input.end !== undefined ? parseTime(input.end, 'end') : startMs + 1_800_000;
     if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    if (input.isAllDay) checkAllDay(startMs, endMs, resolveZone(input.timeZone));
     const event: StoredEvent = {
       immutableId: outlookId(),
       restId: outlookId(),
@@ -255,6 +319,7 @@ export class Calendar {
         categories: input.categories ?? [],
         isAllDay: input.isAllDay ?? false,
         isCancelled: input.isCancelled ?? false,
+        timeZone: input.timeZone ?? 'UTC',
         showAs: input.showAs ?? 'busy',
         importance: input.importance ?? 'normal',
       },
@@ -278,6 +343,8 @@ export class Calendar {
     const startMs = start !== undefined ? parseTime(start, 'start') : event.startMs;
     const endMs = end !== undefined ? parseTime(end, 'end') : event.endMs;
     if (endMs < startMs) throw new SimUsageError('event end must not be before its start');
+    if (rest.isAllDay ?? event.input.isAllDay)
+      checkAllDay(startMs, endMs, resolveZone(rest.timeZone ?? event.input.timeZone));
     const before = event.recurrence ? this.seriesStarts(event) : undefined;
     if (recurrence) event.recurrence = structuredClone(recurrence);
     Object.assign(event.input, rest);
@@ -349,16 +416,14 @@ export class Calendar {
   /** A series' occurrences whose original start lies in [fromMs, toMs), wherever an exception moved them. */
   byOriginalStart(master: StoredEvent, fromMs: number, toMs: number): Occurrence[] {
     if (!master.recurrence) return [];
-    const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
     const length = master.endMs - master.startMs;
-    return occurrenceDates(master.recurrence, toMs)
-      .map((date) => date + timeOfDay)
+    return seriesInstants(master, toMs)
       .filter((start) => start >= fromMs && start < toMs && !master.cancelled?.has(start))
       .map((start): Occurrence => {
         const change = master.exceptions?.get(start);
         return change
           ? { master, originalStartMs: start, startMs: change.startMs, endMs: change.endMs, change }
-          : { master, originalStartMs: start, startMs: start, endMs: start + length };
+          : { master, originalStartMs: start, startMs: start, endMs: occurrenceEnd(master, start, length) };
       });
   }
 
@@ -424,8 +489,7 @@ export class Calendar {
 
   /** A series' original starts up to a horizon well past any window a test asks for. */
   private seriesStarts(master: StoredEvent): Set<number> {
-    const timeOfDay = ((master.startMs % DAY_MS) + DAY_MS) % DAY_MS;
-    return new Set(occurrenceDates(master.recurrence!, this.now() + SERIES_HORIZON_MS).map((date) => date + timeOfDay));
+    return new Set(seriesInstants(master, this.now() + SERIES_HORIZON_MS));
   }
 
   /** After a change of the series: occurrences it no longer has are retired, ones it has again are not. */
@@ -470,6 +534,24 @@ export class Calendar {
   }
 }
 
+/**
+ * An instant as Graph shows it: local time in the zone the caller prefers. An all-day event's dates float: its
+ * local midnights are shown as they are, unconverted, whatever zone is preferred (as Outlook does).
+ */
+function shownTime(event: StoredEvent, ms: number, display: SimZone): { dateTime: string; timeZone: string } {
+  return {
+    dateTime: localDateTime(ms, event.input.isAllDay ? eventZone(event) : display),
+    timeZone: display.graphName,
+  };
+}
+
+/** A master's recurrence as Graph returns it: the range always names the zone the series repeats in. */
+function renderRecurrence(master: StoredEvent): PatternedRecurrence {
+  const recurrence = structuredClone(master.recurrence!);
+  recurrence.range.recurrenceTimeZone = seriesZone(master).graphName;
+  return recurrence;
+}
+
 /** The event as Graph's JSON shows it, with the id flavour the caller asked for. */
 export function renderEvent(
   event: StoredEvent,
@@ -477,8 +559,11 @@ export function renderEvent(
   immutable: boolean,
   graphBase: string,
   withCancelled = false,
+  /** `Prefer: outlook.timezone`: the zone start and end are given in (default UTC). */
+  display: SimZone = UTC_ZONE,
 ): Record<string, unknown> {
   const { input } = event;
+  const zone = eventZone(event);
   const id = immutable ? event.immutableId : event.restId;
   const preview = input.body.replace(/<[^>]*>/g, '').slice(0, 255);
   return {
@@ -489,8 +574,8 @@ export function renderEvent(
     changeKey: event.changeKey,
     categories: input.categories,
     transactionId: null,
-    originalStartTimeZone: 'UTC',
-    originalEndTimeZone: 'UTC',
+    originalStartTimeZone: zone.graphName,
+    originalEndTimeZone: zone.graphName,
     iCalUId: event.iCalUId,
     reminderMinutesBeforeStart: 15,
     isReminderOn: true,
@@ -515,8 +600,8 @@ export function renderEvent(
     hideAttendees: false,
     responseStatus: { response: 'organizer', time: '0001-01-01T00:00:00Z' },
     body: { contentType: 'html', content: input.body },
-    start: { dateTime: graphDateTime(event.startMs), timeZone: 'UTC' },
-    end: { dateTime: graphDateTime(event.endMs), timeZone: 'UTC' },
+    start: shownTime(event, event.startMs, display),
+    end: shownTime(event, event.endMs, display),
     location: {
       displayName: input.location,
       locationType: 'default',
@@ -527,11 +612,14 @@ export function renderEvent(
     locations: input.location
       ? [{ displayName: input.location, locationType: 'default', uniqueIdType: 'unknown' }]
       : [],
-    recurrence: event.recurrence ? structuredClone(event.recurrence) : null,
+    recurrence: event.recurrence ? renderRecurrence(event) : null,
     // Graph returns a master's cancelled occurrences only to a `$select` naming them, on a read by id.
     ...(event.recurrence && withCancelled
       ? {
-          cancelledOccurrences: [...(event.cancelled ?? [])].sort((a, b) => a - b).map((ms) => occurrenceId(id, ms)),
+          // Graph's form: OID.{master id}.{the occurrence's original date in the series' zone}, not an event id.
+          cancelledOccurrences: [...(event.cancelled ?? [])]
+            .sort((a, b) => a - b)
+            .map((ms) => `OID.${id}.${localDate(ms, seriesZone(event))}`),
         }
       : {}),
     attendees: input.attendees.map((address) => ({
@@ -550,6 +638,7 @@ export function renderOccurrence(
   owner: SimUser,
   immutable: boolean,
   graphBase: string,
+  display: SimZone = UTC_ZONE,
 ): Record<string, unknown> {
   const masterId = immutable ? occurrence.master.immutableId : occurrence.master.restId;
   const id = occurrenceId(masterId, occurrence.originalStartMs);
@@ -559,6 +648,8 @@ export function renderOccurrence(
     owner,
     immutable,
     graphBase,
+    false,
+    display,
   );
   return {
     ...base,
@@ -574,8 +665,8 @@ export function renderOccurrence(
     seriesMasterId: masterId,
     recurrence: null,
     originalStart: new Date(occurrence.originalStartMs).toISOString(),
-    start: { dateTime: graphDateTime(occurrence.startMs), timeZone: 'UTC' },
-    end: { dateTime: graphDateTime(occurrence.endMs), timeZone: 'UTC' },
+    start: shownTime(occurrence.master, occurrence.startMs, display),
+    end: shownTime(occurrence.master, occurrence.endMs, display),
     webLink: `${graphBase.replace(/\/v1\.0$/, '')}/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
   };
 }

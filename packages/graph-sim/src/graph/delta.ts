@@ -5,6 +5,7 @@ import { graphJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import type { SimUser } from '../types.ts';
 import type { GraphContext } from './graph-context.ts';
+import type { SimZone } from '../time-zones.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
 
 /** What a `$skiptoken`/`$deltatoken` stands for. Signed, so a client can only hand back what it was given. */
@@ -66,7 +67,7 @@ export class DeltaService {
         state.upto = this.calendar.currentSeq;
         state.off = 0;
       }
-      const items = this.items(user, state, prefs.immutableIds, ctx.graphBase);
+      const items = this.items(user, state, prefs.immutableIds, ctx.graphBase, prefs.timeZone);
       const page = items.slice(state.off, state.off + pageSize);
       const more = state.off + page.length < items.length;
       const link = more
@@ -113,7 +114,13 @@ export class DeltaService {
    * and exceptions in the window (never the master). A changed master brings all of its occurrences again,
    * with `@removed` for those that left the window or the series; a deleted one, `@removed` for each.
    */
-  private items(user: SimUser, state: SyncState, immutable: boolean, graphBase: string): Record<string, unknown>[] {
+  private items(
+    user: SimUser,
+    state: SyncState,
+    immutable: boolean,
+    graphBase: string,
+    display: SimZone,
+  ): Record<string, unknown>[] {
     const inRange = (startMs: number, endMs: number): boolean => startMs < state.e && endMs > state.s;
     const removed = (id: string): Record<string, unknown> => ({
       '@odata.type': '#microsoft.graph.event',
@@ -125,7 +132,7 @@ export class DeltaService {
     const seriesEntries = (master: StoredEvent, changed: boolean): Record<string, unknown>[] => {
       const out = this.calendar
         .instances(master, state.s, state.e)
-        .map((o) => renderOccurrence(o, user, immutable, graphBase));
+        .map((o) => renderOccurrence(o, user, immutable, graphBase, display));
       if (!changed) return out;
       for (const o of this.calendar.byOriginalStart(master, state.s, state.e))
         if (!inRange(o.startMs, o.endMs)) out.push(removed(occurrenceId(idOf(master), o.originalStartMs)));
@@ -143,7 +150,7 @@ export class DeltaService {
           e.recurrence
             ? seriesEntries(e, false)
             : inRange(e.startMs, e.endMs)
-              ? [renderEvent(e, user, immutable, graphBase)]
+              ? [renderEvent(e, user, immutable, graphBase, false, display)]
               : [],
         );
     }
@@ -154,7 +161,11 @@ export class DeltaService {
         seq: e.seq,
         items: e.recurrence
           ? seriesEntries(e, true)
-          : [inRange(e.startMs, e.endMs) ? renderEvent(e, user, immutable, graphBase) : removed(idOf(e))],
+          : [
+              inRange(e.startMs, e.endMs)
+                ? renderEvent(e, user, immutable, graphBase, false, display)
+                : removed(idOf(e)),
+            ],
       });
     for (const r of removals) {
       if (r.restOnly && immutable) continue;

@@ -26,7 +26,10 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     const event = calendar.find(user.id, eventId);
     const occurrence = event ? undefined : calendar.findOccurrence(user.id, eventId);
     if (occurrence) {
-      const body = project(renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase), select);
+      const body = project(
+        renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone),
+        select,
+      );
       return graphJson(
         200,
         { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
@@ -37,7 +40,14 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     // A REST id stops resolving once the event moved; only its immutable id (or the new REST id) still does.
     if (eventId !== event.restId && eventId !== event.immutableId) throw notFound();
     const body = project(
-      renderEvent(event, user, prefs.immutableIds, ctx.graphBase, select?.includes('cancelledOccurrences')),
+      renderEvent(
+        event,
+        user,
+        prefs.immutableIds,
+        ctx.graphBase,
+        select?.includes('cancelledOccurrences'),
+        prefs.timeZone,
+      ),
       select,
     );
     return graphJson(
@@ -69,7 +79,7 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       {
         '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events('${p.eventId}')/instances`,
         ...paged(req.query, all, ctx.graphBase, `/users/${user.id}/events/${p.eventId}/instances`, (o) =>
-          project(renderOccurrence(o, user, prefs.immutableIds, ctx.graphBase), select),
+          project(renderOccurrence(o, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone), select),
         ),
       },
       preferenceApplied(prefs),
@@ -89,8 +99,8 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
         ...paged(req.query, calendar.view(user.id, from, to), ctx.graphBase, `/users/${user.id}/calendarView`, (e) =>
           project(
             'master' in e
-              ? renderOccurrence(e, user, prefs.immutableIds, ctx.graphBase)
-              : renderEvent(e, user, prefs.immutableIds, ctx.graphBase),
+              ? renderOccurrence(e, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone)
+              : renderEvent(e, user, prefs.immutableIds, ctx.graphBase, false, prefs.timeZone),
             select,
           ),
         ),
@@ -118,7 +128,9 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       200,
       {
         '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events`,
-        value: page.map((e) => project(renderEvent(e, user, prefs.immutableIds, ctx.graphBase), select)),
+        value: page.map((e) =>
+          project(renderEvent(e, user, prefs.immutableIds, ctx.graphBase, false, prefs.timeZone), select),
+        ),
         ...(next ? { '@odata.nextLink': next } : {}),
       },
       preferenceApplied(prefs),
