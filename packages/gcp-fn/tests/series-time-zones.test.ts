@@ -157,12 +157,16 @@ describe('series across time zones and DST (GCP function, real Kafka, graph-sim)
       event: { cancelledOccurrences: string[]; recurrence: { range: { recurrenceTimeZone: string } } };
     };
     expect(event.cancelledOccurrences).toEqual([`OID.${m}.2027-03-15`]);
-    // The documented join: the occurrence record's seriesMasterId and the local date of its originalStart in the
-    // master's recurrenceTimeZone name it in cancelledOccurrences.
     const lastOfThird = pipe.reader.records
       .filter((r) => r.key === keyOf(third.id) && r.value !== null && value(r).event)
       .at(-1);
-    const occurrence = value(lastOfThird) as { seriesMasterId: string; event: { originalStart: string } };
+    const occurrence = value(lastOfThird) as {
+      seriesMasterId: string;
+      event: { originalStart: string; occurrenceId: string };
+    };
+    // Directly: the occurrence record's event.occurrenceId is the name the master lists.
+    expect(occurrence.event.occurrenceId).toBe(event.cancelledOccurrences[0]);
+    // Or, from the times alone:
     const localDate = new Intl.DateTimeFormat('en-CA', {
       timeZone: 'America/Los_Angeles',
       year: 'numeric',

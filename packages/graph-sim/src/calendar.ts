@@ -38,6 +38,7 @@ export const EVENT_PROPERTIES = new Set([
   'lastModifiedDateTime',
   'location',
   'locations',
+  'occurrenceId',
   'onlineMeeting',
   'onlineMeetingProvider',
   'onlineMeetingUrl',
@@ -545,6 +546,14 @@ function shownTime(event: StoredEvent, ms: number, display: SimZone): { dateTime
   };
 }
 
+/**
+ * Graph's name of one occurrence of a series, `OID.{master id}.{date}`: the `occurrenceId` of an instance and an
+ * entry of the master's `cancelledOccurrences`. The date is the original start's in the series' zone (Graph's
+ * docs show the form, not which zone's date: the series' own is the one a calendar shows).
+ */
+const occurrenceName = (masterId: string, master: StoredEvent, originalStartMs: number): string =>
+  `OID.${masterId}.${localDate(originalStartMs, seriesZone(master))}`;
+
 /** A master's recurrence as Graph returns it: the range always names the zone the series repeats in. */
 function renderRecurrence(master: StoredEvent): PatternedRecurrence {
   const recurrence = structuredClone(master.recurrence!);
@@ -619,7 +628,7 @@ export function renderEvent(
           // Graph's form: OID.{master id}.{the occurrence's original date in the series' zone}, not an event id.
           cancelledOccurrences: [...(event.cancelled ?? [])]
             .sort((a, b) => a - b)
-            .map((ms) => `OID.${id}.${localDate(ms, seriesZone(event))}`),
+            .map((ms) => occurrenceName(id, event, ms)),
         }
       : {}),
     attendees: input.attendees.map((address) => ({
@@ -663,6 +672,9 @@ export function renderOccurrence(
     id,
     type: change ? 'exception' : 'occurrence',
     seriesMasterId: masterId,
+    // What the master's cancelledOccurrences names a cancelled one by (Graph returns it on instances, though its
+    // metadata omits it).
+    occurrenceId: occurrenceName(masterId, occurrence.master, occurrence.originalStartMs),
     recurrence: null,
     originalStart: new Date(occurrence.originalStartMs).toISOString(),
     start: shownTime(occurrence.master, occurrence.startMs, display),

@@ -123,7 +123,11 @@ const ITEM_PROPERTIES: Record<KindName, Record<string, unknown>> = {
 
 function itemSchema(kind: ResourceKind, occurrence: boolean): Schema {
   const properties = { ...ITEM_PROPERTIES[kind.name] };
-  if (occurrence) properties.type = { enum: ['occurrence', 'exception'] };
+  if (occurrence) {
+    properties.type = { enum: ['occurrence', 'exception'] };
+    // Graph's name of the occurrence, the one a master's cancelledOccurrences lists: OID.{master id}.{date}.
+    properties.occurrenceId = { type: 'string', pattern: '^OID\\..+\\.\\d{4}-\\d{2}-\\d{2}$' };
+  }
   return {
     description: `The Graph ${kind.itemField} as read (v1.0, immutable id), or null when none was read.`,
     type: ['object', 'null'],
