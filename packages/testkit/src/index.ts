@@ -5,7 +5,8 @@ export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } from './hostile.ts';
 export { serveApp } from './serve-app.ts';
-export { startAzuriteTable } from './azurite.ts';
+export { startAzuriteTable, type AzuriteTable } from './azurite.ts';
+export { fakeAzureCli, type FakeAzureCli } from './fake-azure-cli.ts';
 export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,
