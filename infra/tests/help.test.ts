@@ -44,6 +44,7 @@ const OPTIONS: Record<string, string[]> = {
     'verify',
     'revisions',
     'rollback',
+    'operator-env',
   ],
   'infra/azure/deploy.sh': [
     '--dry-run',
@@ -55,6 +56,7 @@ const OPTIONS: Record<string, string[]> = {
     'verify',
     'releases',
     'rollback',
+    'operator-env',
   ],
   'infra/entra/register-app.sh': ['--dry-run', '--groups', '--kinds', '--multi-tenant', '--years'],
 };
