@@ -1,8 +1,12 @@
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { makeTlsMaterial } from '@graph2kafka/graph-sim';
-import { fakeAzureCli, startAzuriteTable, type AzuriteTable, type FakeAzureCli } from '@graph2kafka/testkit';
+import {
+  fakeAzureCli,
+  startAzuriteTable,
+  startFakeKeyVault,
+  type AzuriteTable,
+  type FakeAzureCli,
+  type FakeKeyVault,
+} from '@graph2kafka/testkit';
 import {
   azureCredential,
   AzureCredentialError,
@@ -119,51 +123,20 @@ describe("the operator's Azure CLI sign-in", () => {
 });
 
 describe('Key Vault references, resolved with the operator credential', () => {
-  const secrets: Record<string, string> = { 'azure-client-secret': 'the-graph-app-secret' };
-  let vault: Server;
-  let vaultUrl: string;
-  let ca: string;
-  const seen: string[] = [];
+  let vault: FakeKeyVault;
   beforeAll(async () => {
-    const tls = await makeTlsMaterial();
-    ca = tls.certPem;
-    // Key Vault's protocol as the SDK meets it: a challenge naming the resource, then the bearer request.
-    vault = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
-      const auth = req.headers.authorization;
-      if (!auth) {
-        res.writeHead(401, {
-          'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${TENANT}", resource="https://vault.azure.net"`,
-        });
-        return res.end();
-      }
-      const url = new URL(req.url!, 'https://vault');
-      seen.push(`${url.pathname} aud=${claims(auth.slice('Bearer '.length)).aud}`);
-      const name = url.pathname.split('/')[2]!;
-      if (name === 'forbidden') {
-        res.writeHead(403, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { code: 'Forbidden', message: 'Caller is not authorized' } }));
-      }
-      const value = secrets[name];
-      res.writeHead(value ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify(
-          value
-            ? { value, id: `${vaultUrl}/secrets/${name}/v1`, attributes: { enabled: true } }
-            : { error: { code: 'SecretNotFound', message: 'not found' } },
-        ),
-      );
-    });
-    await new Promise<void>((resolve) => vault.listen(0, '127.0.0.1', resolve));
-    vaultUrl = `https://127.0.0.1:${(vault.address() as AddressInfo).port}`;
+    vault = await startFakeKeyVault({ 'azure-client-secret': 'the-graph-app-secret' }, TENANT);
   });
-  afterAll(() => new Promise<void>((resolve) => vault.close(() => resolve())));
+  afterAll(() => vault.stop());
 
-  // The emulated vault is on an IP address, which the SDK's check of the challenge's resource cannot match.
+  // In this process the emulated vault is reached on its loopback address, which the SDK's check of the
+  // challenge's resource cannot match (the CLI's test reaches it by its real name, through a proxy).
   const source = () =>
     new KeyVaultSecretSource(azureCredential({ mode: 'developer' }), {
-      tlsOptions: { ca },
+      tlsOptions: { ca: vault.caPem },
       disableChallengeResourceVerification: true,
     });
+  const ref = (secret: string) => `@Microsoft.KeyVault(SecretUri=${vault.url}/secrets/${secret}/)`;
 
   it('reads both forms App Service writes, and nothing else', () => {
     expect(
@@ -186,20 +159,17 @@ describe('Key Vault references, resolved with the operator credential', () => {
   });
 
   it('a setting kept as a reference in an operator environment file is read from the vault at start', async () => {
-    const config = await loadConfig(
-      { ...validEnv, AZURE_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${vaultUrl}/secrets/azure-client-secret/)` },
-      [source()],
-    );
+    const config = await loadConfig({ ...validEnv, AZURE_CLIENT_SECRET: ref('azure-client-secret') }, [source()]);
     expect(config.graph.clientSecret).toBe('the-graph-app-secret');
-    expect(seen.at(-1)).toBe('/secrets/azure-client-secret/ aud=https://vault.azure.net');
+    expect(vault.seen.at(-1)).toBe('/secrets/azure-client-secret/ aud=https://vault.azure.net');
   });
 
   it('says what the operator lacks when the vault refuses, never the value', async () => {
     const err = (await loadConfig(
       {
         ...validEnv,
-        AZURE_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${vaultUrl}/secrets/forbidden/)`,
-        KAFKA_SASL_PASSWORD: `@Microsoft.KeyVault(SecretUri=${vaultUrl}/secrets/gone/)`,
+        AZURE_CLIENT_SECRET: ref('forbidden'),
+        KAFKA_SASL_PASSWORD: ref('gone'),
         KAFKA_SASL_MECHANISM: 'plain',
         KAFKA_SASL_USERNAME: 'u',
         KAFKA_SSL: 'true',

@@ -7,6 +7,7 @@ export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } fr
 export { serveApp } from './serve-app.ts';
 export { startAzuriteTable, type AzuriteTable } from './azurite.ts';
 export { fakeAzureCli, type FakeAzureCli } from './fake-azure-cli.ts';
+export { startFakeKeyVault, type FakeKeyVault } from './fake-key-vault.ts';
 export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,
