@@ -140,13 +140,28 @@ bootstrap() {
     run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$RUNTIME_SA" --role="$role" \
       --condition=None
   done
-  local secret
+  # Operators run graph2kafka's CLI from their own machine (docs/operations.md): the Cloud SQL Auth Proxy
+  # (cloudsql.client; instanceUser for IAM database login), the functions' settings (operator-env: run.viewer),
+  # OPERATOR_ROLES (e.g. roles/managedkafka.client for dead letters), and below, each secret.
+  local operators operator operator_roles members=${OPERATORS:-}
+  read -r -a operators <<<"${members//,/ }"
+  read -r -a operator_roles <<<"${OPERATOR_ROLES:-}"
+  operator_roles+=(roles/run.viewer)
+  [ -z "${CLOUDSQL_INSTANCE:-}" ] || operator_roles+=(roles/cloudsql.client roles/cloudsql.instanceUser)
+  for operator in "${operators[@]}"; do
+    for role in "${operator_roles[@]}"; do
+      run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="$operator" --role="$role" --condition=None
+    done
+  done
+  local secret member
   for secret in $(secret_names); do
     if ! exists gcloud secrets describe "$secret" --project="$PROJECT_ID"; then
       run gcloud secrets create "$secret" --project="$PROJECT_ID" --replication-policy=automatic
     fi
-    run gcloud secrets add-iam-policy-binding "$secret" --project="$PROJECT_ID" \
-      --member="serviceAccount:$RUNTIME_SA" --role=roles/secretmanager.secretAccessor
+    for member in "serviceAccount:$RUNTIME_SA" "${operators[@]}"; do
+      run gcloud secrets add-iam-policy-binding "$secret" --project="$PROJECT_ID" \
+        --member="$member" --role=roles/secretmanager.secretAccessor
+    done
   done
   echo "Next: give each secret a value, e.g. infra/gcp/deploy.sh secret $PREFIX-azure-client-secret < secret.txt" >&2
 }

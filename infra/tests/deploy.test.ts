@@ -232,15 +232,33 @@ describe('deploy scripts', () => {
     expect(() => dryRun('gcp', ['alerts'], '', file)).toThrow(/exited 2: Set RUNBOOK_URL/);
   });
 
-  it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account access', () => {
+  it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account and the operators access', () => {
     const lines = commandLines(dryRun('gcp', ['bootstrap']));
+    // The operators of OPERATORS read every secret, the functions' settings, and reach Cloud SQL through the proxy.
+    const operator = 'group:g2k-oncall@contoso.com';
+    expect(lines.filter((l) => l.includes(`--member=${operator}`)).map((l) => /--role=(\S+)/.exec(l)?.[1])).toEqual([
+      'roles/managedkafka.client',
+      'roles/run.viewer',
+      'roles/cloudsql.client',
+      'roles/cloudsql.instanceUser',
+      'roles/secretmanager.secretAccessor',
+      'roles/secretmanager.secretAccessor',
+      'roles/secretmanager.secretAccessor',
+    ]);
+    const withoutOperators = path.join(configs, 'gcp-no-operators.env');
+    writeFileSync(withoutOperators, readFileSync(gcpConfig, 'utf8').replace(/^OPERATORS=.*$/m, ''));
+    expect(
+      commandLines(dryRun('gcp', ['bootstrap'], '', withoutOperators)).filter((l) => l.includes('group:')),
+    ).toEqual([]);
     expect(lines.filter((l) => l.startsWith('gcloud secrets create')).map((l) => l.split(' ')[3])).toEqual([
       'g2k-azure-client-secret',
       'g2k-kafka-password',
       'g2k-postgres-url',
     ]);
     expect(
-      lines.filter((l) => l.includes('roles/secretmanager.secretAccessor')).every((l) => l.includes('g2k-runtime@')),
+      lines
+        .filter((l) => l.includes('roles/secretmanager.secretAccessor'))
+        .every((l) => l.includes('g2k-runtime@') || l.includes(`--member=${operator}`)),
     ).toBe(true);
     expect(lines.some((l) => l.includes('--role=roles/cloudsql.client'))).toBe(true);
     expect(lines.some((l) => l.includes('--role=roles/managedkafka.client'))).toBe(true);
