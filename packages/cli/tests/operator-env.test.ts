@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,14 +34,36 @@ const work = mkdtempSync(path.join(tmpdir(), 'g2k-operator-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /**
- * The runbook's first step as docs/operations.md writes it, on an operator's machine: the environment file
- * sourced by a shell, then `graph2kafka status`. Nothing of the test's own environment reaches it: only PATH
- * (node, and the fake cloud CLI), HOME and what the machine adds (`extra`).
+ * The shell blocks of docs/operations.md's "Reaching production state from your machine" for one cloud, each
+ * line as written.
  */
-async function statusFromEnvFile(envFile: string, extra: Record<string, string>) {
-  const command = `set -a; . '${envFile}'; set +a; exec node --conditions=@graph2kafka/source '${cli}' status --json`;
+function docsBlocks(cloud: 'Azure' | 'Google Cloud'): string[] {
+  const text = readFileSync(path.join(root, 'docs/operations.md'), 'utf8');
+  const section = text.split('\n## Reaching production state from your machine\n')[1]!.split('\n## ')[0]!;
+  const part = section.split(`\n### ${cloud}\n`)[1]!.split('\n### ')[0]!;
+  return [...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) =>
+    m[1]!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join('\n'),
+  );
+}
+
+/**
+ * Runs commands of the docs in a shell on an operator's machine: the folder `work` (where ops.env is), and
+ * nothing of the test's own environment but PATH (node, the fake cloud tools first), HOME and what the machine
+ * adds (`extra`). The CLI runs from its sources rather than through `pnpm graph2kafka`, which needs the clone as
+ * the working folder, and prints JSON to be checked.
+ */
+async function onOperatorMachine(script: string, extra: Record<string, string>) {
+  const command = script.replaceAll(
+    'pnpm graph2kafka status',
+    `node --conditions=@graph2kafka/source '${cli}' status --json`,
+  );
   try {
-    const { stdout, stderr } = await run('bash', ['-c', command], {
+    const { stdout, stderr } = await run('bash', ['-euc', command], {
+      cwd: work,
       env: { PATH: process.env.PATH!, HOME: work, ...extra },
       timeout: CLI_RUN_MS,
     });
@@ -50,6 +72,13 @@ async function statusFromEnvFile(envFile: string, extra: Record<string, string>)
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** The report `status --json` printed after whatever the commands before it printed (`az login`'s accounts). */
+function statusReport(result: { stdout: string; stderr: string }): StatusReport {
+  const at = result.stdout.indexOf('{');
+  if (at < 0) throw new Error(`status printed no report; its stderr: ${result.stderr}`);
+  return JSON.parse(result.stdout.slice(at)) as StatusReport;
 }
 
 /** The function's side: the receiver on a port (Graph handshakes it) and one timer run into `store`. */
@@ -136,15 +165,6 @@ describe("an operator's machine reaches production state with its own identity",
         },
         { name: 'AzureWebJobsStorage__accountName', value: 'contosog2kst' },
       ]);
-      const written = await run(
-        path.join(root, 'infra/azure/deploy.sh'),
-        ['--config', path.join(root, 'infra/azure/deploy.env.example'), 'operator-env'],
-        { env: { ...process.env, PATH: `${az.dir}:${process.env.PATH}` } },
-      );
-      expect(written.stdout).not.toContain(sim.defaults.clientSecret);
-      const envFile = path.join(work, 'ops.env');
-      writeFileSync(envFile, written.stdout);
-
       const machine = {
         PATH: `${az.dir}:${process.env.PATH}`,
         NODE_EXTRA_CA_CERTS: trusted,
@@ -152,9 +172,24 @@ describe("an operator's machine reaches production state with its own identity",
         HTTPS_PROXY: vault.proxyUrl,
         NO_PROXY: '127.0.0.1,localhost',
       };
-      const result = await statusFromEnvFile(envFile, machine);
-      expect({ code: result.code, stderr: result.stderr }).toMatchObject({ code: expect.any(Number) });
-      const report = JSON.parse(result.stdout) as StatusReport;
+      // The operator has not signed in yet: writing the file needs no token.
+      az.signOut();
+      const [write, signInAndRun] = docsBlocks('Azure');
+      expect(write).toBe('infra/azure/deploy.sh operator-env > ops.env');
+      const written = await onOperatorMachine(
+        write!.replace(
+          'infra/azure/deploy.sh',
+          `'${root}/infra/azure/deploy.sh' --config '${root}/infra/azure/deploy.env.example'`,
+        ),
+        machine,
+      );
+      expect({ code: written.code, stderr: written.stderr }).toMatchObject({ code: 0 });
+      const envFile = path.join(work, 'ops.env');
+      expect(readFileSync(envFile, 'utf8')).not.toContain(sim.defaults.clientSecret);
+
+      expect(signInAndRun).toContain('az login');
+      const result = await onOperatorMachine(signInAndRun!, machine);
+      const report = statusReport(result);
       expect(report.subscriptions.counts).toEqual([
         { tenantId: sim.defaults.tenantId, kind: 'events', state: 'active', count: 1 },
       ]);
@@ -171,7 +206,7 @@ describe("an operator's machine reaches production state with its own identity",
 
       // Signed out: the same command says what to do, and reads nothing.
       az.signOut();
-      const out = await statusFromEnvFile(envFile, machine);
+      const out = await onOperatorMachine(signInAndRun!.replace('az login\n', ''), machine);
       expect(out.code).toBe(2);
       expect(out.stderr).toMatch(
         /AZURE_CLIENT_SECRET: Key Vault secret .* could not be read \(no Azure credential: run `az login`/,
@@ -187,27 +222,36 @@ describe("an operator's machine reaches production state with its own identity",
     afterAll(() => postgres.stop());
 
     it('status reads the state with G2K_CLOUDSQL_SOCKET_DIR naming the proxy folder', async () => {
-      const instance = 'contoso-graph2kafka:europe-west1:g2k-state';
       const env = await functionEnv(sim, 1, { G2K_STATE_STORE: 'postgres', G2K_POSTGRES_URL: postgres.url });
       // The app closes the store it was given.
       await deployFunction(sim, env, new PostgresSubscriptionStore(postgres.url));
-      // What `cloud-sql-proxy --unix-socket DIR INSTANCE` serves: DIR/INSTANCE/.s.PGSQL.5432.
-      const proxyDir = path.join(work, 'cloudsql');
-      mkdirSync(path.join(proxyDir, instance), { recursive: true });
-      symlinkSync(
-        path.join(postgres.socketDir, `.s.PGSQL.${postgres.port}`),
-        path.join(proxyDir, instance, '.s.PGSQL.5432'),
+      // The docs' tools, faked: gcloud signs in; the Auth Proxy makes DIR/INSTANCE/.s.PGSQL.5432 (a link to the
+      // real server's socket) and, unlike the real one, exits once it is there.
+      const tools = path.join(work, 'gcp-tools');
+      const socket = path.join(postgres.socketDir, `.s.PGSQL.${postgres.port}`);
+      const fake = (name: string, body: string) => {
+        writeFileSync(path.join(tools, name), `#!/bin/sh\n${body}\n`);
+        chmodSync(path.join(tools, name), 0o755);
+      };
+      mkdirSync(tools);
+      fake('gcloud', '[ "$1 $2 $3" = "auth application-default login" ] || exit 2');
+      fake(
+        'cloud-sql-proxy',
+        `[ "$1" = --unix-socket ] || exit 2\nmkdir -p "$2/$3" && ln -sf '${socket}' "$2/$3/.s.PGSQL.5432"`,
       );
-      const envFile = path.join(work, 'gcp-ops.env');
+      // What operator-env writes, with the URL its sm: reference names (Secret Manager is not reached offline).
+      const [, proxyAndRun] = docsBlocks('Google Cloud');
+      const instance = /cloud-sql-proxy --unix-socket \S+ (\S+)/.exec(proxyAndRun!)![1]!;
       const lines = Object.entries({
         ...env,
-        // As the deployed secret holds it (the operator's file holds its sm: reference instead).
         G2K_POSTGRES_URL: `postgresql://g2k@/postgres?host=/cloudsql/${instance}`,
-        G2K_CLOUDSQL_SOCKET_DIR: proxyDir,
       }).map(([k, v]) => `${k}='${v}'`);
-      writeFileSync(envFile, `${lines.join('\n')}\n`);
-      const result = await statusFromEnvFile(envFile, {});
-      const report = JSON.parse(result.stdout) as StatusReport;
+      writeFileSync(path.join(work, 'ops.env'), `${lines.join('\n')}\n`);
+      // The fake proxy exits once its socket is made; `wait` stands for the seconds a real one takes to start.
+      const result = await onOperatorMachine(proxyAndRun!.replace('set -a', 'wait\nset -a'), {
+        PATH: `${tools}:${process.env.PATH}`,
+      });
+      const report = statusReport(result);
       expect(report.subscriptions.counts).toEqual([
         { tenantId: sim.defaults.tenantId, kind: 'events', state: 'active', count: 1 },
       ]);

@@ -9,7 +9,7 @@ export interface FakeAzureCli {
   tenantId: string;
   /** Each call's arguments, one line each, in order. */
   calls(): string[];
-  /** As if `az logout` ran: every token request fails as the real CLI's does. */
+  /** As if `az logout` ran: every token request fails as the real CLI's does, until `az login`. */
   signOut(): void;
   /** The app settings `az functionapp config appsettings list` answers with. */
   setAppSettings(settings: Array<{ name: string; value: string }>): void;
@@ -18,9 +18,9 @@ export interface FakeAzureCli {
 
 /**
  * A stand-in for the Azure CLI, as `@azure/identity`'s AzureCliCredential and the deploy scripts call it:
- * `az account get-access-token --output json --resource R` prints a token for R (an unsigned JWT with the
- * audience, issuer and lifetime Azurite's `--oauth basic` checks), `az functionapp config appsettings list` prints
- * the settings given. Nothing else is answered.
+ * `az login` signs in, `az account get-access-token --output json --resource R` prints a token for R (an unsigned
+ * JWT with the audience, issuer and lifetime Azurite's `--oauth basic` checks), `az functionapp config appsettings
+ * list` prints the settings given. Nothing else is answered.
  */
 export function fakeAzureCli(tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47'): FakeAzureCli {
   const dir = mkdtempSync(path.join(tmpdir(), 'g2k-fake-az-'));
@@ -33,7 +33,10 @@ const fs = require('node:fs');
 const args = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(log)}, args.join(' ') + '\\n');
 const words = args.filter((a) => !a.startsWith('-'));
-if (words[0] === 'account' && words[1] === 'get-access-token') {
+if (words[0] === 'login') {
+  fs.rmSync(${JSON.stringify(signedOut)}, { force: true });
+  process.stdout.write('[]');
+} else if (words[0] === 'account' && words[1] === 'get-access-token') {
   if (fs.existsSync(${JSON.stringify(signedOut)})) {
     process.stderr.write("ERROR: Please run 'az login' to setup account.\\n");
     process.exit(1);
