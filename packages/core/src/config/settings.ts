@@ -94,7 +94,8 @@ export const SETTINGS = {
   KAFKA_OAUTH_IDENTITY: {
     domain: 'kafka',
     default: '`app`',
-    meaning: '`entra`: `app` (AZURE_CLIENT_ID/SECRET) or `managed` (the Function App’s managed identity)',
+    meaning:
+      '`entra`: `app` (AZURE_CLIENT_ID/SECRET) or `managed` (the Function App’s managed identity; off Azure, your own sign-in: `G2K_AZURE_CREDENTIAL`)',
   },
   G2K_MAX_RECORD_BYTES: {
     domain: 'kafka',
