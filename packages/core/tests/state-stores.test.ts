@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { fakeAzureCli, startAzuriteTable, startPostgres, type FakeAzureCli } from '@graph2kafka/testkit';
 import {
   azureCredential,
@@ -344,6 +345,28 @@ contract('PostgreSQL (Cloud SQL on GCP)', async () => {
 contract('Azure Table Storage (Azurite)', async () => {
   azurite = await startAzuriteTable();
   return TableSubscriptionStore.fromConnectionString(azurite.connectionString, `g2k${Date.now()}`);
+});
+
+describe('PostgreSQL store when the server ends its connections (Cloud SQL maintenance, failover: 57P01)', () => {
+  it('drops the ended idle connections and answers the next query on a new one, the process unharmed', async () => {
+    const store = new PostgresSubscriptionStore(postgres!.url);
+    try {
+      await Promise.all([store.list(), store.list(), store.list()]);
+      const admin = new pg.Client(postgres!.url);
+      await admin.connect();
+      const { rows } = await admin.query<{ ended: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() AND backend_type = $1',
+        ['client backend'],
+      );
+      await admin.end();
+      expect(rows.length).toBeGreaterThan(0);
+      // The pool hears of it on its idle clients; let the notices arrive before asking again.
+      await new Promise((r) => setTimeout(r, 200));
+      await expect(store.list()).resolves.toEqual(expect.any(Array));
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 // An operator's machine: the deployed URL names Cloud Run's /cloudsql socket; a local Cloud SQL Auth Proxy
