@@ -26,7 +26,13 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: { Buffer: 'readonly', URL: 'readonly', performance: 'readonly', module: 'writable' },
+      globals: {
+        Buffer: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        module: 'writable',
+      },
     },
   },
   {

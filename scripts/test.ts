@@ -3,6 +3,8 @@
 // failure or Ctrl-C. Arguments are passed to jest (`pnpm test -- -t handshake`). It first checks what the
 // machine must provide (Java, Maven, the PostgreSQL server, shellcheck) and names all that is missing.
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KafkaLocalError, provideBroker } from '@graph2kafka/kafka-local';
 import { missingPrerequisites, prerequisitesMessage } from '@graph2kafka/testkit/prerequisites';
@@ -12,8 +14,8 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 function runJest(env: Record<string, string>): Promise<number> {
   const jest = path.resolve('node_modules', 'jest', 'bin', 'jest.js');
-  // --forceExit: a failing test that leaves a server open must fail the run, not hang it until CI's timeout.
-  const child = spawn(process.execPath, [jest, '--forceExit', ...process.argv.slice(2)], {
+  // No --forceExit: the exit watchdog reporter (jest.config.js) fails a run that a leaked handle keeps alive.
+  const child = spawn(process.execPath, [jest, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, ...env, METADATA_SERVER_DETECTION: 'none' },
   });
@@ -35,9 +37,15 @@ if (missing.length) {
 
 let kafka: Awaited<ReturnType<typeof provideBroker>> | undefined;
 let code = 1;
+// Every test's temporary files (bundle installs, PostgreSQL data, pipeline folders) go under one folder that is
+// removed when the run ends, however it ends: a run leaves nothing in the machine's temp folder.
+const scratch = mkdtempSync(path.join(tmpdir(), 'g2k-test-'));
+// Traversable by others (not listable): run as root, the PostgreSQL tests start the server as the postgres user
+// in a data folder inside it.
+chmodSync(scratch, 0o711);
 try {
   kafka = await provideBroker((line) => console.log(`[test] ${line}`));
-  code = await runJest(kafka.env);
+  code = await runJest({ ...kafka.env, TMPDIR: scratch });
 } catch (error) {
   console.error(
     `[test] ${error instanceof KafkaLocalError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -46,6 +54,7 @@ try {
   await kafka
     ?.stop()
     .catch((error: unknown) => console.error(`[test] stopping the Kafka broker failed: ${String(error)}`));
+  rmSync(scratch, { recursive: true, force: true });
   console.log(`[test] whole run took ${seconds(Date.now() - began)}`);
 }
 process.exit(code);

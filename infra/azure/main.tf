@@ -154,6 +154,12 @@ resource "azurerm_function_app_flex_consumption" "main" {
       # To Application Insights (the connection string is the platform's, from site_config); alerts.tf reads them.
       G2K_METRICS_EXPORTER = "azure-monitor"
     },
+    # The exporter's own usage telemetry to Microsoft and SDK statistics, off unless asked (docs/operations.md).
+    var.microsoft_sdk_telemetry ? {} : {
+      APPLICATION_INSIGHTS_NO_STATSBEAT      = "true"
+      APPLICATIONINSIGHTS_STATSBEAT_DISABLED = "true"
+      APPLICATIONINSIGHTS_SDKSTATS_DISABLED  = "true"
+    },
   )
 
   depends_on = [azurerm_role_assignment.storage, azurerm_role_assignment.kv_reader]

@@ -101,6 +101,12 @@ variable "alert_email" {
   default     = ""
 }
 
+variable "microsoft_sdk_telemetry" {
+  description = "Let the Azure Monitor exporter send Microsoft its usage telemetry (Statsbeat) and SDK statistics; off by default."
+  type        = bool
+  default     = false
+}
+
 variable "operator_principal_ids" {
   description = "Entra object ids (users, groups or service principals) of the operators who run graph2kafka's CLI from their own machine with az login (docs/operations.md): each gets Storage Table Data Contributor on the state, Key Vault Secrets User on the vault and, with event_hubs_namespace_id, the Event Hubs data roles."
   type        = list(string)

@@ -2,6 +2,8 @@
 # graph2kafka on Cloud Run functions (Google Cloud), with gcloud. Every command this script runs is printed first;
 # with --dry-run it only prints them. Settings come from infra/gcp/deploy.env (copy deploy.env.example).
 #
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] infra          bootstrap and alerts by Terraform (infra/gcp/terraform),
+#                                                                 then writes FILE (deploy.env) from its outputs
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] bootstrap      APIs, service accounts, secrets and their access
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] secret NAME    add a secret version from standard input
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] deploy         build, deploy the 3 functions, the scheduler job
@@ -38,6 +40,34 @@ done
 [ $# -ge 1 ] || usage_error
 command=$1
 shift
+
+run() {
+  printf '+'
+  printf ' %q' "$@"
+  printf '\n'
+  if [ "$dry_run" = false ]; then "$@"; fi
+}
+
+# `infra`: the same infrastructure as bootstrap and alerts, by Terraform (infra/gcp/terraform), which then
+# writes the deploy.env that deploy reads; so it runs before any deploy.env exists.
+if [ "$command" = infra ]; then
+  tf="$repo/infra/gcp/terraform"
+  tfvars=${TFVARS:-$tf/terraform.tfvars}
+  if [ ! -f "$tfvars" ]; then
+    echo "No Terraform settings at $tfvars: copy infra/gcp/terraform/terraform.tfvars.example and fill it in." >&2
+    exit 2
+  fi
+  run terraform -chdir="$tf" init -input=false
+  run terraform -chdir="$tf" apply -input=false -var-file="$tfvars"
+  if [ -f "$config" ]; then
+    echo "Kept $config; Terraform's version of it: terraform -chdir=infra/gcp/terraform output -raw deploy_env" >&2
+  else
+    printf '+ terraform -chdir=%q output -raw deploy_env > %q\n' "$tf" "$config"
+    [ "$dry_run" = true ] || terraform -chdir="$tf" output -raw deploy_env >"$config"
+  fi
+  echo "Next: give each secret a value (infra/gcp/deploy.sh secret NAME < value), then infra/gcp/deploy.sh deploy." >&2
+  exit 0
+fi
 
 if [ ! -f "$config" ]; then
   echo "No settings file at $config: copy infra/gcp/deploy.env.example there and fill it in." >&2
@@ -79,6 +109,10 @@ SECRETS=${SECRETS:-AZURE_CLIENT_SECRET=$PREFIX-azure-client-secret}
 FUNCTION_NODE_OPTIONS=${FUNCTION_NODE_OPTIONS:---max-old-space-size=256 --max-semi-space-size=4}
 case "$FUNCTION_ENV_FILE" in /*) ;; *) FUNCTION_ENV_FILE="$repo/$FUNCTION_ENV_FILE" ;; esac
 
+# Set by the deploy.env that infra/gcp/terraform outputs: Terraform owns the accounts, secrets, scheduler job and
+# alert policies, so this script deploys the functions only and refuses the verbs that would make them twice.
+by_terraform=${INFRA_BY_TERRAFORM:-false}
+
 fn_notifications=$PREFIX-notifications
 fn_lifecycle=$PREFIX-lifecycle
 fn_renewal=$PREFIX-renewal
@@ -101,13 +135,6 @@ project_number() {
     PROJECT_NUMBER=$(gcloud projects describe "$PROJECT_ID" --format='value(projectNumber)')
   fi
   printf '%s' "$PROJECT_NUMBER"
-}
-
-run() {
-  printf '+'
-  printf ' %q' "$@"
-  printf '\n'
-  if [ "$dry_run" = false ]; then "$@"; fi
 }
 
 # Succeeds when the thing exists; in a dry run nothing exists, so the create branch is what gets printed.
@@ -244,12 +271,14 @@ deploy() {
     run gcloud functions add-invoker-policy-binding "$fn_renewal" --project="$PROJECT_ID" --region="$REGION" \
       --member="serviceAccount:$SCHEDULER_SA"
   fi
-  local verb=create
-  if exists gcloud scheduler jobs describe "$job" --project="$PROJECT_ID" --location="$REGION"; then verb=update; fi
-  run gcloud scheduler jobs "$verb" http "$job" --project="$PROJECT_ID" --location="$REGION" \
-    --schedule="$RENEWAL_SCHEDULE" --time-zone=Etc/UTC --uri="$(url "$fn_renewal")" --http-method=POST \
-    --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$(url "$fn_renewal")" \
-    --attempt-deadline=540s
+  if [ "$by_terraform" = false ]; then
+    local verb=create
+    if exists gcloud scheduler jobs describe "$job" --project="$PROJECT_ID" --location="$REGION"; then verb=update; fi
+    run gcloud scheduler jobs "$verb" http "$job" --project="$PROJECT_ID" --location="$REGION" \
+      --schedule="$RENEWAL_SCHEDULE" --time-zone=Etc/UTC --uri="$(url "$fn_renewal")" --http-method=POST \
+      --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="$(url "$fn_renewal")" \
+      --attempt-deadline=540s
+  fi
   echo "Deployed. Next: infra/gcp/deploy.sh verify, infra/gcp/deploy.sh subscribe, infra/gcp/deploy.sh alerts." >&2
 }
 
@@ -338,6 +367,11 @@ operator_env() {
 # script ends: they are the deployment's configuration, and no run, dry or not, should leave copies in /tmp.
 work=$(mktemp -d "${TMPDIR:-/tmp}/g2k-deploy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+
+if [ "$by_terraform" = true ] && { [ "$command" = bootstrap ] || [ "$command" = alerts ]; }; then
+  echo "$command is Terraform's here (INFRA_BY_TERRAFORM=true in $config): run terraform apply in infra/gcp/terraform." >&2
+  exit 2
+fi
 
 case "$command" in
   bootstrap) bootstrap ;;

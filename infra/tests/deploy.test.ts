@@ -560,6 +560,9 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     expect(app.identity?.[0]?.type).toBe('UserAssigned');
     expect(app.app_settings).toContain('G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id');
     expect(app.app_settings).toContain('local.kv_ref');
+    // The exporter's usage telemetry to Microsoft is off unless var.microsoft_sdk_telemetry (docs/operations.md).
+    expect(app.app_settings).toContain('var.microsoft_sdk_telemetry ? {} : {');
+    expect(app.app_settings).toContain('APPLICATION_INSIGHTS_NO_STATSBEAT      = "true"');
     const { kv_ref } = config.locals.find((l) => 'kv_ref' in l)!;
     expect(kv_ref).toContain('@Microsoft.KeyVault(VaultName=${azurerm_key_vault.main.name};SecretName=${secret})');
     expect(kv_ref).toContain('AZURE_CLIENT_SECRET = "azure-client-secret"');

@@ -21,7 +21,8 @@ import {
 } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
-import { freePort, pipelineEnv, serveApp, startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { parseCommandLine } from '../args.ts';
 
 const USAGE = `pnpm bench:fence [options]: what the key fence, the snapshot and the sweep cost, on a state store

@@ -19,7 +19,8 @@ import {
 } from '@graph2kafka/core';
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
-import { pipelineEnv, richEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { pipelineEnv, richEnv, TopicReader } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { parseCommandLine } from '../args.ts';
 
 const USAGE = `pnpm bench:rich [options]: rich notifications beside basic ones, into real Kafka

@@ -9,7 +9,8 @@
 import { createAppFromEnv, silentLogger } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
-import { createSubscription, pipelineEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { createSubscription, pipelineEnv, TopicReader } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { parseCommandLine } from '../args.ts';
 
 const USAGE = `pnpm bench:series [options]: what expanding recurring series into occurrence records costs

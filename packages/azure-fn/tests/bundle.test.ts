@@ -6,6 +6,7 @@ import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
   buildAndInstallBundle,
+  shippedSourceMaps,
   createSubscription,
   describeBundle,
   freePort,
@@ -87,6 +88,16 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
     expect(hostJson.version).toBe('2.0');
     const files = (await readdir(bundle.dir)).sort();
     expect(files).toEqual(expect.arrayContaining(['.funcignore', 'dist', 'host.json', 'package-lock.json']));
+  });
+
+  it('ships its source maps and turns them on: a stack trace from the bundle names our TypeScript', async () => {
+    const shipped = await shippedSourceMaps(bundle, '.funcignore');
+    // What the deploy uploads: the ignore file must leave the .map files in.
+    expect(shipped).toMatchObject({ ignored: false, maps: expect.any(Number) });
+    expect(shipped.maps).toBeGreaterThan(0);
+    const { stack } = shipped;
+    expect(stack).toMatch(/KAFKA_BROKERS/);
+    expect(stack).toMatch(/\n {4}at .*\(graph2kafka:\/\/\/packages\/core\/src\/config\/[\w/-]+\.ts:\d+:\d+\)/);
   });
 
   it('registers the three functions the host will run', () => {

@@ -47,6 +47,16 @@ async function ingestion(): Promise<{ url: string; ca: string; received: Receive
 }
 
 describe('Azure Monitor metrics exporter', () => {
+  // As deployed (infra/azure/main.tf): the exporter's own telemetry to Microsoft off. Left on, it would start
+  // timers of its own that outlive the test.
+  const OFF = [
+    'APPLICATION_INSIGHTS_NO_STATSBEAT',
+    'APPLICATIONINSIGHTS_STATSBEAT_DISABLED',
+    'APPLICATIONINSIGHTS_SDKSTATS_DISABLED',
+  ];
+  beforeAll(() => OFF.forEach((name) => (process.env[name] = 'true')));
+  afterAll(() => OFF.forEach((name) => delete process.env[name]));
+
   it('sends the app’s metrics to the Application Insights resource of the connection string, as deltas', async () => {
     const sink = await ingestion();
     const settings: OperationsSettings = {

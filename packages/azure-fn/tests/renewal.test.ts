@@ -1,7 +1,8 @@
 import { InvocationContext, type Timer } from '@azure/functions';
 import { createAppFromEnv, RenewalNotConfigured, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { renewalTimer } from '../src/functions/renewal.ts';
 
 const timer: Timer = {

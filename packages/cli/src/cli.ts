@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// graph2kafka status, subscriptions list|create|renew|delete|resync|snapshot, deadletter list|replay, repair, cert create — reads
-// the same settings as the functions (environment, or `node --env-file=FILE`). Exit codes: 0 done (status:
-// healthy), 1 some operations failed (status: something needs action), 2 usage or configuration.
+// graph2kafka status, subscriptions list|create|renew|delete|resync|snapshot, deadletter list|replay, repair, cert
+// create — reads the same settings as the functions (environment, or `node --env-file=FILE`). The commands, their
+// options and help are in commands.ts; the exit codes in help.ts (EXIT_CODES).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
@@ -17,53 +17,75 @@ import {
   type ReconcileReport,
   type SecretSource,
 } from '@graph2kafka/core';
+import { findCommand, GROUPS, type CommandSpec } from './commands.ts';
+import { commandHelp, globalHelp, groupHelp, seeHelp } from './help.ts';
+import { packageVersion } from './version.ts';
 
-const USAGE = `Usage: graph2kafka status [--json]
-       graph2kafka subscriptions <command> [options]
-       graph2kafka cert create --id ID --certificate-out FILE [--bits 2048] [--days 365]
-       graph2kafka deadletter list|replay [--max N] [--signed-only]
-       graph2kafka repair
+type Values = Record<string, string | boolean | undefined>;
 
-Status:
-  status [--json]           subscriptions per tenant, kind and state with the next expiry, the last timer runs, the
-                            repair backlog, dead letters and the endpoint's recent answers; exit 1 when something
-                            needs action (each is named with what to do), 0 when healthy
+/** A string option's value (the table declares its type; parseArgs checked it). */
+const text = (values: Values, name: string): string | undefined =>
+  typeof values[name] === 'string' ? values[name] : undefined;
 
-Subscriptions:
-  list                      this app's subscriptions on G2K_NOTIFICATION_URL in every tenant, with expiry and whether
-                            their secret is stored
-  create                    create what the desired state asks for and is missing (and renew what is due), like the timer
-  renew                     renew every stored subscription now
-  delete --id ID | --all    delete one subscription, or all of this app's on G2K_NOTIFICATION_URL (every tenant)
-  resync --user ID          read a mailbox's changes (each of its subscriptions' kinds) by delta and produce them
-  snapshot --user ID [--kind KIND]
-                            produce every item of one mailbox's subscribed kind again (default events) from a full
-                            delta round, as a new target's snapshot does (source "snapshot")
-
-Dead letters (G2K_DEAD_LETTER_TOPIC: changes Kafka refused even reduced):
-  list [--max N]            print them, one JSON line each (default at most 100)
-  replay [--max N]          read each change's item from Graph again and produce it under today's limits;
-                            replayed letters are remembered (consumer group graph2kafka-deadletter-replay).
-                            A letter for a target graph2kafka does not subscribe to now (tenant, kind, mailbox,
-                            folder) is refused: named on stderr with the reason, nothing read, exit 1; so is
-                            a letter whose signature none of the keys made (G2K_DEAD_LETTER_KEY). With
-                            --signed-only, unsigned letters (older versions') are refused too
-
-Repair:
-  repair                    complete the records produced without their event now, as the timer run does
-
-Rich notifications (docs/rich-notifications.md):
-  cert create --id ID --certificate-out FILE
-                            make an encryption key pair and self-signed certificate: the certificate (public, base64
-                            DER, for G2K_RICH_CERTIFICATE) goes to FILE, the private key (PEM) to standard output
-                            only, to pipe into the vault: ... | infra/azure/deploy.sh secret NAME (or infra/gcp)
-
-Settings come from the environment, as for the functions (see README, Configuration).`;
-
-function usage(message?: string): never {
-  if (message) console.error(`graph2kafka: ${message}\n`);
-  console.error(USAGE);
+/** A usage or configuration error: what is wrong, and where to read more; exit 2. */
+function usage(message: string, spec?: CommandSpec): never {
+  console.error(`graph2kafka: ${message}\n${seeHelp(spec)}`);
   process.exit(2);
+}
+
+/**
+ * The command and its options, or an answer already given: --version and --help print and exit 0, anything the
+ * table does not know exits 2 naming it. Command words come first (`graph2kafka subscriptions delete --all`).
+ */
+function parseCommandLine(args: string[]): { spec: CommandSpec; values: Values } {
+  const [first, second] = args;
+  if (first === '--version' || first === '-V') {
+    console.log(packageVersion());
+    process.exit(0);
+  }
+  if (first === '--help' || first === '-h') {
+    console.log(globalHelp());
+    process.exit(0);
+  }
+  if (first === undefined) {
+    console.error(`graph2kafka: expected a command\n\n${globalHelp()}`);
+    process.exit(2);
+  }
+  if (first.startsWith('-')) usage(`expected a command before '${first}'`);
+  if (!GROUPS.includes(first)) usage(`unknown command '${first}'`);
+  let spec = findCommand(first);
+  let rest = args.slice(1);
+  if (!spec) {
+    // A group: its command is the next word.
+    if (second === '--help' || second === '-h') {
+      console.log(groupHelp(first));
+      process.exit(0);
+    }
+    if (second === undefined || second.startsWith('-')) {
+      console.error(`graph2kafka: expected a command of ${first}\n\n${groupHelp(first)}`);
+      process.exit(2);
+    }
+    spec = findCommand(`${first} ${second}`);
+    if (!spec) {
+      console.error(`graph2kafka: unknown command '${second}'\n\n${groupHelp(first)}`);
+      process.exit(2);
+    }
+    rest = args.slice(2);
+  }
+  // Before parsing, so that --help answers even beside an option that would not parse.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(spec));
+    process.exit(0);
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: spec.options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    usage(`${spec.name}: ${(err as Error).message}`, spec);
+  }
+  const wrong = spec.check?.(values);
+  if (wrong) usage(wrong, spec);
+  return { spec, values };
 }
 
 function summary(report: ReconcileReport): string {
@@ -71,54 +93,16 @@ function summary(report: ReconcileReport): string {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        id: { type: 'string' },
-        all: { type: 'boolean' },
-        user: { type: 'string' },
-        kind: { type: 'string' },
-        max: { type: 'string' },
-        'signed-only': { type: 'boolean' },
-        help: { type: 'boolean' },
-        json: { type: 'boolean' },
-        'certificate-out': { type: 'string' },
-        bits: { type: 'string' },
-        days: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    usage((err as Error).message);
-  }
-  const { positionals, values } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const [group, command] = positionals;
-  const commands: Record<string, string[]> = {
-    cert: ['create'],
-    subscriptions: ['list', 'create', 'renew', 'delete', 'resync', 'snapshot'],
-    deadletter: ['list', 'replay'],
-    repair: [],
-    status: [],
-  };
-  if (!group || !commands[group]) usage('expected: graph2kafka status|subscriptions|deadletter|repair|cert …');
-  if (commands[group].length && !command) usage(`expected: graph2kafka ${group} <command>`);
-  if (command && !commands[group].includes(command)) usage(`unknown command '${command}'`);
-  if (command === 'delete' && !values.id && !values.all) usage('delete needs --id ID or --all');
-  if (command === 'resync' && !values.user) usage('resync needs --user ID');
-  if (command === 'snapshot' && !values.user) usage('snapshot needs --user ID (and --kind KIND, default events)');
-  const kind = values.kind ?? 'events';
-  if (!isKindName(kind)) usage(`--kind takes one of ${KIND_NAMES.join(', ')}, got '${kind}'`);
-  const max = values.max === undefined ? 100 : Number(values.max);
-  if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${values.max}'`);
-  if (values['signed-only'] && command !== 'replay') usage('--signed-only applies to deadletter replay only');
+  const { spec, values } = parseCommandLine(process.argv.slice(2));
+  const [group, command] = spec.name.split(' ') as [string, string | undefined];
+  const kind = text(values, 'kind') ?? 'events';
+  if (!isKindName(kind)) usage(`--kind takes one of ${KIND_NAMES.join(', ')}, got '${kind}'`, spec);
+  const maxText = text(values, 'max');
+  const max = maxText === undefined ? 100 : Number(maxText);
+  if (!Number.isInteger(max) || max < 1) usage(`--max takes a whole number of at least 1, got '${maxText}'`, spec);
 
   // Needs no settings: it makes a key pair before anything is deployed.
-  if (group === 'cert') return createCertificate(values);
+  if (group === 'cert') return createCertificate(values, spec);
 
   // sm: and Key Vault references, resolved with the operator's own credentials (docs/operations.md).
   const secrets: SecretSource[] = await operatorSecretSources(process.env);
@@ -202,17 +186,19 @@ async function main(): Promise<number> {
         report = await manager.renewAll(progress);
         break;
       case 'delete':
-        report = await manager.deleteSubscriptions(values.all ? { all: true } : { id: values.id! });
+        report = await manager.deleteSubscriptions(values.all ? { all: true } : { id: text(values, 'id')! });
         break;
       case 'resync': {
-        const produced = await manager.resyncMailbox(values.user!);
-        console.log(`resynced ${values.user}: ${produced} change(s) produced`);
+        const user = text(values, 'user')!;
+        const produced = await manager.resyncMailbox(user);
+        console.log(`resynced ${user}: ${produced} change(s) produced`);
         return 0;
       }
       case 'snapshot': {
         try {
-          const produced = await manager.snapshotTarget(values.user!, kind);
-          console.log(`snapshot of ${kind} of ${values.user}: ${produced} item(s) produced`);
+          const user = text(values, 'user')!;
+          const produced = await manager.snapshotTarget(user, kind);
+          console.log(`snapshot of ${kind} of ${user}: ${produced} item(s) produced`);
           return 0;
         } catch (err) {
           console.error(`graph2kafka: ${(err as Error).message}`);
@@ -228,28 +214,25 @@ async function main(): Promise<number> {
   }
 }
 
-async function createCertificate(values: {
-  id?: string;
-  'certificate-out'?: string;
-  bits?: string;
-  days?: string;
-}): Promise<number> {
-  if (!values.id) usage('cert create needs --id ID (the encryptionCertificateId; a new one for every rotation)');
-  if (!values['certificate-out'])
-    usage('cert create needs --certificate-out FILE (the public certificate is written there)');
-  const bits = values.bits === undefined ? 2048 : Number(values.bits);
-  const days = values.days === undefined ? 365 : Number(values.days);
-  if (!Number.isInteger(days) || days < 1) usage(`--days takes a whole number of at least 1, got '${values.days}'`);
+async function createCertificate(values: Values, spec: CommandSpec): Promise<number> {
+  // The command's check made sure of both.
+  const id = text(values, 'id')!;
+  const out = text(values, 'certificate-out')!;
+  const bitsText = text(values, 'bits');
+  const daysText = text(values, 'days');
+  const bits = bitsText === undefined ? 2048 : Number(bitsText);
+  const days = daysText === undefined ? 365 : Number(daysText);
+  if (!Number.isInteger(days) || days < 1) usage(`--days takes a whole number of at least 1, got '${daysText}'`, spec);
   let cert;
   try {
-    cert = await createEncryptionCertificate(values.id, bits, days);
+    cert = await createEncryptionCertificate(id, bits, days);
   } catch (err) {
-    usage((err as Error).message);
+    usage((err as Error).message, spec);
   }
-  writeFileSync(values['certificate-out'], `${cert.certificate}\n`);
+  writeFileSync(out, `${cert.certificate}\n`);
   process.stdout.write(cert.privateKeyPem);
   console.error(
-    `certificate ${cert.id} (thumbprint ${cert.thumbprint}, valid until ${cert.notAfter}) written to ${values['certificate-out']}; set G2K_RICH_CERTIFICATE_ID=${cert.id}, G2K_RICH_CERTIFICATE to its content, and G2K_RICH_PRIVATE_KEY to the vault reference of the key printed above`,
+    `certificate ${cert.id} (thumbprint ${cert.thumbprint}, valid until ${cert.notAfter}) written to ${out}; set G2K_RICH_CERTIFICATE_ID=${cert.id}, G2K_RICH_CERTIFICATE to its content, and G2K_RICH_PRIVATE_KEY to the vault reference of the key printed above`,
   );
   return 0;
 }
@@ -257,7 +240,9 @@ async function createCertificate(values: {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`graph2kafka: ${(err as Error).message}`);
+    // Nothing here expected it: where it came from goes with the message, for whoever looks into it (through the
+    // bundle's source maps, a line of our TypeScript).
+    console.error(`graph2kafka: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { createAppFromEnv, loadConfig, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { deliveryWindowMs, GraphSim, resolveOptions } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
-import { freePort, pipelineEnv, READ_TIMEOUT_MS, READER_START_MS, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, READ_TIMEOUT_MS, READER_START_MS, TopicReader } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { CLI_RUN_MS, graph2kafka } from './run-cli.ts';
 
 describe('graph2kafka subscriptions (ops CLI)', () => {

@@ -12,12 +12,12 @@ import {
   type StatusReport,
   type SubscriptionStore,
 } from '@graph2kafka/core';
+import { serveApp } from '@graph2kafka/core/http';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   fakeAzureCli,
   freePort,
   pipelineEnv,
-  serveApp,
   startAzuriteTable,
   startFakeKeyVault,
   startPostgres,

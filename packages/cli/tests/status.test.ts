@@ -3,7 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createAppFromEnv, runRenewal, silentLogger, type Graph2Kafka, type StatusReport } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 
 const run = promisify(execFile);
 const cli = path.join(__dirname, '..', 'src', 'cli.ts');
@@ -25,13 +26,14 @@ async function status(env: Record<string, string>, json = false) {
 /** A deployment against graph-sim: the functions' receiver on a port, the store the CLI reads. */
 async function deployment(sim: GraphSim, user: number, extra: Record<string, string> = {}) {
   const port = await freePort();
-  const env = pipelineEnv(sim, {
+  const setup = pipelineEnv(sim, {
     G2K_NOTIFICATION_URL: `http://127.0.0.1:${port}/notifications`,
     G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
     // One mailbox per deployment: Graph refuses a second subscription of one app to one resource (409).
     G2K_SUBSCRIBE_USERS: sim.defaults.users[user]!.id,
     ...extra,
-  }).env;
+  });
+  const env = setup.env;
   const app: Graph2Kafka = await createAppFromEnv(env, [], { logger: silentLogger });
   const { close } = await serveApp(app, port);
   return {
@@ -40,6 +42,7 @@ async function deployment(sim: GraphSim, user: number, extra: Record<string, str
     async stop() {
       await close();
       await app.close();
+      setup.remove();
     },
   };
 }

@@ -6,6 +6,7 @@ export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts'
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
+export { serveApp } from './receive/loopback-server.ts';
 export type { Admission } from './receive/admission-types.ts';
 export {
   BODY_COST_FACTOR,

@@ -109,6 +109,7 @@ export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
 export type { ClaimVerdict, FenceClaim, FenceMark, KeyFence } from './fence/fence-types.ts';
 export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';
+export { recordSchemas, SCHEMA_BASE, schemaFileFor } from './schemas/record-schemas.ts';
 export { decryptContent, type KeyRing } from './rich/decrypt.ts';
 export { createEncryptionCertificate, type EncryptionCertificate } from './rich/certificate.ts';
 export {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAppFromEnv, pendingId, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 
 interface Harness {
   sim: GraphSim;

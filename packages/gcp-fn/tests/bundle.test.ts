@@ -5,6 +5,7 @@ import { deliveryWindowMs, GraphSim, resolveOptions } from '@graph2kafka/graph-s
 import {
   awaitHandshake,
   buildAndInstallBundle,
+  shippedSourceMaps,
   createSubscription,
   describeBundle,
   freePort,
@@ -83,6 +84,16 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     const files = await readdir(bundle.dir, { recursive: true });
     expect(files.filter((f) => String(f).endsWith('.ts') && !String(f).includes('node_modules'))).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['package-lock.json', '.gcloudignore']));
+  });
+
+  it('ships its source maps and turns them on: a stack trace from the bundle names our TypeScript', async () => {
+    const shipped = await shippedSourceMaps(bundle, '.gcloudignore');
+    // What the deploy uploads: the ignore file must leave the .map files in.
+    expect(shipped).toMatchObject({ ignored: false, maps: expect.any(Number) });
+    expect(shipped.maps).toBeGreaterThan(0);
+    const { stack } = shipped;
+    expect(stack).toMatch(/KAFKA_BROKERS/);
+    expect(stack).toMatch(/\n {4}at .*\(graph2kafka:\/\/\/packages\/core\/src\/config\/[\w/-]+\.ts:\d+:\d+\)/);
   });
 
   it('answers the handshake with the decoded token as text/plain', async () => {

@@ -4,7 +4,8 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { freePort, pipelineEnv, serveApp } from '@graph2kafka/testkit';
+import { freePort, pipelineEnv } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];

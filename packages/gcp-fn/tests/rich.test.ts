@@ -9,7 +9,8 @@ import {
   type EncryptionCertificate,
 } from '@graph2kafka/core';
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
-import { recordValue as value, richEnv, serveApp, TopicReader } from '@graph2kafka/testkit';
+import { recordValue as value, richEnv, TopicReader } from '@graph2kafka/testkit';
+import { serveApp } from '@graph2kafka/core/http';
 import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const SELECT = KINDS.events.rich!.defaultSelect.split(',');

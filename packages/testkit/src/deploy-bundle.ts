@@ -1,5 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +53,43 @@ export async function buildAndInstallBundle(platform: 'gcp' | 'azure'): Promise<
     buildMs,
     installMs: Date.now() - began,
     remove: () => rmSync(scratch, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * The stack of the error a bundle's code throws for a configuration with nothing set (its exported `appFromEnv`),
+ * loaded from the bundle's folder as the platform loads it: through dist/index.js, with plain `node`.
+ */
+export async function configErrorStack(bundle: InstalledBundle): Promise<string> {
+  const script = [
+    "const { appFromEnv } = await import('./dist/index.js');",
+    'const error = await appFromEnv({}).then(() => undefined, (e) => e);',
+    "console.log(error?.stack ?? 'no error');",
+    'process.exit(0);',
+  ].join('\n');
+  const { NODE_OPTIONS: _ignored, ...env } = process.env;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: bundle.dir,
+    env,
+    timeout: HANDSHAKE_WAIT_MS,
+  });
+  return stdout;
+}
+
+/**
+ * What a bundle's source maps come to once deployed: whether the platform's ignore file (`.gcloudignore`,
+ * `.funcignore`) would leave them behind, how many chunk maps ship, and a config error's stack from the bundle.
+ */
+export async function shippedSourceMaps(
+  bundle: InstalledBundle,
+  ignoreFile: string,
+): Promise<{ ignored: boolean; maps: number; stack: string }> {
+  const ignores = await readFile(path.join(bundle.dir, ignoreFile), 'utf8');
+  const chunks = await readdir(path.join(bundle.dir, 'dist', 'chunks'));
+  return {
+    ignored: /\.map/.test(ignores),
+    maps: chunks.filter((f) => f.endsWith('.js.map')).length,
+    stack: await configErrorStack(bundle),
   };
 }
 

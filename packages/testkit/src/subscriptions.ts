@@ -1,7 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import type { SubscriptionRecord, SubscriptionStore } from '@graph2kafka/core';
 import type { GraphSim } from '@graph2kafka/graph-sim';
+
+/**
+ * The fields of core's `SubscriptionRecord` that a test subscription has, spelled here so that testkit does not
+ * depend on core (core's own tests use testkit). Structural: core's store accepts it and core's record is one.
+ */
+export interface TestSubscription {
+  id: string;
+  tenantId: string;
+  userId: string;
+  resource: string;
+  changeType: string;
+  clientState: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string | undefined;
+  expirationDateTime: string;
+  createdAt: string;
+  updatedAt: string;
+}
 
 export async function simCall(
   sim: GraphSim,
@@ -44,9 +61,9 @@ export async function simToken(sim: GraphSim, tenantId = sim.defaults.tenantId):
  */
 export async function createSubscription(
   sim: GraphSim,
-  store: SubscriptionStore,
+  store: { put(record: TestSubscription): Promise<unknown> },
   opts: { userId: string; notificationUrl: string; lifecycleNotificationUrl?: string; tenantId?: string },
-): Promise<SubscriptionRecord> {
+): Promise<TestSubscription> {
   const tenantId = opts.tenantId ?? sim.defaults.tenantId;
   const clientState = randomBytes(24).toString('base64url');
   const token = await simToken(sim, tenantId);
@@ -73,7 +90,7 @@ export async function createSubscription(
     expirationDateTime: string;
   };
   const now = new Date().toISOString();
-  const record: SubscriptionRecord = {
+  const record: TestSubscription = {
     id: sub.id,
     tenantId,
     userId: opts.userId,
@@ -91,7 +108,7 @@ export async function createSubscription(
 }
 
 /** A POST body as Graph sends it for one change of an event of the subscription's mailbox (basic, one item). */
-export function eventChangeBody(sub: SubscriptionRecord, eventId: string, changeType = 'updated'): Buffer {
+export function eventChangeBody(sub: TestSubscription, eventId: string, changeType = 'updated'): Buffer {
   return Buffer.from(
     JSON.stringify({
       value: [

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { recordSchemaError } from './record-validator.ts';
 
 export interface ReadRecord {
   partition: number;
@@ -16,9 +17,23 @@ export const READ_TIMEOUT_MS = 20_000;
  */
 export const READER_START_MS = 15_000;
 
-/** Reads a topic from the beginning with a consumer group of its own, collecting every record. */
+export interface ReaderOptions {
+  /**
+   * Check every record against its published JSON Schema (packages/core/schemas), and fail the test's next wait
+   * (and `stop`) on one that does not match. Off only for a topic a test writes foreign records to itself.
+   */
+  validate?: boolean;
+}
+
+/**
+ * Reads a topic from the beginning with a consumer group of its own, collecting every record, each checked
+ * against the schema graph2kafka publishes for it: a field added to a record and not to its schema fails the
+ * test that reads it.
+ */
 export class TopicReader {
   readonly records: ReadRecord[] = [];
+  /** Records that did not match their schema, each as `partition/offset key: why`. */
+  readonly schemaErrors: string[] = [];
   private readonly consumer: Consumer;
   private readonly kafka: Kafka;
   private readonly topic: string;
@@ -31,7 +46,7 @@ export class TopicReader {
     this.topic = topic;
   }
 
-  static async start(brokers: string[], topic: string): Promise<TopicReader> {
+  static async start(brokers: string[], topic: string, options: ReaderOptions = {}): Promise<TopicReader> {
     const kafka = new Kafka({ clientId: 'g2k-test-reader', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -47,13 +62,16 @@ export class TopicReader {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {}))
           headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
-        reader.records.push({
+        const record: ReadRecord = {
           partition,
           offset: message.offset,
           key: message.key?.toString() ?? null,
           value: message.value?.toString() ?? null,
           headers,
-        });
+        };
+        reader.records.push(record);
+        const invalid = options.validate === false ? undefined : recordSchemaError(record);
+        if (invalid) reader.schemaErrors.push(`${partition}/${message.offset} ${record.key ?? '(no key)'}: ${invalid}`);
         reader.next.set(partition, BigInt(message.offset) + 1n);
         return Promise.resolve();
       },
@@ -65,12 +83,14 @@ export class TopicReader {
   async waitFor(count: number, timeoutMs = READ_TIMEOUT_MS): Promise<ReadRecord[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.records.length < count) {
+      this.assertValid();
       if (Date.now() > deadline)
         throw new Error(
           `expected ${count} records, got ${this.records.length}: ${JSON.stringify(this.records.map((r) => r.key))}`,
         );
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.assertValid();
     return this.records;
   }
 
@@ -78,6 +98,7 @@ export class TopicReader {
   async waitForMatch(match: (r: ReadRecord) => boolean, timeoutMs = READ_TIMEOUT_MS): Promise<ReadRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.assertValid();
       const found = this.records.find(match);
       if (found) return found;
       if (Date.now() > deadline)
@@ -114,11 +135,23 @@ export class TopicReader {
         );
       await new Promise((r) => setTimeout(r, 100));
     }
+    this.assertValid();
     return this.records;
+  }
+
+  /** Throws when a record read so far does not match its schema. */
+  assertValid(): void {
+    if (this.schemaErrors.length)
+      throw new Error(
+        `${this.schemaErrors.length} record(s) on ${this.topic} do not match their JSON Schema (packages/core/schemas; ` +
+          `a field added to a record belongs in packages/core/src/schemas/record-schemas.ts, then pnpm docs:schemas): ` +
+          this.schemaErrors.slice(0, 5).join(' | '),
+      );
   }
 
   async stop(): Promise<void> {
     await this.consumer.disconnect();
+    this.assertValid();
   }
 }
 

@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Graph2Kafka } from '@graph2kafka/core';
-import { graphWebhook, readLimited, silentLogger } from '@graph2kafka/core/http';
+import { silentLogger } from '../logger.ts';
+import { readLimited } from './http.ts';
+import { graphWebhook, type WebhookApp } from './webhook.ts';
 
-/** The app's webhook on loopback HTTP (`/notifications`, `/lifecycle`): an adapter for core-level tests. */
+/**
+ * The app's webhook on loopback HTTP (`/notifications`, `/lifecycle`): the plainest adapter, for core-level tests,
+ * benches and local tools. Not a production entry: it has neither adapter's wire guard nor its memory admission.
+ */
 export async function serveApp(
-  app: Graph2Kafka,
+  app: WebhookApp,
   port = 0,
 ): Promise<{ notificationUrl: string; lifecycleUrl: string; close(): Promise<void> }> {
   const webhook = graphWebhook(() => Promise.resolve(app), silentLogger);

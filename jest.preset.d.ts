@@ -1,0 +1,5 @@
+// Types of jest.preset.js, for the test that reads its settings.
+import type { Config } from 'jest';
+
+declare const preset: Config;
+export default preset;

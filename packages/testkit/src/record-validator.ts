@@ -1,0 +1,62 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { workspaceRoot } from './deploy-bundle.ts';
+
+/** A record as read back from Kafka: what the validator looks at. */
+export interface RecordToValidate {
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+// The schema files core ships (packages/core/schemas, written by `pnpm docs:schemas`), read as files: testkit
+// does not depend on core, whose own tests use testkit.
+const SCHEMA_DIR = path.join(workspaceRoot(), 'packages', 'core', 'schemas');
+
+let validators: Map<string, ValidateFunction> | undefined;
+
+function load(): Map<string, ValidateFunction> {
+  if (validators) return validators;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormats.default(ajv);
+  validators = new Map();
+  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')))
+    validators.set(file, ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as object));
+  return validators;
+}
+
+/** The schema file a value is written under: the same rule as core's `schemaFileFor`. */
+function schemaFile(value: Record<string, unknown>): string | undefined {
+  if ('lifecycleEvent' in value) return 'lifecycle.value.schema.json';
+  if ('deadLetteredAt' in value) return 'dead-letter.value.schema.json';
+  if (typeof value.kind !== 'string') return undefined;
+  return value.source === 'expansion'
+    ? `${value.kind}-occurrence.value.schema.json`
+    : `${value.kind}.value.schema.json`;
+}
+
+/**
+ * Why a record graph2kafka wrote does not match its published schema, or undefined when it does. A tombstone
+ * (null value) must say so in its headers; any other value must be JSON that one schema file accepts.
+ */
+export function recordSchemaError(record: RecordToValidate): string | undefined {
+  if (record.value === null)
+    return record.headers['g2k-tombstone'] === 'true' ? undefined : 'a null value without g2k-tombstone: true';
+  let value: unknown;
+  try {
+    value = JSON.parse(record.value);
+  } catch {
+    return 'a value that is not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'a value that is not a JSON object';
+  const file = schemaFile(value as Record<string, unknown>);
+  const validate = file ? load().get(file) : undefined;
+  if (!validate) return `no schema in packages/core/schemas for this value (${file ?? 'no kind'})`;
+  if (validate(value)) return undefined;
+  const errors = (validate.errors ?? [])
+    .map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
+    .join('; ');
+  return `${file}: ${errors}`;
+}
