@@ -15,10 +15,12 @@ import { readFileSync } from 'node:fs';
 const OURS = /^(?:G2K_|KAFKA_|AZURE_(?:TENANT_ID|CLIENT_ID|CLIENT_SECRET|AUTHORITY_HOST)$|GRAPH_BASE_URL$)/;
 
 /**
- * Settings of the functions that an operator's CLI must not take: where the functions send their metrics (the
- * CLI would report into the production dashboards and alerts) and who may call the renewal endpoint.
+ * Settings of the functions that an operator's CLI must not take: their identity (the operator signs in as
+ * themselves), where they send their metrics (the CLI would report into the production dashboards and alerts)
+ * and who may call the renewal endpoint.
  */
 const FUNCTION_ONLY = new Set([
+  'G2K_AZURE_CREDENTIAL',
   'G2K_METRICS_EXPORTER',
   'G2K_METRICS_INTERVAL_MS',
   'G2K_RENEWAL_AUDIENCE',

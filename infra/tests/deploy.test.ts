@@ -339,6 +339,7 @@ describe('operator-env: an operator environment file from the deployed settings,
         { name: 'G2K_STATE_STORE', value: 'azure-table:https://contosog2kst.table.core.windows.net/' },
         { name: 'G2K_MANAGED_IDENTITY_CLIENT_ID', value: '0d4e1c2b-0000-4000-8000-000000000001' },
         { name: 'G2K_METRICS_EXPORTER', value: 'azure-monitor' },
+        { name: 'G2K_AZURE_CREDENTIAL', value: 'managed' },
         { name: 'G2K_RENEWAL_SCHEDULE', value: '0 */30 * * * *' },
         { name: 'KAFKA_BROKERS', value: 'contoso-events.servicebus.windows.net:9093' },
         // Against the docs' advice, a password as a plain setting: it must not reach the file.
@@ -559,6 +560,7 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     });
     expect(app.identity?.[0]?.type).toBe('UserAssigned');
     expect(app.app_settings).toContain('G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id');
+    expect(app.app_settings).toMatch(/G2K_AZURE_CREDENTIAL\s*=\s*"managed"/);
     expect(app.app_settings).toContain('local.kv_ref');
     // The exporter's usage telemetry to Microsoft is off unless var.microsoft_sdk_telemetry (docs/operations.md).
     expect(app.app_settings).toContain('var.microsoft_sdk_telemetry ? {} : {');
