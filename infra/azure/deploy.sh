@@ -10,6 +10,7 @@
 #   infra/azure/deploy.sh [--dry-run] [--config FILE] verify         answer a handshake on both HTTP functions
 #   infra/azure/deploy.sh [--dry-run] [--config FILE] releases       list the bundles published from here
 #   infra/azure/deploy.sh [--dry-run] [--config FILE] rollback RELEASE   publish an earlier bundle again
+#   infra/azure/deploy.sh [--dry-run] [--config FILE] operator-env   print an operator's environment file (no secrets)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -153,6 +154,17 @@ rollback() {
   publish_dir "$RELEASES/$release"
 }
 
+# The app's settings as an operator's environment file on standard output (infra/operator-env.mjs): graph2kafka's
+# own settings, Key Vault references kept as references (graph2kafka reads them with the operator's az login),
+# no secret value. Reading app settings takes Microsoft.Web/sites/config/list/action (whoever deploys has it);
+# the file holds no secret, so it can be handed to the operators.
+operator_env() {
+  local settings
+  settings=$(capture az functionapp config appsettings list --name "$APP" --resource-group "$RESOURCE_GROUP" --output json)
+  [ "$dry_run" = true ] && return
+  node "$repo/infra/operator-env.mjs" azure "$APP" <<<"$settings"
+}
+
 case "$command" in
   infra) infra ;;
   secret) set_secret "$@" ;;
@@ -161,5 +173,6 @@ case "$command" in
   verify) verify ;;
   releases) releases ;;
   rollback) rollback "$@" ;;
+  operator-env) operator_env ;;
   *) echo "unknown command $command" >&2; usage_error ;;
 esac

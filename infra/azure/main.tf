@@ -146,6 +146,8 @@ resource "azurerm_function_app_flex_consumption" "main" {
       AZURE_CLIENT_ID                = var.graph_client_id
       G2K_STATE_STORE                = "azure-table:${azurerm_storage_account.main.primary_table_endpoint}"
       G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id
+      # The app's own identity, said outright rather than detected (operators' CLIs use their own sign-in).
+      G2K_AZURE_CREDENTIAL = "managed"
       G2K_NOTIFICATION_URL           = "${local.base_url}/notifications"
       G2K_LIFECYCLE_URL              = "${local.base_url}/lifecycle"
       G2K_SUBSCRIBE_USERS            = var.subscribe_users

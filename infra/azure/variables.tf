@@ -106,3 +106,15 @@ variable "microsoft_sdk_telemetry" {
   type        = bool
   default     = false
 }
+
+variable "operator_principal_ids" {
+  description = "Entra object ids (users, groups or service principals) of the operators who run graph2kafka's CLI from their own machine with az login (docs/operations.md): each gets Storage Table Data Contributor on the state, Key Vault Secrets User on the vault and, with event_hubs_namespace_id, the Event Hubs data roles."
+  type        = list(string)
+  default     = []
+}
+
+variable "event_hubs_namespace_id" {
+  description = "Resource id of the Event Hubs namespace when Kafka is Event Hubs over OAUTHBEARER with KAFKA_OAUTH_IDENTITY=managed: the function's identity gets Azure Event Hubs Data Sender on it, operators Data Sender and Data Receiver (dead-letter list and replay). Empty: Kafka is something else."
+  type        = string
+  default     = ""
+}

@@ -12,6 +12,7 @@
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] verify         answer a handshake on both public functions
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] revisions FN   list a function's revisions (newest first)
 #   infra/gcp/deploy.sh [--dry-run] [--config FILE] rollback FN REVISION   send all traffic to an older revision
+#   infra/gcp/deploy.sh [--dry-run] [--config FILE] operator-env   print an operator's environment file (no secrets)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -166,13 +167,28 @@ bootstrap() {
     run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$RUNTIME_SA" --role="$role" \
       --condition=None
   done
-  local secret
+  # Operators run graph2kafka's CLI from their own machine (docs/operations.md): the Cloud SQL Auth Proxy
+  # (cloudsql.client; instanceUser for IAM database login), the functions' settings (operator-env: run.viewer),
+  # OPERATOR_ROLES (e.g. roles/managedkafka.client for dead letters), and below, each secret.
+  local operators operator operator_roles members=${OPERATORS:-}
+  read -r -a operators <<<"${members//,/ }"
+  read -r -a operator_roles <<<"${OPERATOR_ROLES:-}"
+  operator_roles+=(roles/run.viewer)
+  [ -z "${CLOUDSQL_INSTANCE:-}" ] || operator_roles+=(roles/cloudsql.client roles/cloudsql.instanceUser)
+  for operator in "${operators[@]}"; do
+    for role in "${operator_roles[@]}"; do
+      run gcloud projects add-iam-policy-binding "$PROJECT_ID" --member="$operator" --role="$role" --condition=None
+    done
+  done
+  local secret member
   for secret in $(secret_names); do
     if ! exists gcloud secrets describe "$secret" --project="$PROJECT_ID"; then
       run gcloud secrets create "$secret" --project="$PROJECT_ID" --replication-policy=automatic
     fi
-    run gcloud secrets add-iam-policy-binding "$secret" --project="$PROJECT_ID" \
-      --member="serviceAccount:$RUNTIME_SA" --role=roles/secretmanager.secretAccessor
+    for member in "serviceAccount:$RUNTIME_SA" "${operators[@]}"; do
+      run gcloud secrets add-iam-policy-binding "$secret" --project="$PROJECT_ID" \
+        --member="$member" --role=roles/secretmanager.secretAccessor
+    done
   done
   echo "Next: give each secret a value, e.g. infra/gcp/deploy.sh secret $PREFIX-azure-client-secret < secret.txt" >&2
 }
@@ -325,6 +341,28 @@ rollback() {
     --to-revisions="$revision=100"
 }
 
+# Like run, for a command whose output is needed: the line goes to stderr, and a dry run yields nothing.
+capture() {
+  {
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
+  } >&2
+  if [ "$dry_run" = false ]; then "$@"; fi
+}
+
+# The notification function's settings as an operator's environment file on standard output
+# (infra/operator-env.mjs): graph2kafka's own settings, each mounted secret as an sm: reference (graph2kafka reads
+# it with the operator's application-default credentials), no secret value; gen2 functions are Cloud Run services
+# too, so one command serves both DEPLOY_WITH values.
+operator_env() {
+  local service
+  service=$(capture gcloud run services describe "$fn_notifications" --project="$PROJECT_ID" --region="$REGION" \
+    --format=json)
+  [ "$dry_run" = true ] && return
+  node "$repo/infra/operator-env.mjs" gcp "$fn_notifications" "$PROJECT_ID" "${CLOUDSQL_INSTANCE:-}" <<<"$service"
+}
+
 # The functions' merged settings and the alert policies are written here for gcloud, and removed however the
 # script ends: they are the deployment's configuration, and no run, dry or not, should leave copies in /tmp.
 work=$(mktemp -d "${TMPDIR:-/tmp}/g2k-deploy.XXXXXX")
@@ -344,5 +382,6 @@ case "$command" in
   verify) verify ;;
   revisions) revisions "$@" ;;
   rollback) rollback "$@" ;;
+  operator-env) operator_env ;;
   *) echo "unknown command $command" >&2; usage_error ;;
 esac

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
+import { fakeAzureCli } from '@graph2kafka/testkit';
 import { shellcheckCommand } from '@graph2kafka/testkit/prerequisites';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -231,15 +232,33 @@ describe('deploy scripts', () => {
     expect(() => dryRun('gcp', ['alerts'], '', file)).toThrow(/exited 2: Set RUNBOOK_URL/);
   });
 
-  it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account access', () => {
+  it('GCP: bootstrap makes the accounts and secrets and grants only the runtime account and the operators access', () => {
     const lines = commandLines(dryRun('gcp', ['bootstrap']));
+    // The operators of OPERATORS read every secret, the functions' settings, and reach Cloud SQL through the proxy.
+    const operator = 'group:g2k-oncall@contoso.com';
+    expect(lines.filter((l) => l.includes(`--member=${operator}`)).map((l) => /--role=(\S+)/.exec(l)?.[1])).toEqual([
+      'roles/managedkafka.client',
+      'roles/run.viewer',
+      'roles/cloudsql.client',
+      'roles/cloudsql.instanceUser',
+      'roles/secretmanager.secretAccessor',
+      'roles/secretmanager.secretAccessor',
+      'roles/secretmanager.secretAccessor',
+    ]);
+    const withoutOperators = path.join(configs, 'gcp-no-operators.env');
+    writeFileSync(withoutOperators, readFileSync(gcpConfig, 'utf8').replace(/^OPERATORS=.*$/m, ''));
+    expect(
+      commandLines(dryRun('gcp', ['bootstrap'], '', withoutOperators)).filter((l) => l.includes('group:')),
+    ).toEqual([]);
     expect(lines.filter((l) => l.startsWith('gcloud secrets create')).map((l) => l.split(' ')[3])).toEqual([
       'g2k-azure-client-secret',
       'g2k-kafka-password',
       'g2k-postgres-url',
     ]);
     expect(
-      lines.filter((l) => l.includes('roles/secretmanager.secretAccessor')).every((l) => l.includes('g2k-runtime@')),
+      lines
+        .filter((l) => l.includes('roles/secretmanager.secretAccessor'))
+        .every((l) => l.includes('g2k-runtime@') || l.includes(`--member=${operator}`)),
     ).toBe(true);
     expect(lines.some((l) => l.includes('--role=roles/cloudsql.client'))).toBe(true);
     expect(lines.some((l) => l.includes('--role=roles/managedkafka.client'))).toBe(true);
@@ -271,6 +290,159 @@ describe('deploy scripts', () => {
     );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('copy infra/gcp/deploy.env.example there and fill it in');
+  });
+});
+
+/** Runs a deploy script for real, with fake cloud CLIs first on PATH. */
+function runScript(script: 'gcp' | 'azure', args: string[], fakes: string) {
+  return spawnSync(
+    path.join(root, `infra/${script}/deploy.sh`),
+    ['--config', script === 'gcp' ? gcpConfig : azureConfig, ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${fakes}:${stubs}:${process.env.PATH}`, TMPDIR: scratch },
+    },
+  );
+}
+
+/** What a shell that sources the file, and Node's --env-file, each read from it: they must agree. */
+function readEnvFile(text: string): { shell: Record<string, string>; node: Record<string, string> } {
+  const file = path.join(configs, 'ops.env');
+  writeFileSync(file, text);
+  const dump = `const o = {}; for (const [k, v] of Object.entries(process.env)) if (/^(G2K_|KAFKA_|AZURE_|GRAPH_)/.test(k)) o[k] = v; console.log(JSON.stringify(o));`;
+  const clean = { PATH: process.env.PATH! };
+  const shell = spawnSync('bash', ['-c', `set -a; . '${file}'; set +a; node -e '${dump}'`], {
+    encoding: 'utf8',
+    env: clean,
+  });
+  const node = spawnSync(process.execPath, [`--env-file=${file}`, '-e', dump], { encoding: 'utf8', env: clean });
+  if (shell.status !== 0 || node.status !== 0) throw new Error(`${shell.stderr}${node.stderr}`);
+  return {
+    shell: JSON.parse(shell.stdout) as Record<string, string>,
+    node: JSON.parse(node.stdout) as Record<string, string>,
+  };
+}
+
+describe('operator-env: an operator environment file from the deployed settings, with no secret in it', () => {
+  const KV_SECRET = '@Microsoft.KeyVault(VaultName=contosog2k-kv;SecretName=azure-client-secret)';
+
+  it('Azure: graph2kafka settings from the app settings, Key Vault references kept, the operator sign-in chosen', () => {
+    const az = fakeAzureCli();
+    try {
+      az.setAppSettings([
+        { name: 'AzureWebJobsStorage__accountName', value: 'contosog2kst' },
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: 'InstrumentationKey=0000;IngestionEndpoint=https://x' },
+        { name: 'AZURE_TENANT_ID', value: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71' },
+        { name: 'AZURE_CLIENT_ID', value: 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d' },
+        { name: 'AZURE_CLIENT_SECRET', value: KV_SECRET },
+        { name: 'G2K_STATE_STORE', value: 'azure-table:https://contosog2kst.table.core.windows.net/' },
+        { name: 'G2K_MANAGED_IDENTITY_CLIENT_ID', value: '0d4e1c2b-0000-4000-8000-000000000001' },
+        { name: 'G2K_METRICS_EXPORTER', value: 'azure-monitor' },
+        { name: 'G2K_AZURE_CREDENTIAL', value: 'managed' },
+        { name: 'G2K_RENEWAL_SCHEDULE', value: '0 */30 * * * *' },
+        { name: 'KAFKA_BROKERS', value: 'contoso-events.servicebus.windows.net:9093' },
+        // Against the docs' advice, a password as a plain setting: it must not reach the file.
+        { name: 'KAFKA_SASL_PASSWORD', value: 'plain-kafka-password-value' },
+        { name: 'G2K_TOPIC', value: 'graph.calendar.events' },
+        { name: 'G2K_RICH_CERTIFICATE', value: "it's quoted" },
+      ]);
+      const result = runScript('azure', ['operator-env'], az.dir);
+      expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+      expect(az.calls()).toEqual([
+        'functionapp config appsettings list --name contosog2k-fn --resource-group rg-graph2kafka --output json',
+      ]);
+      expect(result.stdout).not.toContain('plain-kafka-password-value');
+      expect(result.stderr).toContain(
+        'not written, set them yourself if the CLI needs them: G2K_RICH_CERTIFICATE, KAFKA_SASL_PASSWORD',
+      );
+      const { shell, node } = readEnvFile(result.stdout);
+      expect(node).toEqual(shell);
+      expect(shell).toEqual({
+        AZURE_TENANT_ID: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+        AZURE_CLIENT_ID: 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d',
+        AZURE_CLIENT_SECRET: KV_SECRET,
+        G2K_STATE_STORE: 'azure-table:https://contosog2kst.table.core.windows.net/',
+        G2K_MANAGED_IDENTITY_CLIENT_ID: '0d4e1c2b-0000-4000-8000-000000000001',
+        KAFKA_BROKERS: 'contoso-events.servicebus.windows.net:9093',
+        G2K_TOPIC: 'graph.calendar.events',
+        G2K_AZURE_CREDENTIAL: 'developer',
+      });
+    } finally {
+      az.remove();
+    }
+  });
+
+  it('GCP: the function settings, each mounted secret as an sm: reference, the Cloud SQL proxy named', () => {
+    const fakes = mkdtempSync(path.join(tmpdir(), 'g2k-fake-gcloud-'));
+    const log = path.join(fakes, 'calls.log');
+    const service = {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                env: [
+                  { name: 'NODE_OPTIONS', value: '--max-old-space-size=256' },
+                  { name: 'AZURE_TENANT_ID', value: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71' },
+                  { name: 'G2K_STATE_STORE', value: 'postgres' },
+                  { name: 'G2K_METRICS_EXPORTER', value: 'google-cloud' },
+                  { name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'cloud.region=europe-west1' },
+                  {
+                    name: 'G2K_NOTIFICATION_URL',
+                    value: 'https://g2k-notifications-123456789012.europe-west1.run.app',
+                  },
+                  {
+                    name: 'AZURE_CLIENT_SECRET',
+                    valueFrom: { secretKeyRef: { name: 'g2k-azure-client-secret', key: 'latest' } },
+                  },
+                  {
+                    name: 'G2K_POSTGRES_URL',
+                    valueFrom: { secretKeyRef: { name: 'projects/shared-secrets/secrets/g2k-postgres-url', key: '3' } },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
+    writeFileSync(path.join(fakes, 'service.json'), JSON.stringify(service));
+    writeFileSync(
+      path.join(fakes, 'gcloud'),
+      `#!/bin/sh\necho "$*" >> '${log}'\n[ "$1 $2 $3" = "run services describe" ] || exit 2\ncat '${fakes}/service.json'\n`,
+    );
+    chmodSync(path.join(fakes, 'gcloud'), 0o755);
+    try {
+      const result = runScript('gcp', ['operator-env'], fakes);
+      expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+      expect(readFileSync(log, 'utf8').trim()).toBe(
+        'run services describe g2k-notifications --project=contoso-graph2kafka --region=europe-west1 --format=json',
+      );
+      const { shell, node } = readEnvFile(result.stdout);
+      expect(node).toEqual(shell);
+      expect(shell).toEqual({
+        AZURE_TENANT_ID: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+        AZURE_CLIENT_SECRET: 'sm:projects/contoso-graph2kafka/secrets/g2k-azure-client-secret/versions/latest',
+        G2K_POSTGRES_URL: 'sm:projects/shared-secrets/secrets/g2k-postgres-url/versions/3',
+        G2K_STATE_STORE: 'postgres',
+        G2K_NOTIFICATION_URL: 'https://g2k-notifications-123456789012.europe-west1.run.app',
+      });
+      expect(result.stdout).toContain(
+        '#   cloud-sql-proxy --unix-socket "$HOME/cloudsql" contoso-graph2kafka:europe-west1:g2k-state',
+      );
+    } finally {
+      rmSync(fakes, { recursive: true, force: true });
+    }
+  });
+
+  it('a dry run prints the one read it would make and nothing else', () => {
+    expect(commandLines(dryRun('azure', ['operator-env']))).toEqual([
+      'az functionapp config appsettings list --name contosog2k-fn --resource-group rg-graph2kafka --output json',
+    ]);
+    expect(commandLines(dryRun('gcp', ['operator-env']))).toEqual([
+      'gcloud run services describe g2k-notifications --project=contoso-graph2kafka --region=europe-west1 --format=json',
+    ]);
   });
 });
 
@@ -347,6 +519,7 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     expect(files.sort()).toEqual([
       'alerts.tf',
       'main.tf',
+      'operators.tf',
       'outputs.tf',
       'terraform.tfvars.example',
       'variables.tf',
@@ -387,6 +560,7 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     });
     expect(app.identity?.[0]?.type).toBe('UserAssigned');
     expect(app.app_settings).toContain('G2K_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.fn.client_id');
+    expect(app.app_settings).toMatch(/G2K_AZURE_CREDENTIAL\s*=\s*"managed"/);
     expect(app.app_settings).toContain('local.kv_ref');
     // The exporter's usage telemetry to Microsoft is off unless var.microsoft_sdk_telemetry (docs/operations.md).
     expect(app.app_settings).toContain('var.microsoft_sdk_telemetry ? {} : {');
@@ -396,6 +570,31 @@ describe('Terraform (infra/azure), parsed by HashiCorp HCL', () => {
     expect(kv_ref).toContain('AZURE_CLIENT_SECRET = "azure-client-secret"');
     expect(config.resource.azurerm_key_vault?.main?.[0]?.enable_rbac_authorization).toBe(true);
     expect(config.resource.azurerm_storage_account?.main?.[0]?.shared_access_key_enabled).toBe(false);
+  });
+
+  it("operators get data roles on the state, the vault and (with Event Hubs) the namespace; the function's identity sends to Event Hubs", () => {
+    const locals = Object.assign({}, ...(config.locals as unknown as object[])) as Record<string, string>;
+    const roles = locals.operator_data_roles!;
+    for (const [role, scope] of [
+      ['Storage Table Data Contributor', 'azurerm_storage_account.main.id'],
+      ['Key Vault Secrets User', 'azurerm_key_vault.main.id'],
+      ['Azure Event Hubs Data Sender', 'var.event_hubs_namespace_id'],
+      ['Azure Event Hubs Data Receiver', 'var.event_hubs_namespace_id'],
+    ])
+      expect(roles).toMatch(new RegExp(`scope\\s*=\\s*${scope!.replace(/\./g, '\\.')},\\s*role\\s*=\\s*"${role}"`));
+    // Never a role that could change secrets or the app: the operator reads secrets and writes the state only.
+    expect(roles).not.toMatch(/Officer|Owner|Administrator|Website Contributor/);
+    expect(locals.operator_assignments).toContain('setproduct(var.operator_principal_ids, local.operator_data_roles)');
+    expect(config.resource.azurerm_role_assignment!.operator![0]).toMatchObject({
+      for_each: '${local.operator_assignments}',
+      principal_id: '${each.value.principal}',
+    });
+    expect(config.resource.azurerm_role_assignment!.fn_event_hubs![0]).toMatchObject({
+      role_definition_name: 'Azure Event Hubs Data Sender',
+      principal_id: '${azurerm_user_assigned_identity.fn.principal_id}',
+    });
+    const outputs = (config as unknown as { output: Record<string, unknown> }).output;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['state_store', 'key_vault_uri', 'operator_roles']));
   });
 
   it('every variable used is declared, and the example sets every variable without a default', () => {

@@ -45,6 +45,7 @@ const OPTIONS: Record<string, string[]> = {
     'verify',
     'revisions',
     'rollback',
+    'operator-env',
   ],
   'infra/azure/deploy.sh': [
     '--dry-run',
@@ -56,6 +57,7 @@ const OPTIONS: Record<string, string[]> = {
     'verify',
     'releases',
     'rollback',
+    'operator-env',
   ],
   'infra/entra/register-app.sh': ['--dry-run', '--groups', '--kinds', '--multi-tenant', '--years'],
 };

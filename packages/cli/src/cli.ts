@@ -10,9 +10,9 @@ import {
   createEncryptionCertificate,
   formatStatus,
   pipelineStatus,
-  GoogleSecretManagerSource,
   isKindName,
   KIND_NAMES,
+  operatorSecretSources,
   silentLogger,
   type ReconcileReport,
   type SecretSource,
@@ -104,9 +104,8 @@ async function main(): Promise<number> {
   // Needs no settings: it makes a key pair before anything is deployed.
   if (group === 'cert') return createCertificate(values, spec);
 
-  const secrets: SecretSource[] = Object.values(process.env).some((v) => v?.startsWith('sm:'))
-    ? [await GoogleSecretManagerSource.create()]
-    : [];
+  // sm: and Key Vault references, resolved with the operator's own credentials (docs/operations.md).
+  const secrets: SecretSource[] = await operatorSecretSources(process.env);
   let app;
   try {
     app = await createAppFromEnv(process.env, secrets, { logger: silentLogger });

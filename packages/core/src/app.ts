@@ -1,4 +1,6 @@
+import type { TokenCredential } from '@azure/identity';
 import type { MeterProvider } from '@opentelemetry/api';
+import { azureCredential } from './azure/azure-credential.ts';
 import { loadConfig, type Config, type StateStoreSettings } from './config/config.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
@@ -67,12 +69,12 @@ export interface AppOverrides {
   metricResource?: Record<string, string>;
 }
 
-function storeFor(settings: StateStoreSettings): SubscriptionStore {
+function storeFor(settings: StateStoreSettings, azure: () => TokenCredential): SubscriptionStore {
   switch (settings.kind) {
     case 'file':
       return new FileSubscriptionStore(settings.dir);
     case 'azure-table':
-      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table, settings.managedIdentityClientId);
+      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table, azure());
     case 'azure-table-connection-string':
       return TableSubscriptionStore.fromConnectionString(settings.connectionString, settings.table);
     case 'postgres':
@@ -86,7 +88,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   const telemetry = overrides.meterProvider
     ? { provider: overrides.meterProvider, shutdown: () => Promise.resolve() }
     : metricsProvider(config.operations, overrides.metricExporters ?? {}, logger, overrides.metricResource);
-  const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore));
+  // One credential for Table Storage and Event Hubs alike, made only when one of them needs it.
+  let credential: TokenCredential | undefined;
+  const azure = (): TokenCredential => (credential ??= azureCredential(config.azure));
+  const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore, azure));
   const health = new HealthReporter(store, config.operations.healthWindowMs, logger);
   const metrics = new Metrics(telemetry.provider, health);
   const graph = new GraphClient(
@@ -101,7 +106,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     coverage: desiredCoverage(config.subscriptions?.desired ?? []),
     metrics,
   });
-  const sasl = kafkaSasl(config.kafka, config.graph);
+  const sasl = kafkaSasl(config.kafka, config.graph, { azureCredential: azure });
   const letterSigner = config.deadLetterKeys ? new LetterSigner(config.deadLetterKeys) : undefined;
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl, metrics);
   const events = new EventProducer({

@@ -69,3 +69,11 @@ export class KafkaAuthError extends Error {
     this.name = 'KafkaAuthError';
   }
 }
+
+/** No credential of an operator's Azure chain could sign in; the message says what to do. */
+export class AzureCredentialError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AzureCredentialError';
+  }
+}

@@ -10,7 +10,12 @@ export {
   type OperationsSettings,
 } from './config/config.ts';
 export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
+export { KeyVaultSecretSource, parseKeyVaultReference, type KeyVaultReference } from './config/key-vault-source.ts';
+export { operatorSecretSources } from './config/operator-secrets.ts';
+export { azureCredential } from './azure/azure-credential.ts';
+export { detectedMode, type AzureCredentialMode, type AzureIdentitySettings } from './azure/azure-identity.ts';
 export {
+  AzureCredentialError,
   ConfigError,
   errorMessage,
   GraphRequestError,

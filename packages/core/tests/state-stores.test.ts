@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAzuriteTable, startPostgres } from '@graph2kafka/testkit';
+import pg from 'pg';
+import { fakeAzureCli, startAzuriteTable, startPostgres, type FakeAzureCli } from '@graph2kafka/testkit';
 import {
+  azureCredential,
   FileSubscriptionStore,
   loadConfig,
   PostgresSubscriptionStore,
@@ -343,6 +345,87 @@ contract('PostgreSQL (Cloud SQL on GCP)', async () => {
 contract('Azure Table Storage (Azurite)', async () => {
   azurite = await startAzuriteTable();
   return TableSubscriptionStore.fromConnectionString(azurite.connectionString, `g2k${Date.now()}`);
+});
+
+describe('PostgreSQL store when the server ends its connections (Cloud SQL maintenance, failover: 57P01)', () => {
+  it('drops the ended idle connections and answers the next query on a new one, the process unharmed', async () => {
+    const store = new PostgresSubscriptionStore(postgres!.url);
+    try {
+      await Promise.all([store.list(), store.list(), store.list()]);
+      const admin = new pg.Client(postgres!.url);
+      await admin.connect();
+      const { rows } = await admin.query<{ ended: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() AND backend_type = $1',
+        ['client backend'],
+      );
+      await admin.end();
+      expect(rows.length).toBeGreaterThan(0);
+      // The pool hears of it on its idle clients; let the notices arrive before asking again.
+      await new Promise((r) => setTimeout(r, 200));
+      await expect(store.list()).resolves.toEqual(expect.any(Array));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+// An operator's machine: the deployed URL names Cloud Run's /cloudsql socket; a local Cloud SQL Auth Proxy
+// (`cloud-sql-proxy --unix-socket DIR INSTANCE`) serves DIR/INSTANCE/.s.PGSQL.5432, played here by a link to a
+// real server's socket.
+let proxied: Awaited<ReturnType<typeof startPostgres>> | undefined;
+let proxiedStore: PostgresSubscriptionStore | undefined;
+const proxyDir = mkdtempSync(join(tmpdir(), 'g2k-cloudsql-'));
+afterAll(async () => {
+  await proxiedStore?.close();
+  await proxied?.stop();
+  rmSync(proxyDir, { recursive: true, force: true });
+});
+contract(
+  'PostgreSQL through a Cloud SQL Auth Proxy socket (the deployed /cloudsql URL, G2K_CLOUDSQL_SOCKET_DIR)',
+  async () => {
+    proxied = await startPostgres();
+    const instance = 'contoso-prod:europe-west1:g2k-state';
+    mkdirSync(join(proxyDir, instance));
+    symlinkSync(join(proxied.socketDir, `.s.PGSQL.${proxied.port}`), join(proxyDir, instance, '.s.PGSQL.5432'));
+    const { stateStore } = await loadConfig({
+      AZURE_TENANT_ID: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+      AZURE_CLIENT_ID: 'b3a9d5c1-2e4f-4a6b-8c7d-9e0f1a2b3c4d',
+      AZURE_CLIENT_SECRET: 's',
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      G2K_STATE_STORE: 'postgres',
+      G2K_POSTGRES_URL: `postgresql://g2k@/postgres?host=/cloudsql/${instance}`,
+      G2K_CLOUDSQL_SOCKET_DIR: proxyDir,
+    });
+    if (stateStore.kind !== 'postgres') throw new Error(`expected the postgres store, got ${stateStore.kind}`);
+    expect(stateStore.connectionString).not.toContain('/cloudsql/');
+    proxiedStore = new PostgresSubscriptionStore(stateStore.connectionString);
+    return proxiedStore;
+  },
+);
+
+// An operator's machine on Azure: Table Storage by bearer token from the operator's `az login` (the Azure CLI
+// faked on PATH, as AzureCliCredential runs it), Azurite over HTTPS checking each token's audience and lifetime.
+let tokenAzurite: Awaited<ReturnType<typeof startAzuriteTable>> | undefined;
+let az: FakeAzureCli | undefined;
+const pathBefore = process.env.PATH;
+afterAll(async () => {
+  process.env.PATH = pathBefore;
+  await tokenAzurite?.stop();
+  az?.remove();
+});
+contract("Azure Table Storage by identity: the operator's Azure CLI sign-in (Azurite, --oauth basic)", async () => {
+  tokenAzurite = await startAzuriteTable({ oauth: true });
+  az = fakeAzureCli();
+  process.env.PATH = `${az.dir}:${pathBefore}`;
+  const store = TableSubscriptionStore.fromUrl(
+    tokenAzurite.tableUrl,
+    `g2k${Date.now()}`,
+    azureCredential({ mode: 'developer' }),
+    { tlsOptions: { ca: tokenAzurite.caPem } },
+  );
+  await store.list();
+  expect(az.calls()[0]).toBe('account get-access-token --output json --resource https://storage.azure.com');
+  return store;
 });
 
 describe('state store settings', () => {

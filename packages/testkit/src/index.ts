@@ -12,7 +12,9 @@ export {
 export { PrivateBroker } from './private-broker.ts';
 export { freePort } from './free-port.ts';
 export { deployedGcpNodeOptions, emptyArraysBody, postRaw, startGcpFunction } from './hostile.ts';
-export { startAzuriteTable } from './azurite.ts';
+export { startAzuriteTable, type AzuriteTable } from './azurite.ts';
+export { fakeAzureCli, type FakeAzureCli } from './fake-azure-cli.ts';
+export { startFakeKeyVault, type FakeKeyVault } from './fake-key-vault.ts';
 export { startPostgres } from './postgres.ts';
 export {
   awaitHandshake,

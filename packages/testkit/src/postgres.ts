@@ -22,7 +22,13 @@ const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)
  * A throwaway PostgreSQL server of the test's own (its own data directory and port, trust auth on loopback),
  * from the machine's Debian packages. As root it runs as the `postgres` user, which initdb requires.
  */
-export async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPostgres(): Promise<{
+  url: string;
+  /** The folder of the server's Unix socket, `.s.PGSQL.<port>` (what a Cloud SQL Auth Proxy serves too). */
+  socketDir: string;
+  port: number;
+  stop(): Promise<void>;
+}> {
   const bin = serverBin();
   const dir = mkdtempSync(path.join(tmpdir(), 'g2k-pg-'));
   const data = path.join(dir, 'data');
@@ -51,6 +57,8 @@ export async function startPostgres(): Promise<{ url: string; stop(): Promise<vo
   ]);
   return {
     url: `postgresql://g2k@127.0.0.1:${port}/postgres`,
+    socketDir: dir,
+    port,
     stop: () => {
       run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
       // A data directory is some 40 MB; a stopped server's is of no further use.

@@ -7,6 +7,8 @@ import { readDeadLetterKeys, type DeadLetterKeys } from './dead-letter-config.ts
 import { readKafka, readTopics, type KafkaClientName } from './kafka-config.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
+import { readAzureIdentity } from './azure-identity-config.ts';
+import type { AzureIdentitySettings } from '../azure/azure-identity.ts';
 import { readRich, type RichSettings } from './rich-config.ts';
 import type { SecretSource } from './secrets.ts';
 import type { SubscriptionApiLimits } from '../subscriptions/subscription-api.ts';
@@ -61,7 +63,7 @@ export interface GraphSettings {
 
 export type StateStoreSettings =
   | { kind: 'file'; dir: string }
-  | { kind: 'azure-table'; endpoint: string; table: string; managedIdentityClientId?: string }
+  | { kind: 'azure-table'; endpoint: string; table: string }
   | { kind: 'azure-table-connection-string'; connectionString: string; table: string }
   | { kind: 'postgres'; connectionString: string };
 
@@ -103,6 +105,8 @@ export interface Config {
   /** Changes produced without their event that the repair queue holds at most. */
   repairQueueMax: number;
   stateStore: StateStoreSettings;
+  /** Who reaches Table Storage, Event Hubs and Key Vault by identity: the function's, or the operator's. */
+  azure: AzureIdentitySettings;
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
   renewalAuth: { audience: string; invoker: string; issuer: string; jwksUrl: string } | undefined;
@@ -136,6 +140,7 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     inflightBytesMax: receive.inflightBytesMax,
     repairQueueMax: receive.repairQueueMax,
     stateStore,
+    azure: readAzureIdentity(r),
     subscriptions,
     renewalAuth: readRenewalAuth(r),
     operations: await readOperations(r),

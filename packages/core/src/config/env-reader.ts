@@ -70,11 +70,21 @@ export class EnvReader {
       if (required) this.problems.push(`${name} is not set: ${SETTINGS[name].meaning}.`);
       return '';
     }
-    if (unresolvedKeyVaultReference(value)) {
+    // The platform resolves these on the Function App; elsewhere (an operator's CLI) a Key Vault source may.
+    const keyVault = unresolvedKeyVaultReference(value) && this.secrets.find((s) => s.scheme === 'keyvault');
+    if (unresolvedKeyVaultReference(value) && !keyVault) {
       this.problems.push(
-        `${name} is an unresolved Key Vault reference; give the Function App's managed identity "get" on the vault's secrets (see docs/deploy-azure.md).`,
+        `${name} is an unresolved Key Vault reference; give the Function App's managed identity "Key Vault Secrets User" on the vault (see docs/deploy-azure.md).`,
       );
       return '';
+    }
+    if (keyVault) {
+      try {
+        return await keyVault.resolve(value);
+      } catch (err) {
+        this.problems.push(`${name}: ${err instanceof SecretError ? err.message : String(err)}`);
+        return '';
+      }
     }
     const ref = parseReference(value);
     if (!ref) return value;

@@ -73,7 +73,7 @@ export class GoogleSecretManagerSource implements SecretSource {
             : (e.message ?? String(err));
       throw new SecretError(
         name,
-        `secret sm:${name} could not be read (${why}); check the name and that the function's service account has roles/secretmanager.secretAccessor on it`,
+        `secret sm:${name} could not be read (${why}); check the name and that the function's service account (from your machine: the account of \`gcloud auth application-default login\`) has roles/secretmanager.secretAccessor on it`,
       );
     }
   }

@@ -94,7 +94,8 @@ export const SETTINGS = {
   KAFKA_OAUTH_IDENTITY: {
     domain: 'kafka',
     default: '`app`',
-    meaning: '`entra`: `app` (AZURE_CLIENT_ID/SECRET) or `managed` (the Function App’s managed identity)',
+    meaning:
+      '`entra`: `app` (AZURE_CLIENT_ID/SECRET) or `managed` (the Function App’s managed identity; off Azure, your own sign-in: `G2K_AZURE_CREDENTIAL`)',
   },
   G2K_MAX_RECORD_BYTES: {
     domain: 'kafka',
@@ -224,6 +225,29 @@ export const SETTINGS = {
     domain: 'state',
     default: 'none (system-assigned)',
     meaning: 'user-assigned managed identity for Table Storage and Kafka `managed` tokens',
+  },
+  G2K_AZURE_CREDENTIAL: {
+    domain: 'state',
+    default: '`auto`',
+    meaning:
+      'identity for Table Storage, Event Hubs `managed` tokens and Key Vault references: `managed`, `developer` (your `az login`; [docs](docs/operations.md#reaching-production-state-from-your-machine)), or `auto`: `managed` on App Service/Functions',
+  },
+  G2K_OPERATOR_CLIENT_ID: {
+    domain: 'state',
+    default: 'none',
+    meaning:
+      '`developer`: client id of an operator’s workload identity (with `AZURE_FEDERATED_TOKEN_FILE`) or of an ops host’s user-assigned managed identity',
+  },
+  G2K_OPERATOR_TENANT_ID: {
+    domain: 'state',
+    default: '`AZURE_TENANT_ID`',
+    meaning: '`developer`: the tenant of that workload identity, when it is not the Graph app’s',
+  },
+  G2K_CLOUDSQL_SOCKET_DIR: {
+    domain: 'state',
+    default: 'none',
+    meaning:
+      'a local Cloud SQL Auth Proxy’s `--unix-socket` folder: a `G2K_POSTGRES_URL` on `host=/cloudsql/INSTANCE` connects to `DIR/INSTANCE` instead, so the deployed URL works from a laptop',
   },
   G2K_NOTIFICATION_URL: {
     domain: 'subscriptions',

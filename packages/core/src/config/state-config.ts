@@ -1,5 +1,24 @@
 import type { StateStoreSettings } from './config.ts';
+import { viaLocalSocketDir } from './cloudsql-socket.ts';
 import { shown, type EnvReader } from './env-reader.ts';
+
+/** G2K_POSTGRES_URL, through a local Cloud SQL Auth Proxy's socket folder when G2K_CLOUDSQL_SOCKET_DIR names one. */
+function postgresUrl(r: EnvReader, url: string): string {
+  const dir = r.env.G2K_CLOUDSQL_SOCKET_DIR?.trim();
+  if (!dir || !url) return url;
+  if (!dir.startsWith('/')) {
+    r.problems.push(
+      `G2K_CLOUDSQL_SOCKET_DIR must be an absolute folder (the proxy's --unix-socket), got ${shown(dir)}.`,
+    );
+    return url;
+  }
+  const local = viaLocalSocketDir(url, dir);
+  if (!local)
+    r.problems.push(
+      'G2K_CLOUDSQL_SOCKET_DIR is set, but G2K_POSTGRES_URL does not connect through host=/cloudsql/PROJECT:REGION:INSTANCE: point the URL at the proxy itself (e.g. postgresql://USER@127.0.0.1:5432/DB) and unset G2K_CLOUDSQL_SOCKET_DIR.',
+    );
+  return local ?? url;
+}
 
 /** Where subscription state lives (file, PostgreSQL, Azure Table Storage). */
 export async function readStateStore(r: EnvReader): Promise<StateStoreSettings> {
@@ -11,22 +30,15 @@ export async function readStateStore(r: EnvReader): Promise<StateStoreSettings> 
   const fileStore = /^file:(.+)$/.exec(store);
   const tableStore = /^azure-table:(https:\/\/.+)$/.exec(store);
   if (fileStore) stateStore = { kind: 'file', dir: fileStore[1]! };
-  else if (tableStore) {
-    const managedIdentityClientId = r.env.G2K_MANAGED_IDENTITY_CLIENT_ID?.trim();
-    stateStore = {
-      kind: 'azure-table',
-      endpoint: tableStore[1]!,
-      table,
-      ...(managedIdentityClientId ? { managedIdentityClientId } : {}),
-    };
-  } else if (store === 'azure-table-connection-string') {
+  else if (tableStore) stateStore = { kind: 'azure-table', endpoint: tableStore[1]!, table };
+  else if (store === 'azure-table-connection-string') {
     stateStore = {
       kind: 'azure-table-connection-string',
       connectionString: await r.secret('G2K_TABLE_CONNECTION_STRING', true),
       table,
     };
   } else if (store === 'postgres') {
-    stateStore = { kind: 'postgres', connectionString: await r.secret('G2K_POSTGRES_URL', true) };
+    stateStore = { kind: 'postgres', connectionString: postgresUrl(r, await r.secret('G2K_POSTGRES_URL', true)) };
   } else if (store) {
     r.problems.push(
       `G2K_STATE_STORE must be file:<directory>, postgres, azure-table:https://<account>.table.core.windows.net or azure-table-connection-string, got ${shown(store)}.`,

@@ -14,6 +14,11 @@ export interface GoogleTokens {
 export interface KafkaAuthDeps {
   /** The Entra credential for OAUTHBEARER; by default built from the settings (app secret or managed identity). */
   entraCredential?: TokenCredential;
+  /**
+   * The credential of `KAFKA_OAUTH_IDENTITY=managed`: the function's managed identity, or an operator's own
+   * sign-in (G2K_AZURE_CREDENTIAL); by default the managed identity.
+   */
+  azureCredential?: () => TokenCredential;
   google?: GoogleTokens;
   now?: () => number;
 }
@@ -60,8 +65,10 @@ export function googleDefaultTokens(): GoogleTokens {
 function entraDefaultCredential(
   auth: Extract<KafkaSettings['sasl'], { provider: 'entra' }>,
   graph: GraphSettings,
+  azure: (() => TokenCredential) | undefined,
 ): TokenCredential {
   if (auth.identity === 'app') return appCredential(graph, graph.homeTenantId);
+  if (azure) return azure();
   return auth.managedClientId
     ? new ManagedIdentityCredential({ clientId: auth.managedClientId })
     : new ManagedIdentityCredential();
@@ -102,15 +109,15 @@ export function kafkaSasl(
   return {
     mechanism: 'oauthbearer',
     oauthBearerProvider: async () => {
-      credential ??= deps.entraCredential ?? entraDefaultCredential(auth, graph);
+      credential ??= deps.entraCredential ?? entraDefaultCredential(auth, graph, deps.azureCredential);
       try {
         const token = await credential.getToken(auth.scope);
         if (!token) throw new Error('the credential returned no token');
         return { value: token.token };
       } catch (err) {
         throw new KafkaAuthError(
-          `no Entra ID token for Kafka (scope ${auth.scope}, ${auth.identity === 'managed' ? 'managed identity' : 'app registration'}): ${(err as Error).message.split('\n')[0]}. ` +
-            'The identity needs the "Azure Event Hubs Data Sender" role on the namespace.',
+          `no Entra ID token for Kafka (scope ${auth.scope}, ${auth.identity === 'managed' ? 'managed identity, or your own sign-in off Azure (G2K_AZURE_CREDENTIAL)' : 'app registration'}): ${(err as Error).message.split('\n')[0]}. ` +
+            'The identity needs the "Azure Event Hubs Data Sender" role on the namespace (an operator reading dead letters also "Azure Event Hubs Data Receiver").',
           { cause: err },
         );
       }

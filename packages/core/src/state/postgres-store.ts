@@ -35,6 +35,10 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
 
   constructor(connectionString: string, table = 'graph2kafka_state') {
     this.pool = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000 });
+    // An idle connection the server ends (Cloud SQL maintenance or failover, a restart: 57P01) is reported on the
+    // pool; unheard, that 'error' would end the process. The pool has already dropped that client and the next
+    // query opens a new one; a query in flight gets its own error.
+    this.pool.on('error', () => undefined);
     this.table = table;
     this.fence = new PostgresKeyFence(
       (sql, params, name) =>

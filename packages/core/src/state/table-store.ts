@@ -1,5 +1,5 @@
-import { RestError, TableClient, odata } from '@azure/data-tables';
-import { ManagedIdentityCredential } from '@azure/identity';
+import { RestError, TableClient, odata, type TableServiceClientOptions } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
 import type { KeyFence } from '../fence/fence-types.ts';
 import { TableKeyFence } from '../fence/table-fence.ts';
 import {
@@ -47,8 +47,8 @@ const notFound = (err: unknown): boolean => err instanceof RestError && err.stat
 
 /**
  * Azure Table Storage: one table, subscriptions and mailbox sync state in two partitions, each document as JSON.
- * With a table endpoint URL it authenticates as the Function App's managed identity (role "Storage Table Data
- * Contributor"); with a connection string (a secret) by account key.
+ * With a table endpoint URL it authenticates by identity (role "Storage Table Data Contributor"); with a
+ * connection string (a secret) by account key.
  */
 export class TableSubscriptionStore implements SubscriptionStore {
   private readonly client: TableClient;
@@ -66,14 +66,16 @@ export class TableSubscriptionStore implements SubscriptionStore {
   }
 
   /**
-   * Managed identity explicitly, not DefaultAzureCredential: that would pick up AZURE_CLIENT_ID/SECRET (the Graph
-   * app registration, which holds no storage role) before the Function App's own identity.
+   * By identity: the Function App's managed identity, or an operator's own sign-in (azure/azure-credential.ts
+   * says which, and why never DefaultAzureCredential). Either needs "Storage Table Data Contributor".
    */
-  static fromUrl(endpoint: string, table: string, managedIdentityClientId?: string): TableSubscriptionStore {
-    const credential = managedIdentityClientId
-      ? new ManagedIdentityCredential({ clientId: managedIdentityClientId })
-      : new ManagedIdentityCredential();
-    return new TableSubscriptionStore(new TableClient(endpoint, table, credential));
+  static fromUrl(
+    endpoint: string,
+    table: string,
+    credential: TokenCredential,
+    options?: TableServiceClientOptions,
+  ): TableSubscriptionStore {
+    return new TableSubscriptionStore(new TableClient(endpoint, table, credential, options));
   }
 
   static fromConnectionString(connectionString: string, table: string): TableSubscriptionStore {
