@@ -5,6 +5,7 @@ import type { RepairReport } from '../repair/repairer.ts';
 import type { ExpansionReport } from '../series/series-types.ts';
 import type { ReconcileReport } from './manager.ts';
 import { verifySchedulerToken } from './scheduler-auth.ts';
+import { runTraced } from '../trace/traceparent.ts';
 
 export class RenewalNotConfigured extends Error {
   constructor() {
@@ -39,10 +40,16 @@ const FENCE_PRUNE_MS = 30_000;
 export type RenewalReport = ReconcileReport & { repair: RepairReport; series: ExpansionReport };
 
 /** One timer run: reconcile the subscriptions, finish owed resyncs, repair unenriched records, expand series. */
-export async function runRenewal(
+export function runRenewal(
   app: Graph2Kafka,
   progress: (line: string) => void = () => undefined,
+  /** The caller's W3C traceparent (Cloud Scheduler's request), if any: the run's records continue its trace. */
+  traceparent?: string,
 ): Promise<RenewalReport> {
+  return runTraced(traceparent, () => renewal(app, progress));
+}
+
+async function renewal(app: Graph2Kafka, progress: (line: string) => void): Promise<RenewalReport> {
   if (!app.manager) throw new RenewalNotConfigured();
   const manager = app.manager;
   const started = Date.now();
