@@ -154,7 +154,7 @@ export function readTopicTemplate(r: EnvReader): string | undefined {
     'G2K_DEAD_LETTER_TOPIC',
   ].filter((name) => r.env[name]?.trim());
   if (alsoSet.length) problems.push(`it replaces ${alsoSet.join(', ')}: unset them`);
-  for (const p of problems) r.problems.push(`G2K_TOPIC_TEMPLATE ${shown(template)}: ${p}.`);
+  for (const p of problems) r.problems.push(`G2K_TOPIC_TEMPLATE: ${p}.`);
   return template;
 }
 
