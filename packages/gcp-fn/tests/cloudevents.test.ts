@@ -1,7 +1,7 @@
 import type { SubscriptionRecord } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
-import { createSubscription, decodeCloudEvent, recordValue, TopicReader } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { createSubscription, decodeCloudEvent, eventChangeBody, recordValue, TopicReader } from '@graph2kafka/testkit';
+import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
 const traceId = (traceparent: string | undefined) => traceparent?.split('-')[1];
 
@@ -90,6 +90,26 @@ describe('CloudEvents headers, read back from real Kafka (GCP function, graph-si
     expect(traces.every((t) => /^[0-9a-f]{32}$/.test(t ?? ''))).toBe(true);
     expect(traces[3]).toBe(traces[2]);
     expect(new Set(traces.slice(0, 3)).size).toBe(3);
+  });
+
+  it('a POST that carries a traceparent: its record continues that trace, with a span of graph2kafka’s', async () => {
+    const event = sim.createEvent(user, { subject: 'traced' });
+    await sim.settled();
+    const before = pipe.reader.records.length;
+    await pipe.reader.waitFor(before);
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await post(pipe.url, eventChangeBody(sub, event.immutableId), {
+      'Content-Type': 'application/json',
+      traceparent: incoming,
+    });
+    expect(res.status).toBe(202);
+    const record = await pipe.reader.waitForMatch(
+      (r) => r.headers.traceparent?.includes('4bf92f3577b34da6a3ce929d0e0e4736') === true,
+      4_000,
+    );
+    expect(record.key).toBe(`${sim.defaults.tenantId}/${user}/${event.immutableId}`);
+    expect(record.headers.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(record.headers.traceparent).not.toBe(incoming);
   });
 
   it('a lifecycle record decodes too, with graph2kafka’s own type (Event Grid names none for lifecycle events)', async () => {
