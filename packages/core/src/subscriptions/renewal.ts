@@ -108,6 +108,8 @@ export async function renewalRequest(
   app: Graph2Kafka,
   authorization: string | undefined,
   progress?: (line: string) => void,
+  /** Cloud Scheduler's request's traceparent, if any: the run's records continue its trace. */
+  traceparent?: string,
 ): Promise<CoreResponse> {
   const verdict = await verifySchedulerToken(authorization, app.config.renewalAuth);
   if (!verdict.ok) {
@@ -119,7 +121,7 @@ export async function renewalRequest(
   }
   if (!app.manager)
     return jsonResponse(503, { error: { code: 'NotConfigured', message: new RenewalNotConfigured().message } });
-  const report = await runRenewal(app, progress);
+  const report = await runRenewal(app, progress, traceparent);
   // Errors make the run fail visibly (Cloud Scheduler retries and alerts on non-2xx).
   return jsonResponse(report.errors.length ? 500 : 200, report);
 }
