@@ -29,12 +29,14 @@ import { parseCommandLine } from '../args.ts';
 const USAGE = `pnpm bench:formats [options]: the produce path's throughput and latency per value format and CloudEvents setting
   --changes N       changes produced per pass (default 2000)
   --rounds N        rounds of one pass per variant (default 3)
-  --concurrency N   POSTs of 20 in flight at once (default 8)`;
+  --concurrency N   POSTs of 20 in flight at once (default 8)
+  --client C        the producer library, kafkajs (default) or platformatic`;
 const { values: args } = parseCommandLine(USAGE, {
   options: {
     changes: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '8' },
+    client: { type: 'string', default: 'kafkajs' },
   },
 });
 const CHANGES = Number(args.changes);
@@ -42,6 +44,10 @@ const ROUNDS = Number(args.rounds);
 const CONCURRENCY = Number(args.concurrency);
 const PER_POST = 20;
 const log = (line: string): void => console.log(`[bench:formats] ${line}`);
+if (args.client !== 'kafkajs' && args.client !== 'platformatic') {
+  console.error(`[bench:formats] --client must be kafkajs or platformatic, got ${args.client}`);
+  process.exit(2);
+}
 
 interface Variant {
   name: string;
@@ -107,7 +113,7 @@ const round1 = (n: number): number => Math.round(n * 10) / 10;
 const kafka = await provideBroker(log);
 const settings: KafkaSettings = {
   brokers: kafka.brokers,
-  client: 'kafkajs',
+  client: args.client,
   clientId: 'g2k-bench-formats',
   ssl: false,
   sslCaPem: undefined,
@@ -194,7 +200,7 @@ function encodeCost(v: number): number {
 
 try {
   log(
-    `${CHANGES} changes per pass (${CHANGES / 10} deletes with tombstones), POSTs of ${PER_POST}, ${CONCURRENCY} at once, ${ROUNDS} rounds; ${os.cpus().length} CPUs, Node ${process.version}`,
+    `${args.client}: ${CHANGES} changes per pass (${CHANGES / 10} deletes with tombstones), POSTs of ${PER_POST}, ${CONCURRENCY} at once, ${ROUNDS} rounds; ${os.cpus().length} CPUs, Node ${process.version}`,
   );
   await pass(0); // warm-up: connection, JIT
   const results = VARIANTS.map(() => ({ rates: [] as number[], latencies: [] as number[], bytes: 0 }));
