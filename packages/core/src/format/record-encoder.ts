@@ -68,7 +68,7 @@ export class RecordEncoder {
     const out: KafkaRecord[] = [
       {
         key: valueRecord!.key,
-        value: this.format === jsonFormat ? valueRecord!.value : this.format.value(change, topic),
+        value: this.format.value(change, topic),
         headers: {
           ...valueRecord!.headers,
           'content-type': this.format.contentType,
