@@ -3,7 +3,7 @@
 // fails when the files and the code drift apart.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { format } from 'prettier';
+import { format, resolveConfig } from 'prettier';
 import { recordSchemas } from '@graph2kafka/core';
 import { parseCommandLine } from './args.ts';
 
@@ -18,6 +18,7 @@ const schemas = recordSchemas();
 for (const file of readdirSync(dir)) if (!(file in schemas)) rmSync(path.join(dir, file));
 for (const [file, schema] of Object.entries(schemas)) {
   const target = path.join(dir, file);
-  writeFileSync(target, await format(JSON.stringify(schema), { filepath: target }));
+  // With the repository's Prettier settings, so the files pass `prettier --check` as written.
+  writeFileSync(target, await format(JSON.stringify(schema), { ...(await resolveConfig(target)), filepath: target }));
 }
 console.log(`${dir}: ${Object.keys(schemas).join(', ')}`);

@@ -127,7 +127,7 @@ async function main(): Promise<number> {
       if (command === 'list') {
         const found = await letters.list(max);
         for (const l of found) console.log(JSON.stringify({ partition: l.partition, offset: l.offset, ...l.value }));
-        console.error(`${found.length} dead letter(s) in ${app.config.topics.deadLetter}`);
+        console.error(`${found.length} dead letter(s) in ${letters.topics.join(', ')}`);
         return 0;
       }
       if (values['signed-only'] && !app.config.deadLetterKeys) {

@@ -199,7 +199,7 @@ describe('graph2kafka deadletter replay: letters are re-verified against the sub
   it('refuses letters signed by none of the keys, and unsigned ones with --signed-only; stops, losing nothing, without the key', async () => {
     const big = sim.createEvent(adele, { subject: 'too big again', body: 'y'.repeat(1_500_000) });
     await sim.settled();
-    // The topic holds the forged letters the test above wrote (some not even JSON): not graph2kafka's records.
+    // The topic holds the letters the test before forged itself (not JSON, foreign): not ours to validate.
     const letters = await TopicReader.start(brokersFromEnv(), pipe.deadLetterTopic, { validate: false });
     const genuine = await letters
       .waitForMatch((r) => r.value?.includes(big.immutableId) === true)

@@ -8,6 +8,9 @@ import { desiredCoverage } from './graph/folder-scope.ts';
 import { GraphClient } from './graph/graph-client.ts';
 import { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 import { DeadLetters } from './deadletter/dead-letters.ts';
+import { RecordEncoder } from './format/record-encoder.ts';
+import { VALUE_FORMAT_WRITERS } from './format/value-formats.ts';
+import { TopicRouter } from './kafka/topic-router.ts';
 import { LetterCheck } from './deadletter/letter-check.ts';
 import { LetterSigner } from './deadletter/letter-signature.ts';
 import { BatchingKeyFence } from './fence/batching-fence.ts';
@@ -109,10 +112,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   const sasl = kafkaSasl(config.kafka, config.graph, { azureCredential: azure });
   const letterSigner = config.deadLetterKeys ? new LetterSigner(config.deadLetterKeys) : undefined;
   const sink = overrides.sink ?? new KafkaRecordSink(config.kafka, logger, sasl, metrics);
+  const router = new TopicRouter(config.topics, config.topicTemplate);
+  const encoder = new RecordEncoder({
+    format: VALUE_FORMAT_WRITERS[config.valueFormat],
+    cloudEvents: config.cloudEvents,
+    appId: config.graph.clientId,
+  });
   const events = new EventProducer({
     sink,
-    topics: config.topics,
-    deadLetterTopic: config.topics.deadLetter,
+    router,
+    encoder,
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
     metrics,
@@ -185,6 +194,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     : undefined;
   const receiver = new NotificationReceiver({
     config,
+    router,
+    encoder,
     store,
     fetcher,
     sink,
@@ -209,7 +220,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     deadLetters: () =>
       new DeadLetters({
         kafka: kafkaClient(config.kafka, sasl),
-        topic: config.topics.deadLetter,
+        // With per-tenant topics, every accepted tenant's: no other tenant's change can have been written.
+        topics: router.topicsOf('deadLetter', config.allowedTenants),
         fetcher,
         events,
         signer: letterSigner,

@@ -36,6 +36,12 @@ export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';
+export { TopicRouter, type FixedTopics, type TopicName } from './kafka/topic-router.ts';
+export { CLOUDEVENTS_MODES, RecordEncoder, type CloudEventsMode } from './format/record-encoder.ts';
+export { VALUE_FORMATS, type ValueFormat, type ValueFormatName } from './format/value-format.ts';
+export { VALUE_FORMAT_WRITERS } from './format/value-formats.ts';
+export { debeziumEnvelope, type DebeziumEnvelope, type DebeziumOp } from './format/debezium-format.ts';
+export { MemoryKeyFence } from './fence/memory-fence.ts';
 export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
 export { googleKafkaToken, kafkaSasl, type GoogleTokens, type KafkaAuthDeps } from './kafka/auth.ts';
 export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts';
@@ -72,8 +78,11 @@ export { parseEnvelope, type Envelope, type Item } from './receive/envelope.ts';
 export { NotificationReceiver, type ReceiverCounters } from './receive/receiver.ts';
 export { PostVerifier, sameSecret } from './receive/verify.ts';
 export {
+  changeRecords,
   eventKey,
   RECORD_SCHEMA_VERSION,
+  type ChangeInput,
+  type ChangeRecords,
   type ChangeRecordFacts,
   type DeadLetterValue,
   type EventRecordValue,

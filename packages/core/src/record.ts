@@ -120,6 +120,7 @@ function built(c: Omit<ChangeRecords, 'value' | 'records'>): ChangeRecords {
     ...(f.notificationId ? { 'g2k-notification-id': f.notificationId } : {}),
     ...(f.reducedProperties ? { 'g2k-reduced': f.reducedProperties.join(',') } : {}),
     ...(f.seriesMasterId ? { 'g2k-series-master-id': f.seriesMasterId } : {}),
+    ...versionHeaders(c.item),
     'content-type': 'application/json',
   };
   const value = valueOf(c);
@@ -129,6 +130,19 @@ function built(c: Omit<ChangeRecords, 'value' | 'records'>): ChangeRecords {
     records.push({ key, value: null, headers: { ...tombstoneHeaders, 'g2k-tombstone': 'true' } });
   }
   return { ...c, value, records };
+}
+
+/**
+ * The item's own version, where the kind has one (Outlook items; directory objects have neither): Microsoft's
+ * advice for duplicate notifications is "id + changeKey", and a consumer reads it here without parsing the value.
+ */
+function versionHeaders(item: Record<string, unknown> | null): Record<string, string> {
+  const changeKey = item?.changeKey;
+  const lastModified = item?.lastModifiedDateTime;
+  return {
+    ...(typeof changeKey === 'string' && changeKey ? { 'g2k-change-key': changeKey } : {}),
+    ...(typeof lastModified === 'string' && lastModified ? { 'g2k-last-modified': lastModified } : {}),
+  };
 }
 
 /** What a record says about the change, whichever path (notification, resync, repair) produced it. */
@@ -197,11 +211,14 @@ function confirmation(changeType: ChangeRecordFacts['changeType'], outcome: Fetc
 }
 
 /**
- * The same records with the kind's large properties left out, one at a time, until every record fits
- * `maxBytes`; undefined when even without all of them it does not (or there is no item to reduce). What
- * identifies the item is never dropped.
+ * The same records with the kind's large properties left out, one at a time, until `fits` accepts them (every
+ * record under the size limit, as the configured format writes it); undefined when even without all of them it
+ * does not (or there is no item to reduce). What identifies the item is never dropped.
  */
-export function reduceRecords(original: ChangeRecords, maxBytes: number): ChangeRecords | undefined {
+export function reduceRecords(
+  original: ChangeRecords,
+  fits: (candidate: ChangeRecords) => boolean,
+): ChangeRecords | undefined {
   if (!original.item) return undefined;
   const remaining = { ...original.item };
   const dropped: string[] = [];
@@ -214,7 +231,7 @@ export function reduceRecords(original: ChangeRecords, maxBytes: number): Change
       item: remaining,
       facts: { ...original.facts, reducedProperties: [...dropped] },
     });
-    if (candidate.records.every((r) => recordBytes(r) <= maxBytes)) return candidate;
+    if (fits(candidate)) return candidate;
   }
   return undefined;
 }
@@ -228,15 +245,17 @@ export interface LifecycleRecordValue {
   receivedAt: string;
 }
 
+export const lifecycleValue = (n: LifecycleNotification, receivedAt: number): LifecycleRecordValue => ({
+  schemaVersion: RECORD_SCHEMA_VERSION,
+  lifecycleEvent: n.lifecycleEvent,
+  tenantId: n.tenantId,
+  subscriptionId: n.subscriptionId,
+  subscriptionExpirationDateTime: n.subscriptionExpirationDateTime ?? null,
+  receivedAt: new Date(receivedAt).toISOString(),
+});
+
 export function lifecycleRecord(n: LifecycleNotification, receivedAt: number): KafkaRecord {
-  const value: LifecycleRecordValue = {
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    lifecycleEvent: n.lifecycleEvent,
-    tenantId: n.tenantId,
-    subscriptionId: n.subscriptionId,
-    subscriptionExpirationDateTime: n.subscriptionExpirationDateTime ?? null,
-    receivedAt: new Date(receivedAt).toISOString(),
-  };
+  const value = lifecycleValue(n, receivedAt);
   return {
     key: `${n.tenantId}/${n.subscriptionId}`,
     value: JSON.stringify(value),

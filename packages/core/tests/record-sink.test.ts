@@ -31,11 +31,13 @@ async function createTopic(topic: string, configEntries: Array<{ name: string; v
   }
 }
 
+/** The sink's contract is tested with records of the test's own making, not graph2kafka's: nothing to validate. */
+const FOREIGN = { validate: false };
+
 describe.each(['kafkajs', 'platformatic'] as const)('the record sink on %s', (client) => {
   it('delivers keyed records with headers and tombstones, acknowledged by all replicas, read back in order', async () => {
     const topic = topicName('order');
-    // The sink is given plain test records: its batching is under test, not the record format.
-    const reader = await TopicReader.start(brokersFromEnv(), topic, { validate: false });
+    const reader = await TopicReader.start(brokersFromEnv(), topic, FOREIGN);
     const sink = new KafkaRecordSink(settings(client), silentLogger);
     try {
       // Concurrent sends, as concurrent POSTs make them: grouped into shared requests, each acknowledged.
@@ -62,8 +64,7 @@ describe.each(['kafkajs', 'platformatic'] as const)('the record sink on %s', (cl
 
   it('puts every key on the partition the other library chooses (Java murmur2), so a switch keeps per-key order', async () => {
     const topic = topicName('partitions');
-    // The sink is given plain test records: its batching is under test, not the record format.
-    const reader = await TopicReader.start(brokersFromEnv(), topic, { validate: false });
+    const reader = await TopicReader.start(brokersFromEnv(), topic, FOREIGN);
     const sinks = [
       new KafkaRecordSink(settings(client), silentLogger),
       new KafkaRecordSink(settings(client === 'kafkajs' ? 'platformatic' : 'kafkajs'), silentLogger),
@@ -90,8 +91,7 @@ describe.each(['kafkajs', 'platformatic'] as const)('the record sink on %s', (cl
   it('fails only the send of a record the broker refuses for what it is (permanent); the rest are acknowledged', async () => {
     const topic = topicName('poison');
     await createTopic(topic, [{ name: 'max.message.bytes', value: '2000' }]);
-    // The sink is given plain test records: its batching is under test, not the record format.
-    const reader = await TopicReader.start(brokersFromEnv(), topic, { validate: false });
+    const reader = await TopicReader.start(brokersFromEnv(), topic, FOREIGN);
     const sink = new KafkaRecordSink(settings(client), silentLogger);
     try {
       const results = await Promise.allSettled([

@@ -31,7 +31,13 @@ export function renewalHandler(
       return;
     }
     const { renewalRequest } = await import('@graph2kafka/core');
-    const answer = await renewalRequest(app, req.headers.authorization, (line) => jsonLogger.info(line));
+    const traceparent = req.headers.traceparent;
+    const answer = await renewalRequest(
+      app,
+      req.headers.authorization,
+      (line) => jsonLogger.info(line),
+      typeof traceparent === 'string' ? traceparent : undefined,
+    );
     res.status(answer.status).set(answer.headers).send(answer.body);
   };
 }

@@ -51,7 +51,7 @@ export async function startPipeline(
   const notifications = await listen(`${name}Notifications`, ports[0]);
   const lifecycle = await listen(`${name}Lifecycle`, ports[1]);
   // The topic the functions write to (a test may name an earlier pipeline's, to continue on it).
-  const topic = setup.env.G2K_TOPIC!;
+  const topic = setup.env.G2K_TOPIC ?? setup.topic;
   const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), topic);
   return {
     ...setup,

@@ -1,6 +1,8 @@
 export { graphSimEnv, pipelineEnv, richEnv, type PipelineEnv } from './pipeline-env.ts';
 export { createSubscription, eventChangeBody, simCall, simToken, type TestSubscription } from './subscriptions.ts';
 export { recordSchemaError, type RecordToValidate } from './record-validator.ts';
+export { decodeCloudEvent } from './cloudevent-decoder.ts';
+export { ChangelogTable, type ChangelogRow } from './changelog-table.ts';
 export {
   READ_TIMEOUT_MS,
   READER_START_MS,

@@ -37,16 +37,33 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
   writeFileSync(caFile, sim.caCertPem);
   const stateDir = join(dir, 'state');
   const suffix = `${process.pid}-${Date.now()}-${topicSeq++}`;
-  const topic = `test.events.${suffix}`;
-  const lifecycleTopic = `test.lifecycle.${suffix}`;
-  const deadLetterTopic = `test.deadletter.${suffix}`;
+  // With G2K_TOPIC_TEMPLATE the topics are the template's, and these name the home tenant's.
+  const template = extra.G2K_TOPIC_TEMPLATE;
+  const name = (kind: string): string =>
+    template
+      ? template.replaceAll('{kind}', kind).replaceAll('{tenant}', sim.defaults.tenantId)
+      : `test.${kind}.${suffix}`;
+  const topic = name('events');
+  const lifecycleTopic = name('lifecycle');
+  const deadLetterTopic = name('deadletter');
   const topics = {
     events: topic,
-    messages: `test.messages.${suffix}`,
-    contacts: `test.contacts.${suffix}`,
-    users: `test.users.${suffix}`,
-    groups: `test.groups.${suffix}`,
+    messages: name('messages'),
+    contacts: name('contacts'),
+    users: name('users'),
+    groups: name('groups'),
   };
+  const topicSettings: Record<string, string> = template
+    ? {}
+    : {
+        G2K_TOPIC: topic,
+        G2K_MESSAGES_TOPIC: topics.messages,
+        G2K_CONTACTS_TOPIC: topics.contacts,
+        G2K_USERS_TOPIC: topics.users,
+        G2K_GROUPS_TOPIC: topics.groups,
+        G2K_LIFECYCLE_TOPIC: lifecycleTopic,
+        G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
+      };
   return {
     remove: () => rmSync(dir, { recursive: true, force: true }),
     env: {
@@ -54,13 +71,7 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
       KAFKA_BROKERS: extra.KAFKA_BROKERS ?? brokersFromEnv().join(','),
       // CI runs the Kafka-facing tests once per producer library (KAFKA_CLIENT).
       ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
-      G2K_TOPIC: topic,
-      G2K_MESSAGES_TOPIC: topics.messages,
-      G2K_CONTACTS_TOPIC: topics.contacts,
-      G2K_USERS_TOPIC: topics.users,
-      G2K_GROUPS_TOPIC: topics.groups,
-      G2K_LIFECYCLE_TOPIC: lifecycleTopic,
-      G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
+      ...topicSettings,
       G2K_STATE_STORE: `file:${stateDir}`,
       ...extra,
     },

@@ -22,9 +22,15 @@ export function loadRecordSchemas(): Map<string, ValidateFunction> {
   if (validators) return validators;
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   addFormats.default(ajv);
-  validators = new Map();
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')))
-    validators.set(file, ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as object));
+  // All added first: a debezium envelope's `after` refers to its kind's value schema by `$id`.
+  const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json'));
+  const ids = new Map<string, string>();
+  for (const file of files) {
+    const schema = JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as { $id: string };
+    ajv.addSchema(schema);
+    ids.set(file, schema.$id);
+  }
+  validators = new Map(files.map((file) => [file, ajv.getSchema(ids.get(file)!)!]));
   return validators;
 }
 
@@ -32,6 +38,11 @@ export function loadRecordSchemas(): Map<string, ValidateFunction> {
 function schemaFile(value: Record<string, unknown>): string | undefined {
   if ('lifecycleEvent' in value) return 'lifecycle.value.schema.json';
   if ('deadLetteredAt' in value) return 'dead-letter.value.schema.json';
+  // The debezium format's envelope: its kind is the source's table.
+  if ('op' in value && typeof value.source === 'object' && value.source !== null) {
+    const table = (value.source as Record<string, unknown>).table;
+    return typeof table === 'string' ? `${table}.debezium.schema.json` : undefined;
+  }
   if (typeof value.kind !== 'string') return undefined;
   return value.source === 'expansion'
     ? `${value.kind}-occurrence.value.schema.json`

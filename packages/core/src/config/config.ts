@@ -4,7 +4,9 @@ import type { DesiredEntry } from './desired-state.ts';
 import { EnvReader, type Env } from './env-reader.ts';
 import { readGraph } from './graph-config.ts';
 import { readDeadLetterKeys, type DeadLetterKeys } from './dead-letter-config.ts';
-import { readKafka, readTopics, type KafkaClientName } from './kafka-config.ts';
+import { readKafka, readRecordFormat, readTopicTemplate, readTopics, type KafkaClientName } from './kafka-config.ts';
+import type { CloudEventsMode } from '../format/record-encoder.ts';
+import type { ValueFormatName } from '../format/value-format.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
 import { readAzureIdentity } from './azure-identity-config.ts';
@@ -93,6 +95,12 @@ export interface Config {
   kafka: KafkaSettings;
   /** A topic per resource kind, and the lifecycle and dead-letter topics. */
   topics: Record<KindName, string> & { lifecycle: string; deadLetter: string };
+  /** G2K_TOPIC_TEMPLATE: per kind and tenant topics instead of `topics` (kafka/topic-router.ts). */
+  topicTemplate: string | undefined;
+  /** G2K_VALUE_FORMAT: how change records' values are written. */
+  valueFormat: ValueFormatName;
+  /** G2K_CLOUDEVENTS: CloudEvents binary-mode headers on every record, or none. */
+  cloudEvents: CloudEventsMode;
   /** Milliseconds from arrival within which enrichment must finish; the rest of Graph's 3 s is for Kafka. */
   timeBudgetMs: number;
   maxBodyBytes: number;
@@ -127,6 +135,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
   const { graph, explicitTenants, allowed } = await readGraph(r);
   const kafka = await readKafka(r);
   const topics = readTopics(r);
+  const topicTemplate = readTopicTemplate(r);
+  const recordFormat = readRecordFormat(r);
   const stateStore = await readStateStore(r);
   const subscriptions = readSubscriptions(r, graph.homeTenantId);
   const receive = readReceive(r, { explicit: explicitTenants, allowed, desired: subscriptions?.desired ?? [] });
@@ -135,6 +145,8 @@ export async function loadConfig(env: Env, secrets: SecretSource[] = []): Promis
     allowedTenants: receive.allowedTenants,
     kafka,
     topics,
+    topicTemplate,
+    ...recordFormat,
     timeBudgetMs: receive.timeBudgetMs,
     maxBodyBytes: receive.maxBodyBytes,
     inflightBytesMax: receive.inflightBytesMax,

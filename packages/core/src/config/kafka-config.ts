@@ -1,4 +1,7 @@
+import { CLOUDEVENTS_MODES, type CloudEventsMode } from '../format/record-encoder.ts';
+import { VALUE_FORMATS, type ValueFormatName } from '../format/value-format.ts';
 import { KINDS, type KindName } from '../kinds/index.ts';
+import { templateKind, type TopicName } from '../kafka/topic-router.ts';
 import type { Config, KafkaAuth, KafkaSettings } from './config.ts';
 import { shown, type EnvReader } from './env-reader.ts';
 import { SETTINGS, type SettingName } from './settings.ts';
@@ -119,4 +122,52 @@ export function readTopics(r: EnvReader): Config['topics'] {
     r.problems.push(`${Object.values(topicSettings).join(', ')} must be different topics.`);
 
   return topics;
+}
+
+/** A tenant GUID as long as any: a template's topics are checked with it. */
+const SAMPLE_TENANT = '00000000-0000-0000-0000-000000000000';
+const TEMPLATE_NAMES: readonly TopicName[] = [...(Object.keys(KINDS) as KindName[]), 'lifecycle', 'deadLetter'];
+
+/**
+ * G2K_TOPIC_TEMPLATE: `{kind}` is required (kinds in one topic would mix their schemas and keys), `{tenant}`
+ * optional (a template without it only renames the per-kind topics); nothing else in braces, and every topic it
+ * makes a valid name. It replaces the per-kind topic settings, so setting both is a mistake worth saying.
+ */
+export function readTopicTemplate(r: EnvReader): string | undefined {
+  const template = r.env.G2K_TOPIC_TEMPLATE?.trim();
+  if (!template) return undefined;
+  const problems: string[] = [];
+  if (!template.includes('{kind}')) problems.push('it must contain {kind}');
+  const unknown = template.replaceAll('{kind}', '').replaceAll('{tenant}', '').match(/[{}]/);
+  if (unknown) problems.push('only {kind} and {tenant} may appear in braces');
+  else
+    for (const name of TEMPLATE_NAMES) {
+      const topic = template.replaceAll('{kind}', templateKind(name)).replaceAll('{tenant}', SAMPLE_TENANT);
+      if (!TOPIC.test(topic)) {
+        problems.push(`it makes '${topic}', not a valid Kafka topic name (letters, digits, ., _ and -, at most 249)`);
+        break;
+      }
+    }
+  const alsoSet = [
+    ...Object.values(KINDS).map((k) => k.topicSetting),
+    'G2K_LIFECYCLE_TOPIC',
+    'G2K_DEAD_LETTER_TOPIC',
+  ].filter((name) => r.env[name]?.trim());
+  if (alsoSet.length) problems.push(`it replaces ${alsoSet.join(', ')}: unset them`);
+  for (const p of problems) r.problems.push(`G2K_TOPIC_TEMPLATE: ${p}.`);
+  return template;
+}
+
+/** G2K_VALUE_FORMAT and G2K_CLOUDEVENTS. */
+export function readRecordFormat(r: EnvReader): { valueFormat: ValueFormatName; cloudEvents: CloudEventsMode } {
+  const format = (r.env.G2K_VALUE_FORMAT?.trim().toLowerCase() || 'json') as ValueFormatName;
+  if (!VALUE_FORMATS.includes(format))
+    r.problems.push(`G2K_VALUE_FORMAT must be ${VALUE_FORMATS.join(' or ')}, got ${shown(r.env.G2K_VALUE_FORMAT)}.`);
+  const ce = (r.env.G2K_CLOUDEVENTS?.trim().toLowerCase() || 'binary') as CloudEventsMode;
+  if (!CLOUDEVENTS_MODES.includes(ce))
+    r.problems.push(`G2K_CLOUDEVENTS must be ${CLOUDEVENTS_MODES.join(' or ')}, got ${shown(r.env.G2K_CLOUDEVENTS)}.`);
+  return {
+    valueFormat: VALUE_FORMATS.includes(format) ? format : 'json',
+    cloudEvents: CLOUDEVENTS_MODES.includes(ce) ? ce : 'binary',
+  };
 }

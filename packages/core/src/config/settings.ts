@@ -119,6 +119,24 @@ export const SETTINGS = {
     default: '`graph.directory.groups`',
     meaning: 'topic for directory group records',
   },
+  G2K_TOPIC_TEMPLATE: {
+    domain: 'topics',
+    default: 'none (the topics above)',
+    meaning:
+      'one topic per kind and tenant instead: a name with `{kind}` (`events`, `messages`, `contacts`, `users`, `groups`, `lifecycle`, `deadletter`) and `{tenant}` (the tenant GUID), e.g. `graph.{tenant}.{kind}`; replaces every topic setting above ([ACLs](docs/kafka-targets.md#per-tenant-topics))',
+  },
+  G2K_VALUE_FORMAT: {
+    domain: 'topics',
+    default: '`json`',
+    meaning:
+      'the change records’ value: `json` (graph2kafka’s record) or `debezium` (Debezium’s `{before, after, op, source, ts_ms}` envelope around it); keys, headers and tombstones are the same in both ([record format](docs/record-format.md#value-formats))',
+  },
+  G2K_CLOUDEVENTS: {
+    domain: 'topics',
+    default: '`binary`',
+    meaning:
+      '`binary`: CloudEvents attributes as `ce_*` headers on every record (Kafka binding, binary mode; Event Grid’s Graph types); `off`: none',
+  },
   G2K_LIFECYCLE_TOPIC: {
     domain: 'topics',
     default: '`graph.subscription.lifecycle`',
@@ -410,7 +428,7 @@ export const SETTING_DOMAINS: readonly SettingDomain[] = [
 export const DOMAIN_TITLES: Record<SettingDomain, string> = {
   graph: 'Graph and Entra ID',
   kafka: 'Kafka',
-  topics: 'Topics',
+  topics: 'Topics and record format',
   receive: 'Receiving notifications',
   state: 'State store',
   subscriptions: 'Subscription manager (on when `G2K_NOTIFICATION_URL` is set)',

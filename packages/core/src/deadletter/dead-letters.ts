@@ -13,6 +13,7 @@ export type { DeadLetter, LetterRefusal, RefusalReason, ReplayReport } from './r
 
 /** A record of the dead-letter topic as read: its value's bytes, and parsed (undefined when empty or not JSON). */
 interface RawLetter {
+  topic: string;
   partition: number;
   offset: string;
   raw: Buffer | null;
@@ -51,7 +52,8 @@ export const REPLAY_GROUP = 'graph2kafka-deadletter-replay';
  */
 export class DeadLetters {
   private readonly kafka: Kafka;
-  private readonly topic: string;
+  /** The dead-letter topic, or with G2K_TOPIC_TEMPLATE every accepted tenant's. */
+  readonly topics: readonly string[];
   private readonly fetcher: EventFetcher;
   private readonly events: EventProducer;
   private readonly check: () => LetterCheck;
@@ -60,7 +62,7 @@ export class DeadLetters {
 
   constructor(deps: {
     kafka: Kafka;
-    topic: string;
+    topics: readonly string[];
     fetcher: EventFetcher;
     events: EventProducer;
     /** A fresh check per replay: it lists the stored subscriptions once, as they are when the replay starts. */
@@ -70,7 +72,7 @@ export class DeadLetters {
     logger: Logger;
   }) {
     this.kafka = deps.kafka;
-    this.topic = deps.topic;
+    this.topics = deps.topics;
     this.fetcher = deps.fetcher;
     this.events = deps.events;
     this.check = deps.check;
@@ -81,11 +83,15 @@ export class DeadLetters {
   /** Up to `max` letters from the start of the topic (a replay does not remove them). */
   async list(max: number): Promise<DeadLetter[]> {
     const letters: DeadLetter[] = [];
-    await this.read(`graph2kafka-deadletter-list-${randomUUID()}`, max, false, ({ partition, offset, value }) => {
-      if (isObject(value)) letters.push({ partition, offset, value: value as unknown as DeadLetterValue });
-      else this.logger.warn('a dead-letter record is not a JSON object; not listed', { partition, offset });
-      return Promise.resolve(true);
-    });
+    for (const topic of this.topics) {
+      if (letters.length >= max) break;
+      await this.read(topic, `graph2kafka-deadletter-list-${randomUUID()}`, max - letters.length, false, (l) => {
+        const { partition, offset, value } = l;
+        if (isObject(value)) letters.push({ partition, offset, value: value as unknown as DeadLetterValue });
+        else this.logger.warn('a dead-letter record is not a JSON object; not listed', { topic, partition, offset });
+        return Promise.resolve(true);
+      });
+    }
     return letters;
   }
 
@@ -94,20 +100,21 @@ export class DeadLetters {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const topics = await admin.listTopics();
-      // No dead letter was ever written: the topic does not exist yet, and that is the healthy case.
-      if (!topics.includes(this.topic)) return { total: 0, notReplayed: 0 };
-      const ends = await admin.fetchTopicOffsets(this.topic);
-      const committed = await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [this.topic] });
-      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      const existing = new Set(await admin.listTopics());
       let total = 0n;
       let notReplayed = 0n;
-      for (const e of ends) {
-        const low = BigInt(e.low);
-        const high = BigInt(e.high);
-        const c = at.get(e.partition);
-        total += high - low;
-        notReplayed += high - (c !== undefined && c >= low ? c : low);
+      // No dead letter was ever written: the topic does not exist yet, and that is the healthy case.
+      for (const topic of this.topics.filter((t) => existing.has(t))) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const committed = await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [topic] });
+        const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+        for (const e of ends) {
+          const low = BigInt(e.low);
+          const high = BigInt(e.high);
+          const c = at.get(e.partition);
+          total += high - low;
+          notReplayed += high - (c !== undefined && c >= low ? c : low);
+        }
       }
       return { total: Number(total), notReplayed: Number(notReplayed) };
     } finally {
@@ -124,51 +131,13 @@ export class DeadLetters {
       throw new Error('a replay of signed letters only needs G2K_DEAD_LETTER_KEY, the key the functions sign with');
     const report: ReplayReport = { replayed: 0, deadLetteredAgain: 0, refused: [], stoppedAt: undefined };
     const check = this.check();
-    await this.read(REPLAY_GROUP, max, true, async ({ partition, offset, raw, value, headers }) => {
-      const at = `${partition}:${offset}`;
-      const header = headers[SIGNATURE_HEADER];
-      if (header !== undefined && !this.signer) {
-        // Not a refusal: the letter may well be ours, and passing it now would lose it.
-        report.stoppedAt = `${at} (the letter is signed, but G2K_DEAD_LETTER_KEY is not set: replay with the functions' settings)`;
-        return false;
-      }
-      const signature = this.signer?.check(raw, header) ?? 'unsigned';
-      const verdict =
-        signature === 'invalid'
-          ? refusal('bad_signature', BAD_SIGNATURE)
-          : signature === 'unsigned' && options.signedOnly
-            ? refusal('unsigned', UNSIGNED)
-            : await check.check(value);
-      if (!verdict.ok) {
-        // Passed over for good (committed): replaying it later would be refused the same way.
-        report.refused.push({ at, reason: verdict.reason, message: verdict.message });
-        this.logger.warn('dead letter refused: not replayed', { at, reason: verdict.reason });
-        return true;
-      }
-      const { entry, notification } = verdict;
-      const { kind, target, itemId } = repairTarget(entry);
-      const scope = fenceScope(entry.tenantId, kind.name, entry.userId);
-      const token = (await this.events.observe([scope])).get(scope)!;
-      const outcome = await this.fetcher.fetchItem(
-        entry.tenantId,
-        kind,
-        target,
-        itemId,
-        entry.select,
-        Date.now() + 10_000,
+    const handled = () => report.replayed + report.deadLetteredAgain + report.refused.length;
+    for (const topic of this.topics) {
+      if (report.stoppedAt || handled() >= max) break;
+      await this.read(topic, REPLAY_GROUP, max - handled(), true, (letter) =>
+        this.replayOne(letter, check, report, options),
       );
-      const [result] = await this.events.produce(
-        [{ records: repairRecords(entry, outcome, Date.now()), notification, token, select: entry.select }],
-        Date.now() + 10_000,
-      );
-      if (outcome.kind === 'failed' || result!.status === 'retry_later') {
-        report.stoppedAt = `${partition}:${offset} (${outcome.kind === 'failed' ? outcome.reason : (result as { reason: string }).reason})`;
-        return false;
-      }
-      if (result!.status === 'dead_lettered') report.deadLetteredAgain++;
-      else report.replayed++;
-      return true;
-    });
+    }
     if (report.replayed || report.deadLetteredAgain || report.refused.length)
       this.logger.info('dead letters replayed', {
         replayed: report.replayed,
@@ -179,11 +148,65 @@ export class DeadLetters {
     return report;
   }
 
+  /** One letter of a replay: whether to go on (and commit it). */
+  private async replayOne(
+    { topic, partition, offset, raw, value, headers }: RawLetter,
+    check: LetterCheck,
+    report: ReplayReport,
+    options: { signedOnly?: boolean },
+  ): Promise<boolean> {
+    // A letter's place: its partition and offset, and its topic when there are several (per-tenant topics).
+    const at = this.topics.length > 1 ? `${topic}:${partition}:${offset}` : `${partition}:${offset}`;
+    const header = headers[SIGNATURE_HEADER];
+    if (header !== undefined && !this.signer) {
+      // Not a refusal: the letter may well be ours, and passing it now would lose it.
+      report.stoppedAt = `${at} (the letter is signed, but G2K_DEAD_LETTER_KEY is not set: replay with the functions' settings)`;
+      return false;
+    }
+    const signature = this.signer?.check(raw, header) ?? 'unsigned';
+    const verdict =
+      signature === 'invalid'
+        ? refusal('bad_signature', BAD_SIGNATURE)
+        : signature === 'unsigned' && options.signedOnly
+          ? refusal('unsigned', UNSIGNED)
+          : await check.check(value);
+    if (!verdict.ok) {
+      // Passed over for good (committed): replaying it later would be refused the same way.
+      report.refused.push({ at, reason: verdict.reason, message: verdict.message });
+      this.logger.warn('dead letter refused: not replayed', { at, reason: verdict.reason });
+      return true;
+    }
+    const { entry, notification } = verdict;
+    const { kind, target, itemId } = repairTarget(entry);
+    const scope = fenceScope(entry.tenantId, kind.name, entry.userId);
+    const token = (await this.events.observe([scope])).get(scope)!;
+    const outcome = await this.fetcher.fetchItem(
+      entry.tenantId,
+      kind,
+      target,
+      itemId,
+      entry.select,
+      Date.now() + 10_000,
+    );
+    const [result] = await this.events.produce(
+      [{ records: repairRecords(entry, outcome, Date.now()), notification, token, select: entry.select }],
+      Date.now() + 10_000,
+    );
+    if (outcome.kind === 'failed' || result!.status === 'retry_later') {
+      report.stoppedAt = `${at} (${outcome.kind === 'failed' ? outcome.reason : (result as { reason: string }).reason})`;
+      return false;
+    }
+    if (result!.status === 'dead_lettered') report.deadLetteredAgain++;
+    else report.replayed++;
+    return true;
+  }
+
   /**
    * Reads the topic from the group's position (the start, for a new group) to its end as it is now, handing
    * each letter to `handle`; a letter is committed when `handle` says true, and reading stops at false or `max`.
    */
   private async read(
+    topic: string,
     groupId: string,
     max: number,
     commit: boolean,
@@ -193,8 +216,8 @@ export class DeadLetters {
     await admin.connect();
     let ends: Array<{ partition: number; high: string; low: string }>;
     try {
-      ends = await admin.fetchTopicOffsets(this.topic).catch(() => []);
-      const committed = await admin.fetchOffsets({ groupId, topics: [this.topic] }).catch(() => []);
+      ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
       const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
       // Where this group starts in each partition: its committed offset, or the partition's start.
       const start = (e: { partition: number; low: string }): bigint => {
@@ -212,7 +235,7 @@ export class DeadLetters {
     let stop = false;
     const remaining = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
     try {
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+      await consumer.subscribe({ topic: topic, fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
         const finish = () => resolve();
         consumer
@@ -231,6 +254,7 @@ export class DeadLetters {
                 value = undefined;
               }
               const ok = await handle({
+                topic,
                 partition,
                 offset: message.offset,
                 raw: message.value,
@@ -243,7 +267,7 @@ export class DeadLetters {
               }
               if (commit)
                 await consumer.commitOffsets([
-                  { topic: this.topic, partition, offset: String(BigInt(message.offset) + 1n) },
+                  { topic: topic, partition, offset: String(BigInt(message.offset) + 1n) },
                 ]);
               if (BigInt(message.offset) + 1n >= end) remaining.delete(partition);
               if (++seen >= max || !remaining.size) {

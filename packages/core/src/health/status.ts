@@ -69,18 +69,19 @@ const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now()): Promise<StatusReport> {
   const t = STATUS_THRESHOLDS;
   const actions: string[] = [];
+  const letters = app.deadLetters();
   const [records, health, repairs, seriesDue, deadLetters, syncStates] = await Promise.all([
     app.store.list(),
     app.store.listHealth(),
     app.store.listRepairs(REPAIRS_LISTED),
     app.store.listSeriesDue(REPAIRS_LISTED),
     withTimeout(
-      app.deadLetters().counts(),
+      letters.counts(),
       KAFKA_WAIT_MS,
       () => new Error(`Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`),
     ).then(
-      (c) => ({ topic: app.config.topics.deadLetter, ...c }),
-      (err: unknown) => ({ topic: app.config.topics.deadLetter, error: errorMessage(err) }),
+      (c) => ({ topic: letters.topics.join(', '), ...c }),
+      (err: unknown) => ({ topic: letters.topics.join(', '), error: errorMessage(err) }),
     ),
     app.store.listSync(),
   ]);

@@ -1,14 +1,23 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { KindName } from '../kinds/index.ts';
 import type { LetterSigner } from '../deadletter/letter-signature.ts';
-import { deadLetterRecord, recordBytes, reduceRecords, type ChangeRecords } from '../record.ts';
+import { ceSubject } from '../format/cloudevents.ts';
+import { RecordEncoder } from '../format/record-encoder.ts';
+import {
+  deadLetterRecord,
+  recordBytes,
+  reduceRecords,
+  type ChangeRecords,
+  type DeadLetterValue,
+  type KafkaRecord,
+} from '../record.ts';
 import type { ClaimVerdict, FenceClaim, KeyFence } from '../fence/fence-types.ts';
 import { itemVersion } from '../fence/fence-types.ts';
 import { asProduceError } from './kafka-errors.ts';
 import { waitAtMost } from '../timeout.ts';
 import type { RecordSink } from './producer.ts';
+import type { TopicRouter } from './topic-router.ts';
 
 /** The records of one change, and the input to keep in the dead-letter topic should Kafka refuse them. */
 export interface EventUnit {
@@ -43,9 +52,10 @@ export type RereadHook = (
 
 export interface EventProducerOptions {
   sink: RecordSink;
-  /** Where each kind's records go. */
-  topics: Readonly<Record<KindName, string>>;
-  deadLetterTopic: string;
+  /** Where each kind's records and dead letters go (per kind, or per kind and tenant). */
+  router: TopicRouter;
+  /** The value format and the CloudEvents and trace headers (plain JSON without them when absent). */
+  encoder?: RecordEncoder;
   maxRecordBytes: number;
   logger: Logger;
   metrics?: Metrics;
@@ -65,12 +75,14 @@ export interface EventProducerOptions {
 export class EventProducer {
   private readonly o: EventProducerOptions;
   private readonly now: () => number;
+  private readonly encoder: RecordEncoder;
   private reread: RereadHook | undefined;
   private readonly followUps: FollowUp[] = [];
 
   constructor(options: EventProducerOptions) {
     this.o = options;
     this.now = options.now ?? Date.now;
+    this.encoder = options.encoder ?? RecordEncoder.plain();
   }
 
   /** Registers what produced records owe (called with every call's produced units, after Kafka acknowledged). */
@@ -218,14 +230,26 @@ export class EventProducer {
   private async one(unit: EventUnit, deadline: number): Promise<UnitResult> {
     const max = this.o.maxRecordBytes;
     let records = unit.records;
-    if (records.records.some((r) => recordBytes(r) > max)) {
-      const reduced = reduceRecords(records, max);
+    const topic = this.o.router.topic(records.kind.name, records.facts.tenantId);
+    let out: KafkaRecord[];
+    try {
+      await this.encoder.prepare(topic, records);
+      out = this.encoder.change(records, topic);
+    } catch (err) {
+      // A format that could not get ready (a registry not answering) is a retry, not a poison record.
+      return { status: 'retry_later', reason: `the value format could not write the record: ${errorMessage(err)}` };
+    }
+    // Measured as written: the format's envelope and the headers count against the broker's limit too.
+    const fits = (c: ChangeRecords): boolean => this.encoder.change(c, topic).every((r) => recordBytes(r) <= max);
+    if (out.some((r) => recordBytes(r) > max)) {
+      const reduced = reduceRecords(records, fits);
       if (!reduced)
         return this.deadLetter(unit, 'record_too_large', `a record is over G2K_MAX_RECORD_BYTES (${max})`, deadline);
       records = reduced;
+      out = this.encoder.change(records, topic);
     }
     try {
-      await this.o.sink.send(this.o.topics[records.kind.name], records.records, this.remaining(deadline));
+      await this.o.sink.send(topic, out, this.remaining(deadline));
     } catch (err) {
       const failure = asProduceError(err);
       if (!failure.permanent) return { status: 'retry_later', reason: failure.message };
@@ -237,10 +261,12 @@ export class EventProducer {
   }
 
   private async deadLetter(unit: EventUnit, reason: string, error: string, deadline: number): Promise<UnitResult> {
-    const topic = this.o.topics[unit.records.kind.name];
+    const c = unit.records;
+    const topic = this.o.router.topic(c.kind.name, c.facts.tenantId);
+    const deadLetterTopic = this.o.router.topic('deadLetter', c.facts.tenantId);
     const signer = this.o.letterSigner;
-    const record = deadLetterRecord(
-      unit.records,
+    const letter = deadLetterRecord(
+      c,
       topic,
       reason,
       error,
@@ -248,9 +274,14 @@ export class EventProducer {
       this.now(),
       signer ? (value) => signer.sign(value) : undefined,
     );
+    const record = this.encoder.deadLetter(
+      letter,
+      JSON.parse(letter.value!) as DeadLetterValue,
+      ceSubject(c.kind.name, c.itemId),
+    );
     try {
       // Even when the refused send used up the time: a dead letter is small, and the alternative is a 503.
-      await this.o.sink.send(this.o.deadLetterTopic, [record], Math.max(500, this.remaining(deadline)));
+      await this.o.sink.send(deadLetterTopic, [record], Math.max(500, this.remaining(deadline)));
     } catch (err) {
       // Not in Kafka at all: Graph must redeliver (or the resync retry) rather than the change being lost.
       const message = errorMessage(err);
@@ -262,7 +293,7 @@ export class EventProducer {
       reason,
       error,
       key: record.key,
-      deadLetterTopic: this.o.deadLetterTopic,
+      deadLetterTopic,
     });
     return { status: 'dead_lettered', reason };
   }

@@ -8,7 +8,9 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
 import type { RichOpener } from '../rich/rich-opener.ts';
 import { KINDS, kindOf } from '../kinds/index.ts';
-import { lifecycleRecord, notificationRecords } from '../record.ts';
+import { lifecycleRecord, lifecycleValue, notificationRecords, type KafkaRecord } from '../record.ts';
+import type { RecordEncoder } from '../format/record-encoder.ts';
+import type { TopicRouter } from '../kafka/topic-router.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
 import { parseEnvelope, type Item } from './envelope.ts';
 import { jsonResponse, type CoreResponse } from './http.ts';
@@ -62,6 +64,10 @@ export type LifecycleAction = (
 
 export interface ReceiverDeps {
   config: Config;
+  /** Where lifecycle records go (per tenant with G2K_TOPIC_TEMPLATE). */
+  router: TopicRouter;
+  /** Their CloudEvents and trace headers. */
+  encoder: RecordEncoder;
   lifecycle?: LifecycleAction;
   store: SubscriptionStore;
   fetcher: EventFetcher;
@@ -314,11 +320,18 @@ export class NotificationReceiver {
     receivedAt: number,
   ): Promise<void> {
     if (!lifecycles.length) return;
+    const byTopic = new Map<string, KafkaRecord[]>();
+    for (const { n } of lifecycles) {
+      const topic = this.deps.router.topic('lifecycle', n.tenantId);
+      const record = this.deps.encoder.lifecycle(lifecycleRecord(n, receivedAt), lifecycleValue(n, receivedAt));
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), record]);
+    }
     try {
-      await this.deps.sink.send(
-        this.deps.config.topics.lifecycle,
-        lifecycles.map((l) => lifecycleRecord(l.n, receivedAt)),
-        this.produceBy(receivedAt) - this.now(),
+      // The sink groups sends that wait together into one produce request.
+      await Promise.all(
+        [...byTopic].map(([topic, records]) =>
+          this.deps.sink.send(topic, records, this.produceBy(receivedAt) - this.now()),
+        ),
       );
     } catch (err) {
       for (const l of lifecycles)

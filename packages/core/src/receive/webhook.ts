@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { NotificationReceiver } from './receiver.ts';
 import { answerHandshake } from './handshake.ts';
 import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
+import { runTraced } from '../trace/traceparent.ts';
 
 /** What the webhook needs of the app; the app itself loads lazily, after the handshake had its chance. */
 export interface WebhookApp {
@@ -51,7 +52,8 @@ export function graphWebhook(
         { 'Retry-After': '60' },
       );
     }
-    const answer = await answerPost(app, req, logger);
+    // Every record this POST writes carries one traceparent: a child of Graph's (or the platform's) if it sent one.
+    const answer = await runTraced(req.headers.traceparent, () => answerPost(app, req, logger));
     app.metrics?.answered(answer.status, Date.now() - req.receivedAt);
     return answer;
   };

@@ -5,15 +5,13 @@
 // here fails the suite.
 import { KINDS, KIND_NAMES, type KindName, type ResourceKind } from '../kinds/index.ts';
 import { RECORD_SCHEMA_VERSION, type RecordSource } from '../record.ts';
+import { SCHEMA_BASE, schemaIdFor, schemaStem } from './schema-ids.ts';
+
+export { SCHEMA_BASE } from './schema-ids.ts';
 
 type Schema = Record<string, unknown>;
 
 const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
-/**
- * The schemas' `$id`s: names, not addresses (the project publishes no schema site), under which consumers and
- * registries key them. The version is the records' `schemaVersion`.
- */
-export const SCHEMA_BASE = `urn:graph2kafka:schema:v${RECORD_SCHEMA_VERSION}:`;
 
 const SOURCES: readonly RecordSource[] = ['notification', 'resync', 'repair', 'expansion', 'snapshot'];
 const LIFECYCLE_EVENTS = ['missed', 'subscriptionRemoved', 'reauthorizationRequired'] as const;
@@ -166,7 +164,7 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
   const optional = new Set(['folderId', 'outsideFolder', 'fromNotification']);
   return {
     $schema: SCHEMA_DIALECT,
-    $id: `${SCHEMA_BASE}${fileStem(kind.name, occurrence)}`,
+    $id: schemaIdFor(kind.name, occurrence, 'value'),
     title: occurrence
       ? 'graph2kafka occurrence record (events, source "expansion")'
       : `graph2kafka ${kind.name} record`,
@@ -178,8 +176,78 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
   };
 }
 
-const fileStem = (kind: KindName, occurrence: boolean): string =>
-  occurrence ? `${kind}-occurrence.value` : `${kind}.value`;
+const fileStem = (kind: KindName, occurrence: boolean): string => schemaStem(kind, occurrence, 'value');
+
+/**
+ * The value of a change record in the `debezium` format (G2K_VALUE_FORMAT): Debezium's envelope around the
+ * record the `json` format writes (`after`, by reference to the kind's value schema), `before` the row's
+ * identity or null (see format/debezium-format.ts).
+ */
+function debeziumSchema(kind: ResourceKind): Schema {
+  const mailbox = kind.scope === 'mailbox';
+  const identity = {
+    kind: { const: kind.name },
+    tenantId: lowerGuidish,
+    ...(mailbox ? { userId: lowerGuidish } : {}),
+    [kind.idField]: string,
+  };
+  const values = kind.name === 'events' ? [false, true] : [false];
+  return {
+    $schema: SCHEMA_DIALECT,
+    $id: schemaIdFor(kind.name, false, 'debezium'),
+    title: `graph2kafka ${kind.name} record, debezium format`,
+    description: `The value of a record on the ${kind.name} topic with G2K_VALUE_FORMAT=debezium (docs/record-format.md). A tombstone (null value) follows each op "d".`,
+    type: 'object',
+    properties: {
+      before: {
+        description: 'The row before the change is not known: null for c and r, the row’s identity for u and d.',
+        oneOf: [
+          { type: 'null' },
+          { type: 'object', properties: identity, required: Object.keys(identity), additionalProperties: false },
+        ],
+      },
+      after: {
+        description: 'The record as the json format writes it; null for op "d".',
+        oneOf: [
+          { type: 'null' },
+          ...values.map((occurrence) => ({ $ref: schemaIdFor(kind.name, occurrence, 'value') })),
+        ],
+      },
+      op: { enum: ['c', 'u', 'd', 'r'] },
+      source: {
+        type: 'object',
+        properties: {
+          version: { const: String(RECORD_SCHEMA_VERSION) },
+          connector: { const: 'graph2kafka' },
+          name: { const: 'graph2kafka' },
+          ts_ms: { type: 'integer' },
+          snapshot: { enum: ['true', 'false'] },
+          db: lowerGuidish,
+          table: { const: kind.name },
+          path: { enum: SOURCES },
+          changeType: { enum: ['created', 'updated', 'deleted'] },
+          notificationId: nullableString,
+        },
+        required: [
+          'version',
+          'connector',
+          'name',
+          'ts_ms',
+          'snapshot',
+          'db',
+          'table',
+          'path',
+          'changeType',
+          'notificationId',
+        ],
+        additionalProperties: false,
+      },
+      ts_ms: { type: 'integer' },
+    },
+    required: ['before', 'after', 'op', 'source', 'ts_ms'],
+    additionalProperties: false,
+  };
+}
 
 function lifecycleSchema(): Schema {
   const properties = {
@@ -253,6 +321,8 @@ export function recordSchemas(): Record<string, Schema> {
   const schemas: Record<string, Schema> = {};
   for (const name of KIND_NAMES) schemas[`${fileStem(name, false)}.schema.json`] = changeSchema(KINDS[name]);
   schemas[`${fileStem('events', true)}.schema.json`] = changeSchema(KINDS.events, true);
+  for (const name of KIND_NAMES)
+    schemas[`${schemaStem(name, false, 'debezium')}.schema.json`] = debeziumSchema(KINDS[name]);
   schemas['lifecycle.value.schema.json'] = lifecycleSchema();
   schemas['dead-letter.value.schema.json'] = deadLetterSchema();
   return schemas;
@@ -261,6 +331,12 @@ export function recordSchemas(): Record<string, Schema> {
 /** Which schema file a record value is written under (null: a tombstone, which has none). */
 export function schemaFileFor(value: Record<string, unknown>): string | undefined {
   if ('lifecycleEvent' in value) return 'lifecycle.value.schema.json';
+  if ('op' in value && 'source' in value && typeof value.source === 'object' && value.source !== null) {
+    const table = (value.source as Record<string, unknown>).table;
+    return typeof table === 'string' && (KIND_NAMES as string[]).includes(table)
+      ? `${schemaStem(table as KindName, false, 'debezium')}.schema.json`
+      : undefined;
+  }
   if ('deadLetteredAt' in value) return 'dead-letter.value.schema.json';
   const kind = value.kind;
   if (typeof kind !== 'string' || !(KIND_NAMES as string[]).includes(kind)) return undefined;

@@ -5,6 +5,7 @@ import type { RepairReport } from '../repair/repairer.ts';
 import type { ExpansionReport } from '../series/series-types.ts';
 import type { ReconcileReport } from './manager.ts';
 import { verifySchedulerToken } from './scheduler-auth.ts';
+import { runTraced } from '../trace/traceparent.ts';
 
 export class RenewalNotConfigured extends Error {
   constructor() {
@@ -39,10 +40,16 @@ const FENCE_PRUNE_MS = 30_000;
 export type RenewalReport = ReconcileReport & { repair: RepairReport; series: ExpansionReport };
 
 /** One timer run: reconcile the subscriptions, finish owed resyncs, repair unenriched records, expand series. */
-export async function runRenewal(
+export function runRenewal(
   app: Graph2Kafka,
   progress: (line: string) => void = () => undefined,
+  /** The caller's W3C traceparent (Cloud Scheduler's request), if any: the run's records continue its trace. */
+  traceparent?: string,
 ): Promise<RenewalReport> {
+  return runTraced(traceparent, () => renewal(app, progress));
+}
+
+async function renewal(app: Graph2Kafka, progress: (line: string) => void): Promise<RenewalReport> {
   if (!app.manager) throw new RenewalNotConfigured();
   const manager = app.manager;
   const started = Date.now();
@@ -101,6 +108,8 @@ export async function renewalRequest(
   app: Graph2Kafka,
   authorization: string | undefined,
   progress?: (line: string) => void,
+  /** Cloud Scheduler's request's traceparent, if any: the run's records continue its trace. */
+  traceparent?: string,
 ): Promise<CoreResponse> {
   const verdict = await verifySchedulerToken(authorization, app.config.renewalAuth);
   if (!verdict.ok) {
@@ -112,7 +121,7 @@ export async function renewalRequest(
   }
   if (!app.manager)
     return jsonResponse(503, { error: { code: 'NotConfigured', message: new RenewalNotConfigured().message } });
-  const report = await runRenewal(app, progress);
+  const report = await runRenewal(app, progress, traceparent);
   // Errors make the run fail visibly (Cloud Scheduler retries and alerts on non-2xx).
   return jsonResponse(report.errors.length ? 500 : 200, report);
 }

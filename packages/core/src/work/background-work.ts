@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { runTraced } from '../trace/traceparent.ts';
 
 /**
  * An instance's background work — the opportunistic drains of the repair queue and of the series due markers
@@ -34,7 +35,8 @@ export class BackgroundWork {
       const [name, job] = next.value;
       this.waiting.delete(name);
       try {
-        await job();
+        // A task of its own: not the trace of whichever POST happened to start the pump.
+        await runTraced(undefined, job);
       } catch (err) {
         this.logger.warn('background work failed; the timer run does it', { job: name, error: errorMessage(err) });
       }
