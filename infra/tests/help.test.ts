@@ -26,6 +26,7 @@ const OPTIONS: Record<string, string[]> = {
   'bench:rich': ['--notifications', '--mailboxes'],
   'bench:series': ['--series', '--mailboxes', '--days'],
   'bench:fence': ['--mailboxes', '--events', '--posts', '--concurrency', '--rounds', '--store'],
+  'bench:formats': ['--changes', '--rounds', '--concurrency', '--client'],
   'bench:memory': ['--posts', '--concurrency', '--hostile', '--hostile-bytes', '--function-node-options'],
   build: ['gcp', 'azure', 'cli', '--out'],
   dev: ['Ctrl-C', 'G2K_DEV_SIM_PORT'],
@@ -46,6 +47,7 @@ const OPTIONS: Record<string, string[]> = {
     'revisions',
     'rollback',
     'operator-env',
+    'infra',
   ],
   'infra/azure/deploy.sh': [
     '--dry-run',
