@@ -89,46 +89,36 @@ export class RecordEncoder {
   }
 
   lifecycle(record: KafkaRecord, value: LifecycleRecordValue): KafkaRecord {
-    const ce = this.o.cloudEvents === 'binary';
-    return {
-      ...record,
-      headers: {
-        ...record.headers,
-        ...(ce
-          ? {
-              ce_specversion: CE_SPEC_VERSION,
-              // Graph's lifecycle notifications carry no id of their own: one per subscription, event and time.
-              ce_id: `${value.subscriptionId}.${value.lifecycleEvent}.${value.subscriptionExpirationDateTime ?? value.receivedAt}`,
-              ce_source: ceSource(value.tenantId, this.o.appId),
-              ce_type: `${LIFECYCLE_CE_TYPE_PREFIX}${value.lifecycleEvent}`,
-              ce_subject: `Subscriptions/${value.subscriptionId}`,
-              ce_time: value.receivedAt,
-              ce_dataschema: `${SCHEMA_BASE}lifecycle.value`,
-            }
-          : {}),
-        traceparent: currentTraceparent(),
-      },
-    };
+    return this.withCloudEvent(record, {
+      // Graph's lifecycle notifications carry no id of their own: one per subscription, event and time.
+      ce_id: `${value.subscriptionId}.${value.lifecycleEvent}.${value.subscriptionExpirationDateTime ?? value.receivedAt}`,
+      ce_source: ceSource(value.tenantId, this.o.appId),
+      ce_type: `${LIFECYCLE_CE_TYPE_PREFIX}${value.lifecycleEvent}`,
+      ce_subject: `Subscriptions/${value.subscriptionId}`,
+      ce_time: value.receivedAt,
+      ce_dataschema: `${SCHEMA_BASE}lifecycle.value`,
+    });
   }
 
   /** A dead letter keeps its value's bytes (a signature covers them); the headers are not signed. */
   deadLetter(record: KafkaRecord, letter: DeadLetterValue, subject: string): KafkaRecord {
-    const ce = this.o.cloudEvents === 'binary';
+    return this.withCloudEvent(record, {
+      ce_id: `${letter.key}.${letter.deadLetteredAt}`,
+      ce_source: ceSource(letter.tenantId, this.o.appId),
+      ce_type: DEAD_LETTER_CE_TYPE,
+      ce_subject: subject,
+      ce_time: letter.deadLetteredAt,
+      ce_dataschema: `${SCHEMA_BASE}dead-letter.value`,
+    });
+  }
+
+  /** The record with its CloudEvents attributes (when on) and the task's traceparent. */
+  private withCloudEvent(record: KafkaRecord, attributes: Record<string, string>): KafkaRecord {
     return {
       ...record,
       headers: {
         ...record.headers,
-        ...(ce
-          ? {
-              ce_specversion: CE_SPEC_VERSION,
-              ce_id: `${letter.key}.${letter.deadLetteredAt}`,
-              ce_source: ceSource(letter.tenantId, this.o.appId),
-              ce_type: DEAD_LETTER_CE_TYPE,
-              ce_subject: subject,
-              ce_time: letter.deadLetteredAt,
-              ce_dataschema: `${SCHEMA_BASE}dead-letter.value`,
-            }
-          : {}),
+        ...(this.o.cloudEvents === 'binary' ? { ce_specversion: CE_SPEC_VERSION, ...attributes } : {}),
         traceparent: currentTraceparent(),
       },
     };
