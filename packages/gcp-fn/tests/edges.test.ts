@@ -528,7 +528,11 @@ describe('GCP function: records produced without their event are repaired', () =
         const value = Array.from({ length: 1_000 }, (_, i) =>
           change(held, `Users/${attacker}/Events/AAMkjunk${round}x${i}=`, { id: undefined }),
         );
-        expect((await post(pipe.url, JSON.stringify({ value }))).status).toBe(202);
+        // On a loaded machine a POST of 1,000 may miss Graph's 3 s and be answered 503: Graph sends it again.
+        let status = 0;
+        for (let attempt = 0; attempt < 5 && status !== 202; attempt++)
+          status = (await post(pipe.url, JSON.stringify({ value }))).status;
+        expect(status).toBe(202);
       }
       const queued = await pipe.app.store.listRepairs(10_000);
       // Half the queue is open to anyone, then a mailbox gets its share (a tenth): 50 + 10 at most.
