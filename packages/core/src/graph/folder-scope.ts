@@ -21,6 +21,13 @@ export function desiredCoverage(desired: DesiredEntry[]): Coverage {
       (d) => d.kind === kind.name && d.tenantId === tenantId.toLowerCase() && d.users.includes(userId.toLowerCase()),
     );
     if (!entries.length) return undefined;
+    // Events: `all` covers every calendar, a list its calendars; the default calendar (no `calendars`) is watched
+    // through /users/{id}/events, which names no calendar to compare with, and covers none here.
+    if (kind.name === 'events')
+      return {
+        wholeMailbox: entries.some((d) => d.calendars === 'all'),
+        folders: entries.flatMap((d) => (Array.isArray(d.calendars) ? d.calendars : [])),
+      };
     return { wholeMailbox: entries.some((d) => !d.folders.length), folders: entries.flatMap((d) => d.folders) };
   };
 }
@@ -59,7 +66,7 @@ export class FolderScope {
     const folder = await this.folder(tenantId, kind, target, deadline);
     // Not known whether it is in the folder: produced unenriched and repaired, never produced unchecked.
     if (folder.kind === 'failed') return { kind: 'failed', reason: 'folder_unresolved' };
-    const where = outcome.item[container.field];
+    const where = container.where ? container.where(outcome.item) : outcome.item[container.field];
     if (folder.kind === 'found' && typeof where === 'string' && where === folder.item.id) return outcome;
     // In a folder graph2kafka subscribes to anyway (a move between two watched folders): nothing to keep from
     // anyone, and the whole item keeps a compacted topic's latest value of that key complete.
@@ -67,7 +74,10 @@ export class FolderScope {
       return outcome;
     return {
       kind: 'found',
-      item: { id: outcome.item.id, [container.field]: typeof where === 'string' ? where : null },
+      item: {
+        id: outcome.item.id,
+        [container.field]: typeof where === 'string' ? outcome.item[container.field] : null,
+      },
       outside: true,
     };
   }

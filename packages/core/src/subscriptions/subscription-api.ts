@@ -73,6 +73,55 @@ export class SubscriptionApi {
     return ids;
   }
 
+  /** A mailbox's calendars (id and name), paging through nextLink. */
+  async calendars(tenantId: string, userId: string): Promise<Array<{ id: string; name: string }>> {
+    return this.pages(
+      tenantId,
+      `/users/${encodeURIComponent(userId)}/calendars?$select=id,name&$top=100`,
+      `list the calendars of ${userId}`,
+      (c: { id?: unknown; name?: unknown }) =>
+        typeof c.id === 'string' ? [{ id: c.id, name: typeof c.name === 'string' ? c.name : '' }] : [],
+    );
+  }
+
+  /**
+   * The addresses of the tenant's room mailboxes, from the Places API: every room, or those of one room list
+   * (named by its email address).
+   */
+  async roomAddresses(tenantId: string, roomList: string | undefined): Promise<string[]> {
+    const path = roomList
+      ? `/places/${encodeURIComponent(roomList)}/microsoft.graph.roomlist/rooms?$top=100`
+      : '/places/microsoft.graph.room?$top=100';
+    return this.pages(
+      tenantId,
+      path,
+      `list the rooms${roomList ? ` of room list ${roomList}` : ''}`,
+      (r: { emailAddress?: unknown }) => (typeof r.emailAddress === 'string' ? [r.emailAddress.toLowerCase()] : []),
+    );
+  }
+
+  /** A mailbox's object id from its address; undefined when the directory has no such user. */
+  async mailboxId(tenantId: string, address: string): Promise<string | undefined> {
+    const res = await this.send(this.lists, tenantId, 'GET', `/users/${encodeURIComponent(address)}?$select=id`);
+    if (res.status === 404) return undefined;
+    this.expect(res, [200], `read the mailbox id of ${address}`);
+    const id = (res.body as { id?: unknown }).id;
+    return typeof id === 'string' ? id.toLowerCase() : undefined;
+  }
+
+  private async pages<R, T>(tenantId: string, first: string, what: string, take: (item: R) => T[]): Promise<T[]> {
+    const out: T[] = [];
+    let next: string | undefined = first;
+    while (next) {
+      const res = await this.send(this.lists, tenantId, 'GET', next);
+      this.expect(res, [200], what);
+      const page = res.body as { value?: R[]; '@odata.nextLink'?: string };
+      out.push(...(Array.isArray(page.value) ? page.value.flatMap(take) : []));
+      next = page['@odata.nextLink'];
+    }
+    return out;
+  }
+
   async list(tenantId: string): Promise<GraphSubscription[]> {
     return (await this.listUntil(tenantId, Infinity)) as GraphSubscription[];
   }

@@ -180,9 +180,7 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     calendarView(req, ctx, p.calendarId),
   );
   router.add('GET', '/users/:userId/events', (req, _p, ctx) => listEvents(req, ctx, undefined));
-  router.add('GET', '/users/:userId/calendars/:calendarId/events', (req, p, ctx) =>
-    listEvents(req, ctx, p.calendarId),
-  );
+  router.add('GET', '/users/:userId/calendars/:calendarId/events', (req, p, ctx) => listEvents(req, ctx, p.calendarId));
 
   function listEvents(req: SimRequest, ctx: GraphContext, calendarRef: string | undefined) {
     const user = ctx.user!;
