@@ -39,6 +39,8 @@ export interface SubscriptionApiLimits {
 }
 
 const MAX_ATTEMPTS = 8;
+/** Target-finding reads per tenant per 20 s: well under Graph's per-app limits, far above what a run needs. */
+const READS_PER_20S = 2_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 /** Graph's `/subscriptions`, paced under its throttles, retrying 429/5xx after Retry-After. */
@@ -47,12 +49,19 @@ export class SubscriptionApi {
   private readonly writes: Pacer;
   private readonly reauths: Pacer;
   private readonly lists: Pacer;
+  /**
+   * Reads that find targets (a mailbox's calendars, the Places API's rooms, a room's mailbox id): ordinary Graph
+   * reads, not the subscription list, so they do not spend its 25-per-20-s quota — a run over many mailboxes
+   * would otherwise wait on it.
+   */
+  private readonly reads: Pacer;
 
   constructor(graph: GraphClient, limits: SubscriptionApiLimits) {
     this.graph = graph;
     this.writes = new Pacer(limits.writesPer20s, 20_000, Date.now, limits.writesPer20sPerApp);
     this.reauths = new Pacer(limits.reauthorizePer20s, 20_000, Date.now, limits.reauthorizePer20sPerApp);
     this.lists = new Pacer(limits.listPer20s, 20_000, Date.now, limits.listPer20sPerApp);
+    this.reads = new Pacer(READS_PER_20S, 20_000, Date.now, READS_PER_20S * 4);
   }
 
   /** The user members of a group (transitive members are not followed), paging through nextLink. */
@@ -102,7 +111,7 @@ export class SubscriptionApi {
 
   /** A mailbox's object id from its address; undefined when the directory has no such user. */
   async mailboxId(tenantId: string, address: string): Promise<string | undefined> {
-    const res = await this.send(this.lists, tenantId, 'GET', `/users/${encodeURIComponent(address)}?$select=id`);
+    const res = await this.send(this.reads, tenantId, 'GET', `/users/${encodeURIComponent(address)}?$select=id`);
     if (res.status === 404) return undefined;
     this.expect(res, [200], `read the mailbox id of ${address}`);
     const id = (res.body as { id?: unknown }).id;
@@ -113,7 +122,7 @@ export class SubscriptionApi {
     const out: T[] = [];
     let next: string | undefined = first;
     while (next) {
-      const res = await this.send(this.lists, tenantId, 'GET', next);
+      const res = await this.send(this.reads, tenantId, 'GET', next);
       this.expect(res, [200], what);
       const page = res.body as { value?: R[]; '@odata.nextLink'?: string };
       out.push(...(Array.isArray(page.value) ? page.value.flatMap(take) : []));
