@@ -215,7 +215,10 @@ describe('resources', () => {
     expect(kind.readPath(target, 'e1', 'subject')).toBe(
       `/users/${USER}/events/e1?$select=subject&$expand=calendar($select=id)`,
     );
-    expect(kind.readPath({ userId: USER }, 'e1', undefined)).toBe(`/users/${USER}/events/e1`);
+    // The default calendar too: /users/{id}/events hears it only, though a read by id finds any calendar.
+    expect(kind.readPath({ userId: USER }, 'e1', undefined)).toBe(
+      `/users/${USER}/events/e1?$expand=calendar($select=id)`,
+    );
     expect(kind.subscriptionResource(target)).toBe(`/users/${USER}/calendars/AAMkCal=/events`);
     expect(kind.recordKey(TENANT, target, 'e1')).toBe(kind.recordKey(TENANT, { userId: USER }, 'e1'));
     // A calendar id that is not one path segment is no target.

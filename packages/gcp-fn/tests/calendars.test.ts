@@ -17,6 +17,8 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
   let tenantId: string;
   let adele: string;
   let alex: string;
+  let megan: string;
+  let meganPrivate: string;
   let projects: string;
   let planning: string;
   let room: string;
@@ -29,6 +31,9 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
     const domain = sim.defaults.users[0]!.userPrincipalName.split('@')[1]!;
     projects = sim.addCalendar(adele, 'Projects').id;
     planning = sim.addCalendar(alex, 'Shared planning').id;
+    // A mailbox subscribed as before (its default calendar), with a calendar nobody subscribed to.
+    megan = sim.addUser(tenantId, { userPrincipalName: `megan@${domain}` }).id;
+    meganPrivate = sim.addCalendar(megan, 'Private').id;
     sim.addRoomList(tenantId, { displayName: 'Building 1', emailAddress: `bldg1@${domain}` });
     room = sim.addUser(tenantId, {
       userPrincipalName: `conf-1@${domain}`,
@@ -44,6 +49,7 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
         subscriptions: [
           { kind: 'events', users: [adele], calendars: 'all' },
           { kind: 'events', users: [alex], calendars: ['shared planning'] },
+          { kind: 'events', users: [megan] },
           { kind: 'events', rooms: `bldg1@${domain}`, calendars: 'all' },
         ],
       }),
@@ -66,7 +72,7 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
   it('subscribes each calendar the desired state names: all of one mailbox, one by name, the rooms of a list', async () => {
     const first = await runRenewal(pipe.app);
     expect(first.errors).toEqual([]);
-    const resources = [adele, alex, room, otherRoom]
+    const resources = [adele, alex, megan, room, otherRoom]
       .flatMap((u) => sim.subscriptions.forMailbox(u))
       .map((s) => s.resource)
       .sort();
@@ -75,11 +81,12 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
         `/users/${adele}/calendars/${defaultOf(adele)}/events`,
         `/users/${adele}/calendars/${projects}/events`,
         `/users/${alex}/calendars/${planning}/events`,
+        `/users/${megan}/events`,
         `/users/${room}/calendars/${defaultOf(room)}/events`,
       ].sort(),
     );
     const second = await runRenewal(pipe.app);
-    expect(second).toMatchObject({ created: [], deleted: [], errors: [], unchanged: 4 });
+    expect(second).toMatchObject({ created: [], deleted: [], errors: [], unchanged: 5 });
   });
 
   it('events of a secondary calendar and of a room land with their calendarId, keyed tenant/user/event', async () => {
@@ -151,7 +158,7 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
   });
 
   /** Posts a notification as whoever holds the subscription's clientState could. */
-  const forge = async (subscriptionOf: string, resourceFolder: string, resource: string) => {
+  const forge = async (subscriptionOf: string, resourceFolder: string | undefined, resource: string) => {
     const sub = sim.subscriptions.forMailbox(subscriptionOf).find((s) => s.folderId === resourceFolder)!;
     const record = (await pipe.app.store.list()).find((r) => r.id === sub.id)!;
     const res = await fetch(pipe.url, {
@@ -182,6 +189,22 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
     expect(value(forged).event).toEqual({ id: secret.immutableId, calendar: { id: defaultOf(alex) } });
     await pipe.reader.readToEnd();
     expect(pipe.reader.records.some((r) => r.value?.includes('salary review'))).toBe(false);
+  });
+
+  it('so does one on /users/{id}/events (the default calendar only) naming an event of another calendar', async () => {
+    const secret = sim.createEvent(megan, { subject: 'medical leave (private)' }, meganPrivate);
+    await forge(megan, undefined, `Users/${megan}/Events/${secret.immutableId}`);
+    const forged = await pipe.reader.waitForMatch(ofEvent(secret.immutableId));
+    expect(value(forged)).toMatchObject({ outsideFolder: true, source: 'notification' });
+    expect(value(forged)).not.toHaveProperty('calendarId');
+    expect(value(forged).event).toEqual({ id: secret.immutableId, calendar: { id: meganPrivate } });
+    await pipe.reader.readToEnd();
+    expect(pipe.reader.records.some((r) => r.value?.includes('medical leave'))).toBe(false);
+    // Its own default calendar's events are produced whole, as before.
+    const own = sim.createEvent(megan, { subject: 'dentist' });
+    const whole = await pipe.reader.waitForMatch(ofEvent(own.immutableId));
+    expect(value(whole).event).toMatchObject({ subject: 'dentist', calendar: { id: defaultOf(megan) } });
+    expect(value(whole)).not.toHaveProperty('outsideFolder');
   });
 
   it('a forged notification naming another room produces nothing', async () => {

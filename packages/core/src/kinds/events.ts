@@ -12,7 +12,7 @@ import type { ResourceKind, Target } from './resource-kind.ts';
 const user = (t: Target): string => t.userId ?? '';
 
 /**
- * What a calendar target's reads add: the calendar the event is in, which keeps them to the calendar (see
+ * What every read of an event adds: the calendar it is in, which keeps it to the target's calendar (see
  * FolderScope). Graph's event has no property naming its calendar; the `calendar` navigation property, expanded
  * to its id, is the one way a read of the event says it.
  */
@@ -66,8 +66,12 @@ export const events: ResourceKind = {
   container: {
     field: 'calendar',
     where: (item) => (item.calendar as { id?: unknown } | null | undefined)?.id,
-    path: (t) => `/users/${seg(user(t))}/calendars/${seg(t.folderId ?? '')}?$select=id`,
+    path: (t) =>
+      t.folderId
+        ? `/users/${seg(user(t))}/calendars/${seg(t.folderId)}?$select=id`
+        : `/users/${seg(user(t))}/calendar?$select=id`,
     recordField: 'calendarId',
+    wholeIsFolder: true,
   },
   subscriptionResource: (t) =>
     t.folderId ? `/users/${user(t)}/calendars/${t.folderId}/events` : `/users/${user(t)}/events`,
@@ -78,10 +82,8 @@ export const events: ResourceKind = {
     if (!m || !ITEM_ID.test(m[2]!)) return undefined;
     return { userId: m[1]!.toLowerCase(), folderId: m[2]! };
   },
-  readPath(t, id, select) {
-    const path = `/users/${seg(user(t))}/events/${seg(id)}${selectQuery(select)}`;
-    return t.folderId ? `${path}${select ? '&' : '?'}${CALENDAR_EXPAND}` : path;
-  },
+  readPath: (t, id, select) =>
+    `/users/${seg(user(t))}/events/${seg(id)}${selectQuery(select)}${select ? '&' : '?'}${CALENDAR_EXPAND}`,
   deltaScopes(t, w) {
     // calendarView/delta takes no $select: the resync reads whole events.
     const day = 86_400_000;

@@ -91,6 +91,7 @@ export const messages: ResourceKind = {
     field: 'parentFolderId',
     path: (t) => `/users/${seg(user(t))}/mailFolders/${seg(t.folderId ?? '')}?$select=id`,
     recordField: 'folderId',
+    wholeIsFolder: false,
   },
   subscriptionResource: (t) =>
     t.folderId ? `/users/${user(t)}/mailFolders/${t.folderId}/messages` : `/users/${user(t)}/messages`,

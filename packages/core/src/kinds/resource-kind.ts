@@ -98,6 +98,11 @@ export interface ResourceKind {
     path(target: Target): string;
     /** What records call the target's folder: `folderId` (mail folders) or `calendarId`. */
     recordField: 'folderId' | 'calendarId';
+    /**
+     * Whether a target without a folder is one folder too, and confined like one: `/users/{id}/events` watches the
+     * default calendar only, though a read of an event by id finds it in any calendar.
+     */
+    wholeIsFolder: boolean;
   };
   /**
    * Collections read with each item and set on it (a group's `members`, as `{ id, @odata.type }`): every path

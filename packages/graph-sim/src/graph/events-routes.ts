@@ -42,10 +42,11 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     const event = calendar.find(user.id, eventId);
     const occurrence = event ? undefined : calendar.findOccurrence(user.id, eventId);
     if (occurrence) {
-      const body = project(
-        renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone),
-        select,
-      );
+      // An occurrence is in its series' calendar.
+      const body = {
+        ...project(renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone), select),
+        ...withCalendar(user, occurrence.master, expand),
+      };
       return graphJson(
         200,
         { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
