@@ -217,4 +217,14 @@ describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)',
     expect(pipe.reader.records.some((r) => r.value !== null && value(r).eventId === elsewhere.immutableId)).toBe(false);
     expect(pipe.reader.records.some((r) => r.value?.includes('confidential offsite'))).toBe(false);
   });
+
+  it('"all" subscribes 50 calendars of a mailbox at most: its owner cannot spend the app\'s subscriptions', async () => {
+    for (let i = 0; i < 60; i++) sim.addCalendar(adele, `Spam ${i}`);
+    const report = await runRenewal(pipe.app);
+    expect(report.errors).toEqual([]);
+    const ofAdele = sim.subscriptions.forMailbox(adele);
+    expect(ofAdele).toHaveLength(50);
+    // The first ones Graph lists: her own calendars stay subscribed.
+    expect(ofAdele.map((s) => s.folderId)).toEqual(expect.arrayContaining([defaultOf(adele), projects]));
+  });
 });

@@ -94,6 +94,9 @@ const sameTarget = (r: SubscriptionRecord, s: MailboxSyncState): boolean =>
   r.userId.toLowerCase() === s.userId.toLowerCase() &&
   (r.folderId ?? '') === (s.folderId ?? '');
 
+/** Calendars subscribed per mailbox at most (`calendars: "all"`), as a desired-state list allows. */
+const MAX_CALENDARS_PER_MAILBOX = 50;
+
 /** Room mailbox ids kept per instance (address → object id never changes). */
 const MAX_ROOM_IDS = 100_000;
 
@@ -387,9 +390,16 @@ export class SubscriptionManager {
             return found ? [found] : [];
           });
     // An id that is not one Graph's paths take is never put in a subscription resource.
-    return [...new Set(wanted.map((c) => c.id))]
-      .filter((id) => ITEM_ID.test(id))
-      .map((folderId) => ({ userId, folderId }));
+    const ids = [...new Set(wanted.map((c) => c.id))].filter((id) => ITEM_ID.test(id));
+    // Whoever owns a mailbox can add calendars to it; `all` must not let them spend the app's subscriptions (Graph
+    // caps them per mailbox, across apps) or its renewal quota. The first ones Graph lists win.
+    if (ids.length > MAX_CALENDARS_PER_MAILBOX)
+      this.logger.warn('a mailbox has more calendars than graph2kafka subscribes to; the rest are left out', {
+        userId,
+        calendars: ids.length,
+        subscribed: MAX_CALENDARS_PER_MAILBOX,
+      });
+    return ids.slice(0, MAX_CALENDARS_PER_MAILBOX).map((folderId) => ({ userId, folderId }));
   }
 
   private async reconcileTenant(
