@@ -85,6 +85,25 @@ describe('calendars: several per mailbox, rooms and the Places API', () => {
     );
     expect(through.body.calendar).toEqual({ id: side.id });
     expect((await get(`/users/${adele}/events/${e.immutableId}?$expand=attachments`, IMMUTABLE)).status).toBe(400);
+    // An occurrence is in its series' calendar.
+    const series = sim.createEvent(
+      adele,
+      {
+        subject: 'weekly',
+        recurrence: {
+          pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'] },
+          range: { type: 'numbered', startDate: '2026-12-07', numberOfOccurrences: 2 },
+        },
+      },
+      side.id,
+    );
+    const instances = await get(
+      `/users/${adele}/events/${series.immutableId}/instances?startDateTime=2026-12-01T00:00:00Z&endDateTime=2026-12-31T00:00:00Z`,
+      IMMUTABLE,
+    );
+    const occurrence = instances.body.value[0].id as string;
+    const ofOccurrence = await get(`/users/${adele}/events/${occurrence}?$expand=calendar($select=id)`, IMMUTABLE);
+    expect(ofOccurrence.body).toMatchObject({ type: 'occurrence', calendar: { id: side.id } });
   });
 
   it('subscriptions: a calendar hears its own events, /users/{id}/events the default calendar only', async () => {

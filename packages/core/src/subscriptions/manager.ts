@@ -94,6 +94,9 @@ const sameTarget = (r: SubscriptionRecord, s: MailboxSyncState): boolean =>
   r.userId.toLowerCase() === s.userId.toLowerCase() &&
   (r.folderId ?? '') === (s.folderId ?? '');
 
+/** Mailboxes whose calendars are listed at once by a run. */
+const CALENDAR_LISTINGS_AT_ONCE = 16;
+
 /** Calendars subscribed per mailbox at most (`calendars: "all"`), as a desired-state list allows. */
 const MAX_CALENDARS_PER_MAILBOX = 50;
 
@@ -298,13 +301,19 @@ export class SubscriptionManager {
       const users = [...new Set([...entry.users, ...members, ...rooms].map((u) => u.toLowerCase()))];
       const targets: Target[] = [];
       if (kind.scope === 'tenant') targets.push({});
-      else
-        for (const userId of users) {
-          if (entry.folders.length) targets.push(...entry.folders.map((folderId) => ({ userId, folderId })));
-          else if (entry.calendars !== 'default')
-            targets.push(...(await this.calendarTargets(tenantId, userId, entry)));
-          else targets.push({ userId });
-        }
+      else if (entry.calendars !== 'default') {
+        // One listing per mailbox, several at once (a run over thousands of mailboxes would not fit its share
+        // one by one); each mailbox's targets kept in the users' order.
+        const perUser: Target[][] = [];
+        await forEachLimited([...users.entries()], CALENDAR_LISTINGS_AT_ONCE, async ([i, userId]) => {
+          perUser[i] = await this.calendarTargets(tenantId, userId, entry);
+        });
+        targets.push(...perUser.flat());
+      } else
+        for (const userId of users)
+          targets.push(
+            ...(entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }]),
+          );
       const rich = entry.mode === 'rich';
       // A rich subscription names what Graph sends in its resource (Graph requires a $select there).
       const richSelect = rich ? (entry.select ?? kind.rich!.defaultSelect) : undefined;
