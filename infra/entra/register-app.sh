@@ -2,12 +2,13 @@
 # Registers graph2kafka's Entra app (needed on either cloud) with az: the app and its service principal, the
 # Graph application permission of each resource kind (--kinds, default events: Calendars.Read; messages:
 # Mail.Read; contacts: Contacts.Read; users: User.Read.All; groups: Group.Read.All; GroupMember.Read.All with
-# --groups, for desired-state groups), admin consent, and a client secret. --multi-tenant registers it for
-# several tenants (each admin consents, see infra/README.md). The secret alone goes to standard output, to pipe
-# straight into a vault:
+# --groups, for desired-state groups; Place.Read.All and User.ReadBasic.All with --rooms, for desired-state rooms:
+# the Places API lists them, and each room's mailbox id is read from its address), admin consent, and a client
+# secret. --multi-tenant registers it for several tenants (each admin consents, see infra/README.md). The secret
+# alone goes to standard output, to pipe straight into a vault:
 #
-#   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/azure/deploy.sh secret azure-client-secret
-#   infra/entra/register-app.sh [--dry-run] [--groups] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/gcp/deploy.sh secret g2k-azure-client-secret
+#   infra/entra/register-app.sh [--dry-run] [--groups] [--rooms] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/azure/deploy.sh secret azure-client-secret
+#   infra/entra/register-app.sh [--dry-run] [--groups] [--rooms] [--kinds K,…] [--multi-tenant] [--years N] NAME | infra/gcp/deploy.sh secret g2k-azure-client-secret
 #
 # The tenant and client ids to configure (AZURE_TENANT_ID, AZURE_CLIENT_ID) are printed on standard error.
 # Run it as a Global Administrator or Privileged Role Administrator (admin consent needs one).
@@ -15,6 +16,7 @@ set -euo pipefail
 
 dry_run=false
 groups=false
+rooms=false
 years=1
 kinds=events
 audience=AzureADMyOrg
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true; shift ;;
     --groups) groups=true; shift ;;
+    --rooms) rooms=true; shift ;;
     --kinds) kinds=${2:?--kinds needs events, messages, contacts, users and/or groups}; shift 2 ;;
     --multi-tenant) audience=AzureADMultipleOrgs; shift ;;
     --years) years=${2:?--years needs a number}; shift 2 ;;
@@ -48,6 +51,8 @@ CONTACTS_READ=089fe4d0-434a-44c5-8827-41ba8a0b17f5
 USER_READ_ALL=df021288-bdef-4463-88db-98f22de89214
 GROUP_READ_ALL=5b567255-7703-4780-807c-7be8301ae99b
 GROUP_MEMBER_READ_ALL=98830695-27a2-44f7-8c18-0c3ebc9698f6
+PLACE_READ_ALL=913b9306-0ce1-42b8-9137-6a7df690a760
+USER_READ_BASIC_ALL=97235f07-e226-4f63-ace3-39588e11d3a1
 permissions=()
 IFS=, read -r -a kind_list <<<"$kinds"
 for kind in "${kind_list[@]}"; do
@@ -84,6 +89,7 @@ placeholder=app-id app_id=$(capture az ad app create --display-name "$name" --si
   --query appId --output tsv)
 run az ad sp create --id "$app_id" --output none
 [ "$groups" = false ] || permissions+=("$GROUP_MEMBER_READ_ALL=Role")
+[ "$rooms" = false ] || permissions+=("$PLACE_READ_ALL=Role" "$USER_READ_BASIC_ALL=Role")
 run az ad app permission add --id "$app_id" --api "$GRAPH" --api-permissions "${permissions[@]}"
 run az ad app permission admin-consent --id "$app_id"
 echo "AZURE_TENANT_ID=$tenant" >&2

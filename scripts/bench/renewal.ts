@@ -4,6 +4,7 @@
 //
 //   pnpm bench:renewal                                                   10,000 subscriptions, one tenant
 //   pnpm bench:renewal --tenants 10 --mailboxes 10000 --kinds events,messages,contacts     300,000
+//   pnpm bench:renewal --rooms 2000                     and 2,000 room mailboxes per tenant (Places API)
 //
 // Every subscription is seeded straight into graph-sim and the state store, due for renewal (creating them
 // would take as long again); then timer runs (`runRenewal`, the function the timers call, with its 5-minute
@@ -28,6 +29,7 @@ const USAGE = `pnpm bench:renewal [options]: a fleet of due subscriptions kept a
   --tenants N             tenants (default 1)
   --mailboxes N           mailboxes per tenant (default 10000)
   --kinds K,…             kinds subscribed per mailbox, of events, messages, contacts (default events)
+  --rooms N               room mailboxes per tenant too, found through the Places API (\`rooms: true\`; default 0)
   --store postgres|file   the state store (default postgres: a throwaway server)
   --subscriptions N       the old spelling of --mailboxes`;
 const { values: args } = parseCommandLine(USAGE, {
@@ -35,6 +37,7 @@ const { values: args } = parseCommandLine(USAGE, {
     tenants: { type: 'string', default: '1' },
     mailboxes: { type: 'string', default: '10000' },
     kinds: { type: 'string', default: 'events' },
+    rooms: { type: 'string', default: '0' },
     store: { type: 'string', default: 'postgres' },
     /** The old spelling: this many mailboxes' events in one tenant. */
     subscriptions: { type: 'string' },
@@ -42,6 +45,8 @@ const { values: args } = parseCommandLine(USAGE, {
 });
 const tenantCount = Number(args.tenants);
 const mailboxes = Number(args.subscriptions ?? args.mailboxes);
+const roomCount = Number(args.rooms);
+if (!Number.isInteger(roomCount) || roomCount < 0) throw new Error(`--rooms must be a whole number, got ${args.rooms}`);
 const kinds = args.kinds.split(',').map((k) => k.trim()) as Array<'events' | 'messages' | 'contacts'>;
 const log = (line: string): void => console.log(`[bench:renewal] ${line}`);
 const WRITES_PER_WINDOW = 500;
@@ -72,6 +77,12 @@ const simOptions: GraphSimInput = {
   subscriptions: { authorizationMinutes: 100_000 },
 };
 const sim = await GraphSim.start(simOptions);
+for (const tenant of tenants)
+  for (let i = 1; i <= roomCount; i++)
+    sim.addUser(tenant.id, {
+      userPrincipalName: `room-${String(i).padStart(5, '0')}@${tenant.domain}`,
+      userPurpose: 'room',
+    });
 let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined;
 try {
   const dir = mkdtempSync(path.join(tmpdir(), 'g2k-bench-renewal-'));
@@ -89,7 +100,7 @@ try {
   const notificationUrl = 'http://127.0.0.1:9/notifications';
   const lifecycleNotificationUrl = 'http://127.0.0.1:9/lifecycle';
   const renewWithinMinutes = 2_880;
-  const desired: Array<{ tenant: string; kind: string; users: string[] }> = [];
+  const desired: Array<{ tenant: string; kind: string; users?: string[]; rooms?: true }> = [];
   const seededAt = new Date().toISOString();
   let seeded = 0;
   const seedStarted = performance.now();
@@ -98,11 +109,19 @@ try {
       .listUsers(tenant.id)
       .filter((u) => u.userPrincipalName.startsWith('user-'))
       .map((u) => u.id);
-    for (const kind of kinds) {
-      desired.push({ tenant: tenant.id, kind, users });
+    const rooms = sim.directory
+      .listUsers(tenant.id)
+      .filter((u) => u.userPurpose === 'room')
+      .map((u) => u.id);
+    if (rooms.length) desired.push({ tenant: tenant.id, kind: 'events', rooms: true });
+    for (const [kind, ids] of [
+      ...kinds.map((k) => [k, users] as const),
+      ...(rooms.length ? [['events', rooms] as const] : []),
+    ]) {
+      if (ids === users) desired.push({ tenant: tenant.id, kind, users });
       // Due now: within the renewal margin, spread over its first hours as a fleet's expirations are.
       const subs = sim.seedSubscriptions({
-        userIds: users,
+        userIds: ids,
         kind,
         notificationUrl,
         lifecycleNotificationUrl,
@@ -129,7 +148,7 @@ try {
   const desiredFile = path.join(dir, 'subscriptions.json');
   writeFileSync(desiredFile, JSON.stringify({ subscriptions: desired }));
   log(
-    `${seeded} subscriptions seeded (${tenantCount} tenants × ${mailboxes} mailboxes × ${kinds.join(', ')}) into graph-sim and the ${args.store} store in ${s(performance.now() - seedStarted)}`,
+    `${seeded} subscriptions seeded (${tenantCount} tenants × ${mailboxes} mailboxes × ${kinds.join(', ')}${roomCount ? `, + ${roomCount} rooms × events` : ''}) into graph-sim and the ${args.store} store in ${s(performance.now() - seedStarted)}`,
   );
   await closeStore(store);
 

@@ -65,7 +65,8 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
     ]);
     const updated = JSON.parse(records[1]!.value!);
     const { '@odata.context': _ctx, ...event } = updated.event;
-    expect(event).toEqual(updatedJson);
+    // As graph2kafka reads it: with the calendar it is in, the default one.
+    expect(event).toEqual({ ...updatedJson, calendar: { id: sim.listCalendars(user)[0]!.id } });
     expect(
       records.every(
         (r) => r.headers['g2k-subscription-id'] === sub.id && r.headers['g2k-tenant-id'] === sim.defaults.tenantId,

@@ -41,8 +41,8 @@ export interface ChangeRecordFacts {
   /** Properties of the item left out to keep the record under the size limit; null when nothing was. */
   reducedProperties: string[] | null;
   /**
-   * Present (true) only on a folder subscription's record of an item found outside that folder (a message moved
-   * out): the item then holds just its id and the folder it is in now.
+   * Present (true) only on a folder or calendar subscription's record of an item found outside it (a message
+   * moved to another folder, an event to another calendar): the item then holds just its id and where it is now.
    */
   outsideFolder?: true;
   /** Present only on an occurrence record (`source: "expansion"`): the id of its series master. */
@@ -98,7 +98,7 @@ function valueOf(c: Omit<ChangeRecords, 'value' | 'records'>): Record<string, un
     // A directory object belongs to the tenant, not to a mailbox.
     ...(c.kind.scope === 'mailbox' ? { userId } : {}),
     [c.kind.idField]: c.itemId,
-    ...(c.target.folderId ? { folderId: c.target.folderId } : {}),
+    ...(c.target.folderId ? { [c.kind.container?.recordField ?? 'folderId']: c.target.folderId } : {}),
     resource,
     ...rest,
     [c.kind.itemField]: c.item,

@@ -254,6 +254,49 @@ describe('configuration', () => {
       expect([...config.allowedTenants].sort()).toEqual([TENANT, OTHER].sort());
     });
 
+    it('reads calendars (default, all, or ids and names) and rooms (all, or a room list)', async () => {
+      const file = fileWith({
+        subscriptions: [
+          { kind: 'events', users: [USER] },
+          { kind: 'events', users: [USER], calendars: 'all' },
+          { kind: 'events', users: [USER], calendars: ['Work', 'AAMkAbc=', 'Work'] },
+          { kind: 'events', rooms: true, calendars: 'default' },
+          { kind: 'events', rooms: 'Building-1@Contoso.com' },
+        ],
+      });
+      const config = await loadConfig({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file });
+      expect(config.subscriptions!.desired.map((d) => [d.calendars, d.rooms])).toEqual([
+        ['default', undefined],
+        ['all', undefined],
+        [['Work', 'AAMkAbc='], undefined],
+        ['default', { list: undefined }],
+        ['default', { list: 'building-1@contoso.com' }],
+      ]);
+    });
+
+    it('refuses calendars outside events, malformed calendar lists and rooms', async () => {
+      const file = fileWith({
+        subscriptions: [
+          { kind: 'messages', users: [USER], calendars: 'all' },
+          { kind: 'events', users: [USER], calendars: [] },
+          { kind: 'events', users: [USER], calendars: ['ok', 'bad\u0000name'] },
+          { kind: 'events', rooms: 'not an address' },
+          { kind: 'users', rooms: true },
+        ],
+      });
+      expect(await problems({ ...valid, ...hooks, G2K_SUBSCRIPTIONS_FILE: file })).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/subscriptions\[0\] \(messages\): calendars apply to events only/),
+          expect.stringMatching(/subscriptions\[1\] \(events\): calendars must be "default", "all" or a list/),
+          expect.stringMatching(/subscriptions\[2\] \(events\): calendars must be "default", "all" or a list/),
+          expect.stringMatching(/subscriptions\[3\] \(events\): rooms must be true .* or a room list's email address/),
+          expect.stringMatching(
+            /subscriptions\[4\] \(users\): users is tenant-wide: .* leave out users, groups and rooms/,
+          ),
+        ]),
+      );
+    });
+
     it('keeps the simple settings as shorthand, for the kinds G2K_SUBSCRIBE_KINDS names', async () => {
       const config = await loadConfig({
         ...valid,
@@ -351,7 +394,7 @@ describe('configuration', () => {
           expect.stringMatching(/subscriptions\[3\] has unknown field\(s\) colour/),
           expect.stringMatching(/subscriptions\[3\] \(messages\): tenant must be a tenant GUID/),
           expect.stringMatching(/subscriptions\[3\] \(messages\): changeTypes must list created, updated, deleted/),
-          expect.stringMatching(/subscriptions\[4\] \(messages\): name the mailboxes with users and\/or groups/),
+          expect.stringMatching(/subscriptions\[4\] \(messages\): name the mailboxes with users, groups and\/or rooms/),
           expect.stringMatching(
             /subscriptions\[5\] \(users\): users is tenant-wide: one subscription covers the tenant/,
           ),

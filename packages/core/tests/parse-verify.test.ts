@@ -3,6 +3,7 @@ import {
   boundToSubscription,
   CachedSubscriptionStore,
   FileSubscriptionStore,
+  kindOfResource,
   parseEnvelope,
   parseItemResource,
   pendingId,
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 
 const TENANT = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
 const USER = '1d5c2b8a-7e3f-4c91-b6a0-2f8e9d4c7b15';
+const OTHER_USER = '2e6d3c9b-8f4a-4da2-87b1-3a9f0e5d8c26';
 const item = (over: Record<string, unknown> = {}) => ({
   id: 'n1',
   subscriptionId: 'f2a1c3d4-0000-4000-8000-000000000001',
@@ -199,6 +201,28 @@ describe('resources', () => {
     expect(boundToSubscription(parseItemResource(`Users/${USER}/Messages/m1`)!, messages, TENANT)).toBe(true);
     expect(boundToSubscription(parseItemResource(`Users/${USER}/Events/m1`)!, messages, TENANT)).toBe(false);
     expect(boundToSubscription(parseItemResource(`Users/${USER}/Contacts/m1`)!, messages, TENANT)).toBe(false);
+    // A calendar's subscription: notifications name the mailbox's events, as Graph's do; the calendar is checked
+    // on the read (FolderScope), since the resource does not name it.
+    const calendar = { userId: USER, kind: 'events' as const, resource: `/users/${USER}/calendars/AAMkCal=/events` };
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Events/e1`)!, calendar, TENANT)).toBe(true);
+    expect(boundToSubscription(parseItemResource(`Users/${OTHER_USER}/Events/e1`)!, calendar, TENANT)).toBe(false);
+    expect(boundToSubscription(parseItemResource(`Users/${USER}/Messages/e1`)!, calendar, TENANT)).toBe(false);
+  });
+
+  it('reads a calendar target from its resource and keeps its reads to the calendar', () => {
+    const { kind, target } = kindOfResource(`/users/${USER}/calendars/AAMkCal=/events`)!;
+    expect([kind.name, target]).toEqual(['events', { userId: USER, folderId: 'AAMkCal=' }]);
+    expect(kind.readPath(target, 'e1', 'subject')).toBe(
+      `/users/${USER}/events/e1?$select=subject&$expand=calendar($select=id)`,
+    );
+    // The default calendar too: /users/{id}/events hears it only, though a read by id finds any calendar.
+    expect(kind.readPath({ userId: USER }, 'e1', undefined)).toBe(
+      `/users/${USER}/events/e1?$expand=calendar($select=id)`,
+    );
+    expect(kind.subscriptionResource(target)).toBe(`/users/${USER}/calendars/AAMkCal=/events`);
+    expect(kind.recordKey(TENANT, target, 'e1')).toBe(kind.recordKey(TENANT, { userId: USER }, 'e1'));
+    // A calendar id that is not one path segment is no target.
+    expect(kindOfResource(`/users/${USER}/calendars/a'b/events`)).toBeUndefined();
   });
 
   it.each([

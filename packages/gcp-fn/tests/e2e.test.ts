@@ -4,6 +4,9 @@ import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { createSubscription, PrivateBroker, TopicReader } from '@graph2kafka/testkit';
 import { post, startPipeline, type Pipeline } from './pipeline.ts';
 
+/** Graph's event as graph2kafka reads it: with the calendar it is in (what keeps a read to its calendar). */
+const inCalendar = (event: Record<string, unknown>, calendarId: string) => ({ ...event, calendar: { id: calendarId } });
+
 const withoutContext = (event: Record<string, unknown>) => {
   const { '@odata.context': _context, ...rest } = event;
   return rest;
@@ -66,7 +69,9 @@ describe('GCP function end to end: graph-sim → functions-framework → real Ka
       eventId: created.immutableId,
       userId: user,
     });
-    expect(withoutContext(value.event)).toEqual(sim.eventJson(user, created.id));
+    expect(withoutContext(value.event)).toEqual(
+      inCalendar(sim.eventJson(user, created.id), sim.listCalendars(user)[0]!.id),
+    );
     expect(first!.headers['g2k-notification-id']).toBe(sim.notifications({ kind: 'change' })[0]!.id);
 
     sim.updateEvent(user, created.id, {
@@ -81,7 +86,9 @@ describe('GCP function end to end: graph-sim → functions-framework → real Ka
       subject: 'Kick-off (moved)',
       start: { dateTime: '2026-12-03T09:00:00.0000000' },
     });
-    expect(withoutContext(JSON.parse(second.value!).event)).toEqual(sim.eventJson(user, created.id));
+    expect(withoutContext(JSON.parse(second.value!).event)).toEqual(
+      inCalendar(sim.eventJson(user, created.id), sim.listCalendars(user)[0]!.id),
+    );
 
     sim.deleteEvent(user, created.id);
     await sim.settled();

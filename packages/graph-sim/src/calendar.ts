@@ -1,3 +1,4 @@
+import { Calendars, DEFAULT_CALENDAR_REF } from './calendars.ts';
 import { SimUsageError } from './errors.ts';
 import { changeKey, outlookId } from './ids.ts';
 import { checkRecurrence, occurrenceDates, type PatternedRecurrence } from './recurrence.ts';
@@ -160,9 +161,11 @@ export const occurrenceId = (masterId: string, startMs: number): string => `${ma
 export interface Removal {
   seq: number;
   userId: string;
+  /** The calendar the event left: a delta round of that calendar reports it. */
+  calendarId: string;
   restId: string;
   immutableId: string;
-  /** A move: only the REST id went away; the immutable id lives on. */
+  /** A move: the event lives on in another calendar, under its immutable id and a new REST id. */
   restOnly: boolean;
   /** A deleted series master as it was: its occurrences went with it, and calendarView/delta reports each. */
   series?: StoredEvent;
@@ -171,8 +174,9 @@ export interface Removal {
 export interface CalendarChange {
   type: ChangeType;
   event: StoredEvent;
-  /** For a move: the REST id the event had before. */
+  /** For a move: the REST id and the calendar the event had before. */
   previousRestId?: string;
+  previousCalendarId?: string;
   moved?: boolean;
 }
 
@@ -260,6 +264,8 @@ export type ChangeListener = (change: CalendarChange) => void;
 
 /** Every mailbox's calendar events, with a change sequence for delta queries and listeners for notifications. */
 export class Calendar {
+  /** The mailboxes' calendar folders; every event is in one of them. */
+  readonly calendars: Calendars;
   private readonly byImmutableId = new Map<string, StoredEvent>();
   private readonly byRestId = new Map<string, StoredEvent>();
   private readonly removals: Removal[] = [];
@@ -270,6 +276,7 @@ export class Calendar {
 
   constructor(now: () => number) {
     this.now = now;
+    this.calendars = new Calendars(now);
   }
 
   get currentSeq(): number {
@@ -285,7 +292,9 @@ export class Calendar {
     this.listeners.push(listener);
   }
 
-  create(user: SimUser, raw: Record<string, unknown>): StoredEvent {
+  /** A new event in one of the mailbox's calendars (its default one unless `calendarRef` names another). */
+  create(user: SimUser, raw: Record<string, unknown>, calendarRef = DEFAULT_CALENDAR_REF): StoredEvent {
+    const calendarId = this.calendars.require(user.id, calendarRef).id;
     const input = checkInput(raw);
     const now = this.now();
     const startMs =
@@ -306,7 +315,7 @@ export class Calendar {
       immutableId: outlookId(),
       restId: outlookId(),
       userId: user.id,
-      calendarId: 'calendar',
+      calendarId,
       seq: ++this.seqCounter,
       createdMs: now,
       modifiedMs: now,
@@ -367,6 +376,7 @@ export class Calendar {
     this.removals.push({
       seq: event.seq,
       userId,
+      calendarId: event.calendarId,
       restId: event.restId,
       immutableId: event.immutableId,
       restOnly: false,
@@ -376,24 +386,48 @@ export class Calendar {
     return event;
   }
 
-  /** Moves the event to another calendar: its REST id changes, its immutable id does not. */
-  move(userId: string, id: string, calendarId: string): StoredEvent {
+  /**
+   * Moves the event to another calendar of its mailbox: its REST id changes, its immutable id does not. The
+   * calendar it left reports it removed (delta) and `deleted` (its subscriptions); the one it entered, `created`.
+   */
+  move(userId: string, id: string, calendarRef: string): StoredEvent {
     const event = this.require(userId, id);
+    const to = this.calendars.require(userId, calendarRef);
+    if (to.id === event.calendarId) throw new SimUsageError(`the event is in calendar ${to.id} already`);
     const previousRestId = event.restId;
+    const previousCalendarId = event.calendarId;
     this.byRestId.delete(previousRestId);
     event.restId = outlookId();
-    event.calendarId = calendarId;
+    event.calendarId = to.id;
     this.byRestId.set(event.restId, event);
     this.touch(event);
     this.removals.push({
       seq: event.seq,
       userId,
+      calendarId: previousCalendarId,
       restId: previousRestId,
       immutableId: event.immutableId,
       restOnly: true,
+      ...(event.recurrence ? { series: event } : {}),
     });
-    this.emit({ type: 'updated', event, previousRestId, moved: true });
+    this.emit({ type: 'updated', event, previousRestId, previousCalendarId, moved: true });
     return event;
+  }
+
+  /**
+   * Removes a calendar with the events in it. Graph's docs say nothing of what the calendar's subscriptions hear
+   * then; graph-sim sends nothing (the harder case for a client): the events are simply gone, reads of them 404,
+   * and a delta round of the calendar answers 404.
+   */
+  removeCalendar(userId: string, calendarRef: string): { calendarId: string; events: number } {
+    const calendar = this.calendars.remove(userId, calendarRef);
+    let events = 0;
+    for (const event of this.forUser(userId, calendar.id)) {
+      this.byImmutableId.delete(event.immutableId);
+      this.byRestId.delete(event.restId);
+      events++;
+    }
+    return { calendarId: calendar.id, events };
   }
 
   /** An event by REST id or immutable id, only inside its own mailbox. */
@@ -479,9 +513,9 @@ export class Calendar {
    * What a calendar view of [fromMs, toMs) shows: single events and the occurrences and exceptions of series
    * (never a series master itself), ordered by start.
    */
-  view(userId: string, fromMs: number, toMs: number): Array<StoredEvent | Occurrence> {
+  view(userId: string, fromMs: number, toMs: number, calendarId?: string): Array<StoredEvent | Occurrence> {
     const shown: Array<StoredEvent | Occurrence> = [];
-    for (const event of this.forUser(userId)) {
+    for (const event of this.forUser(userId, calendarId)) {
       if (event.recurrence) shown.push(...this.instances(event, fromMs, toMs));
       else if (event.startMs < toMs && event.endMs > fromMs) shown.push(event);
     }
@@ -503,18 +537,26 @@ export class Calendar {
     for (const start of master.exceptions?.keys() ?? []) if (!after.has(start)) master.exceptions!.delete(start);
   }
 
-  forUser(userId: string): StoredEvent[] {
-    return [...this.byImmutableId.values()].filter((e) => e.userId === userId);
+  /** A mailbox's events: all of them, or those of one calendar. */
+  forUser(userId: string, calendarId?: string): StoredEvent[] {
+    return [...this.byImmutableId.values()].filter(
+      (e) => e.userId === userId && (calendarId === undefined || e.calendarId === calendarId),
+    );
   }
 
-  /** Live events and removals of one mailbox changed in (afterSeq, uptoSeq], ordered by change. */
-  changesBetween(userId: string, afterSeq: number, uptoSeq: number): { events: StoredEvent[]; removals: Removal[] } {
+  /** Live events and removals of one calendar changed in (afterSeq, uptoSeq], ordered by change. */
+  changesBetween(
+    userId: string,
+    calendarId: string,
+    afterSeq: number,
+    uptoSeq: number,
+  ): { events: StoredEvent[]; removals: Removal[] } {
     const inRange = (seq: number): boolean => seq > afterSeq && seq <= uptoSeq;
     return {
-      events: this.forUser(userId)
+      events: this.forUser(userId, calendarId)
         .filter((e) => inRange(e.seq))
         .sort((a, b) => a.seq - b.seq),
-      removals: this.removals.filter((r) => r.userId === userId && inRange(r.seq)),
+      removals: this.removals.filter((r) => r.userId === userId && r.calendarId === calendarId && inRange(r.seq)),
     };
   }
 

@@ -1,7 +1,18 @@
 import { SimUsageError } from './errors.ts';
 import { guid } from './ids.ts';
 import type { SeedApp, SeedTenant } from './options.ts';
-import type { SimApp, SimTenant, SimUser } from './types.ts';
+import type { MailboxPurpose, SimApp, SimRoomList, SimTenant, SimUser } from './types.ts';
+
+export interface NewUser {
+  id?: string;
+  userPrincipalName: string;
+  displayName?: string;
+  userPurpose?: MailboxPurpose;
+  /** A room's room list, by its email address. */
+  roomList?: string;
+}
+
+const PURPOSES = new Set<MailboxPurpose>(['user', 'room', 'equipment', 'shared']);
 
 /** Tenants, their users (mailboxes) and the app registrations that may call Graph. */
 export class Directory {
@@ -25,9 +36,21 @@ export class Directory {
     return this.tenants.get(key) ?? [...this.tenants.values()].find((t) => t.domain === key);
   }
 
-  addUser(tenantId: string, input: { id?: string; userPrincipalName: string; displayName?: string }): SimUser {
+  /** Room lists (Places API), by email address (lower-case). */
+  readonly roomLists = new Map<string, SimRoomList>();
+
+  addUser(tenantId: string, input: NewUser): SimUser {
     const tenant = this.tenants.get(tenantId);
     if (!tenant) throw new SimUsageError(`tenant ${tenantId} does not exist`, 404);
+    const purpose = input.userPurpose ?? 'user';
+    if (!PURPOSES.has(purpose))
+      throw new SimUsageError(`userPurpose must be one of ${[...PURPOSES].join(', ')}, got ${JSON.stringify(purpose)}`);
+    const roomList = input.roomList?.toLowerCase();
+    if (roomList !== undefined) {
+      if (purpose !== 'room') throw new SimUsageError('only a room is in a room list');
+      if (this.roomLists.get(roomList)?.tenantId !== tenantId)
+        throw new SimUsageError(`tenant ${tenantId} has no room list ${input.roomList}`, 404);
+    }
     const id = input.id ?? guid();
     if (this.users.has(id)) throw new SimUsageError(`user ${id} already exists`, 409);
     if (this.usersByUpn.has(input.userPrincipalName.toLowerCase())) {
@@ -39,6 +62,8 @@ export class Directory {
       userPrincipalName: input.userPrincipalName,
       displayName: input.displayName ?? input.userPrincipalName.split('@')[0]!,
       mail: input.userPrincipalName,
+      userPurpose: purpose,
+      ...(roomList !== undefined ? { roomList } : {}),
     };
     this.users.set(id, user);
     this.usersByUpn.set(user.userPrincipalName.toLowerCase(), user);
@@ -65,6 +90,18 @@ export class Directory {
     const group = { id: input.id ?? guid(), tenantId, displayName: input.displayName, members: new Set(members) };
     this.groups.set(group.id, group);
     return { id: group.id, members: [...group.members] };
+  }
+
+  /** A room list of the Places API: a name and an email address, unique in the directory. */
+  addRoomList(tenantId: string, input: { displayName: string; emailAddress: string }): SimRoomList {
+    if (!this.tenants.has(tenantId)) throw new SimUsageError(`tenant ${tenantId} does not exist`, 404);
+    const email = input.emailAddress.toLowerCase();
+    if (!/^[^@\s/]+@[^@\s/]+$/.test(email)) throw new SimUsageError('a room list emailAddress is an email address');
+    if (this.roomLists.has(email) || this.usersByUpn.has(email))
+      throw new SimUsageError(`${input.emailAddress} is taken`, 409);
+    const list = { id: guid(), tenantId, displayName: input.displayName, emailAddress: email };
+    this.roomLists.set(email, list);
+    return list;
   }
 
   listUsers(tenantId?: string): SimUser[] {

@@ -2,6 +2,7 @@ import type { Server } from 'node:https';
 import { handleLogin, loginRouter } from './auth/login-routes.ts';
 import { TokenIssuer } from './auth/token-issuer.ts';
 import { Calendar, renderEvent, type CalendarChange, type StoredEvent } from './calendar.ts';
+import type { SimCalendar } from './calendars.ts';
 import { encryptResource } from './rich/encrypt.ts';
 import { project } from './graph/select.ts';
 import { SimClock } from './clock.ts';
@@ -9,7 +10,7 @@ import { controlRouter, handleControl } from './control/routes.ts';
 import { deliveryWindowMs } from './delivery/window.ts';
 import { Dispatcher, type Redelivery } from './delivery/dispatcher.ts';
 import { EndpointHealth, type EndpointState } from './delivery/endpoint-health.ts';
-import { Directory } from './directory.ts';
+import { Directory, type NewUser } from './directory.ts';
 import { SimUsageError } from './errors.ts';
 import { Faults, type FaultRule, type FaultRuleInput } from './faults.ts';
 import { DeltaService } from './graph/delta.ts';
@@ -38,6 +39,7 @@ import type {
   NotificationRecord,
   SimRequest,
   SimResponse,
+  SimRoomList,
   SimUser,
   Subscription,
 } from './types.ts';
@@ -57,6 +59,8 @@ export interface SimEventView {
   immutableId: string;
   userId: string;
   tenantId: string;
+  /** The calendar it is in. */
+  calendarId: string;
   changeKey: string;
   event: Record<string, unknown>;
 }
@@ -133,6 +137,7 @@ export class GraphSim {
       retryAfterSeconds: (ms) => Math.max(1, Math.ceil(ms / clock.speed / 1000)),
       sendLifecycle: (sub, event) => this.sendLifecycle(sub, event),
       mailFolder: (userId, ref) => this.items.folder(userId, 'messages', ref)?.id,
+      calendar: (userId, ref) => this.calendar.calendars.list(userId).find((c) => c.id === ref)?.id,
       onHandshake: (r) =>
         this.records.attempts.push({
           deliveryId: guid(),
@@ -262,7 +267,7 @@ export class GraphSim {
     return this.directory.addTenant({ id: input.id ?? guid(), domain: input.domain });
   }
 
-  addUser(tenantId: string, input: { id?: string; userPrincipalName: string; displayName?: string }): SimUser {
+  addUser(tenantId: string, input: NewUser): SimUser {
     const user = this.directory.addUser(tenantId, input);
     this.directoryObjects.created('users', user.id);
     return user;
@@ -326,8 +331,9 @@ export class GraphSim {
     return this.subscriptions.suspend(clientId, tenantId);
   }
 
-  createEvent(userId: string, input: Record<string, unknown>): SimEventView {
-    return this.view(this.calendar.create(this.user(userId), input));
+  /** A new event in the mailbox's default calendar, or in the one `calendarId` names. */
+  createEvent(userId: string, input: Record<string, unknown>, calendarId?: string): SimEventView {
+    return this.view(this.calendar.create(this.user(userId), input, calendarId));
   }
 
   updateEvent(userId: string, eventId: string, input: Record<string, unknown>): SimEventView {
@@ -338,8 +344,29 @@ export class GraphSim {
     return this.view(this.calendar.delete(this.user(userId).id, eventId));
   }
 
-  moveEvent(userId: string, eventId: string, calendarId = 'archive'): SimEventView {
+  /** Moves an event to another calendar of its mailbox (an id, or `calendar` for the default one). */
+  moveEvent(userId: string, eventId: string, calendarId: string): SimEventView {
     return this.view(this.calendar.move(this.user(userId).id, eventId, calendarId));
+  }
+
+  /** A mailbox's calendars, the default one first. */
+  listCalendars(userId: string): SimCalendar[] {
+    return this.calendar.calendars.list(this.user(userId).id);
+  }
+
+  /** A new calendar in a mailbox. */
+  addCalendar(userId: string, name: string): SimCalendar {
+    return this.calendar.calendars.add(this.user(userId).id, name);
+  }
+
+  /** Removes a calendar and its events (nothing is notified: see Calendar.removeCalendar). */
+  removeCalendar(userId: string, calendarId: string): { calendarId: string; events: number } {
+    return this.calendar.removeCalendar(this.user(userId).id, calendarId);
+  }
+
+  /** A room list of the Places API; rooms join it when they are added (`roomList`). */
+  addRoomList(tenantId: string, input: { displayName: string; emailAddress: string }): SimRoomList {
+    return this.directory.addRoomList(tenantId, input);
   }
 
   listEvents(userId: string): SimEventView[] {
@@ -580,6 +607,7 @@ export class GraphSim {
       immutableId: event.immutableId,
       userId: user.id,
       tenantId: user.tenantId,
+      calendarId: event.calendarId,
       changeKey: event.changeKey,
       event: renderEvent(event, user, true, this.urls.graph),
     };
@@ -727,19 +755,35 @@ export class GraphSim {
     // Graph sends 2–3 `updated` for one calendar edit; the fault `calendarEditNotifications` says how many. One
     // draw per edit, so every subscriber of the mailbox hears the same number. A move is no edit: one.
     const copies = change.type === 'updated' && !change.moved ? this.faults.calendarEditNotifications() : 1;
+    // A booking of a room or equipment mailbox: the resource's calendar attendant processes the new event, and
+    // its subscribers hear "created, updated, updated, updated" for one booking (Microsoft's advice: deduplicate
+    // on id and changeKey). All four carry the booking's changeKey.
+    const owner = this.user(event.userId);
+    const booking = change.type === 'created' && (owner.userPurpose === 'room' || owner.userPurpose === 'equipment');
+    const defaultCalendar = this.calendar.calendars.defaultOf(event.userId).id;
     for (const sub of this.subscriptions.forMailbox(event.userId)) {
       if (sub.kind !== 'events') continue;
-      const sends: Array<[ChangeType, string]> =
-        change.moved && !sub.immutableIds
+      // `/users/{id}/events` hears the default calendar only (as users of real Graph report); a calendar's own
+      // subscription hears that calendar. A move is `deleted` where the event left and `created` where it went.
+      const watched = sub.folderId ?? defaultCalendar;
+      const id = sub.immutableIds ? event.immutableId : event.restId;
+      const sends: Array<[ChangeType, string]> = change.moved
+        ? [
+            ...(change.previousCalendarId === watched
+              ? [['deleted', sub.immutableIds ? event.immutableId : change.previousRestId!] as [ChangeType, string]]
+              : []),
+            ...(event.calendarId === watched ? [['created', id] as [ChangeType, string]] : []),
+          ]
+        : event.calendarId === watched
           ? [
-              ['deleted', change.previousRestId!],
-              ['created', event.restId],
+              [change.type, id],
+              ...(booking ? Array.from({ length: 3 }, (): [ChangeType, string] => ['updated', id]) : []),
             ]
-          : [[change.type, sub.immutableIds ? event.immutableId : event.restId]];
+          : [];
       for (const [changeType, eventId] of sends) {
         if (!sub.changeTypes.includes(changeType)) continue;
         let first: string | undefined;
-        for (let i = 0; i < (changeType === 'updated' ? copies : 1); i++) {
+        for (let i = 0; i < (changeType === 'updated' && !booking ? copies : 1); i++) {
           const id = this.sendChange(
             sub,
             changeType,

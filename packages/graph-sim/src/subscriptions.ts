@@ -43,6 +43,8 @@ export interface SubscriptionDeps {
   onHandshake: (result: HandshakeResult) => void;
   /** A mailbox's mail folder id for an id or well-known name (`inbox`), if it has one. */
   mailFolder: (userId: string, ref: string) => string | undefined;
+  /** A mailbox's calendar id for an id, if it has one. */
+  calendar: (userId: string, ref: string) => string | undefined;
 }
 
 interface ParsedResource {
@@ -572,10 +574,11 @@ export class SubscriptionService {
       };
     const match =
       /^users\/([^/]+)\/(events|messages|contacts)$/i.exec(path) ??
-      /^users\/([^/]+)\/mailFolders(?:\/([^/]+)|\('([^/']+)'\))\/(messages)$/i.exec(path);
+      /^users\/([^/]+)\/mailFolders(?:\/([^/]+)|\('([^/']+)'\))\/(messages)$/i.exec(path) ??
+      /^users\/([^/]+)\/calendars(?:\/([^/]+)|\('([^/']+)'\))\/(events)$/i.exec(path);
     if (!match) {
       throw badRequest(
-        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages, users/{id}/contacts, users or groups.`,
+        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/calendars/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages, users/{id}/contacts, users or groups.`,
         'InvalidRequest',
       );
     }
@@ -596,12 +599,12 @@ export class SubscriptionService {
       );
     let folderId: string | undefined;
     if (folderRef !== undefined) {
-      folderId = this.deps.mailFolder(user.id, folderRef);
+      folderId = kind === 'events' ? this.deps.calendar(user.id, folderRef) : this.deps.mailFolder(user.id, folderRef);
       if (!folderId)
         throw new GraphError(
           404,
           'ResourceNotFound',
-          `Resource '${value}' does not exist: no mail folder '${folderRef}'.`,
+          `Resource '${value}' does not exist: no ${kind === 'events' ? 'calendar' : 'mail folder'} '${folderRef}'.`,
         );
     }
     return { resource: value, userId: user.id, kind, folderId };

@@ -34,6 +34,23 @@ export interface SimUser {
   userPrincipalName: string;
   displayName: string;
   mail: string;
+  /**
+   * What the mailbox is for (Graph's mailboxSettings.userPurpose): a person's (`user`), or a resource mailbox —
+   * a room or equipment, booked through its calendar — or a shared one.
+   */
+  userPurpose: MailboxPurpose;
+  /** A room's room list (its email address), if it is in one. */
+  roomList?: string;
+}
+
+export type MailboxPurpose = 'user' | 'room' | 'equipment' | 'shared';
+
+/** A room list of the Places API: a distribution list of rooms, named by its email address. */
+export interface SimRoomList {
+  id: string;
+  tenantId: string;
+  displayName: string;
+  emailAddress: string;
 }
 
 export interface SimTenant {
@@ -57,7 +74,10 @@ export interface Subscription {
   id: string;
   resource: string;
   kind: SubscriptionKind;
-  /** Messages of one mail folder (its id, resolved from a well-known name at creation). */
+  /**
+   * Messages of one mail folder (its id, resolved from a well-known name at creation), or events of one calendar
+   * (`/users/{id}/calendars/{id}/events`); absent for `/users/{id}/events`, which hears the default calendar only.
+   */
   folderId?: string;
   changeTypes: ChangeType[];
   notificationUrl: string;

@@ -288,10 +288,16 @@ describe('delivery: notifications, Graph retry rules and lifecycle events', () =
     expect(lifecycleEvents().map((l) => l.lifecycleEvent)).toEqual(['missed']);
   });
 
-  it('moves without immutable ids arrive as deleted + created', async () => {
+  it('moves without immutable ids arrive as deleted (where it left) + created (where it went)', async () => {
+    const other = sim.addCalendar(adele, 'Archive');
     await subscribe(sim, token, receiver, { userId: adele, immutable: false });
+    await subscribe(sim, token, receiver, {
+      userId: adele,
+      immutable: false,
+      resource: `/users/${adele}/calendars/${other.id}/events`,
+    });
     const e = sim.createEvent(adele, { subject: 'm' });
-    const moved = sim.moveEvent(adele, e.id);
+    const moved = sim.moveEvent(adele, e.id, other.id);
     await sim.settled();
     expect(receiver.notifications().map((n) => [n.changeType, n.resourceData.id])).toEqual([
       ['created', e.id],

@@ -68,7 +68,7 @@ describe('resources: events, $batch and calendarView/delta', () => {
       expect(imm.body.id).toBe(e.immutableId);
       expect(imm.headers['preference-applied']).toBe('IdType="ImmutableId"');
 
-      const moved = sim.moveEvent(user, e.id, 'archive');
+      const moved = sim.moveEvent(user, e.id, sim.addCalendar(user, 'Archive').id);
       expect(moved.id).not.toBe(e.id);
       expect((await call(sim, 'GET', `/v1.0/users/${user}/events/${e.id}`, { token })).status).toBe(404);
       const byImmutable = await call(sim, 'GET', `/v1.0/users/${user}/events/${e.immutableId}`, {

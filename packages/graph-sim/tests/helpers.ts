@@ -161,6 +161,8 @@ export async function subscribe(
     clientState?: string;
     immutable?: boolean;
     minutes?: number;
+    /** Default: the mailbox's `/users/{id}/events`. */
+    resource?: string;
   } = {},
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<any> {
@@ -172,7 +174,7 @@ export async function subscribe(
       changeType: opts.changeType ?? 'created,updated,deleted',
       notificationUrl: receiver.url,
       ...(opts.lifecycle === false ? {} : { lifecycleNotificationUrl: `${receiver.url}?lifecycle=1` }),
-      resource: `/users/${userId}/events`,
+      resource: opts.resource ?? `/users/${userId}/events`,
       expirationDateTime: futureIso(opts.minutes ?? 4000, sim),
       clientState: opts.clientState ?? 'secret-client-state',
     },

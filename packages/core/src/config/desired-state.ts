@@ -16,6 +16,16 @@ export interface DesiredEntry {
   groups: string[];
   /** Messages only: folder ids or well-known names (`inbox`, `archive` …); empty: the whole mailbox. */
   folders: string[];
+  /**
+   * Events only: which calendars of each mailbox — its default one through `/users/{id}/events` (`default`), every
+   * calendar it has, found at each timer run (`all`), or these (ids or names). One subscription per calendar.
+   */
+  calendars: 'default' | 'all' | string[];
+  /**
+   * Mailbox kinds: room mailboxes too, found through the Places API at each timer run — every room of the tenant
+   * (`all`) or the rooms of one room list (its email address).
+   */
+  rooms?: { list: string | undefined };
   changeTypes: ChangeType[];
   /** `$select` for reads (and delta where the kind allows); absent: the kind's default. */
   select: string | undefined;
@@ -46,6 +56,8 @@ const ENTRY_FIELDS = new Set([
   'users',
   'groups',
   'folders',
+  'calendars',
+  'rooms',
   'changeTypes',
   'select',
   'expandOccurrences',
@@ -56,6 +68,10 @@ const ENTRY_FIELDS = new Set([
 ]);
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
+/** A calendar's name as Outlook allows it: 1..255 characters, no control characters. */
+// eslint-disable-next-line no-control-regex
+const CALENDAR_REF = /^[^\u0000-\u001f\u007f]{1,255}$/;
+const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}$/;
 
 /**
  * Parses the desired-state file's text: `{ "subscriptions": [ entry, … ] }` (or the bare list). Every problem is
@@ -118,11 +134,13 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   const folders = ids('folders', ITEM_ID, 'mail folder ids or well-known names (inbox, archive …)');
   if (folders.length && kind.name !== 'messages') problems.push(`${label}: folders apply to messages only.`);
   if (folders.length > MAX_FOLDERS) problems.push(`${label}: at most ${MAX_FOLDERS} folders per entry.`);
-  if (kind.scope === 'mailbox' && !users.length && !groups.length)
-    problems.push(`${label}: name the mailboxes with users and/or groups.`);
-  if (kind.scope === 'tenant' && (users.length || groups.length))
+  const calendars = parseCalendars(e.calendars, kind.name, label, problems);
+  const rooms = parseRooms(e.rooms, label, problems);
+  if (kind.scope === 'mailbox' && !users.length && !groups.length && !rooms)
+    problems.push(`${label}: name the mailboxes with users, groups and/or rooms.`);
+  if (kind.scope === 'tenant' && (users.length || groups.length || e.rooms !== undefined))
     problems.push(
-      `${label}: ${kind.name} is tenant-wide: one subscription covers the tenant; leave out users and groups.`,
+      `${label}: ${kind.name} is tenant-wide: one subscription covers the tenant; leave out users, groups and rooms.`,
     );
   const changeTypes = parseChangeTypes(e.changeTypes, kind.changeTypes, kind.defaultChangeTypes, label, problems);
   if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
@@ -159,6 +177,8 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     users,
     groups,
     folders,
+    calendars,
+    ...(rooms ? { rooms } : {}),
     changeTypes,
     select: typeof e.select === 'string' ? e.select : undefined,
     ...(expandOccurrences ? { expandOccurrences } : {}),
@@ -167,6 +187,39 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     ...(typeof e.snapshot === 'boolean' ? { snapshot: e.snapshot } : {}),
     ...(typeof sweep === 'number' ? { sweepHours: sweep } : {}),
   };
+}
+
+/** `calendars`: `"default"` (also when absent), `"all"`, or a list of calendar ids or names; events only. */
+function parseCalendars(value: unknown, kind: KindName, label: string, problems: string[]): DesiredEntry['calendars'] {
+  if (value === undefined || value === 'default') return 'default';
+  if (kind !== 'events') {
+    problems.push(`${label}: calendars apply to events only.`);
+    return 'default';
+  }
+  if (value === 'all') return 'all';
+  if (
+    !Array.isArray(value) ||
+    !value.length ||
+    !value.every((c): c is string => typeof c === 'string' && CALENDAR_REF.test(c) && c.trim() === c)
+  ) {
+    problems.push(
+      `${label}: calendars must be "default", "all" or a list of calendar ids or names, got ${JSON.stringify(value)?.slice(0, 200)}.`,
+    );
+    return 'default';
+  }
+  if (value.length > MAX_FOLDERS) problems.push(`${label}: at most ${MAX_FOLDERS} calendars per entry.`);
+  return [...new Set(value)];
+}
+
+/** `rooms`: `true` (every room of the tenant) or a room list's email address. */
+function parseRooms(value: unknown, label: string, problems: string[]): DesiredEntry['rooms'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { list: undefined };
+  if (typeof value === 'string' && EMAIL.test(value)) return { list: value.toLowerCase() };
+  problems.push(
+    `${label}: rooms must be true (every room of the tenant) or a room list's email address, got ${JSON.stringify(value)?.slice(0, 120)}.`,
+  );
+  return undefined;
 }
 
 /** `expandOccurrences`: `{ "futureDays": 90, "pastDays": 0 }` (or just the number of future days), events only. */

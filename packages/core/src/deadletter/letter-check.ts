@@ -113,7 +113,7 @@ export class LetterCheck {
   /**
    * Whether the desired state still names the subscription's target: an entry of its tenant and kind that names
    * the mailbox, directly or through groups (whose members only the manager's last run knows: its stored
-   * subscription is the evidence), and covers the folder (no folders: the whole mailbox).
+   * subscription is the evidence), and covers the folder or calendar (no folders: the whole mailbox).
    */
   private desires(subscription: SubscriptionRecord, kind: ResourceKind): boolean {
     if (!this.desired) return true;
@@ -122,8 +122,13 @@ export class LetterCheck {
       (d) =>
         d.tenantId === subscription.tenantId.toLowerCase() &&
         d.kind === kind.name &&
-        (kind.scope === 'tenant' || d.users.includes(userId) || d.groups.length > 0) &&
-        (subscription.folderId === undefined ? !d.folders.length : d.folders.includes(subscription.folderId)),
+        (kind.scope === 'tenant' || d.users.includes(userId) || d.groups.length > 0 || d.rooms !== undefined) &&
+        (subscription.folderId === undefined
+          ? !d.folders.length && d.calendars === 'default'
+          : d.folders.includes(subscription.folderId) ||
+            // A calendar named by name, or found by `all`: its id is known only to the manager's last run, whose
+            // stored subscription is the evidence (as for a group's members).
+            (kind.name === 'events' && d.calendars !== 'default')),
     );
   }
 }

@@ -21,6 +21,15 @@ export function desiredCoverage(desired: DesiredEntry[]): Coverage {
       (d) => d.kind === kind.name && d.tenantId === tenantId.toLowerCase() && d.users.includes(userId.toLowerCase()),
     );
     if (!entries.length) return undefined;
+    // Events: `all` covers every calendar, a list its calendars, `default` the default one ('': the target
+    // without a calendar id, /users/{id}/events).
+    if (kind.name === 'events')
+      return {
+        wholeMailbox: entries.some((d) => d.calendars === 'all'),
+        folders: entries.flatMap((d) =>
+          Array.isArray(d.calendars) ? d.calendars : d.calendars === 'default' ? [''] : [],
+        ),
+      };
     return { wholeMailbox: entries.some((d) => !d.folders.length), folders: entries.flatMap((d) => d.folders) };
   };
 }
@@ -35,7 +44,9 @@ const MAX_FOLDERS = 10_000;
  * it. So an item read for a folder target is checked against the folder's own id (resolved from Graph once,
  * since the desired state may name it `inbox`); one found elsewhere is reduced to its id and where it is now —
  * the genuine case is a message moved out, which the folder's consumers should hear of, but not read — unless
- * that other folder (or the whole mailbox) is subscribed too, by the desired state.
+ * that other folder (or the whole mailbox) is subscribed too, by the desired state. Calendars are folders here:
+ * an event read for a calendar's subscription, or for `/users/{id}/events` (the default calendar only), is checked
+ * against that calendar.
  */
 export class FolderScope {
   private readonly ids = new Map<string, Promise<FetchOutcome>>();
@@ -55,11 +66,11 @@ export class FolderScope {
     deadline: number,
   ): Promise<FetchOutcome> {
     const container = kind.container;
-    if (outcome.kind !== 'found' || !target.folderId || !container) return outcome;
+    if (outcome.kind !== 'found' || !container || (!target.folderId && !container.wholeIsFolder)) return outcome;
     const folder = await this.folder(tenantId, kind, target, deadline);
     // Not known whether it is in the folder: produced unenriched and repaired, never produced unchecked.
     if (folder.kind === 'failed') return { kind: 'failed', reason: 'folder_unresolved' };
-    const where = outcome.item[container.field];
+    const where = container.where ? container.where(outcome.item) : outcome.item[container.field];
     if (folder.kind === 'found' && typeof where === 'string' && where === folder.item.id) return outcome;
     // In a folder graph2kafka subscribes to anyway (a move between two watched folders): nothing to keep from
     // anyone, and the whole item keeps a compacted topic's latest value of that key complete.
@@ -67,7 +78,10 @@ export class FolderScope {
       return outcome;
     return {
       kind: 'found',
-      item: { id: outcome.item.id, [container.field]: typeof where === 'string' ? where : null },
+      item: {
+        id: outcome.item.id,
+        [container.field]: typeof where === 'string' ? outcome.item[container.field] : null,
+      },
       outside: true,
     };
   }
@@ -83,15 +97,21 @@ export class FolderScope {
     if (!covered) return false;
     if (covered.wholeMailbox) return true;
     for (const ref of covered.folders) {
-      if (ref === target.folderId) continue;
-      const other = await this.folder(tenantId, kind, { ...target, folderId: ref }, deadline);
+      // '' names the target without a folder (events: the default calendar).
+      if (ref === (target.folderId ?? '')) continue;
+      const other = await this.folder(
+        tenantId,
+        kind,
+        ref ? { ...target, folderId: ref } : { userId: target.userId! },
+        deadline,
+      );
       if (other.kind === 'found' && other.item.id === folderId) return true;
     }
     return false;
   }
 
   private folder(tenantId: string, kind: ResourceKind, target: Target, deadline: number): Promise<FetchOutcome> {
-    const key = `${tenantId.toLowerCase()}|${target.userId ?? ''}|${target.folderId}`;
+    const key = `${tenantId.toLowerCase()}|${target.userId ?? ''}|${target.folderId ?? ''}`;
     let known = this.ids.get(key);
     if (!known) {
       if (this.ids.size >= MAX_FOLDERS) this.ids.delete(this.ids.keys().next().value!);

@@ -90,6 +90,8 @@ export const messages: ResourceKind = {
   container: {
     field: 'parentFolderId',
     path: (t) => `/users/${seg(user(t))}/mailFolders/${seg(t.folderId ?? '')}?$select=id`,
+    recordField: 'folderId',
+    wholeIsFolder: false,
   },
   subscriptionResource: (t) =>
     t.folderId ? `/users/${user(t)}/mailFolders/${t.folderId}/messages` : `/users/${user(t)}/messages`,

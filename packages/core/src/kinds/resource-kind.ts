@@ -9,8 +9,9 @@ export type ChangeType = 'created' | 'updated' | 'deleted';
 export type LifecycleEventName = 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
 
 /**
- * What one subscription watches: a mailbox (user object id, lower-case), for some kinds one folder of it.
- * Tenant-wide kinds leave `userId` out.
+ * What one subscription watches: a mailbox (user object id, lower-case), for some kinds one folder of it — a mail
+ * folder for messages, a calendar (Exchange keeps calendars as folders) for events. Tenant-wide kinds leave
+ * `userId` out.
  */
 export interface Target {
   userId?: string;
@@ -89,7 +90,20 @@ export interface ResourceKind {
    * the target folder's own id (the desired state may name it `inbox`). Items read for a folder target are
    * checked against it (see FolderScope).
    */
-  readonly container?: { field: string; path(target: Target): string };
+  readonly container?: {
+    /** The item property that says where it is (copied as it is into an item seen outside the target). */
+    field: string;
+    /** The folder's id in that property, where it is not the property itself (an expanded `calendar`). */
+    where?(item: Record<string, unknown>): unknown;
+    path(target: Target): string;
+    /** What records call the target's folder: `folderId` (mail folders) or `calendarId`. */
+    recordField: 'folderId' | 'calendarId';
+    /**
+     * Whether a target without a folder is one folder too, and confined like one: `/users/{id}/events` watches the
+     * default calendar only, though a read of an event by id finds it in any calendar.
+     */
+    wholeIsFolder: boolean;
+  };
   /**
    * Collections read with each item and set on it (a group's `members`, as `{ id, @odata.type }`): every path
    * that turns a read into a record does so, so a membership change reaches Kafka as the group's new member

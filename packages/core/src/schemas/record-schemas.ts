@@ -38,7 +38,8 @@ const emailAddress = {
 /**
  * What is stable of each kind's item: the properties its default read or `$select` returns, typed; everything
  * else a subscription's own `select` may add is allowed (Graph's resource, not ours). Only `id` is required: an
- * item seen outside its folder holds `id` and `parentFolderId` alone, and a rich item only what its `$select` says.
+ * item seen outside its folder holds `id` and `parentFolderId` alone (an event outside its calendar, `id` and
+ * `calendar`), and a rich item only what its `$select` says.
  */
 const ITEM_PROPERTIES: Record<KindName, Record<string, unknown>> = {
   events: {
@@ -53,6 +54,8 @@ const ITEM_PROPERTIES: Record<KindName, Record<string, unknown>> = {
     seriesMasterId: nullableString,
     recurrence: { type: ['object', 'null'] },
     cancelledOccurrences: { type: 'array', items: string },
+    // A calendar target's reads expand it to its id: the calendar the event is in.
+    calendar: { type: ['object', 'null'], properties: { id: string } },
     organizer: emailAddress,
     attendees: { type: 'array', items: { type: 'object' } },
     changeKey: string,
@@ -145,7 +148,7 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
     tenantId: lowerGuidish,
     ...(mailbox ? { userId: lowerGuidish } : {}),
     [kind.idField]: string,
-    ...(kind.name === 'messages' ? { folderId: string } : {}),
+    ...(kind.container ? { [kind.container.recordField]: string } : {}),
     resource: string,
     subscriptionId: string,
     notificationId: nullableString,
@@ -156,12 +159,12 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
     gone: { type: 'boolean' },
     deleteConfirmed: { type: ['boolean', 'null'] },
     reducedProperties: { type: ['array', 'null'], items: string },
-    ...(kind.name === 'messages' ? { outsideFolder: { const: true } } : {}),
+    ...(kind.container ? { outsideFolder: { const: true } } : {}),
     ...(occurrence ? { seriesMasterId: string } : {}),
     fromNotification: { const: true },
     [kind.itemField]: itemSchema(kind, occurrence),
   };
-  const optional = new Set(['folderId', 'outsideFolder', 'fromNotification']);
+  const optional = new Set(['folderId', 'calendarId', 'outsideFolder', 'fromNotification']);
   return {
     $schema: SCHEMA_DIALECT,
     $id: schemaIdFor(kind.name, occurrence, 'value'),

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config, SubscriptionSettings } from '../config/config.ts';
+import type { DesiredEntry } from '../config/desired-state.ts';
+import { ITEM_ID } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
 import { KINDS, kindOf, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
@@ -92,6 +94,15 @@ const sameTarget = (r: SubscriptionRecord, s: MailboxSyncState): boolean =>
   r.userId.toLowerCase() === s.userId.toLowerCase() &&
   (r.folderId ?? '') === (s.folderId ?? '');
 
+/** Mailboxes whose calendars are listed at once by a run. */
+const CALENDAR_LISTINGS_AT_ONCE = 16;
+
+/** Calendars subscribed per mailbox at most (`calendars: "all"`), as a desired-state list allows. */
+const MAX_CALENDARS_PER_MAILBOX = 50;
+
+/** Room mailbox ids kept per instance (address → object id never changes). */
+const MAX_ROOM_IDS = 100_000;
+
 /** Delta rounds run at once by one timer run (each is a few sequential Graph requests). */
 const ROUNDS_AT_ONCE = 8;
 type RoundMode = 'snapshot' | 'resync' | 'sweep';
@@ -172,6 +183,8 @@ export class SubscriptionManager {
   private readonly store: SubscriptionStore;
   private readonly resyncer: Resyncer;
   private readonly logger: Logger;
+  /** Room mailboxes' object ids by tenant and address (see `rooms`). */
+  private readonly roomIds = new Map<string, string>();
   /** Graph's time: expirations are judged against it (tests pass graph-sim's simulated clock). */
   private readonly now: () => number;
 
@@ -284,13 +297,23 @@ export class SubscriptionManager {
           throw new Error(`${entry.source}: reading group ${group} failed: ${(err as Error).message}`, { cause: err });
         }
       }
-      const users = [...new Set([...entry.users, ...members].map((u) => u.toLowerCase()))];
-      const targets: Target[] =
-        kind.scope === 'tenant'
-          ? [{}]
-          : users.flatMap((userId) =>
-              entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }],
-            );
+      const rooms = entry.rooms ? await this.rooms(tenantId, entry) : [];
+      const users = [...new Set([...entry.users, ...members, ...rooms].map((u) => u.toLowerCase()))];
+      const targets: Target[] = [];
+      if (kind.scope === 'tenant') targets.push({});
+      else if (entry.calendars !== 'default') {
+        // One listing per mailbox, several at once (a run over thousands of mailboxes would not fit its share
+        // one by one); each mailbox's targets kept in the users' order.
+        const perUser: Target[][] = [];
+        await forEachLimited([...users.entries()], CALENDAR_LISTINGS_AT_ONCE, async ([i, userId]) => {
+          perUser[i] = await this.calendarTargets(tenantId, userId, entry);
+        });
+        targets.push(...perUser.flat());
+      } else
+        for (const userId of users)
+          targets.push(
+            ...(entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }]),
+          );
       const rich = entry.mode === 'rich';
       // A rich subscription names what Graph sends in its resource (Graph requires a $select there).
       const richSelect = rich ? (entry.select ?? kind.rich!.defaultSelect) : undefined;
@@ -314,6 +337,78 @@ export class SubscriptionManager {
       }
     }
     return wants;
+  }
+
+  /**
+   * The room mailboxes an entry names, from the Places API at each run (a room added to the tenant or its list is
+   * subscribed by the next run, one removed is unsubscribed). Places give addresses; a mailbox's object id is read
+   * once per address and kept, since it never changes. A failed listing keeps the tenant as it is (as for groups).
+   */
+  private async rooms(tenantId: string, entry: DesiredEntry): Promise<string[]> {
+    let addresses: string[];
+    try {
+      addresses = await this.api.roomAddresses(tenantId, entry.rooms!.list);
+    } catch (err) {
+      throw new Error(`${entry.source}: listing rooms failed: ${(err as Error).message}`, { cause: err });
+    }
+    const ids: string[] = [];
+    for (const address of new Set(addresses)) {
+      const key = `${tenantId}|${address}`;
+      let id = this.roomIds.get(key);
+      if (id === undefined) {
+        try {
+          id = await this.api.mailboxId(tenantId, address);
+        } catch (err) {
+          throw new Error(`${entry.source}: reading room ${address} failed: ${(err as Error).message}`, { cause: err });
+        }
+        // A place with no mailbox behind it (Graph's docs allow one) has no calendar to subscribe to.
+        if (id === undefined) {
+          this.logger.warn('a room of the Places API has no mailbox; left out', { tenantId, address });
+          continue;
+        }
+        if (this.roomIds.size >= MAX_ROOM_IDS) this.roomIds.delete(this.roomIds.keys().next().value!);
+        this.roomIds.set(key, id);
+      }
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * One target per calendar an events entry names in a mailbox: every calendar it has now (`all`), or those its
+   * list names by id or by name (a name matches case-insensitively; one not found is left out and logged, and a
+   * subscription to it is removed like any other target no longer wanted). A failed listing keeps the tenant as
+   * it is, so a calendar is never unsubscribed because Graph did not answer.
+   */
+  private async calendarTargets(tenantId: string, userId: string, entry: DesiredEntry): Promise<Target[]> {
+    let calendars: Array<{ id: string; name: string }>;
+    try {
+      calendars = await this.api.calendars(tenantId, userId);
+    } catch (err) {
+      throw new Error(`${entry.source}: listing the calendars of ${userId} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const wanted =
+      entry.calendars === 'all'
+        ? calendars
+        : (entry.calendars as string[]).flatMap((ref) => {
+            const found =
+              calendars.find((c) => c.id === ref) ?? calendars.find((c) => c.name.toLowerCase() === ref.toLowerCase());
+            if (!found) this.logger.warn('a calendar the desired state names was not found', { userId, calendar: ref });
+            return found ? [found] : [];
+          });
+    // An id that is not one Graph's paths take is never put in a subscription resource.
+    const ids = [...new Set(wanted.map((c) => c.id))].filter((id) => ITEM_ID.test(id));
+    // Whoever owns a mailbox can add calendars to it; `all` must not let them spend the app's subscriptions (Graph
+    // caps them per mailbox, across apps) or its renewal quota. The first ones Graph lists win.
+    if (ids.length > MAX_CALENDARS_PER_MAILBOX)
+      this.logger.warn('a mailbox has more calendars than graph2kafka subscribes to; the rest are left out', {
+        userId,
+        calendars: ids.length,
+        subscribed: MAX_CALENDARS_PER_MAILBOX,
+      });
+    return ids.slice(0, MAX_CALENDARS_PER_MAILBOX).map((folderId) => ({ userId, folderId }));
   }
 
   private async reconcileTenant(

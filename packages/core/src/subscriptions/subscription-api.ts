@@ -39,6 +39,11 @@ export interface SubscriptionApiLimits {
 }
 
 const MAX_ATTEMPTS = 8;
+/**
+ * Target-finding reads per tenant per 20 s (200 a second): far under Graph's per-app limit (130,000 per 10 s), and
+ * one per mailbox, far under its per-mailbox one.
+ */
+const READS_PER_20S = 4_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 /** Graph's `/subscriptions`, paced under its throttles, retrying 429/5xx after Retry-After. */
@@ -47,12 +52,19 @@ export class SubscriptionApi {
   private readonly writes: Pacer;
   private readonly reauths: Pacer;
   private readonly lists: Pacer;
+  /**
+   * Reads that find targets (a mailbox's calendars, the Places API's rooms, a room's mailbox id): ordinary Graph
+   * reads, not the subscription list, so they do not spend its 25-per-20-s quota — a run over many mailboxes
+   * would otherwise wait on it.
+   */
+  private readonly reads: Pacer;
 
   constructor(graph: GraphClient, limits: SubscriptionApiLimits) {
     this.graph = graph;
     this.writes = new Pacer(limits.writesPer20s, 20_000, Date.now, limits.writesPer20sPerApp);
     this.reauths = new Pacer(limits.reauthorizePer20s, 20_000, Date.now, limits.reauthorizePer20sPerApp);
     this.lists = new Pacer(limits.listPer20s, 20_000, Date.now, limits.listPer20sPerApp);
+    this.reads = new Pacer(READS_PER_20S, 20_000, Date.now, READS_PER_20S * 4);
   }
 
   /** The user members of a group (transitive members are not followed), paging through nextLink. */
@@ -71,6 +83,55 @@ export class SubscriptionApi {
       next = page['@odata.nextLink'];
     }
     return ids;
+  }
+
+  /** A mailbox's calendars (id and name), paging through nextLink. */
+  async calendars(tenantId: string, userId: string): Promise<Array<{ id: string; name: string }>> {
+    return this.pages(
+      tenantId,
+      `/users/${encodeURIComponent(userId)}/calendars?$select=id,name&$top=100`,
+      `list the calendars of ${userId}`,
+      (c: { id?: unknown; name?: unknown }) =>
+        typeof c.id === 'string' ? [{ id: c.id, name: typeof c.name === 'string' ? c.name : '' }] : [],
+    );
+  }
+
+  /**
+   * The addresses of the tenant's room mailboxes, from the Places API: every room, or those of one room list
+   * (named by its email address).
+   */
+  async roomAddresses(tenantId: string, roomList: string | undefined): Promise<string[]> {
+    const path = roomList
+      ? `/places/${encodeURIComponent(roomList)}/microsoft.graph.roomlist/rooms?$top=100`
+      : '/places/microsoft.graph.room?$top=100';
+    return this.pages(
+      tenantId,
+      path,
+      `list the rooms${roomList ? ` of room list ${roomList}` : ''}`,
+      (r: { emailAddress?: unknown }) => (typeof r.emailAddress === 'string' ? [r.emailAddress.toLowerCase()] : []),
+    );
+  }
+
+  /** A mailbox's object id from its address; undefined when the directory has no such user. */
+  async mailboxId(tenantId: string, address: string): Promise<string | undefined> {
+    const res = await this.send(this.reads, tenantId, 'GET', `/users/${encodeURIComponent(address)}?$select=id`);
+    if (res.status === 404) return undefined;
+    this.expect(res, [200], `read the mailbox id of ${address}`);
+    const id = (res.body as { id?: unknown }).id;
+    return typeof id === 'string' ? id.toLowerCase() : undefined;
+  }
+
+  private async pages<R, T>(tenantId: string, first: string, what: string, take: (item: R) => T[]): Promise<T[]> {
+    const out: T[] = [];
+    let next: string | undefined = first;
+    while (next) {
+      const res = await this.send(this.reads, tenantId, 'GET', next);
+      this.expect(res, [200], what);
+      const page = res.body as { value?: R[]; '@odata.nextLink'?: string };
+      out.push(...(Array.isArray(page.value) ? page.value.flatMap(take) : []));
+      next = page['@odata.nextLink'];
+    }
+    return out;
   }
 
   async list(tenantId: string): Promise<GraphSubscription[]> {

@@ -2,7 +2,7 @@ import { GraphError, SimUsageError } from '../errors.ts';
 import { graphErrorResponse, json, usageErrorResponse } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import type { GraphSim } from '../sim.ts';
-import type { SimRequest, SimResponse, Subscription } from '../types.ts';
+import type { MailboxPurpose, SimRequest, SimResponse, Subscription } from '../types.ts';
 
 function body(req: SimRequest): Record<string, unknown> {
   if (!req.body.trim()) return {};
@@ -71,6 +71,18 @@ export function controlRouter(sim: GraphSim): Router<void> {
           ...(typeof b.id === 'string' ? { id: b.id } : {}),
           userPrincipalName: str(b.userPrincipalName, 'userPrincipalName'),
           ...(typeof b.displayName === 'string' ? { displayName: b.displayName } : {}),
+          ...(b.userPurpose !== undefined ? { userPurpose: str(b.userPurpose, 'userPurpose') as MailboxPurpose } : {}),
+          ...(b.roomList !== undefined ? { roomList: str(b.roomList, 'roomList') } : {}),
+        }),
+      );
+    })
+    .add('POST', '/_sim/tenants/:tenantId/roomLists', (req, p) => {
+      const b = body(req);
+      return json(
+        201,
+        sim.addRoomList(p.tenantId!, {
+          displayName: str(b.displayName, 'displayName'),
+          emailAddress: str(b.emailAddress, 'emailAddress'),
         }),
       );
     })
@@ -152,7 +164,19 @@ export function controlRouter(sim: GraphSim): Router<void> {
       json(200, sim.deleteItem('contacts', p.userId!, p.itemId!)),
     )
     .add('GET', '/_sim/users/:userId/events', (_req, p) => json(200, { value: sim.listEvents(p.userId!) }))
-    .add('POST', '/_sim/users/:userId/events', (req, p) => json(201, sim.createEvent(p.userId!, body(req))))
+    .add('POST', '/_sim/users/:userId/events', (req, p) => {
+      const { calendarId, ...fields } = body(req);
+      if (calendarId !== undefined && typeof calendarId !== 'string')
+        throw new SimUsageError('calendarId must be a string');
+      return json(201, sim.createEvent(p.userId!, fields, calendarId));
+    })
+    .add('GET', '/_sim/users/:userId/calendars', (_req, p) => json(200, { value: sim.listCalendars(p.userId!) }))
+    .add('POST', '/_sim/users/:userId/calendars', (req, p) =>
+      json(201, sim.addCalendar(p.userId!, str(body(req).name, 'name'))),
+    )
+    .add('DELETE', '/_sim/users/:userId/calendars/:calendarId', (_req, p) =>
+      json(200, sim.removeCalendar(p.userId!, p.calendarId!)),
+    )
     .add('PATCH', '/_sim/users/:userId/events/:eventId', (req, p) =>
       json(200, sim.updateEvent(p.userId!, p.eventId!, body(req))),
     )
@@ -161,10 +185,7 @@ export function controlRouter(sim: GraphSim): Router<void> {
     )
     .add('POST', '/_sim/users/:userId/events/:eventId/move', (req, p) => {
       const b = body(req);
-      return json(
-        200,
-        sim.moveEvent(p.userId!, p.eventId!, typeof b.calendarId === 'string' ? b.calendarId : undefined),
-      );
+      return json(200, sim.moveEvent(p.userId!, p.eventId!, str(b.calendarId, 'calendarId')));
     })
     .add('POST', '/_sim/users/:userId/password-reset', (_req, p) =>
       json(200, { removedSubscriptions: sim.resetPassword(p.userId!).map((s) => s.id) }),

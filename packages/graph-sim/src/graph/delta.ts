@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { occurrenceId, renderEvent, renderOccurrence, type Calendar, type StoredEvent } from '../calendar.ts';
-import { GraphError } from '../errors.ts';
+import { GraphError, notFound } from '../errors.ts';
 import { graphJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
-import type { SimUser } from '../types.ts';
+import type { SimRequest, SimResponse, SimUser } from '../types.ts';
 import type { GraphContext } from './graph-context.ts';
 import type { SimZone } from '../time-zones.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
@@ -11,6 +11,8 @@ import { parsePrefer, preferenceApplied } from './prefer.ts';
 /** What a `$skiptoken`/`$deltatoken` stands for. Signed, so a client can only hand back what it was given. */
 interface SyncState {
   u: string;
+  /** The calendar tracked; `undefined` in tokens of the default calendar's path. */
+  c?: string;
   s: number;
   e: number;
   /** Changes after this sequence number are in this round. `-1`: the initial round (all live events). */
@@ -43,45 +45,58 @@ export class DeltaService {
   }
 
   addRoutes(router: Router<GraphContext>): void {
-    router.add('GET', '/users/:userId/calendarView/delta', (req, _p, ctx) => {
-      const user = ctx.user!;
-      for (const name of UNSUPPORTED) {
-        if (req.query.has(name)) {
-          throw new GraphError(
-            400,
-            'ErrorInvalidUrlQuery',
-            `The following parameters are not supported with change tracking over the 'CalendarView' resource: '${name}'.`,
-          );
-        }
-      }
-      const prefs = parsePrefer(req.headers.prefer);
-      const pageSize = Math.min(prefs.maxPageSize ?? this.defaultPageSize, 1000);
-      const token = req.query.get('$deltatoken') ?? req.query.get('$skiptoken');
-      const state =
-        token !== null
-          ? this.decode(token, user, ctx)
-          : this.initial(user, req.query.get('startDateTime'), req.query.get('endDateTime'));
-      if (req.query.has('$deltatoken')) {
-        // A delta link marks a position; using it opens a round of everything changed since, up to now.
-        state.after = state.upto;
-        state.upto = this.calendar.currentSeq;
-        state.off = 0;
-      }
-      const items = this.items(user, state, prefs.immutableIds, ctx.graphBase, prefs.timeZone);
-      const page = items.slice(state.off, state.off + pageSize);
-      const more = state.off + page.length < items.length;
-      const link = more
-        ? { '@odata.nextLink': this.link(ctx, user, '$skiptoken', { ...state, off: state.off + page.length }) }
-        : { '@odata.deltaLink': this.link(ctx, user, '$deltatoken', { ...state, off: 0 }) };
-      return graphJson(
-        200,
-        { '@odata.context': `${ctx.graphBase}/$metadata#Collection(event)`, ...link, value: page },
-        preferenceApplied(prefs),
-      );
-    });
+    // The default calendar's view, or (as Graph's delta-query-events guide describes) another calendar's: each
+    // calendar is tracked on its own.
+    router.add('GET', '/users/:userId/calendarView/delta', (req, _p, ctx) => this.round(req, ctx, undefined));
+    router.add('GET', '/users/:userId/calendars/:calendarId/calendarView/delta', (req, p, ctx) =>
+      this.round(req, ctx, p.calendarId),
+    );
   }
 
-  private initial(user: SimUser, start: string | null, end: string | null): SyncState {
+  private round(req: SimRequest, ctx: GraphContext, calendarRef: string | undefined): SimResponse {
+    const user = ctx.user!;
+    const calendar =
+      calendarRef === undefined
+        ? this.calendar.calendars.defaultOf(user.id)
+        : this.calendar.calendars.list(user.id).find((c) => c.id === calendarRef);
+    if (!calendar) throw notFound();
+    for (const name of UNSUPPORTED) {
+      if (req.query.has(name)) {
+        throw new GraphError(
+          400,
+          'ErrorInvalidUrlQuery',
+          `The following parameters are not supported with change tracking over the 'CalendarView' resource: '${name}'.`,
+        );
+      }
+    }
+    const prefs = parsePrefer(req.headers.prefer);
+    const pageSize = Math.min(prefs.maxPageSize ?? this.defaultPageSize, 1000);
+    const token = req.query.get('$deltatoken') ?? req.query.get('$skiptoken');
+    const state =
+      token !== null
+        ? this.decode(token, user, ctx, calendarRef)
+        : this.initial(user, req.query.get('startDateTime'), req.query.get('endDateTime'), calendarRef);
+    if ((state.c ?? undefined) !== calendarRef) throw this.gone(ctx, user, calendarRef);
+    if (req.query.has('$deltatoken')) {
+      // A delta link marks a position; using it opens a round of everything changed since, up to now.
+      state.after = state.upto;
+      state.upto = this.calendar.currentSeq;
+      state.off = 0;
+    }
+    const items = this.items(user, calendar.id, state, prefs.immutableIds, ctx.graphBase, prefs.timeZone);
+    const page = items.slice(state.off, state.off + pageSize);
+    const more = state.off + page.length < items.length;
+    const link = more
+      ? { '@odata.nextLink': this.link(ctx, user, '$skiptoken', { ...state, off: state.off + page.length }) }
+      : { '@odata.deltaLink': this.link(ctx, user, '$deltatoken', { ...state, off: 0 }) };
+    return graphJson(
+      200,
+      { '@odata.context': `${ctx.graphBase}/$metadata#Collection(event)`, ...link, value: page },
+      preferenceApplied(prefs),
+    );
+  }
+
+  private initial(user: SimUser, start: string | null, end: string | null, calendarRef: string | undefined): SyncState {
     if (start === null || end === null) {
       throw new GraphError(
         400,
@@ -100,6 +115,7 @@ export class DeltaService {
     }
     return {
       u: user.id,
+      ...(calendarRef !== undefined ? { c: calendarRef } : {}),
       s,
       e,
       after: -1,
@@ -116,6 +132,7 @@ export class DeltaService {
    */
   private items(
     user: SimUser,
+    calendarId: string,
     state: SyncState,
     immutable: boolean,
     graphBase: string,
@@ -143,7 +160,7 @@ export class DeltaService {
     };
     if (state.after < 0) {
       return this.calendar
-        .forUser(user.id)
+        .forUser(user.id, calendarId)
         .filter((e) => e.seq <= state.upto)
         .sort((a, b) => a.seq - b.seq)
         .flatMap((e) =>
@@ -154,7 +171,7 @@ export class DeltaService {
               : [],
         );
     }
-    const { events, removals } = this.calendar.changesBetween(user.id, state.after, state.upto);
+    const { events, removals } = this.calendar.changesBetween(user.id, calendarId, state.after, state.upto);
     const entries: Array<{ seq: number; items: Record<string, unknown>[] }> = [];
     for (const e of events)
       entries.push({
@@ -168,7 +185,7 @@ export class DeltaService {
             ],
       });
     for (const r of removals) {
-      if (r.restOnly && immutable) continue;
+      // The event left this calendar (deleted, or moved to another): gone from this view under either id.
       const masterId = immutable ? r.immutableId : r.restId;
       entries.push({
         seq: r.seq,
@@ -185,22 +202,29 @@ export class DeltaService {
   private link(ctx: GraphContext, user: SimUser, name: string, state: SyncState): string {
     const body = Buffer.from(JSON.stringify(state)).toString('base64url');
     const sig = createHmac('sha256', this.key).update(body).digest('base64url');
-    return `${ctx.graphBase}/users/${user.id}/calendarView/delta?${name}=${body}.${sig}`;
+    return `${ctx.graphBase}${viewPath(user, state.c)}?${name}=${body}.${sig}`;
   }
 
-  private decode(token: string, user: SimUser, ctx: GraphContext): SyncState {
+  private gone(
+    ctx: GraphContext,
+    user: SimUser,
+    calendarRef: string | undefined,
+    range?: { s: number; e: number },
+  ): GraphError {
+    const restart = range
+      ? `${ctx.graphBase}${viewPath(user, calendarRef)}?startDateTime=${new Date(range.s).toISOString()}&endDateTime=${new Date(range.e).toISOString()}`
+      : `${ctx.graphBase}${viewPath(user, calendarRef)}?$deltatoken=`;
+    return new GraphError(
+      410,
+      'SyncStateNotFound',
+      'The sync state is invalid or expired. Restart the synchronization from the Location header, without a token.',
+      { Location: restart },
+    );
+  }
+
+  private decode(token: string, user: SimUser, ctx: GraphContext, calendarRef: string | undefined): SyncState {
     const [body, sig] = token.split('.');
-    const gone = (range?: { s: number; e: number }): GraphError => {
-      const restart = range
-        ? `${ctx.graphBase}/users/${user.id}/calendarView/delta?startDateTime=${new Date(range.s).toISOString()}&endDateTime=${new Date(range.e).toISOString()}`
-        : `${ctx.graphBase}/users/${user.id}/calendarView/delta?$deltatoken=`;
-      return new GraphError(
-        410,
-        'SyncStateNotFound',
-        'The sync state is invalid or expired. Restart the synchronization from the Location header, without a token.',
-        { Location: restart },
-      );
-    };
+    const gone = (range?: { s: number; e: number }): GraphError => this.gone(ctx, user, calendarRef, range);
     if (!body || !sig) throw gone();
     const expected = createHmac('sha256', this.key).update(body).digest();
     const given = Buffer.from(sig, 'base64url');
@@ -210,3 +234,8 @@ export class DeltaService {
     return state;
   }
 }
+
+const viewPath = (user: SimUser, calendarRef: string | undefined): string =>
+  calendarRef === undefined
+    ? `/users/${user.id}/calendarView/delta`
+    : `/users/${user.id}/calendars/${calendarRef}/calendarView/delta`;

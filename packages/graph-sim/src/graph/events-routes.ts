@@ -1,8 +1,9 @@
-import { renderEvent, renderOccurrence, EVENT_PROPERTIES, type Calendar } from '../calendar.ts';
+import { renderEvent, renderOccurrence, EVENT_PROPERTIES, type Calendar, type StoredEvent } from '../calendar.ts';
+import { renderCalendar, type SimCalendar } from '../calendars.ts';
 import { badRequest, GraphError, notFound } from '../errors.ts';
 import { graphJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
-import type { SimUser } from '../types.ts';
+import type { SimRequest, SimUser } from '../types.ts';
 import type { GraphContext } from './graph-context.ts';
 import { parsePrefer, preferenceApplied } from './prefer.ts';
 import { parseSelect, project } from './select.ts';
@@ -12,6 +13,19 @@ const ID_SHAPE = /^[A-Za-z0-9_\-+/=]{1,512}$/;
 
 const parseEventSelect = (raw: string | null) => parseSelect(raw, EVENT_PROPERTIES, 'event');
 
+/**
+ * `$expand=calendar` or `calendar($select=id)` (with `name` too): the calendar an event is in. Microsoft's docs
+ * show the navigation property; a user reports that on a read of one event it named a calendar that was none of
+ * the mailbox's (microsoftgraph/microsoft-graph-docs#6699) — graph-sim names the right one. Anything else is
+ * refused, as Graph refuses an expand it cannot parse.
+ */
+function parseExpand(raw: string | null): 'none' | 'id' | 'whole' {
+  if (raw === null) return 'none';
+  const m = /^calendar(?:\(\$select=([A-Za-z,]+)\))?$/i.exec(raw.trim());
+  if (!m) throw badRequest(`Parsing OData Select and Expand failed: '${raw.slice(0, 80)}' cannot be expanded.`);
+  return m[1] ? 'id' : 'whole';
+}
+
 export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar): void {
   const getEvent = (
     ctx: GraphContext,
@@ -19,17 +33,20 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     eventId: string,
     rawSelect: string | null,
     prefer: string | undefined,
+    rawExpand: string | null = null,
   ) => {
     if (!ID_SHAPE.test(eventId)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
     const select = parseEventSelect(rawSelect);
+    const expand = parseExpand(rawExpand);
     const prefs = parsePrefer(prefer);
     const event = calendar.find(user.id, eventId);
     const occurrence = event ? undefined : calendar.findOccurrence(user.id, eventId);
     if (occurrence) {
-      const body = project(
-        renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone),
-        select,
-      );
+      // An occurrence is in its series' calendar.
+      const body = {
+        ...project(renderOccurrence(occurrence, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone), select),
+        ...withCalendar(user, occurrence.master, expand),
+      };
       return graphJson(
         200,
         { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
@@ -39,17 +56,20 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     if (!event) throw notFound();
     // A REST id stops resolving once the event moved; only its immutable id (or the new REST id) still does.
     if (eventId !== event.restId && eventId !== event.immutableId) throw notFound();
-    const body = project(
-      renderEvent(
-        event,
-        user,
-        prefs.immutableIds,
-        ctx.graphBase,
-        select?.includes('cancelledOccurrences'),
-        prefs.timeZone,
+    const body = {
+      ...project(
+        renderEvent(
+          event,
+          user,
+          prefs.immutableIds,
+          ctx.graphBase,
+          select?.includes('cancelledOccurrences'),
+          prefs.timeZone,
+        ),
+        select,
       ),
-      select,
-    );
+      ...withCalendar(user, event, expand),
+    };
     return graphJson(
       200,
       { '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/events/$entity`, ...body },
@@ -57,12 +77,53 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     );
   };
 
-  router.add('GET', '/users/:userId/events/:eventId', (req, p, ctx) =>
-    getEvent(ctx, ctx.user!, p.eventId!, req.query.get('$select'), req.headers.prefer),
-  );
-  router.add('GET', '/users/:userId/calendar/events/:eventId', (req, p, ctx) =>
-    getEvent(ctx, ctx.user!, p.eventId!, req.query.get('$select'), req.headers.prefer),
-  );
+  /** The calendar an `$expand` asks for, beside the event's own properties. */
+  const withCalendar = (user: SimUser, event: StoredEvent, expand: 'none' | 'id' | 'whole') => {
+    if (expand === 'none') return {};
+    const folder = calendar.calendars.find(user.id, event.calendarId)!;
+    return { calendar: expand === 'id' ? { id: folder.id } : renderCalendar(folder, user) };
+  };
+  const calendarOf = (user: SimUser, ref: string): SimCalendar => {
+    if (!ID_SHAPE.test(ref)) throw new GraphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
+    const found = calendar.calendars.list(user.id).find((c) => c.id === ref);
+    if (!found) throw notFound();
+    return found;
+  };
+  const read = (req: SimRequest, ctx: GraphContext, eventId: string) =>
+    getEvent(ctx, ctx.user!, eventId, req.query.get('$select'), req.headers.prefer, req.query.get('$expand'));
+
+  router.add('GET', '/users/:userId/events/:eventId', (req, p, ctx) => read(req, ctx, p.eventId!));
+  router.add('GET', '/users/:userId/calendar/events/:eventId', (req, p, ctx) => read(req, ctx, p.eventId!));
+  // Graph's docs do not say whether a read through one calendar finds an event of another; graph-sim finds it
+  // (as a read through the mailbox does), so nothing that relies on the path to confine a read passes here.
+  router.add('GET', '/users/:userId/calendars/:calendarId/events/:eventId', (req, p, ctx) => {
+    calendarOf(ctx.user!, p.calendarId!);
+    return read(req, ctx, p.eventId!);
+  });
+
+  router.add('GET', '/users/:userId/calendars', (req, _p, ctx) => {
+    const user = ctx.user!;
+    return graphJson(200, {
+      '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/calendars`,
+      ...paged(req.query, calendar.calendars.list(user.id), ctx.graphBase, `/users/${user.id}/calendars`, (c) =>
+        projectCalendar(renderCalendar(c, user), req.query.get('$select')),
+      ),
+    });
+  });
+  router.add('GET', '/users/:userId/calendars/:calendarId', (req, p, ctx) => {
+    const user = ctx.user!;
+    return graphJson(200, {
+      '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/calendars/$entity`,
+      ...projectCalendar(renderCalendar(calendarOf(user, p.calendarId!), user), req.query.get('$select')),
+    });
+  });
+  router.add('GET', '/users/:userId/calendar', (req, _p, ctx) => {
+    const user = ctx.user!;
+    return graphJson(200, {
+      '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/calendar/$entity`,
+      ...projectCalendar(renderCalendar(calendar.calendars.defaultOf(user.id), user), req.query.get('$select')),
+    });
+  });
 
   // A series' occurrences in a window; Graph requires the window (and returns nothing for a single event).
   router.add('GET', '/users/:userId/events/:eventId/instances', (req, p, ctx) => {
@@ -87,8 +148,13 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
   });
 
   // What a calendar shows in a window: single events, occurrences and exceptions, never a series master.
-  router.add('GET', '/users/:userId/calendarView', (req, _p, ctx) => {
+  const calendarView = (req: SimRequest, ctx: GraphContext, calendarRef: string | undefined) => {
     const user = ctx.user!;
+    const within = calendarRef === undefined ? calendar.calendars.defaultOf(user.id) : calendarOf(user, calendarRef);
+    const path =
+      calendarRef === undefined
+        ? `/users/${user.id}/calendarView`
+        : `/users/${user.id}/calendars/${within.id}/calendarView`;
     const [from, to] = windowOf(req.query);
     const select = parseEventSelect(req.query.get('$select'));
     const prefs = parsePrefer(req.headers.prefer);
@@ -96,7 +162,7 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       200,
       {
         '@odata.context': `${ctx.graphBase}/$metadata#users('${user.id}')/calendarView`,
-        ...paged(req.query, calendar.view(user.id, from, to), ctx.graphBase, `/users/${user.id}/calendarView`, (e) =>
+        ...paged(req.query, calendar.view(user.id, from, to, within.id), ctx.graphBase, path, (e) =>
           project(
             'master' in e
               ? renderOccurrence(e, user, prefs.immutableIds, ctx.graphBase, prefs.timeZone)
@@ -107,10 +173,21 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       },
       preferenceApplied(prefs),
     );
-  });
+  };
+  // A calendar view and an event list show one calendar: `/users/{id}/…` the default one (Graph's docs:
+  // "the user's primary calendar"), `/users/{id}/calendars/{id}/…` that one.
+  router.add('GET', '/users/:userId/calendarView', (req, _p, ctx) => calendarView(req, ctx, undefined));
+  router.add('GET', '/users/:userId/calendars/:calendarId/calendarView', (req, p, ctx) =>
+    calendarView(req, ctx, p.calendarId),
+  );
+  router.add('GET', '/users/:userId/events', (req, _p, ctx) => listEvents(req, ctx, undefined));
+  router.add('GET', '/users/:userId/calendars/:calendarId/events', (req, p, ctx) => listEvents(req, ctx, p.calendarId));
 
-  router.add('GET', '/users/:userId/events', (req, _p, ctx) => {
+  function listEvents(req: SimRequest, ctx: GraphContext, calendarRef: string | undefined) {
     const user = ctx.user!;
+    const within = calendarRef === undefined ? calendar.calendars.defaultOf(user.id) : calendarOf(user, calendarRef);
+    const path =
+      calendarRef === undefined ? `/users/${user.id}/events` : `/users/${user.id}/calendars/${within.id}/events`;
     const select = parseEventSelect(req.query.get('$select'));
     const prefs = parsePrefer(req.headers.prefer);
     const top = req.query.get('$top') ?? '10';
@@ -118,11 +195,11 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
     if (!/^\d+$/.test(top) || Number(top) < 1 || Number(top) > 1000)
       throw badRequest(`Invalid value '${top}' for $top; use 1..1000.`, 'ErrorInvalidParameter');
     if (!/^\d+$/.test(skip)) throw badRequest(`Invalid value '${skip}' for $skip.`, 'ErrorInvalidParameter');
-    const all = calendar.forUser(user.id).sort((a, b) => a.createdMs - b.createdMs);
+    const all = calendar.forUser(user.id, within.id).sort((a, b) => a.createdMs - b.createdMs);
     const page = all.slice(Number(skip), Number(skip) + Number(top));
     const next =
       Number(skip) + page.length < all.length
-        ? `${ctx.graphBase}/users/${user.id}/events?$top=${top}&$skip=${Number(skip) + page.length}${select ? `&$select=${select.join(',')}` : ''}`
+        ? `${ctx.graphBase}${path}?$top=${top}&$skip=${Number(skip) + page.length}${select ? `&$select=${select.join(',')}` : ''}`
         : undefined;
     return graphJson(
       200,
@@ -135,7 +212,30 @@ export function addEventRoutes(router: Router<GraphContext>, calendar: Calendar)
       },
       preferenceApplied(prefs),
     );
-  });
+  }
+}
+
+const CALENDAR_PROPERTIES = new Set([
+  'id',
+  'name',
+  'color',
+  'hexColor',
+  'isDefaultCalendar',
+  'changeKey',
+  'canShare',
+  'canViewPrivateItems',
+  'canEdit',
+  'isRemovable',
+  'isTallyingResponses',
+  'allowedOnlineMeetingProviders',
+  'defaultOnlineMeetingProvider',
+  'owner',
+]);
+
+function projectCalendar(calendar: Record<string, unknown>, rawSelect: string | null): Record<string, unknown> {
+  const select = parseSelect(rawSelect, CALENDAR_PROPERTIES, 'calendar');
+  if (!select) return calendar;
+  return Object.fromEntries(Object.entries(calendar).filter(([k]) => k === 'id' || select.includes(k)));
 }
 
 /** The window a calendar view or an expansion needs: Graph refuses the request without both ends. */
@@ -150,7 +250,7 @@ function windowOf(query: URLSearchParams): [number, number] {
 }
 
 /** Graph's paging of a view: `$top` items (10 by default, at most 1000) and a nextLink with `$skip`. */
-function paged<T>(
+export function paged<T>(
   query: URLSearchParams,
   all: T[],
   graphBase: string,

@@ -19,6 +19,7 @@ import { addEventRoutes } from './events-routes.ts';
 import type { MailRoutes } from './mail-routes.ts';
 import type { DirectoryRoutes } from './directory-routes.ts';
 import type { GraphContext } from './graph-context.ts';
+import { addPlacesRoutes } from './places-routes.ts';
 import { addSubscriptionRoutes } from './subscription-routes.ts';
 
 export interface GraphApiDeps {
@@ -91,6 +92,7 @@ export class GraphApi {
       });
     });
     deps.delta.addRoutes(this.router);
+    addPlacesRoutes(this.router, deps.directory);
     addSubscriptionRoutes(this.router, deps.subscriptions);
     this.mailboxConcurrency = new ConcurrencyLimiter(deps.options.throttling.mailboxConcurrency);
     this.mailboxRate = new SlidingWindowLimiter(
