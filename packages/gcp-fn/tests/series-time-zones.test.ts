@@ -1,9 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startExpansionPipeline, type Pipeline } from './pipeline.ts';
 
 const DAY = 86_400_000;
 const FUTURE_DAYS = 35;
@@ -39,20 +36,7 @@ describe('series across time zones and DST (GCP function, real Kafka, graph-sim)
     userId = sim.defaults.users[0]!.id;
     tenantId = sim.defaults.tenantId;
     token = await simToken(sim);
-    const file = join(tmpdir(), `g2k-series-tz-${process.pid}-${Date.now()}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        subscriptions: [{ kind: 'events', users: [userId], expandOccurrences: { futureDays: FUTURE_DAYS } }],
-      }),
-    );
-    pipe = await startPipeline(
-      sim,
-      { G2K_SUBSCRIPTIONS_FILE: file },
-      { graphNow: () => sim.clock.now() },
-      { subscribe: true },
-    );
-    expect(await pipe.app.manager!.reconcile()).toMatchObject({ errors: [], created: [expect.any(String)] });
+    pipe = await startExpansionPipeline(sim, userId, FUTURE_DAYS);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,10 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { runRenewal } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken, type ReadRecord } from '@graph2kafka/testkit';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startExpansionPipeline, type Pipeline } from './pipeline.ts';
 
 const DAY = 86_400_000;
 /** The window of the entry below: today and the next 35 days (whole UTC days). */
@@ -34,20 +31,7 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     userId = sim.defaults.users[0]!.id;
     tenantId = sim.defaults.tenantId;
     token = await simToken(sim);
-    const file = join(tmpdir(), `g2k-series-${process.pid}-${Date.now()}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        subscriptions: [{ kind: 'events', users: [userId], expandOccurrences: { futureDays: FUTURE_DAYS } }],
-      }),
-    );
-    pipe = await startPipeline(
-      sim,
-      { G2K_SUBSCRIPTIONS_FILE: file },
-      { graphNow: () => sim.clock.now() },
-      { subscribe: true },
-    );
-    expect(await pipe.app.manager!.reconcile()).toMatchObject({ errors: [], created: [expect.any(String)] });
+    pipe = await startExpansionPipeline(sim, userId, FUTURE_DAYS);
   }, 60_000);
 
   afterAll(async () => {
