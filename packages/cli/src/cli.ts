@@ -161,7 +161,7 @@ async function main(): Promise<number> {
     let report: ReconcileReport | undefined;
     switch (command) {
       case 'list': {
-        const subs = await manager.listSubscriptions();
+        const subs = await manager.operations.listSubscriptions();
         for (const s of subs)
           console.log(
             `${s.id}  ${s.tenantId}  ${s.resource}  expires ${s.expirationDateTime}  ${s.stored ? 'secret stored' : 'NO SECRET (run create to replace it)'}${s.encryptionCertificateId ? `  rich, certificate ${s.encryptionCertificateId}` : ''}`,
@@ -183,21 +183,21 @@ async function main(): Promise<number> {
         report = await manager.reconcile(progress);
         break;
       case 'renew':
-        report = await manager.renewAll(progress);
+        report = await manager.operations.renewAll(progress);
         break;
       case 'delete':
-        report = await manager.deleteSubscriptions(values.all ? { all: true } : { id: text(values, 'id')! });
+        report = await manager.operations.deleteSubscriptions(values.all ? { all: true } : { id: text(values, 'id')! });
         break;
       case 'resync': {
         const user = text(values, 'user')!;
-        const produced = await manager.resyncMailbox(user);
+        const produced = await manager.operations.resyncMailbox(user);
         console.log(`resynced ${user}: ${produced} change(s) produced`);
         return 0;
       }
       case 'snapshot': {
         try {
           const user = text(values, 'user')!;
-          const produced = await manager.snapshotTarget(user, kind);
+          const produced = await manager.operations.snapshotTarget(user, kind);
           console.log(`snapshot of ${kind} of ${user}: ${produced} item(s) produced`);
           return 0;
         } catch (err) {

@@ -26,6 +26,8 @@ import { HealthReporter } from './health/health-reporter.ts';
 import { NotificationReceiver } from './receive/receiver.ts';
 import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
+import { basicMode } from './subscriptions/mode.ts';
+import { richMode } from './rich/rich-mode.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SeriesExpander } from './series/series-expander.ts';
 import { RichOpener } from './rich/rich-opener.ts';
@@ -173,6 +175,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           metrics,
           ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
         }),
+        modes: { basic: basicMode, ...(config.rich ? { rich: richMode(config.rich) } : {}) },
         logger,
         ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
       })
@@ -204,7 +207,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     ...(rich ? { rich } : {}),
     logger,
     metrics,
-    ...(manager ? { lifecycle: (n, sub, deadline) => manager.handleLifecycle(n, sub, deadline) } : {}),
+    ...(manager ? { lifecycle: (n, sub, deadline) => manager.lifecycle.handle(n, sub, deadline) } : {}),
   });
   return {
     config,

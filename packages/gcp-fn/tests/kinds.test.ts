@@ -229,7 +229,7 @@ describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () =
     const before = messages.records.length;
     sim.setEndpointState(pipe.url, 'drop', 60_000);
     sim.moveMessage(userId, msg.id, 'archive');
-    await pipe.app.manager!.handleLifecycle(
+    await pipe.app.manager!.lifecycle.handle(
       {
         subscriptionId: inboxSub.id,
         tenantId,

@@ -172,7 +172,7 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
       start: `${day(2)}T12:00:00Z`,
       end: `${day(2)}T13:00:00Z`,
     });
-    await pipe.app.manager!.handleLifecycle(
+    await pipe.app.manager!.lifecycle.handle(
       {
         subscriptionId: sub.id,
         tenantId,

@@ -106,7 +106,7 @@ describe('snapshot, sweep and occurrence notifications (GCP function, real Kafka
     // The second mailbox owes a snapshot again (as `graph2kafka subscriptions snapshot` would make it); the
     // timer's rounds get a deadline that passes after its first page or two of three (each Graph answer takes
     // 300 ms here).
-    const [sub] = await pipe.app.manager!.requestSnapshot(second, 'events');
+    const [sub] = await pipe.app.manager!.operations.requestSnapshot(second, 'events');
     await readers.events.readToEnd();
     const before = readers.events.records.length;
     sim.setFaults({ latencyMs: 300 });
