@@ -12,7 +12,7 @@ import { RecordEncoder } from './format/record-encoder.ts';
 import { VALUE_FORMAT_WRITERS } from './format/value-formats.ts';
 import { TopicRouter } from './kafka/topic-router.ts';
 import { LetterCheck } from './deadletter/letter-check.ts';
-import { LetterSigner } from './deadletter/letter-signature.ts';
+import { LetterSigner } from './format/letter-signature.ts';
 import { BatchingKeyFence } from './fence/batching-fence.ts';
 import { BackgroundWork } from './work/background-work.ts';
 import { kafkaSasl } from './kafka/auth.ts';

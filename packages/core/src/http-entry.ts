@@ -4,18 +4,17 @@
 export { ConfigError } from './errors.ts';
 export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts';
 export { answerHandshake } from './receive/handshake.ts';
-export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './model/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
 export { serveApp } from './receive/loopback-server.ts';
 export type { Admission } from './receive/admission-types.ts';
+export { BODY_COST_FACTOR, DEFAULT_MAX_BODY_BYTES, defaultInflightBytes } from './config/receive-config.ts';
 export {
-  BODY_COST_FACTOR,
-  defaultInflightBytes,
   inflightBytesFromEnv,
   instanceAdmission,
   MemoryAdmission,
   overloaded,
   SMALL_POST_BYTES,
 } from './receive/memory-admission.ts';
-export { DEFAULT_MAX_BODY_BYTES, guardWire, maxBodyBytesFromEnv, type WireRules } from './receive/wire-guard.ts';
+export { guardWire, maxBodyBytesFromEnv, type WireRules } from './receive/wire-guard.ts';
 export { verifyRenewalCaller } from './subscriptions/renewal-gate.ts';

@@ -32,13 +32,21 @@ export {
   type RefusalReason,
   type ReplayReport,
 } from './deadletter/dead-letters.ts';
-export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
+export { EventFetcher } from './graph/event-fetcher.ts';
+export type { FetchOutcome } from './model/item-read.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';
-export { TopicRouter, type FixedTopics, type TopicName } from './kafka/topic-router.ts';
-export { CLOUDEVENTS_MODES, RecordEncoder, type CloudEventsMode } from './format/record-encoder.ts';
-export { VALUE_FORMATS, type ValueFormat, type ValueFormatName } from './format/value-format.ts';
+export { TopicRouter, type FixedTopics } from './kafka/topic-router.ts';
+export {
+  CLOUDEVENTS_MODES,
+  VALUE_FORMATS,
+  type CloudEventsMode,
+  type TopicName,
+  type ValueFormatName,
+} from './config/kafka-config.ts';
+export { RecordEncoder } from './format/record-encoder.ts';
+export type { ValueFormat } from './format/value-format.ts';
 export { VALUE_FORMAT_WRITERS } from './format/value-formats.ts';
 export { debeziumEnvelope, type DebeziumEnvelope, type DebeziumOp } from './format/debezium-format.ts';
 export { MemoryKeyFence } from './fence/memory-fence.ts';
@@ -57,10 +65,10 @@ export { subscriptionSnapshot, subscriptionState } from './metrics/subscription-
 export { HealthReporter } from './health/health-reporter.ts';
 export { formatStatus, pipelineStatus, STATUS_THRESHOLDS, type StatusReport } from './health/status.ts';
 export { answerHandshake } from './receive/handshake.ts';
-export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './receive/http.ts';
+export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './model/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
-export type { ChangeNotification, LifecycleNotification, VerifiedChange } from './receive/notification.ts';
-export type { ItemOutcome, Rejection } from './receive/outcome.ts';
+export type { ChangeNotification, LifecycleNotification, VerifiedChange } from './model/change.ts';
+export type { ItemOutcome, Rejection } from './model/outcome.ts';
 export { boundToSubscription, parseItemResource, type NamedItem } from './receive/resource.ts';
 export {
   isKindName,
@@ -88,7 +96,7 @@ export {
   type EventRecordValue,
   type KafkaRecord,
   type LifecycleRecordValue,
-} from './record.ts';
+} from './model/record.ts';
 export {
   CachedSubscriptionStore,
   FileSubscriptionStore,
@@ -101,7 +109,8 @@ export { expansionWindow, SeriesExpander } from './series/series-expander.ts';
 export type { ExpansionReport, SeriesOrigin } from './series/series-types.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
-export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
+export { SubscriptionApi } from './subscriptions/subscription-api.ts';
+export type { GraphSubscription } from './model/subscription.ts';
 export type {
   AnswerWindowRecord,
   HealthRecord,
@@ -123,9 +132,9 @@ export { decryptContent, type KeyRing } from './rich/decrypt.ts';
 export { createEncryptionCertificate, type EncryptionCertificate } from './rich/certificate.ts';
 export {
   CHANGE_TRACKING_APP_ID,
-  MICROSOFT_JWKS_URL,
   ValidationTokenVerifier,
   type ValidationTokenOptions,
 } from './rich/validation-tokens.ts';
+export { MICROSOFT_JWKS_URL } from './config/rich-config.ts';
 export type { DecryptFailure, DecryptResult, EncryptedContent, TokenFailure, TokenVerdict } from './rich/rich-types.ts';
 export { trustingFetch } from './graph/trusting-fetch.ts';

@@ -1,4 +1,4 @@
-import { LetterSigner } from '../src/deadletter/letter-signature.ts';
+import { LetterSigner } from '../src/format/letter-signature.ts';
 
 const keyA = Buffer.from('a'.repeat(32));
 const keyB = Buffer.from('b'.repeat(32));

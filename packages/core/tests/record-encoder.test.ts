@@ -4,7 +4,7 @@ import { debeziumFormat } from '../src/format/debezium-format.ts';
 import { jsonFormat } from '../src/format/json-format.ts';
 import { RecordEncoder } from '../src/format/record-encoder.ts';
 import { TopicRouter } from '../src/kafka/topic-router.ts';
-import { changeRecords, resyncRecords, type ChangeInput } from '../src/record.ts';
+import { changeRecords, resyncRecords, type ChangeInput } from '../src/model/record.ts';
 import { childTraceparent, runTraced } from '../src/trace/traceparent.ts';
 import { APP, configProblems, TENANT, validEnv } from './fixtures/env.ts';
 

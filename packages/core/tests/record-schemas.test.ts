@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { recordSchemaError } from '@graph2kafka/testkit';
 import { KIND_NAMES } from '../src/kinds/index.ts';
-import { changeRecords, deadLetterRecord, lifecycleRecord, type ChangeInput } from '../src/record.ts';
+import { changeRecords, deadLetterRecord, lifecycleRecord, type ChangeInput } from '../src/model/record.ts';
 import { recordSchemas, schemaFileFor } from '../src/schemas/record-schemas.ts';
 
 const dir = path.join(__dirname, '..', 'schemas');

@@ -4,97 +4,42 @@ import type { DesiredEntry } from './desired-state.ts';
 import { EnvReader, type Env } from './env-reader.ts';
 import { readGraph } from './graph-config.ts';
 import { readDeadLetterKeys, type DeadLetterKeys } from './dead-letter-config.ts';
-import { readKafka, readRecordFormat, readTopicTemplate, readTopics, type KafkaClientName } from './kafka-config.ts';
-import type { CloudEventsMode } from '../format/record-encoder.ts';
-import type { ValueFormatName } from '../format/value-format.ts';
+import {
+  readKafka,
+  readRecordFormat,
+  readTopicTemplate,
+  readTopics,
+  type CloudEventsMode,
+  type ValueFormatName,
+} from './kafka-config.ts';
 import { readOperations, type OperationsSettings } from './operations-config.ts';
 import { readReceive } from './receive-config.ts';
 import { readAzureIdentity } from './azure-identity-config.ts';
 import type { AzureIdentitySettings } from '../azure/azure-identity.ts';
 import { readRich, type RichSettings } from './rich-config.ts';
 import type { SecretSource } from './secrets.ts';
-import type { SubscriptionApiLimits } from '../subscriptions/subscription-api.ts';
 import { readStateStore } from './state-config.ts';
 import { readRenewalAuth, readSubscriptions } from './subscription-config.ts';
 
+import type {
+  GraphSettings,
+  KafkaSettings,
+  RenewalAuth,
+  StateStoreSettings,
+  SubscriptionSettings,
+  TopicSettings,
+} from './config-types.ts';
+
+export type * from './config-types.ts';
 export { SETTINGS, type SettingName } from './settings.ts';
 export type { MetricsExporterName, OperationsSettings } from './operations-config.ts';
-
-export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
-
-/** How the producer authenticates to Kafka (see docs/kafka-targets.md). */
-export type KafkaAuth =
-  | { mechanism: SaslMechanism; username: string; password: string }
-  /** Entra ID tokens (Azure Event Hubs): the Graph app's own secret, or the Function App's managed identity. */
-  | {
-      mechanism: 'oauthbearer';
-      provider: 'entra';
-      scope: string;
-      identity: 'app' | 'managed';
-      managedClientId?: string;
-    }
-  /** Google access tokens of the runtime's service account (Managed Service for Apache Kafka). */
-  | { mechanism: 'oauthbearer'; provider: 'google' };
-
-export interface KafkaSettings {
-  brokers: string[];
-  /** The producer library (KAFKA_CLIENT). */
-  client: KafkaClientName;
-  clientId: string;
-  ssl: boolean;
-  sslCaPem: string | undefined;
-  /** Client certificate and key (PEM) for brokers that authenticate clients by mutual TLS. */
-  sslClientCert?: { cert: string; key: string } | undefined;
-  sasl: KafkaAuth | undefined;
-  /** Largest record (and produce request) sent; larger events go out reduced or to the dead-letter topic. */
-  maxRecordBytes: number;
-}
-
-export interface GraphSettings {
-  baseUrl: string;
-  authorityHost: string;
-  homeTenantId: string;
-  clientId: string;
-  clientSecret: string;
-  /** Extra CA certificate(s) to trust for Graph and login, e.g. graph-sim's self-signed one. */
-  caPem: string | undefined;
-  batchConcurrency: number;
-  /** How long a read waits for others to share its `$batch` (fewer Graph requests, a little latency). */
-  batchLingerMs: number;
-}
-
-export type StateStoreSettings =
-  | { kind: 'file'; dir: string }
-  | { kind: 'azure-table'; endpoint: string; table: string }
-  | { kind: 'azure-table-connection-string'; connectionString: string; table: string }
-  | { kind: 'postgres'; connectionString: string };
-
-/** What the subscription manager keeps alive; absent when G2K_NOTIFICATION_URL is not set. */
-export interface SubscriptionSettings {
-  /**
-   * The desired state: G2K_SUBSCRIPTIONS_FILE's entries, then the shorthand settings' (G2K_SUBSCRIBE_USERS,
-   * G2K_SUBSCRIBE_GROUPS for the kinds in G2K_SUBSCRIBE_KINDS, in the home tenant).
-   */
-  desired: DesiredEntry[];
-  notificationUrl: string;
-  lifecycleNotificationUrl: string;
-  lifetimeMinutes: number;
-  renewWithinMinutes: number;
-  resyncPastDays: number;
-  resyncFutureDays: number;
-  /** Entries that do not say: whether new targets get a snapshot (G2K_SNAPSHOT). */
-  snapshot: boolean;
-  /** Entries that do not say: hours between sweep rounds per target, 0 off (G2K_SWEEP_HOURS). */
-  sweepHours: number;
-  limits: SubscriptionApiLimits;
-}
 
 export interface Config {
   graph: GraphSettings;
   allowedTenants: Set<string>;
   kafka: KafkaSettings;
   /** A topic per resource kind, and the lifecycle and dead-letter topics. */
-  topics: Record<KindName, string> & { lifecycle: string; deadLetter: string };
+  topics: TopicSettings;
   /** G2K_TOPIC_TEMPLATE: per kind and tenant topics instead of `topics` (kafka/topic-router.ts). */
   topicTemplate: string | undefined;
   /** G2K_VALUE_FORMAT: how change records' values are written. */
@@ -117,7 +62,7 @@ export interface Config {
   azure: AzureIdentitySettings;
   subscriptions: SubscriptionSettings | undefined;
   /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
-  renewalAuth: { audience: string; invoker: string; issuer: string; jwksUrl: string } | undefined;
+  renewalAuth: RenewalAuth | undefined;
   operations: OperationsSettings;
   /** Rich notifications (G2K_RICH_*): undefined when no certificate is configured. */
   rich: RichSettings | undefined;

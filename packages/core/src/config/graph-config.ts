@@ -1,4 +1,4 @@
-import type { GraphSettings } from './config.ts';
+import type { GraphSettings } from './config-types.ts';
 import { GUID, shown, type EnvReader } from './env-reader.ts';
 
 /** Graph and Entra ID: where to call, as which app; and the tenants named explicitly as allowed. */

@@ -1,16 +1,11 @@
-import { CLOUDEVENTS_MODES, type CloudEventsMode } from '../format/record-encoder.ts';
-import { VALUE_FORMATS, type ValueFormatName } from '../format/value-format.ts';
 import { KINDS, type KindName } from '../kinds/index.ts';
-import { templateKind, type TopicName } from '../kafka/topic-router.ts';
-import type { Config, KafkaAuth, KafkaSettings } from './config.ts';
+import type { KafkaAuth, KafkaSettings, TopicSettings } from './config-types.ts';
 import { shown, type EnvReader } from './env-reader.ts';
 import { SETTINGS, type SettingName } from './settings.ts';
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
-/** The producer libraries graph2kafka can send with (KAFKA_CLIENT). */
-export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
-export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+import { KAFKA_CLIENTS, type KafkaClientName } from './config-types.ts';
 
 /** Kafka: brokers, TLS, SASL (incl. OAUTHBEARER token sources), the record size limit. */
 export async function readKafka(r: EnvReader): Promise<KafkaSettings> {
@@ -102,7 +97,7 @@ export async function readKafka(r: EnvReader): Promise<KafkaSettings> {
 }
 
 /** A topic per resource kind, the lifecycle and the dead-letter topic: valid names, all different. */
-export function readTopics(r: EnvReader): Config['topics'] {
+export function readTopics(r: EnvReader): TopicSettings {
   const topicSettings: Record<string, SettingName> = {
     ...Object.fromEntries(Object.values(KINDS).map((k) => [k.name, k.topicSetting as SettingName])),
     lifecycle: 'G2K_LIFECYCLE_TOPIC',
@@ -171,3 +166,17 @@ export function readRecordFormat(r: EnvReader): { valueFormat: ValueFormatName; 
     cloudEvents: CLOUDEVENTS_MODES.includes(ce) ? ce : 'binary',
   };
 }
+
+/** How change records' values are written (G2K_VALUE_FORMAT); format/value-formats.ts has each one's writer. */
+export const VALUE_FORMATS = ['json', 'debezium'] as const;
+export type ValueFormatName = (typeof VALUE_FORMATS)[number];
+
+/** CloudEvents binary-mode headers on every record (G2K_CLOUDEVENTS). */
+export const CLOUDEVENTS_MODES = ['binary', 'off'] as const;
+export type CloudEventsMode = (typeof CLOUDEVENTS_MODES)[number];
+
+/** What a topic holds: one kind's change records, the lifecycle records, or the dead letters. */
+export type TopicName = KindName | 'lifecycle' | 'deadLetter';
+
+/** `{kind}`'s value per topic: the kinds' names, and `lifecycle`, `deadletter`. */
+export const templateKind = (name: TopicName): string => (name === 'deadLetter' ? 'deadletter' : name);

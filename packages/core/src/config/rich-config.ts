@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { MICROSOFT_JWKS_URL } from '../rich/validation-tokens.ts';
 import { shown, type EnvReader } from './env-reader.ts';
 
 /** One encryption key graph2kafka holds: its certificate id and private key (and, for the current one, the certificate). */
@@ -82,3 +81,6 @@ export async function readRich(r: EnvReader, wanted: boolean): Promise<RichSetti
   if (!current || !der) return undefined;
   return { current: { ...current, certificate: der.toString('base64') }, previous, jwksUrl };
 }
+
+/** Microsoft identity platform's signing keys (rotated daily; jose caches them and refetches on an unknown kid). */
+export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';

@@ -1,4 +1,4 @@
-import type { StateStoreSettings } from './config.ts';
+import type { StateStoreSettings } from './config-types.ts';
 import { viaLocalSocketDir } from './cloudsql-socket.ts';
 import { shown, type EnvReader } from './env-reader.ts';
 

@@ -1,5 +1,5 @@
 import { KINDS, type KindName } from '../kinds/index.ts';
-import type { Config, SubscriptionSettings } from './config.ts';
+import type { RenewalAuth, SubscriptionSettings } from './config-types.ts';
 import {
   MAX_EXPAND_FUTURE_DAYS,
   MAX_SWEEP_HOURS,
@@ -105,7 +105,7 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
 }
 
 /** Who may call the GCP renewal endpoint: Cloud Scheduler's OIDC token for this audience (and invoker). */
-export function readRenewalAuth(r: EnvReader): Config['renewalAuth'] {
+export function readRenewalAuth(r: EnvReader): RenewalAuth | undefined {
   if (!r.env.G2K_RENEWAL_AUDIENCE?.trim()) return undefined;
   return {
     audience: r.text('G2K_RENEWAL_AUDIENCE'),

@@ -4,9 +4,11 @@ import type { IHeaders, Kafka } from 'kafkajs';
 import type { EventFetcher } from '../graph/event-fetcher.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
-import { repairRecords, repairTarget, type DeadLetterValue } from '../record.ts';
+import type { DeadLetterValue } from '../model/record.ts';
+import { repairRecords, repairTarget } from '../repair/repair-records.ts';
 import type { LetterCheck, LetterVerdict } from './letter-check.ts';
-import { SIGNATURE_HEADER, type LetterSigner } from './letter-signature.ts';
+import type { LetterSigner } from '../format/letter-signature.ts';
+import { SIGNATURE_HEADER } from '../model/record.ts';
 import type { DeadLetter, RefusalReason, ReplayReport } from './replay-types.ts';
 
 export type { DeadLetter, LetterRefusal, RefusalReason, ReplayReport } from './replay-types.ts';

@@ -1,4 +1,4 @@
-import type { DeadLetterValue } from '../record.ts';
+import type { DeadLetterValue } from '../model/record.ts';
 
 export interface DeadLetter {
   partition: number;

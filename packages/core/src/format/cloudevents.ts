@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KindName } from '../kinds/index.ts';
-import type { ChangeRecordFacts } from '../record.ts';
+import type { ChangeRecordFacts } from '../model/record.ts';
 
 /**
  * CloudEvents 1.0 attributes in the Kafka protocol binding's binary mode: `ce_*` headers beside graph2kafka's own,

@@ -1,4 +1,4 @@
-import type { ChangeRecords } from '../record.ts';
+import type { ChangeRecords } from '../model/record.ts';
 import { schemaIdFor } from '../schemas/schema-ids.ts';
 import type { ValueFormat } from './value-format.ts';
 

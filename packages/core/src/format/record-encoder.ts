@@ -1,4 +1,4 @@
-import type { ChangeRecords, DeadLetterValue, KafkaRecord, LifecycleRecordValue } from '../record.ts';
+import type { ChangeRecords, DeadLetterValue, KafkaRecord, LifecycleRecordValue } from '../model/record.ts';
 import { SCHEMA_BASE } from '../schemas/schema-ids.ts';
 import { currentTraceparent } from '../trace/traceparent.ts';
 import {
@@ -13,10 +13,7 @@ import {
 } from './cloudevents.ts';
 import { jsonFormat } from './json-format.ts';
 import type { ValueFormat } from './value-format.ts';
-
-/** CloudEvents binary-mode headers on every record (G2K_CLOUDEVENTS). */
-export const CLOUDEVENTS_MODES = ['binary', 'off'] as const;
-export type CloudEventsMode = (typeof CLOUDEVENTS_MODES)[number];
+import type { CloudEventsMode } from '../config/kafka-config.ts';
 
 export interface EncoderOptions {
   format: ValueFormat;

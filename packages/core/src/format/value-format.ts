@@ -1,8 +1,7 @@
-import type { ChangeRecords } from '../record.ts';
+import type { ChangeRecords } from '../model/record.ts';
+import type { ValueFormatName } from '../config/kafka-config.ts';
 
 /** The value formats of change records (G2K_VALUE_FORMAT). */
-export const VALUE_FORMATS = ['json', 'debezium'] as const;
-export type ValueFormatName = (typeof VALUE_FORMATS)[number];
 
 /**
  * How a change record's value is written. The key, the headers and the tombstones are the same in every format

@@ -2,25 +2,10 @@ import { GraphRequestError, TokenError } from '../errors.ts';
 import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../kinds/index.ts';
+import type { FetchOutcome } from '../model/item-read.ts';
 import { FolderScope, type Coverage } from './folder-scope.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
-
-/**
- * What reading an item gave. `outside`: the item exists but not in the subscription's folder, and `item` holds
- * only its id and where it is (see FolderScope). `omitted`: relations left out for their size.
- */
-export type FetchOutcome =
-  | {
-      kind: 'found';
-      item: Record<string, unknown>;
-      outside?: boolean;
-      omitted?: string[];
-      /** The item came inside a rich notification (decrypted), not from a read. */
-      fromNotification?: true;
-    }
-  | { kind: 'gone' }
-  | { kind: 'failed'; reason: string };
 
 interface Pending {
   key: string;

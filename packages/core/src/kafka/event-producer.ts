@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { LetterSigner } from '../deadletter/letter-signature.ts';
+import type { LetterSigner } from '../format/letter-signature.ts';
 import { ceSubject } from '../format/cloudevents.ts';
 import { RecordEncoder } from '../format/record-encoder.ts';
 import {
@@ -11,7 +11,7 @@ import {
   type ChangeRecords,
   type DeadLetterValue,
   type KafkaRecord,
-} from '../record.ts';
+} from '../model/record.ts';
 import type { ClaimVerdict, FenceClaim, KeyFence } from '../fence/fence-types.ts';
 import { itemVersion } from '../fence/fence-types.ts';
 import { asProduceError } from './kafka-errors.ts';

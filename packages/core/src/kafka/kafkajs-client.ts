@@ -1,6 +1,6 @@
 import { Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../config/config.ts';
-import type { KafkaRecord } from '../record.ts';
+import type { KafkaRecord } from '../model/record.ts';
 import { kafkaClient } from './client.ts';
 import { PRODUCER_TIMING, type ProducerClient } from './producer-client.ts';
 

@@ -3,7 +3,7 @@ import type * as PlatformaticKafka from '@platformatic/kafka';
 import type { SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../config/config.ts';
 import { KafkaAuthError } from '../errors.ts';
-import type { KafkaRecord } from '../record.ts';
+import type { KafkaRecord } from '../model/record.ts';
 import { PRODUCER_TIMING, type ProducerClient } from './producer-client.ts';
 
 type Platformatic = typeof PlatformaticKafka;

@@ -1,4 +1,4 @@
-import type { KafkaRecord } from '../record.ts';
+import type { KafkaRecord } from '../model/record.ts';
 
 /**
  * One idempotent, acks=all producer connection of a Kafka library: all a RecordSink needs of it. The sink

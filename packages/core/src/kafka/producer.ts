@@ -3,7 +3,7 @@ import type { KafkaSettings } from '../config/config.ts';
 import { ProduceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { recordBytes, type KafkaRecord } from '../record.ts';
+import { recordBytes, type KafkaRecord } from '../model/record.ts';
 import { asProduceError } from './kafka-errors.ts';
 import { kafkajsProducer } from './kafkajs-client.ts';
 import { platformaticProducer } from './platformatic-client.ts';

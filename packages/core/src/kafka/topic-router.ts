@@ -1,13 +1,8 @@
 import type { KindName } from '../kinds/index.ts';
-
-/** What a topic holds: one kind's change records, the lifecycle records, or the dead letters. */
-export type TopicName = KindName | 'lifecycle' | 'deadLetter';
+import { templateKind, type TopicName } from '../config/kafka-config.ts';
 
 /** The per-kind topics (G2K_TOPIC, …): every tenant's records of a kind in one topic. */
 export type FixedTopics = Record<KindName, string> & { lifecycle: string; deadLetter: string };
-
-/** `{kind}`'s value per topic: the kinds' names, and `lifecycle`, `deadletter`. */
-export const templateKind = (name: TopicName): string => (name === 'deadLetter' ? 'deadletter' : name);
 
 /**
  * Where each record goes: the fixed per-kind topics (the default), or, with G2K_TOPIC_TEMPLATE, one topic per

@@ -1,4 +1,4 @@
-import type { ChangeNotification, LifecycleNotification } from './notification.ts';
+import type { ChangeNotification, LifecycleNotification } from '../model/change.ts';
 import { MIN_BYTES_PER_VALUE, tooDense } from './json-density.ts';
 import { parseItemResource } from './resource.ts';
 

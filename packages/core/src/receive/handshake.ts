@@ -1,4 +1,4 @@
-import type { CoreResponse } from './http.ts';
+import type { CoreResponse } from '../model/http.ts';
 
 /** Real tokens are ~120 characters; anything far longer is not Graph's. */
 const MAX_TOKEN_LENGTH = 1_024;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../logger.ts';
-import { readLimited } from './http.ts';
+import { readLimited } from '../model/http.ts';
 import { graphWebhook, type WebhookApp } from './webhook.ts';
 
 /**

@@ -1,14 +1,11 @@
-import { getHeapStatistics } from 'node:v8';
 import type { Admission } from './admission-types.ts';
-import { jsonResponse, type CoreResponse } from './http.ts';
-
-/**
- * Heap bytes one body byte may occupy while its POST is in flight: the body as a string (two bytes a character
- * once it holds one non-Latin-1 character), JSON.parse's objects, and the items built from them. parseEnvelope
- * reads no body denser than one JSON value per MIN_BYTES_PER_VALUE bytes, and V8 spends at most ~48 bytes on a
- * value (a key of an object in dictionary mode, measured on Node 22): 2 + 48 / 8 = 8.
- */
-export const BODY_COST_FACTOR = 8;
+import { jsonResponse, type CoreResponse } from '../model/http.ts';
+import {
+  BODY_COST_FACTOR,
+  defaultInflightBytes,
+  MAX_INFLIGHT_BYTES,
+  MIN_INFLIGHT_BYTES,
+} from '../config/receive-config.ts';
 
 /**
  * POSTs up to this size may use the whole budget; larger ones only its first half. Graph's POSTs are a few KiB
@@ -16,19 +13,6 @@ export const BODY_COST_FACTOR = 8;
  * factor is 40 MiB at Cloud Run's 80 POSTs per instance, well inside the default's half on either cloud.
  */
 export const SMALL_POST_BYTES = 65_536;
-
-/** G2K_INFLIGHT_BYTES_MAX's bounds; config.ts reports a value outside them. */
-export const MIN_INFLIGHT_BYTES = 16_777_216;
-export const MAX_INFLIGHT_BYTES = 17_179_869_184;
-
-/**
- * G2K_INFLIGHT_BYTES_MAX's default: half the instance's V8 heap limit, so the deployed heap options decide it
- * (GCP: `--max-old-space-size=256` gives ~134 MB; Azure's 2,048 MB instances leave V8 its default, ~1/4 of
- * the memory: ~270 MB). The other half keeps the app's live heap (~25 MB under load) and the GC's headroom.
- */
-export function defaultInflightBytes(): number {
-  return Math.max(MIN_INFLIGHT_BYTES, Math.floor(getHeapStatistics().heap_size_limit / 2));
-}
 
 /** The budget as the adapters see it, before any configuration is loaded (a bad value: the default). */
 export function inflightBytesFromEnv(env: Record<string, string | undefined>): number {

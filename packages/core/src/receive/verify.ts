@@ -5,7 +5,7 @@ import {
   type SubscriptionRecord,
   type SubscriptionStore,
 } from '../state/subscription-store.ts';
-import type { Rejection } from './outcome.ts';
+import type { Rejection } from '../model/outcome.ts';
 
 /**
  * Constant-time comparison. Hashing first gives equal-length inputs, so neither the content nor the length of

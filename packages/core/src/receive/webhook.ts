@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { NotificationReceiver } from './receiver.ts';
 import { answerHandshake } from './handshake.ts';
-import { jsonResponse, type CoreRequest, type CoreResponse } from './http.ts';
+import { jsonResponse, type CoreRequest, type CoreResponse } from '../model/http.ts';
 import { runTraced } from '../trace/traceparent.ts';
 
 /** What the webhook needs of the app; the app itself loads lazily, after the handshake had its chance. */

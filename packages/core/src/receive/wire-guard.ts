@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CoreResponse } from './http.ts';
+import type { CoreResponse } from '../model/http.ts';
 import { overloaded, type MemoryAdmission } from './memory-admission.ts';
-
-/** G2K_MAX_BODY_BYTES's default; config.ts checks the setting itself and reports a bad value. */
-export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+import { DEFAULT_MAX_BODY_BYTES } from '../config/receive-config.ts';
 
 /** The body limit as the guard sees it, before any configuration is loaded (a bad value: the default). */
 export function maxBodyBytesFromEnv(env: Record<string, string | undefined>): number {

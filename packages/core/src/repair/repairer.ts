@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import { waitAtMost } from '../timeout.ts';
-import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventFetcher } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../model/item-read.ts';
 import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { VerifiedChange } from '../receive/notification.ts';
-import { repairRecords, repairTarget, type ChangeRecords } from '../record.ts';
+import type { VerifiedChange } from '../model/change.ts';
+import type { ChangeRecords } from '../model/record.ts';
+import { repairRecords, repairTarget } from './repair-records.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { KINDS } from '../kinds/index.ts';

@@ -1,5 +1,5 @@
 import type { RichSettings } from '../config/rich-config.ts';
-import type { SubscriptionMode } from '../subscriptions/mode.ts';
+import type { SubscriptionMode } from '../model/subscription-mode.ts';
 
 /**
  * Rich subscriptions: Graph sends each item inside its notification, encrypted for our current certificate.

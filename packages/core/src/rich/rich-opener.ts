@@ -1,9 +1,9 @@
 import type { RichSettings } from '../config/rich-config.ts';
-import type { FetchOutcome } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../model/item-read.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { ItemOutcome } from '../receive/outcome.ts';
-import type { VerifiedChange } from '../receive/notification.ts';
+import type { ItemOutcome } from '../model/outcome.ts';
+import type { VerifiedChange } from '../model/change.ts';
 import type { SubscriptionRecord } from '../state/subscription-store.ts';
 import { decryptContent, type KeyRing } from './decrypt.ts';
 import type { ValidationTokenVerifier } from './validation-tokens.ts';

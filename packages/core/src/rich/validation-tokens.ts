@@ -5,8 +5,6 @@ import type { TokenFailure, TokenVerdict } from './rich-types.ts';
 
 /** The "Microsoft Graph Change Tracking" application: the publisher of change notifications. */
 export const CHANGE_TRACKING_APP_ID = '0bf30f3b-4a52-48df-9a82-234910c4a086';
-/** Microsoft identity platform's signing keys (rotated daily; jose caches them and refetches on an unknown kid). */
-export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
 
 const TOKENS_PER_POST = 20;
 const TOKEN_CHARS = 16_384;

@@ -4,7 +4,7 @@
 // every record the test suite reads from Kafka is validated against them: a field added to a record and not
 // here fails the suite.
 import { KINDS, KIND_NAMES, type KindName, type ResourceKind } from '../kinds/index.ts';
-import { RECORD_SCHEMA_VERSION, type RecordSource } from '../record.ts';
+import { RECORD_SCHEMA_VERSION, type RecordSource } from '../model/record.ts';
 import { SCHEMA_BASE, schemaIdFor, schemaStem } from './schema-ids.ts';
 
 export { SCHEMA_BASE } from './schema-ids.ts';

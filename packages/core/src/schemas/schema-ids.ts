@@ -1,5 +1,5 @@
 import type { KindName } from '../kinds/index.ts';
-import { RECORD_SCHEMA_VERSION } from '../record.ts';
+import { RECORD_SCHEMA_VERSION } from '../model/record.ts';
 
 /**
  * The schemas' `$id`s: names, not addresses (the project publishes no schema site), under which consumers and

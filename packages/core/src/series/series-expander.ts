@@ -1,14 +1,14 @@
 import { errorMessage } from '../errors.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { fenceScope } from '../fence/fence-types.ts';
-import type { FetchOutcome } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../model/item-read.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import { KINDS } from '../kinds/index.ts';
 import { seg } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { changeRecords, type ChangeRecords } from '../record.ts';
+import { changeRecords, type ChangeRecords } from '../model/record.ts';
 import type {
   ExpansionWindow,
   SeriesDue,

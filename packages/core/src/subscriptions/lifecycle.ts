@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import type { LifecycleNotification } from '../receive/notification.ts';
+import type { LifecycleNotification } from '../model/change.ts';
 import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
 import { PATCH_REAUTH_GAP_MS } from './reconcile.ts';
 import { ref, type Resyncer } from './resync.ts';

@@ -4,7 +4,8 @@ import type { SubscriptionRecord, SubscriptionStore } from '../state/subscriptio
 import { basicMode } from './mode.ts';
 import { emptyReport, forEachLimited, type ReconcileReport } from './report.ts';
 import type { Resyncer } from './resync.ts';
-import type { GraphSubscription, SubscriptionApi } from './subscription-api.ts';
+import type { SubscriptionApi } from './subscription-api.ts';
+import type { GraphSubscription } from '../model/subscription.ts';
 import { tenantsOf } from './tenants.ts';
 import { sameUrl, syncTargetOf } from './want.ts';
 import type { SubscriptionWrites } from './writes.ts';

@@ -1,6 +1,6 @@
 import type { Graph2Kafka } from '../app.ts';
 import { errorMessage } from '../errors.ts';
-import { jsonResponse, type CoreResponse } from '../receive/http.ts';
+import { jsonResponse, type CoreResponse } from '../model/http.ts';
 import type { RepairReport } from '../repair/repairer.ts';
 import type { ExpansionReport } from '../series/series-types.ts';
 import type { ReconcileReport } from './manager.ts';

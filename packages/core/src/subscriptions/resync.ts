@@ -1,11 +1,12 @@
 import type { SubscriptionSettings } from '../config/config.ts';
 import { GraphRequestError, ProduceError } from '../errors.ts';
-import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventFetcher } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../model/item-read.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
-import { resyncRecords } from '../record.ts';
+import { resyncRecords } from '../model/record.ts';
 import type { ExpansionWindow, MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { Metrics } from '../metrics/metrics.ts';

@@ -1,42 +1,8 @@
 import { GraphRequestError } from '../errors.ts';
 import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import { Pacer } from './pacer.ts';
-
-export interface GraphSubscription {
-  id: string;
-  resource: string;
-  changeType: string;
-  notificationUrl: string;
-  lifecycleNotificationUrl: string | null;
-  expirationDateTime: string;
-  clientState: string | null;
-  /** Rich subscriptions: the certificate Graph encrypts for. */
-  includeResourceData?: boolean;
-  encryptionCertificateId?: string | null;
-}
-
-export interface NewSubscription {
-  resource: string;
-  changeType: string;
-  notificationUrl: string;
-  lifecycleNotificationUrl: string;
-  expirationDateTime: string;
-  clientState: string;
-  /** Rich notifications. */
-  includeResourceData?: boolean;
-  encryptionCertificate?: string;
-  encryptionCertificateId?: string;
-}
-
-/** Graph's subscription-API quotas per app and tenant, and per app across its tenants (`...PerApp`). */
-export interface SubscriptionApiLimits {
-  writesPer20s: number;
-  reauthorizePer20s: number;
-  listPer20s: number;
-  writesPer20sPerApp: number;
-  reauthorizePer20sPerApp: number;
-  listPer20sPerApp: number;
-}
+import type { SubscriptionApiLimits } from '../config/config.ts';
+import type { GraphSubscription, NewSubscription } from '../model/subscription.ts';
 
 const MAX_ATTEMPTS = 8;
 /**

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { kindOf, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { ExpansionWindow, MailboxSyncState, SubscriptionRecord } from '../state/subscription-store.ts';
-import { modeOf, type SubscriptionMode, type SubscriptionModes } from './mode.ts';
+import type { SubscriptionMode } from '../model/subscription-mode.ts';
+import { modeOf, type SubscriptionModes } from './mode.ts';
 import type { SyncTarget } from './resync.ts';
 
 /** One subscription the desired state asks for: a kind's target in a tenant, with the entry's options. */

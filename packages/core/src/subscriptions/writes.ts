@@ -9,10 +9,11 @@ import {
   type SubscriptionRecord,
   type SubscriptionStore,
 } from '../state/subscription-store.ts';
-import type { SubscriptionMode } from './mode.ts';
+import type { SubscriptionMode } from '../model/subscription-mode.ts';
 import type { ReconcileReport } from './report.ts';
 import type { Resyncer } from './resync.ts';
-import type { GraphSubscription, NewSubscription, SubscriptionApi } from './subscription-api.ts';
+import type { SubscriptionApi } from './subscription-api.ts';
+import type { GraphSubscription, NewSubscription } from '../model/subscription.ts';
 import { spreadOf, syncTargetOf, wantOf, type Want } from './want.ts';
 import type { SubscriptionModes } from './mode.ts';
 

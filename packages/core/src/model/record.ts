@@ -1,8 +1,9 @@
-import { SIGNATURE_HEADER } from './deadletter/letter-signature.ts';
-import type { FetchOutcome } from './graph/event-fetcher.ts';
-import { KINDS, type KindName, type ResourceKind, type Target } from './kinds/index.ts';
-import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
-import { repairItemId, type RepairEntry } from './state/subscription-store.ts';
+import { KINDS, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
+import type { LifecycleNotification, VerifiedChange } from './change.ts';
+import type { FetchOutcome } from './item-read.ts';
+
+/** The header a signed dead letter carries: `hmac-sha256=` and the MAC of the value's bytes, base64url. */
+export const SIGNATURE_HEADER = 'g2k-signature';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -296,24 +297,6 @@ export function resyncRecords(
     outcome,
     receivedAt,
   );
-}
-
-/** The item a repair entry reads again, with what its record needs. */
-export function repairTarget(entry: RepairEntry): { kind: ResourceKind; target: Target; itemId: string } {
-  return {
-    kind: KINDS[entry.kind ?? 'events'],
-    target: { userId: entry.userId, ...(entry.folderId ? { folderId: entry.folderId } : {}) },
-    itemId: repairItemId(entry),
-  };
-}
-
-/**
- * The record that repairs an unenriched one (or re-reads a key that may have lost a race): the item as Graph
- * returns it now (`source: "repair"`), or, when the item is gone by then, a record saying so and its tombstone.
- */
-export function repairRecords(entry: RepairEntry, outcome: FetchOutcome, now: number): ChangeRecords {
-  const { kind, target, itemId } = repairTarget(entry);
-  return changeRecords({ ...entry, kind: kind.name, target, itemId, source: 'repair' }, outcome, now);
 }
 
 /** The value of a dead-letter record: what Kafka refused even reduced, with the raw input to replay it. */

@@ -1,8 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DeadLetterKeys } from '../config/dead-letter-config.ts';
 
-/** The header a signed dead letter carries: `hmac-sha256=` and the MAC of the value's bytes, base64url. */
-export const SIGNATURE_HEADER = 'g2k-signature';
+
 const SCHEME = 'hmac-sha256=';
 
 /** What a letter's signature says: made by one of our keys, by none of them, or absent (an older version's). */
