@@ -27,6 +27,13 @@ import { NotificationReceiver } from './receive/receiver.ts';
 import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { basicMode } from './subscriptions/mode.ts';
+import type { Feature } from './model/feature.ts';
+import { repairFeature } from './repair/repair-feature.ts';
+import { seriesFeature } from './series/series-feature.ts';
+import { richFeature } from './rich/rich-feature.ts';
+import { fenceFeature } from './fence/fence-feature.ts';
+import { roundsFeature } from './subscriptions/rounds-feature.ts';
+import { deadLetterFeature } from './deadletter/deadletter-feature.ts';
 import { richMode } from './rich/rich-mode.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SeriesExpander } from './series/series-expander.ts';
@@ -56,6 +63,8 @@ export interface Graph2Kafka {
   health: HealthReporter;
   /** The dead-letter topic, for the ops CLI (list, replay). */
   deadLetters(): DeadLetters;
+  /** What each feature adds to the timer's run and to the status report, in their order. */
+  features: Feature[];
   close(): Promise<void>;
 }
 
@@ -209,6 +218,22 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     metrics,
     ...(manager ? { lifecycle: (n, sub, deadline) => manager.lifecycle.handle(n, sub, deadline) } : {}),
   });
+  const deadLetters = (): DeadLetters =>
+    new DeadLetters({
+      kafka: kafkaClient(config.kafka, sasl),
+      // With per-tenant topics, every accepted tenant's: no other tenant's change can have been written.
+      topics: router.topicsOf('deadLetter', config.allowedTenants),
+      fetcher,
+      events,
+      signer: letterSigner,
+      check: () =>
+        new LetterCheck({
+          store,
+          allowedTenants: config.allowedTenants,
+          desired: config.subscriptions?.desired,
+        }),
+      logger,
+    });
   return {
     config,
     receiver,
@@ -220,22 +245,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     series,
     metrics,
     health,
-    deadLetters: () =>
-      new DeadLetters({
-        kafka: kafkaClient(config.kafka, sasl),
-        // With per-tenant topics, every accepted tenant's: no other tenant's change can have been written.
-        topics: router.topicsOf('deadLetter', config.allowedTenants),
-        fetcher,
-        events,
-        signer: letterSigner,
-        check: () =>
-          new LetterCheck({
-            store,
-            allowedTenants: config.allowedTenants,
-            desired: config.subscriptions?.desired,
-          }),
-        logger,
-      }),
+    deadLetters,
+    features: [
+      repairFeature(repairer, store),
+      seriesFeature(series, store),
+      ...(config.rich ? [richFeature(config.rich, store)] : []),
+      fenceFeature(store.keyFence()),
+      roundsFeature(store, config.subscriptions?.sweepHours ?? 0),
+      deadLetterFeature(deadLetters),
+    ],
     async close() {
       // Metrics first: their last export must still see the instance's counts.
       await Promise.all([telemetry.shutdown(), health.flush()]);

@@ -17,4 +17,4 @@ export {
   SMALL_POST_BYTES,
 } from './receive/memory-admission.ts';
 export { guardWire, maxBodyBytesFromEnv, type WireRules } from './receive/wire-guard.ts';
-export { verifyRenewalCaller } from './subscriptions/renewal-gate.ts';
+export { verifyRenewalCaller } from './timer/renewal-gate.ts';

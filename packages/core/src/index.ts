@@ -63,7 +63,8 @@ export {
 export { flatten, lineExporter, seriesName } from './metrics/line-exporter.ts';
 export { subscriptionSnapshot, subscriptionState } from './metrics/subscription-snapshot.ts';
 export { HealthReporter } from './health/health-reporter.ts';
-export { formatStatus, pipelineStatus, STATUS_THRESHOLDS, type StatusReport } from './health/status.ts';
+export { formatStatus, pipelineStatus, type StatusReport } from './health/status.ts';
+export { STATUS_THRESHOLDS } from './model/status-thresholds.ts';
 export { answerHandshake } from './receive/handshake.ts';
 export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './model/http.ts';
 export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
@@ -101,9 +102,9 @@ export {
   CachedSubscriptionStore,
   FileSubscriptionStore,
   pendingId,
-  type SubscriptionRecord,
   type SubscriptionStore,
 } from './state/subscription-store.ts';
+export type { SubscriptionRecord } from './model/subscription.ts';
 export { Repairer, type RepairReport } from './repair/repairer.ts';
 export { expansionWindow, SeriesExpander } from './series/series-expander.ts';
 export type { ExpansionReport, SeriesOrigin } from './series/series-types.ts';
@@ -121,8 +122,8 @@ export type {
 } from './state/subscription-store.ts';
 export { syncKey } from './state/subscription-store.ts';
 export type { SubscriptionSettings } from './config/config.ts';
-export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
-export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './subscriptions/renewal.ts';
+export { verifySchedulerToken, type SchedulerVerdict } from './timer/scheduler-auth.ts';
+export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './timer/renewal.ts';
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
 export type { ClaimVerdict, FenceClaim, FenceMark, KeyFence } from './fence/fence-types.ts';

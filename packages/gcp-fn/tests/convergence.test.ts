@@ -436,7 +436,7 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       list
         .map(
           ({ on, report: t }) =>
-            `${on} repaired ${t.repair.repaired} gone ${t.repair.gone} left ${t.repair.left} swept ${t.swept} resynced ${t.resynced.length} errors ${t.errors.length}`,
+            `${on} repaired ${t.tasks.repair?.repaired} gone ${t.tasks.repair?.gone} left ${t.tasks.repair?.left} swept ${t.swept} resynced ${t.resynced.length} errors ${t.errors.length}`,
         )
         .join(' | ');
     const lines = [

@@ -490,7 +490,7 @@ describe('GCP function: records produced without their event are repaired', () =
       sim.setFaults({ throttleRate: 0 });
       const { runRenewal } = await import('@graph2kafka/core');
       const report = await runRenewal(pipe.app);
-      expect(report.repair).toEqual({ repaired: 5, gone: 0, left: 0, abandoned: 0 });
+      expect(report.tasks.repair).toEqual({ repaired: 5, gone: 0, left: 0, abandoned: 0 });
       await pipe.reader.waitFor(11);
       const repairs = pipe.reader.records.filter((r) => r.headers['g2k-source'] === 'repair');
       expect(repairs.map((r) => r.key).sort()).toEqual(

@@ -121,7 +121,7 @@ describe('metrics: what the exporter receives matches graph-sim and Kafka', () =
 
     // The next timer run repairs every unenriched record.
     const second = await runRenewal(pipe.app);
-    expect(second.repair.left).toBe(0);
+    expect(second.tasks.repair?.left).toBe(0);
     m = await exported();
     const repairs = (m['g2k.repairs{result=repaired}'] ?? 0) + (m['g2k.repairs{result=gone}'] ?? 0);
     // Every unenriched key was repaired; a repair completed an unenriched record (a key queued again while a run

@@ -313,7 +313,7 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     sim.clock.advance(3 * DAY);
     await sim.settled(20_000);
     const report = await runRenewal(pipe.app);
-    expect(report.series).toMatchObject({ advanced: expanded.length, failed: 0 });
+    expect(report.tasks.series).toMatchObject({ advanced: expanded.length, failed: 0 });
     // One /instances read per series; only the three days that came into view are produced for this one.
     expect(pipe.app.series.stats.graphRequests - requestsBefore).toBe(expanded.length);
     const added = (await waitRecords(produced + 3))

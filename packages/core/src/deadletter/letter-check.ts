@@ -1,7 +1,8 @@
 import type { DesiredEntry } from '../config/desired-state.ts';
 import { isKindName, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
 import { boundToSubscription, parseItemResource, type NamedItem } from '../receive/resource.ts';
-import type { RepairEntry, SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { RepairEntry, SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { RefusalReason } from './replay-types.ts';
 
 /** A letter that names a target graph2kafka subscribes to now: what to read and produce, from our own records. */

@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DeadLetterKeys } from '../config/dead-letter-config.ts';
 
-
 const SCHEME = 'hmac-sha256=';
 
 /** What a letter's signature says: made by one of our keys, by none of them, or absent (an older version's). */

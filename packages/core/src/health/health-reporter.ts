@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SLOW_ANSWER_MS } from '../metrics/metrics.ts';
-import type { RepairReport } from '../repair/repairer.ts';
+import type { TaskFigures } from '../model/feature.ts';
 import type { AnswerWindowRecord, SubscriptionStore, TimerRunRecord } from '../state/subscription-store.ts';
-import type { ReconcileReport } from '../subscriptions/manager.ts';
+import type { ReconcileReport } from '../subscriptions/report.ts';
 
 /** Timer runs kept for `graph2kafka status`. */
 const TIMER_RUNS_KEPT = 48;
@@ -81,7 +81,7 @@ export class HealthReporter {
   async timerRun(
     startedAt: number,
     seconds: number,
-    report: (ReconcileReport & { repair: RepairReport }) | undefined,
+    report: (ReconcileReport & { tasks: Record<string, TaskFigures> }) | undefined,
     failure: string | undefined,
   ): Promise<void> {
     const record: TimerRunRecord = {
@@ -95,8 +95,8 @@ export class HealthReporter {
       renewed: report?.renewed.length ?? 0,
       recreated: report?.recreated.length ?? 0,
       deferred: report?.deferred ?? 0,
-      repaired: (report?.repair.repaired ?? 0) + (report?.repair.gone ?? 0),
-      repairLeft: report?.repair.left ?? 0,
+      repaired: (report?.tasks.repair?.repaired ?? 0) + (report?.tasks.repair?.gone ?? 0),
+      repairLeft: report?.tasks.repair?.left ?? 0,
     };
     try {
       await this.store.putHealth(record);

@@ -1,35 +1,24 @@
-import type { Graph2Kafka } from '../app.ts';
-import { errorMessage } from '../errors.ts';
+import type { Config } from '../config/config.ts';
 import { kindOf } from '../kinds/index.ts';
 import { subscriptionState } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionState } from '../metrics/metrics.ts';
-import type {
-  AnswerWindowRecord,
-  MailboxSyncState,
-  SubscriptionRecord,
-  TimerRunRecord,
-} from '../state/subscription-store.ts';
-import { withTimeout } from '../timeout.ts';
+import type { Feature } from '../model/feature.ts';
+import { STATUS_THRESHOLDS } from '../model/status-thresholds.ts';
+import type { AnswerWindowRecord, SubscriptionStore, TimerRunRecord } from '../state/subscription-store.ts';
+
+export const SECTION_LINES = Symbol('section lines');
+
+/** What the status report reads: the configuration, the state store, and the features' own sections. */
+export interface StatusApp {
+  config: Config;
+  store: SubscriptionStore;
+  features: readonly Feature[];
+}
 
 /**
- * When something needs an operator: the same thresholds as the alert rules in infra/ (docs/operations.md).
- * A subscription within a day of expiry has missed at least one day of renewals (the timer renews two days
- * ahead by default); Graph marks an endpoint slow when more than 10% of its answers take over 3 s.
+ * The report: the subscriptions, the timer's runs and the endpoint's answers (the pipeline's own health), then
+ * one entry per feature's section under its name (`repair`, `series`, `rounds`, `deadLetters` …).
  */
-export const STATUS_THRESHOLDS = {
-  expiryWithinHours: 24,
-  timerSilentHours: 2,
-  repairWaitingHours: 1,
-  answersWindowMinutes: 15,
-  serverErrorShare: 0.05,
-  unenrichedShare: 0.1,
-  slowShare: 0.1,
-} as const;
-
-const REPAIRS_LISTED = 10_000;
-/** An unreachable Kafka is named after this long, not after the client's whole retry schedule. */
-const KAFKA_WAIT_MS = 10_000;
-
 export interface StatusReport {
   checkedAt: string;
   healthy: boolean;
@@ -40,15 +29,6 @@ export interface StatusReport {
     next: { id: string; tenantId: string; resource: string; expirationDateTime: string; hours: number } | null;
   };
   timer: { runs: TimerRunRecord[]; lastOkAt: string | null };
-  repair: { waiting: number; atLeast: boolean; oldestFirstSeenAt: string | null };
-  /** Recurring series owed an expansion (occurrence records), and how many of them failed before. */
-  series: { due: number; atLeast: boolean; failing: number };
-  /**
-   * Delta rounds: targets whose snapshot is under way (items produced so far), resyncs owed, and targets whose
-   * last round (the sweep's) is older than twice the default sweep interval.
-   */
-  rounds: { snapshotting: number; snapshotItems: number; resyncing: number; sweepOverdue: number };
-  deadLetters: { topic: string; total: number; notReplayed: number } | { topic: string; error: string };
   answers: {
     minutes: number;
     posts: number;
@@ -56,6 +36,10 @@ export interface StatusReport {
     slow: number;
     items: AnswerWindowRecord['items'];
   };
+  /** The features' lines of the text (`formatStatus`); a symbol, so the JSON report leaves them out. */
+  [SECTION_LINES]: string[];
+  /** Each feature's figures, by its section's name. */
+  [section: string]: unknown;
 }
 
 const hoursBetween = (from: number, to: number): number => Math.round(((to - from) / 3_600_000) * 10) / 10;
@@ -66,30 +50,12 @@ const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
  * the repair backlog, the dead-letter topic and the endpoint's recent answers (what the instances left in the
  * state store), with the actions each calls for. Reads the store and Kafka; asks Graph nothing.
  */
-export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now()): Promise<StatusReport> {
+export async function pipelineStatus(app: StatusApp, now: number = Date.now()): Promise<StatusReport> {
   const t = STATUS_THRESHOLDS;
   const actions: string[] = [];
-  const letters = app.deadLetters();
-  const [records, health, repairs, seriesDue, deadLetters, syncStates] = await Promise.all([
-    app.store.list(),
-    app.store.listHealth(),
-    app.store.listRepairs(REPAIRS_LISTED),
-    app.store.listSeriesDue(REPAIRS_LISTED),
-    withTimeout(
-      letters.counts(),
-      KAFKA_WAIT_MS,
-      () => new Error(`Kafka did not answer within ${KAFKA_WAIT_MS / 1_000} s`),
-    ).then(
-      (c) => ({ topic: letters.topics.join(', '), ...c }),
-      (err: unknown) => ({ topic: letters.topics.join(', '), error: errorMessage(err) }),
-    ),
-    app.store.listSync(),
-  ]);
-  const rounds = roundsOf(syncStates, records, app.config.subscriptions?.sweepHours ?? 0, now);
-  if (rounds.sweepOverdue)
-    actions.push(
-      `${rounds.sweepOverdue} target(s) had no delta round for over twice G2K_SWEEP_HOURS: the timer runs out of time before the sweep reaches them (check its runs) or their rounds fail`,
-    );
+  const [records, health] = await Promise.all([app.store.list(), app.store.listHealth()]);
+  const sections = app.features.flatMap((f) => (f.status ? [f.status] : []));
+  const parts = await Promise.all(sections.map((s) => s.read({ now, subscriptions: records })));
 
   const renewWithinMs = (app.config.subscriptions?.renewWithinMinutes ?? 2_880) * 60_000;
   const counts = new Map<string, StatusReport['subscriptions']['counts'][number]>();
@@ -143,32 +109,6 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       );
   }
 
-  const oldest = repairs.reduce<string | null>((o, r) => (o === null || r.firstSeenAt < o ? r.firstSeenAt : o), null);
-  if (oldest && now - Date.parse(oldest) > t.repairWaitingHours * 3_600_000)
-    actions.push(
-      `${repairs.length}${repairs.length >= REPAIRS_LISTED ? '+' : ''} record(s) wait for repair, the oldest since ${oldest}: Graph still refuses the reads (throttling, consent) or the timer does not run; graph2kafka repair retries now`,
-    );
-
-  const failing = seriesDue.filter((d) => d.attempts > 0);
-  const oldestDue = seriesDue.reduce<string | null>((o, d) => (o === null || d.changedAt < o ? d.changedAt : o), null);
-  if (failing.length && oldestDue && now - Date.parse(oldestDue) > t.repairWaitingHours * 3_600_000)
-    actions.push(
-      `${failing.length} recurring series wait for their occurrence records since ${oldestDue} (expansion failing): check the timer's logs for "series expansion failed"`,
-    );
-
-  const previous = app.config.rich?.previous;
-  if (previous && !records.some((r) => !r.pending && r.encryptionCertificateId === previous.id))
-    actions.push(
-      `no subscription uses the previous rich-notification certificate ${previous.id} any more: remove G2K_RICH_PREVIOUS_CERTIFICATE_ID and G2K_RICH_PREVIOUS_PRIVATE_KEY (and its secret)`,
-    );
-
-  if ('error' in deadLetters)
-    actions.push(`the dead-letter topic ${deadLetters.topic} could not be read: ${deadLetters.error}`);
-  else if (deadLetters.notReplayed)
-    actions.push(
-      `${deadLetters.notReplayed} dead letter(s) not replayed in ${deadLetters.topic}: graph2kafka deadletter list shows why, deadletter replay retries them`,
-    );
-
   const since = now - t.answersWindowMinutes * 60_000;
   const windows = health.filter((h): h is AnswerWindowRecord => h.type === 'answers' && Date.parse(h.to) >= since);
   const answers: StatusReport['answers'] = {
@@ -208,20 +148,20 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       `${percent(unenriched / changes)} of the records went out without their item (Graph throttling or the token endpoint): they are repaired, but check Graph's throttling`,
     );
 
+  // The pipeline's own actions first, then the features' in the order they were registered.
+  actions.push(...parts.flatMap((p) => p.actions));
   return {
     checkedAt: new Date(now).toISOString(),
     healthy: actions.length === 0,
     actions,
+    ...Object.fromEntries(sections.map((section, i) => [section.name, parts[i]!.value])),
     subscriptions: {
       counts: [...counts.values()].sort((a, b) => `${a.tenantId}${a.kind}`.localeCompare(`${b.tenantId}${b.kind}`)),
       next,
     },
     timer: { runs: runs.slice(0, 5), lastOkAt: lastOk?.startedAt ?? null },
-    repair: { waiting: repairs.length, atLeast: repairs.length >= REPAIRS_LISTED, oldestFirstSeenAt: oldest },
-    series: { due: seriesDue.length, atLeast: seriesDue.length >= REPAIRS_LISTED, failing: failing.length },
-    rounds,
-    deadLetters,
     answers,
+    [SECTION_LINES]: parts.flatMap((p) => p.lines),
   };
 }
 
@@ -242,23 +182,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(
       `  ${r.startedAt}  ${r.ok ? 'ok    ' : 'FAILED'}  ${r.seconds} s  created ${r.created}, renewed ${r.renewed}, recreated ${r.recreated}, deferred ${r.deferred}, repaired ${r.repaired}, repairs left ${r.repairLeft}${r.errors.length ? `; ${r.errors[0]}` : ''}`,
     );
-  lines.push(
-    '',
-    `Repair queue: ${report.repair.waiting}${report.repair.atLeast ? '+' : ''} waiting${report.repair.oldestFirstSeenAt ? `, oldest since ${report.repair.oldestFirstSeenAt}` : ''}`,
-  );
-  lines.push(
-    `Series expansion: ${report.series.due}${report.series.atLeast ? '+' : ''} due${report.series.failing ? `, ${report.series.failing} after failures` : ''}`,
-  );
-  const r = report.rounds;
-  lines.push(
-    `Delta rounds: snapshots under way ${r.snapshotting} (${r.snapshotItems} item(s) produced so far), resyncs owed ${r.resyncing}, sweeps overdue ${r.sweepOverdue}`,
-  );
-  const d = report.deadLetters;
-  lines.push(
-    'error' in d
-      ? `Dead letters (${d.topic}): unreadable: ${d.error}`
-      : `Dead letters (${d.topic}): ${d.total}, of which ${d.notReplayed} not replayed`,
-  );
+  lines.push('', ...report[SECTION_LINES]);
   const a = report.answers;
   const statuses = Object.entries(a.statuses)
     .sort()
@@ -273,32 +197,4 @@ export function formatStatus(report: StatusReport): string {
       `Not from Graph, or not as Graph sends it (no action by itself): ${a.items.rejected} item(s) rejected (foreign, forged, out of scope), ${limited} unenriched past a POST's 200-read limit (made-up ids sent with one subscription's clientState look like this; docs/runbook.md)`,
     );
   return lines.join('\n');
-}
-
-/** Snapshot progress, resyncs owed and overdue sweeps, from the targets' sync states. */
-function roundsOf(
-  states: MailboxSyncState[],
-  records: SubscriptionRecord[],
-  sweepHours: number,
-  now: number,
-): StatusReport['rounds'] {
-  const key = (s: {
-    tenantId: string;
-    kind?: string | undefined;
-    userId: string;
-    folderId?: string | undefined;
-  }): string => `${s.tenantId.toLowerCase()}|${s.kind ?? 'events'}|${s.userId.toLowerCase()}|${s.folderId ?? ''}`;
-  // Targets still subscribed: a state left behind by a removed subscription is swept no more.
-  const subscribed = new Set(records.filter((r) => !r.pending).map(key));
-  const own = states.filter((s) => !s.scope && subscribed.has(key(s)));
-  const snapshotting = own.filter((s) => s.snapshotPending);
-  const under = new Set(snapshotting.map(key));
-  return {
-    snapshotting: snapshotting.length,
-    snapshotItems: states.filter((s) => under.has(key(s))).reduce((n, s) => n + (s.snapshotItems ?? 0), 0),
-    resyncing: own.filter((s) => s.resyncPending).length,
-    sweepOverdue: sweepHours
-      ? own.filter((s) => !s.snapshotPending && now - Date.parse(s.updatedAt) > 2 * sweepHours * 3_600_000).length
-      : 0,
-  };
 }

@@ -1,7 +1,13 @@
-import type { DesiredEntry } from '../config/desired-state.ts';
 import type { ResourceKind, Target } from '../kinds/index.ts';
-import type { SubscriptionRecord } from '../state/subscription-store.ts';
-import type { NewSubscription } from './subscription.ts';
+import type { NewSubscription, SubscriptionRecord } from './subscription.ts';
+
+/** What a desired-state entry asks its reads for. */
+export interface ReadOptions {
+  /** `$select` for reads; absent: the kind's default. */
+  select: string | undefined;
+  /** Rich: properties Graph does not send inside notifications, read beside each item. */
+  richRead?: string | undefined;
+}
 
 /** A certificate change a renewal carries (rich subscriptions move to the current certificate on renewal). */
 export interface Rotation {
@@ -17,9 +23,9 @@ export interface Rotation {
 export interface SubscriptionMode {
   readonly name: 'basic' | 'rich';
   /** The subscription resource of a target (a rich one names the `$select` Graph sends). */
-  resource(kind: ResourceKind, target: Target, entry: DesiredEntry): string;
+  resource(kind: ResourceKind, target: Target, options: ReadOptions): string;
   /** What reads of the target's items (unproven items, repairs, resyncs) ask for. */
-  readSelect(kind: ResourceKind, entry: DesiredEntry): string | undefined;
+  readSelect(kind: ResourceKind, options: ReadOptions): string | undefined;
   /** The longest lifetime Graph grants the kind's subscriptions in this mode, in minutes. */
   maxLifetimeMinutes(kind: ResourceKind): number;
   /** What a create adds to Graph's body and to the stored record; throws when the mode cannot be served. */

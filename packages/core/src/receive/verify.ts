@@ -1,10 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  pendingId,
-  pendingMatches,
-  type SubscriptionRecord,
-  type SubscriptionStore,
-} from '../state/subscription-store.ts';
+import { pendingId, pendingMatches, type SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { Rejection } from '../model/outcome.ts';
 
 /**

@@ -9,13 +9,8 @@ import { seg } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { changeRecords, type ChangeRecords } from '../model/record.ts';
-import type {
-  ExpansionWindow,
-  SeriesDue,
-  SeriesRef,
-  SeriesState,
-  SubscriptionStore,
-} from '../state/subscription-store.ts';
+import type { SeriesDue, SeriesRef, SeriesState, SubscriptionStore } from '../state/subscription-store.ts';
+import type { ExpansionWindow } from '../model/subscription.ts';
 import type { ExpansionReport, SeriesOrigin } from './series-types.ts';
 
 const DAY_MS = 86_400_000;

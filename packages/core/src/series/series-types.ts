@@ -1,4 +1,4 @@
-import type { ExpansionWindow } from '../state/subscription-store.ts';
+import type { ExpansionWindow } from '../model/subscription.ts';
 
 /** Where a master record came from: enough to expand its series later. */
 export interface SeriesOrigin {

@@ -15,9 +15,9 @@ import {
   type SyncRef,
   type HealthRecord,
   type RepairEntry,
-  type SubscriptionRecord,
   type SubscriptionStore,
 } from './subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 
 type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue' | 'token';
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../model/change.ts';
-import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import { PATCH_REAUTH_GAP_MS } from './reconcile.ts';
 import { ref, type Resyncer } from './resync.ts';
 import type { SubscriptionApi } from './subscription-api.ts';

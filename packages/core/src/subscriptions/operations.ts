@@ -1,6 +1,7 @@
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import { KINDS, kindOf, type KindName } from '../kinds/index.ts';
-import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import { basicMode } from './mode.ts';
 import { emptyReport, forEachLimited, type ReconcileReport } from './report.ts';
 import type { Resyncer } from './resync.ts';

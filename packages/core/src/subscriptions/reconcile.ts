@@ -1,6 +1,7 @@
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
-import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { Planner } from './plan.ts';
 import { emptyReport, forEachLimited, type ReconcileReport } from './report.ts';
 import type { Resyncer } from './resync.ts';

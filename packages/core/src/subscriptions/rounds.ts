@@ -1,6 +1,7 @@
 import type { SubscriptionSettings } from '../config/config.ts';
 import { KINDS } from '../kinds/index.ts';
-import type { MailboxSyncState, SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { MailboxSyncState, SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import { forEachLimited, type ReconcileReport } from './report.ts';
 import type { Resyncer, SyncTarget } from './resync.ts';
 import { sameTarget } from './want.ts';

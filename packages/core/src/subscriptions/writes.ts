@@ -6,9 +6,9 @@ import {
   pendingId,
   PENDING_AFTER_CREATE_MS,
   PENDING_CREATE_MS,
-  type SubscriptionRecord,
   type SubscriptionStore,
 } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { SubscriptionMode } from '../model/subscription-mode.ts';
 import type { ReconcileReport } from './report.ts';
 import type { Resyncer } from './resync.ts';
