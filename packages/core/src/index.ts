@@ -1,141 +1,31 @@
-export { createApp, createAppFromEnv, type AppOverrides, type Graph2Kafka } from './app.ts';
-export {
-  loadConfig,
-  SETTINGS,
-  type Config,
-  type GraphSettings,
-  type KafkaAuth,
-  type KafkaSettings,
-  type MetricsExporterName,
-  type OperationsSettings,
-} from './config/config.ts';
-export { GoogleSecretManagerSource, parseReference, type SecretSource } from './config/secrets.ts';
-export { KeyVaultSecretSource, parseKeyVaultReference, type KeyVaultReference } from './config/key-vault-source.ts';
+export { createAppFromEnv, type AppOverrides, type Graph2Kafka } from './app.ts';
+export { loadConfig, type KafkaSettings, type OperationsSettings } from './config/config.ts';
+export { GoogleSecretManagerSource, type SecretSource } from './config/secrets.ts';
 export { operatorSecretSources } from './config/operator-secrets.ts';
-export { azureCredential } from './azure/azure-credential.ts';
-export { detectedMode, type AzureCredentialMode, type AzureIdentitySettings } from './azure/azure-identity.ts';
-export {
-  AzureCredentialError,
-  ConfigError,
-  errorMessage,
-  GraphRequestError,
-  KafkaAuthError,
-  ProduceError,
-  SecretError,
-  TokenError,
-} from './errors.ts';
-export {
-  DeadLetters,
-  REPLAY_GROUP,
-  type DeadLetter,
-  type LetterRefusal,
-  type RefusalReason,
-  type ReplayReport,
-} from './deadletter/dead-letters.ts';
-export { EventFetcher } from './graph/event-fetcher.ts';
-export type { FetchOutcome } from './model/item-read.ts';
-export { GraphClient } from './graph/graph-client.ts';
-export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
-export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';
-export { TopicRouter, type FixedTopics } from './kafka/topic-router.ts';
-export {
-  CLOUDEVENTS_MODES,
-  VALUE_FORMATS,
-  type CloudEventsMode,
-  type TopicName,
-  type ValueFormatName,
-} from './config/kafka-config.ts';
+export { ConfigError } from './errors.ts';
+export { EventProducer } from './kafka/event-producer.ts';
+export { TopicRouter } from './kafka/topic-router.ts';
+export type { CloudEventsMode, ValueFormatName } from './config/kafka-config.ts';
 export { RecordEncoder } from './format/record-encoder.ts';
-export type { ValueFormat } from './format/value-format.ts';
 export { VALUE_FORMAT_WRITERS } from './format/value-formats.ts';
-export { debeziumEnvelope, type DebeziumEnvelope, type DebeziumOp } from './format/debezium-format.ts';
 export { MemoryKeyFence } from './fence/memory-fence.ts';
-export { KafkaRecordSink, type RecordSink } from './kafka/producer.ts';
-export { googleKafkaToken, kafkaSasl, type GoogleTokens, type KafkaAuthDeps } from './kafka/auth.ts';
-export { jsonLogger, RequestLogs, silentLogger, type Logger } from './logger.ts';
-export { Metrics, SLOW_ANSWER_MS, type SubscriptionSnapshot, type SubscriptionState } from './metrics/metrics.ts';
-export {
-  metricsProvider,
-  type AppMetricsProvider,
-  type ExporterFactories,
-  type ExporterFactory,
-} from './metrics/provider.ts';
-export { flatten, lineExporter, seriesName } from './metrics/line-exporter.ts';
-export { subscriptionSnapshot, subscriptionState } from './metrics/subscription-snapshot.ts';
-export { HealthReporter } from './health/health-reporter.ts';
+export { KafkaRecordSink } from './kafka/producer.ts';
+export { silentLogger } from './logger.ts';
+export { Metrics } from './metrics/metrics.ts';
+export { metricsProvider, type ExporterFactory } from './metrics/provider.ts';
 export { formatStatus, pipelineStatus, type StatusReport } from './health/status.ts';
-export { STATUS_THRESHOLDS } from './model/status-thresholds.ts';
-export { answerHandshake } from './receive/handshake.ts';
-export { jsonResponse, readLimited, type CoreRequest, type CoreResponse } from './model/http.ts';
-export { graphWebhook, type WebhookApp } from './receive/webhook.ts';
-export type { ChangeNotification, LifecycleNotification, VerifiedChange } from './model/change.ts';
-export type { ItemOutcome, Rejection } from './model/outcome.ts';
-export { boundToSubscription, parseItemResource, type NamedItem } from './receive/resource.ts';
-export {
-  isKindName,
-  KIND_NAMES,
-  KINDS,
-  kindOf,
-  kindOfResource,
-  type ChangeType,
-  type KindName,
-  type ResourceKind,
-  type Target,
-} from './kinds/index.ts';
-export { parseDesiredState, type DesiredEntry } from './config/desired-state.ts';
-export { parseEnvelope, type Envelope, type Item } from './receive/envelope.ts';
-export { NotificationReceiver, type ReceiverCounters } from './receive/receiver.ts';
-export { PostVerifier, sameSecret } from './receive/verify.ts';
-export {
-  changeRecords,
-  eventKey,
-  RECORD_SCHEMA_VERSION,
-  type ChangeInput,
-  type ChangeRecords,
-  type ChangeRecordFacts,
-  type DeadLetterValue,
-  type EventRecordValue,
-  type KafkaRecord,
-  type LifecycleRecordValue,
-} from './model/record.ts';
-export {
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
-  pendingId,
-  type SubscriptionStore,
-} from './state/subscription-store.ts';
+export { isKindName, KIND_NAMES, KINDS } from './kinds/index.ts';
+export { changeRecords, type ChangeRecords } from './model/record.ts';
+export { FileSubscriptionStore, type SubscriptionStore } from './state/subscription-store.ts';
 export type { SubscriptionRecord } from './model/subscription.ts';
-export { Repairer, type RepairReport } from './repair/repairer.ts';
-export { expansionWindow, SeriesExpander } from './series/series-expander.ts';
-export type { ExpansionReport, SeriesOrigin } from './series/series-types.ts';
-export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
-export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
-export { SubscriptionApi } from './subscriptions/subscription-api.ts';
-export type { GraphSubscription } from './model/subscription.ts';
-export type {
-  AnswerWindowRecord,
-  HealthRecord,
-  MailboxSyncState,
-  RepairEntry,
-  SyncRef,
-  TimerRunRecord,
-} from './state/subscription-store.ts';
-export { syncKey } from './state/subscription-store.ts';
-export type { SubscriptionSettings } from './config/config.ts';
-export { verifySchedulerToken, type SchedulerVerdict } from './timer/scheduler-auth.ts';
+export type { ReconcileReport } from './subscriptions/report.ts';
 export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './timer/renewal.ts';
 export { TableSubscriptionStore } from './state/table-store.ts';
 export { PostgresSubscriptionStore } from './state/postgres-store.ts';
-export type { ClaimVerdict, FenceClaim, FenceMark, KeyFence } from './fence/fence-types.ts';
-export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';
-export { recordSchemas, SCHEMA_BASE, schemaFileFor } from './schemas/record-schemas.ts';
-export { decryptContent, type KeyRing } from './rich/decrypt.ts';
-export { createEncryptionCertificate, type EncryptionCertificate } from './rich/certificate.ts';
-export {
-  CHANGE_TRACKING_APP_ID,
-  ValidationTokenVerifier,
-  type ValidationTokenOptions,
-} from './rich/validation-tokens.ts';
-export { MICROSOFT_JWKS_URL } from './config/rich-config.ts';
-export type { DecryptFailure, DecryptResult, EncryptedContent, TokenFailure, TokenVerdict } from './rich/rich-types.ts';
+export type { KeyFence } from './fence/fence-types.ts';
+export { SETTING_DOMAINS, settingsTable } from './config/settings.ts';
+export { recordSchemas } from './schemas/record-schemas.ts';
+export { decryptContent } from './rich/decrypt.ts';
+export { createEncryptionCertificate } from './rich/certificate.ts';
+export { ValidationTokenVerifier } from './rich/validation-tokens.ts';
 export { trustingFetch } from './graph/trusting-fetch.ts';

@@ -1,12 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
-  type SubscriptionRecord,
-  type SubscriptionStore,
-} from '../src/index.ts';
+import { FileSubscriptionStore, type SubscriptionRecord, type SubscriptionStore } from '../src/index.ts';
+import { CachedSubscriptionStore } from '../src/state/subscription-store.ts';
 
 /** A real file store that counts reads and can hold their answers until the test lets them go. */
 class CountingStore extends FileSubscriptionStore {

@@ -1,6 +1,9 @@
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { pipelineEnv } from '@graph2kafka/testkit';
-import { EventFetcher, GraphClient, IdentityTokenSource, KINDS, loadConfig, silentLogger } from '../src/index.ts';
+import { KINDS, loadConfig, silentLogger } from '../src/index.ts';
+import { EventFetcher } from '../src/graph/event-fetcher.ts';
+import { GraphClient } from '../src/graph/graph-client.ts';
+import { IdentityTokenSource } from '../src/graph/token-provider.ts';
 
 /** The fetcher as the receiver uses it for an events subscription. */
 const readEvent = (fetcher: EventFetcher, tenantId: string, userId: string, eventId: string, deadline: number) =>

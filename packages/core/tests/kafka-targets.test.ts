@@ -6,17 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
-import {
-  ConfigError,
-  googleKafkaToken,
-  KafkaAuthError,
-  kafkaSasl,
-  KafkaRecordSink,
-  loadConfig,
-  ProduceError,
-  silentLogger,
-  type Config,
-} from '../src/index.ts';
+import { ConfigError, KafkaRecordSink, loadConfig, silentLogger } from '../src/index.ts';
+import { googleKafkaToken, kafkaSasl } from '../src/kafka/auth.ts';
+import { KafkaAuthError, ProduceError } from '../src/errors.ts';
+import type { Config } from '../src/config/config.ts';
 
 const TENANT = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
 const base = {

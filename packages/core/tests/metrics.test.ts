@@ -1,4 +1,6 @@
-import { ConfigError, createApp, jsonLogger, loadConfig, RequestLogs, type Logger } from '../src/index.ts';
+import { ConfigError, loadConfig } from '../src/index.ts';
+import { createApp } from '../src/app.ts';
+import { jsonLogger, RequestLogs, type Logger } from '../src/logger.ts';
 import { configProblems, validEnv } from './fixtures/env.ts';
 
 const valid = validEnv;

@@ -7,17 +7,11 @@ import {
   type FakeAzureCli,
   type FakeKeyVault,
 } from '@graph2kafka/testkit';
-import {
-  azureCredential,
-  AzureCredentialError,
-  ConfigError,
-  KeyVaultSecretSource,
-  kafkaSasl,
-  loadConfig,
-  operatorSecretSources,
-  parseKeyVaultReference,
-  TableSubscriptionStore,
-} from '../src/index.ts';
+import { ConfigError, loadConfig, operatorSecretSources, TableSubscriptionStore } from '../src/index.ts';
+import { azureCredential } from '../src/azure/azure-credential.ts';
+import { AzureCredentialError } from '../src/errors.ts';
+import { KeyVaultSecretSource, parseKeyVaultReference } from '../src/config/key-vault-source.ts';
+import { kafkaSasl } from '../src/kafka/auth.ts';
 import { viaLocalSocketDir } from '../src/config/cloudsql-socket.ts';
 import { TENANT, validEnv } from './fixtures/env.ts';
 

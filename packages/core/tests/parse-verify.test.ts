@@ -1,16 +1,10 @@
-import {
-  answerHandshake,
-  boundToSubscription,
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
-  kindOfResource,
-  parseEnvelope,
-  parseItemResource,
-  pendingId,
-  PostVerifier,
-  sameSecret,
-  type SubscriptionRecord,
-} from '../src/index.ts';
+import { FileSubscriptionStore, type SubscriptionRecord } from '../src/index.ts';
+import { answerHandshake } from '../src/receive/handshake.ts';
+import { boundToSubscription, parseItemResource } from '../src/receive/resource.ts';
+import { CachedSubscriptionStore, pendingId } from '../src/state/subscription-store.ts';
+import { kindOfResource } from '../src/kinds/index.ts';
+import { parseEnvelope } from '../src/receive/envelope.ts';
+import { PostVerifier, sameSecret } from '../src/receive/verify.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { freePort, TopicReader } from '@graph2kafka/testkit';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaRecordSink, ProduceError, silentLogger, type KafkaSettings } from '../src/index.ts';
+import { KafkaRecordSink, silentLogger, type KafkaSettings } from '../src/index.ts';
+import { ProduceError } from '../src/errors.ts';
 
 /**
  * The producer contract both Kafka libraries must keep behind KafkaRecordSink (KAFKA_CLIENT), against the

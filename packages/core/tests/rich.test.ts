@@ -1,15 +1,10 @@
 import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import { CHANGE_TRACKING_APP_ID as SIM_PUBLISHER, encryptResource, GraphSim } from '@graph2kafka/graph-sim';
-import {
-  CHANGE_TRACKING_APP_ID,
-  createEncryptionCertificate,
-  decryptContent,
-  trustingFetch,
-  ValidationTokenVerifier,
-  type EncryptionCertificate,
-  type KeyRing,
-} from '../src/index.ts';
+import { createEncryptionCertificate, decryptContent, trustingFetch, ValidationTokenVerifier } from '../src/index.ts';
+import { CHANGE_TRACKING_APP_ID } from '../src/rich/validation-tokens.ts';
+import type { EncryptionCertificate } from '../src/rich/certificate.ts';
+import type { KeyRing } from '../src/rich/decrypt.ts';
 import { tokenIdentity } from '../src/rich/validation-tokens.ts';
 
 const flip = (b64: string, at = 10): string => {

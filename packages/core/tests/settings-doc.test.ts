@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTING_DOMAINS, SETTINGS } from '../src/index.ts';
+import { SETTING_DOMAINS } from '../src/index.ts';
+import { SETTINGS } from '../src/config/config.ts';
 
 const README = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { fakeAzureCli, startAzuriteTable, startPostgres, type FakeAzureCli } from '@graph2kafka/testkit';
 import {
-  azureCredential,
   FileSubscriptionStore,
   loadConfig,
   PostgresSubscriptionStore,
   TableSubscriptionStore,
-  type FenceClaim,
   type SubscriptionRecord,
   type SubscriptionStore,
 } from '../src/index.ts';
+import { azureCredential } from '../src/azure/azure-credential.ts';
+import type { FenceClaim } from '../src/fence/fence-types.ts';
 
 const record = (id: string, userId: string): SubscriptionRecord => ({
   id,

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createAppFromEnv, pendingId, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import { pendingId } from '../src/state/subscription-store.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
 import { serveApp } from '@graph2kafka/core/http';

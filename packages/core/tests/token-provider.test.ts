@@ -1,5 +1,7 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { IdentityTokenSource, TokenError, type Logger } from '../src/index.ts';
+import { IdentityTokenSource } from '../src/graph/token-provider.ts';
+import { TokenError } from '../src/errors.ts';
+import type { Logger } from '../src/logger.ts';
 
 const TENANT = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
 const HOUR = 60 * 60_000;

@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -82,25 +79,3 @@ export const post = (
   body: string | Buffer,
   headers: Record<string, string> = { 'Content-Type': 'application/json' },
 ) => fetch(url, { method: 'POST', headers, body });
-
-/**
- * A pipeline whose desired state subscribes one mailbox's events with occurrence expansion `futureDays` ahead,
- * on graph-sim's clock, with that subscription created: what the series tests start from.
- */
-export async function startExpansionPipeline(sim: GraphSim, userId: string, futureDays: number) {
-  const file = join(tmpdir(), `g2k-expansion-${process.pid}-${Date.now()}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ subscriptions: [{ kind: 'events', users: [userId], expandOccurrences: { futureDays } }] }),
-  );
-  const pipe = await startPipeline(
-    sim,
-    { G2K_SUBSCRIPTIONS_FILE: file },
-    { graphNow: () => sim.clock.now() },
-    { subscribe: true },
-  );
-  const report = await pipe.app.manager!.reconcile();
-  if (report.errors.length || report.created.length !== 1)
-    throw new Error(`the expansion pipeline's subscription was not created: ${JSON.stringify(report)}`);
-  return pipe;
-}

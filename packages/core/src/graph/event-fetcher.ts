@@ -3,6 +3,7 @@ import type { ResourceKind } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Target } from '../kinds/index.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
+import { LONGEST_READ_MS } from '../model/budget.ts';
 import { FolderScope, type Coverage } from './folder-scope.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
@@ -33,7 +34,6 @@ export interface FetcherStats {
 }
 
 const MAX_BATCH = 20;
-const LONGEST_READ_MS = 30_000;
 
 /**
  * A nextLink as a path below Graph's version root, which is what `$batch` takes. Only the path and query are

@@ -21,15 +21,9 @@ import { REJECTIONS, type ItemOutcome, type Rejection } from '../model/outcome.t
 import { boundToSubscription } from './resource.ts';
 import { PostVerifier } from './verify.ts';
 import { withTimeout } from '../timeout.ts';
+import { PostBudget } from '../model/budget.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 
-/**
- * Graph's answer budget is 3 s; the time budget covers enrichment, the rest is Kafka's, and the answer leaves
- * with a margin, since Graph counts an answer after 3 s as a failure and as "slow".
- */
-const ANSWER_BY_MS = 2_700;
-/** Kafka always gets at least this long, even when enrichment used the whole budget. */
-const MIN_PRODUCE_MS = 500;
 /** Subscription reads one POST may send to the store (cache hits are free); see PostVerifier. */
 const MAX_STORE_READS_PER_POST = 200;
 /**
@@ -180,9 +174,10 @@ export class NotificationReceiver {
       for (const [i, o] of outcomes.entries())
         if (o?.status === 'rejected' && o.reason === 'lookup_limit')
           outcomes[i] = { status: 'retry_later', reason: 'too many subscriptions in one POST; redeliver' };
+    const budget = new PostBudget(receivedAt, this.deps.config.timeBudgetMs, this.now);
     await Promise.all([
-      this.produceChanges(changes, outcomes, receivedAt, validationTokens),
-      this.actOnLifecycle(lifecycles, outcomes, receivedAt),
+      this.produceChanges(changes, outcomes, budget, validationTokens),
+      this.actOnLifecycle(lifecycles, outcomes, budget),
     ]);
     // Every item has its verdict by now; were one missing, the safe answer is to have Graph redeliver.
     return Array.from(outcomes, (o) => o ?? { status: 'retry_later' as const, reason: 'no verdict reached' });
@@ -191,9 +186,10 @@ export class NotificationReceiver {
   private async produceChanges(
     all: Change[],
     outcomes: Array<ItemOutcome | undefined>,
-    receivedAt: number,
+    budget: PostBudget,
     validationTokens: unknown,
   ): Promise<void> {
+    const { receivedAt, enrichBy } = budget;
     if (!all.length) return;
     // Rich notifications carry their item: used as sent when proven, else read like any other change.
     const decisions = this.deps.rich
@@ -211,7 +207,6 @@ export class NotificationReceiver {
       return true;
     });
     if (!changes.length) return;
-    const enrichBy = receivedAt + this.deps.config.timeBudgetMs;
     // The fence's tokens before any read: a read that starts later (another POST, a repair, a resync) wins.
     let tokens: Map<string, number>;
     try {
@@ -304,8 +299,8 @@ export class NotificationReceiver {
     // the background.
     const results = await this.deps.events.produce(
       units.map((u) => u.unit),
-      this.produceBy(receivedAt),
-      receivedAt + ANSWER_BY_MS,
+      budget.produceBy(),
+      budget.answerBy,
     );
     // Superseded: a newer observation of the key is claimed, so this change is covered by it.
     for (const [i, { change }] of units.entries()) {
@@ -319,9 +314,10 @@ export class NotificationReceiver {
   private async actOnLifecycle(
     lifecycles: Lifecycle[],
     outcomes: Array<ItemOutcome | undefined>,
-    receivedAt: number,
+    budget: PostBudget,
   ): Promise<void> {
     if (!lifecycles.length) return;
+    const { receivedAt } = budget;
     const byTopic = new Map<string, KafkaRecord[]>();
     for (const { n } of lifecycles) {
       const topic = this.deps.router.topic('lifecycle', n.tenantId);
@@ -332,7 +328,7 @@ export class NotificationReceiver {
       // The sink groups sends that wait together into one produce request.
       await Promise.all(
         [...byTopic].map(([topic, records]) =>
-          this.deps.sink.send(topic, records, this.produceBy(receivedAt) - this.now()),
+          this.deps.sink.send(topic, records, budget.produceBy() - this.now()),
         ),
       );
     } catch (err) {
@@ -349,7 +345,7 @@ export class NotificationReceiver {
       const key = `${l.n.subscriptionId}|${l.n.lifecycleEvent}`;
       byAction.set(key, [...(byAction.get(key) ?? []), l]);
     }
-    const deadline = receivedAt + this.deps.config.timeBudgetMs;
+    const deadline = budget.enrichBy;
     for (const group of byAction.values()) {
       const first = group[0]!;
       try {
@@ -366,11 +362,6 @@ export class NotificationReceiver {
           outcomes[l.index] = { status: 'retry_later', reason: `lifecycle action failed: ${message}` };
       }
     }
-  }
-
-  /** When Kafka must have acknowledged: Graph's answer leaves by then, yet Kafka always gets a moment. */
-  private produceBy(receivedAt: number): number {
-    return Math.max(receivedAt + ANSWER_BY_MS, this.now() + MIN_PRODUCE_MS);
   }
 
   /**

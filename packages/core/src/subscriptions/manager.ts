@@ -15,7 +15,6 @@ import { DeltaRounds } from './rounds.ts';
 import type { SubscriptionApi } from './subscription-api.ts';
 import { SubscriptionWrites } from './writes.ts';
 
-export type { ReconcileReport } from './report.ts';
 
 /**
  * The subscriptions' side of graph2kafka, one part per job: `reconcile` (the timer's run: plan, then act),

@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { ChangelogTable } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const day = (offset: number, from: number) => new Date(from + offset * 86_400_000).toISOString().slice(0, 10);
 
 /**
- * G2K_VALUE_FORMAT=debezium, end to end through the GCP function: a consumer that materialises the topic the way
+ * G2K_VALUE_FORMAT=debezium, end to end through the served app: a consumer that materialises the topic the way
  * Flink's `debezium-json` changelog source and an upsert sink do (by `op`, tombstones delete) ends with Graph's
  * calendar — snapshot rows (`r`), inserts, updates and deletes — without a line of graph2kafka-specific code.
  */
-describe('debezium value format: a changelog reader materialises Graph (GCP function, real Kafka, graph-sim)', () => {
+describe('debezium value format: a changelog reader materialises Graph (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let user: string;

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue, TopicReader } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const value = recordValue;
 
 /**
  * One mailbox with events, messages of two folders, and contacts, kept by the subscription manager from a
- * desired-state file; every change reaches its kind's topic through the GCP function on functions-framework.
+ * desired-state file; every change reaches its kind's topic through the served app.
  */
-describe('resource kinds end to end (GCP function, real Kafka, graph-sim)', () => {
+describe('resource kinds end to end (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let messages: TopicReader;

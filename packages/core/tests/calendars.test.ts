@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { runRenewal } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, type ReadRecord } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 /**
- * Calendars as targets, end to end (GCP function, real Kafka, graph-sim): every calendar of one mailbox
+ * Calendars as targets, end to end (served app, real Kafka, graph-sim): every calendar of one mailbox
  * (`calendars: "all"`, re-discovered by each timer run), one calendar of another by name, and the rooms of a room
  * list found through the Places API. Records carry the calendar; keys do not, so a moved event keeps its key.
  */
-describe('calendars and rooms end to end (GCP function, real Kafka, graph-sim)', () => {
+describe('calendars and rooms end to end (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let tenantId: string;

@@ -1,7 +1,7 @@
 import { runRenewal } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken, type ReadRecord } from '@graph2kafka/testkit';
-import { post, startExpansionPipeline, type Pipeline } from './pipeline.ts';
+import { post, startExpansionPipeline, type Pipeline } from './served-pipeline.ts';
 
 const DAY = 86_400_000;
 /** The window of the entry below: today and the next 35 days (whole UTC days). */
@@ -16,10 +16,10 @@ interface ViewItem {
 }
 
 /**
- * Recurring series through the GCP function with occurrence expansion on: the master's records as before, and
+ * Recurring series through the served app with occurrence expansion on: the master's records as before, and
  * the occurrences of the window as records of their own, kept equal to what Graph's calendarView shows.
  */
-describe('recurring series end to end (GCP function, real Kafka, graph-sim, expandOccurrences)', () => {
+describe('recurring series end to end (served app, real Kafka, graph-sim, expandOccurrences)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let userId: string;

@@ -1,17 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import {
-  createAppFromEnv,
-  createEncryptionCertificate,
-  KINDS,
-  silentLogger,
-  type EncryptionCertificate,
-} from '@graph2kafka/core';
+import { createAppFromEnv, createEncryptionCertificate, KINDS, silentLogger } from '@graph2kafka/core';
+import type { EncryptionCertificate } from '../src/rich/certificate.ts';
 import { encryptResource, GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, richEnv, TopicReader } from '@graph2kafka/testkit';
 import { serveApp } from '@graph2kafka/core/http';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const SELECT = KINDS.events.rich!.defaultSelect.split(',');
 
@@ -24,8 +19,8 @@ const selected = (event: Record<string, unknown>, odataId: string): Record<strin
   ...Object.fromEntries(SELECT.map((p) => [p, event[p]])),
 });
 
-/** Rich notifications through the GCP function: the event inside the notification, no Graph read at all. */
-describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', () => {
+/** Rich notifications through the served app: the event inside the notification, no Graph read at all. */
+describe('rich notifications end to end (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let userId: string;
@@ -81,7 +76,7 @@ describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', 
     await sim.settled();
     // A rotation: the new certificate becomes current, the first stays accepted; the timer moves every subscription.
     const second = await createEncryptionCertificate('g2k-rich-2');
-    const ports = pipe.ports;
+    const port = pipe.port;
     const env = {
       G2K_STATE_STORE: pipe.env.G2K_STATE_STORE!,
       G2K_TOPIC: pipe.topic,
@@ -94,7 +89,7 @@ describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', 
       sim,
       { G2K_SUBSCRIPTIONS_FILE: file, ...richEnv(sim, second, first), ...env },
       {},
-      { subscribe: true, ports },
+      { subscribe: true, port },
     );
     await sim.settled(30_000);
     const report = await pipe.app.manager!.reconcile();
@@ -264,7 +259,7 @@ describe('rich notifications end to end (GCP function, real Kafka, graph-sim)', 
   }, 60_000);
 });
 
-describe('rich notifications with richRead (GCP function, real Kafka, graph-sim)', () => {
+describe('rich notifications with richRead (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { runRenewal } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const value = recordValue;
 /** Items per kind of the first mailbox: two delta pages (graph2kafka asks for pages of 100). */
@@ -17,7 +17,7 @@ const day = (i: number): string => `2026-12-${String(10 + (i % 15)).padStart(2, 
  * A target's existing items reach the topic by a snapshot (paged, resumable), a notification Graph drops
  * silently is healed by the sweep alone, and a notification naming a series occurrence yields its master.
  */
-describe('snapshot, sweep and occurrence notifications (GCP function, real Kafka, graph-sim)', () => {
+describe('snapshot, sweep and occurrence notifications (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let readers: Record<'events' | 'messages' | 'contacts', TopicReader>;

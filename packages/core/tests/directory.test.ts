@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue, TopicReader } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const value = recordValue;
 
-/** Tenant-wide directory subscriptions (`/users`, `/groups`) through the GCP function. */
-describe('directory users and groups end to end (GCP function, real Kafka, graph-sim)', () => {
+/** Tenant-wide directory subscriptions (`/users`, `/groups`) through the served app. */
+describe('directory users and groups end to end (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let users: TopicReader;
@@ -131,7 +131,7 @@ describe('directory users and groups end to end (GCP function, real Kafka, graph
 });
 
 /** What one notification may cost while Graph waits: a large group's members are read by the repair, not then. */
-describe('a group of more than one page of members (GCP function, real Kafka, graph-sim)', () => {
+describe('a group of more than one page of members (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let groups: TopicReader;

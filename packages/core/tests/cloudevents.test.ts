@@ -1,7 +1,7 @@
 import type { SubscriptionRecord } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { createSubscription, decodeCloudEvent, eventChangeBody, recordValue, TopicReader } from '@graph2kafka/testkit';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const traceId = (traceparent: string | undefined) => traceparent?.split('-')[1];
 
@@ -9,7 +9,7 @@ const traceId = (traceparent: string | undefined) => traceparent?.split('-')[1];
  * The CloudEvents Kafka binding (binary mode) on what the function writes, checked by the CloudEvents SDK on the
  * records as a consumer reads them from a real broker: value records, their tombstones and lifecycle records.
  */
-describe('CloudEvents headers, read back from real Kafka (GCP function, graph-sim)', () => {
+describe('CloudEvents headers, read back from real Kafka (served app, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let sub: SubscriptionRecord;

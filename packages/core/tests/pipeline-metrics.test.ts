@@ -1,4 +1,5 @@
-import { flatten, runRenewal } from '@graph2kafka/core';
+import { runRenewal } from '@graph2kafka/core';
+import { flatten } from '../src/metrics/line-exporter.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   AggregationTemporality,
@@ -6,7 +7,7 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
 
 /**
  * The metrics an operator's dashboards and alerts read, exported through OpenTelemetry's own in-memory exporter

@@ -1,6 +1,6 @@
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken } from '@graph2kafka/testkit';
-import { startExpansionPipeline, type Pipeline } from './pipeline.ts';
+import { startExpansionPipeline, type Pipeline } from './served-pipeline.ts';
 
 const DAY = 86_400_000;
 const FUTURE_DAYS = 35;
@@ -20,7 +20,7 @@ interface Shown {
  * UTC start moving by an hour), equal to Graph's /instances; an all-day series; and a cancelled occurrence that a
  * consumer can join to the occurrence records as docs/record-format.md says.
  */
-describe('series across time zones and DST (GCP function, real Kafka, graph-sim)', () => {
+describe('series across time zones and DST (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let userId: string;

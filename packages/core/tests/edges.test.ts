@@ -4,16 +4,13 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
-import {
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
-  type Logger,
-  type SubscriptionRecord,
-} from '@graph2kafka/core';
+import { FileSubscriptionStore, type SubscriptionRecord } from '@graph2kafka/core';
+import { CachedSubscriptionStore } from '../src/state/subscription-store.ts';
+import type { Logger } from '../src/logger.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { createSubscription, TopicReader } from '@graph2kafka/testkit';
-import { post, startPipeline, type Pipeline } from './pipeline.ts';
+import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
 
 /** A logger that keeps what it was told, to count lines per POST. */
 function capturingLogger(): Logger & { lines: Array<{ level: string; message: string; fields?: unknown }> } {
@@ -92,7 +89,7 @@ async function gzipBomb(mb: number): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
-describe('GCP function at the data edges: one verdict per item', () => {
+describe('the webhook at the data edges: one verdict per item', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let sub: SubscriptionRecord;
@@ -357,7 +354,7 @@ describe('GCP function at the data edges: one verdict per item', () => {
   }, 60_000);
 });
 
-describe('GCP function with poison among its neighbours', () => {
+describe('the webhook with poison among its neighbours', () => {
   let sim: GraphSim;
   afterEach(async () => {
     await sim.stop();
@@ -462,7 +459,7 @@ describe('GCP function with poison among its neighbours', () => {
   }, 90_000);
 });
 
-describe('GCP function: records produced without their event are repaired', () => {
+describe('records produced without their event are repaired', () => {
   it('queues every change Graph would not serve, and the timer run repairs each once Graph recovers', async () => {
     const sim = await GraphSim.start({
       delivery: { batchWindowMs: 20 },

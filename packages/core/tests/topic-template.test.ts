@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue, TopicReader } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 /**
  * G2K_TOPIC_TEMPLATE with `{tenant}`: each tenant's change records, lifecycle records and dead letters in topics
  * of its own, none of another tenant's in them, and the operator's dead-letter tools reading every tenant's.
  */
-describe('per-tenant topics from a template: two tenants, one app (GCP function, real Kafka, graph-sim)', () => {
+describe('per-tenant topics from a template: two tenants, one app (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let tenants: Array<{ tenantId: string; userId: string }>;

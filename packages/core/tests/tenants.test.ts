@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue } from '@graph2kafka/testkit';
-import { startPipeline, type Pipeline } from './pipeline.ts';
+import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 const value = recordValue;
 
 /** One multi-tenant app registration, admin-consented in two tenants (graph-sim's Contoso and Fabrikam). */
-describe('two tenants from one app (GCP function, real Kafka, graph-sim)', () => {
+describe('two tenants from one app (served app, real Kafka, graph-sim)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
   let contoso: { tenantId: string; userId: string };
