@@ -18,3 +18,5 @@ export {
 } from './receive/memory-admission.ts';
 export { guardWire, maxBodyBytesFromEnv, type WireRules } from './receive/wire-guard.ts';
 export { verifyRenewalCaller } from './timer/renewal-gate.ts';
+export { renewalHttpEntry, renewalTimerEntry } from './timer/renewal-entry.ts';
+export { lazy } from './work/lazy.ts';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Graph2Kafka, SecretSource } from '@graph2kafka/core';
+import { lazy } from '@graph2kafka/core/http';
 import { requestLogs, projectOf } from './logging.ts';
 import { googleCloudExporter } from './metrics-exporter.ts';
 
-let loading: Promise<Graph2Kafka> | undefined;
+let loader: (() => Promise<Graph2Kafka>) | undefined;
 
 /** `k=v,k=v` (OpenTelemetry's OTEL_RESOURCE_ATTRIBUTES, values percent-encoded), as the deploy sets it. */
 function standardAttributes(raw: string | undefined): Record<string, string> {
@@ -43,20 +44,18 @@ function resourceOf(env: Record<string, string | undefined>): Record<string, str
  * forgotten, so the next request tries again (a secret may have been granted meanwhile).
  */
 export function appFromEnv(env: Record<string, string | undefined> = process.env): Promise<Graph2Kafka> {
-  loading ??= (async () => {
-    // Loaded on the first notification, not at start: the handshake of a cold instance does not wait for it.
-    const { createAppFromEnv, GoogleSecretManagerSource } = await import('@graph2kafka/core');
-    const secrets: SecretSource[] = Object.values(env).some((v) => v?.startsWith('sm:'))
-      ? [await GoogleSecretManagerSource.create()]
-      : [];
-    return createAppFromEnv(env, secrets, {
-      logger: requestLogs.logger,
-      metricExporters: { 'google-cloud': googleCloudExporter() },
-      metricResource: resourceOf(env),
-    });
-  })().catch((err: unknown) => {
-    loading = undefined;
-    throw err;
+  loader ??= lazy(() => load(env));
+  return loader();
+}
+
+async function load(env: Record<string, string | undefined>): Promise<Graph2Kafka> {
+  const { createAppFromEnv, GoogleSecretManagerSource } = await import('@graph2kafka/core');
+  const secrets: SecretSource[] = Object.values(env).some((v) => v?.startsWith('sm:'))
+    ? [await GoogleSecretManagerSource.create()]
+    : [];
+  return createAppFromEnv(env, secrets, {
+    logger: requestLogs.logger,
+    metricExporters: { 'google-cloud': googleCloudExporter() },
+    metricResource: resourceOf(env),
   });
-  return loading;
 }

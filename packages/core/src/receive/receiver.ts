@@ -327,9 +327,7 @@ export class NotificationReceiver {
     try {
       // The sink groups sends that wait together into one produce request.
       await Promise.all(
-        [...byTopic].map(([topic, records]) =>
-          this.deps.sink.send(topic, records, budget.produceBy() - this.now()),
-        ),
+        [...byTopic].map(([topic, records]) => this.deps.sink.send(topic, records, budget.produceBy() - this.now())),
       );
     } catch (err) {
       for (const l of lifecycles)

@@ -15,7 +15,6 @@ import { DeltaRounds } from './rounds.ts';
 import type { SubscriptionApi } from './subscription-api.ts';
 import { SubscriptionWrites } from './writes.ts';
 
-
 /**
  * The subscriptions' side of graph2kafka, one part per job: `reconcile` (the timer's run: plan, then act),
  * `lifecycle` (Graph's lifecycle events) and `operations` (the ops CLI). They share one set of writes, so a
