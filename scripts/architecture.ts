@@ -1,5 +1,5 @@
 /**
- * The house in figures, counted from the imports: `pnpm arch [package …]` (default: core and graph-sim).
+ * The house in figures, counted from the imports: `pnpm arch [--json] [package …]` (default: core and graph-sim).
  * Rooms are the top-level folders of a package's `src` (a file at the top is a room of its own); a room's floor
  * is one above the highest room it imports. An import between two rooms that import each other, directly or
  * round a longer circle, runs upward whichever order they are given. `docs/architecture.md` quotes these figures
@@ -15,6 +15,8 @@ export interface HouseFigures {
   lines: number;
   rooms: number;
   floors: number;
+  /** Each room's floor (1: imports no other room). */
+  roomFloors: Record<string, number>;
   /** Imports between rooms of one circle (each runs up, read in whichever order). */
   upwardImports: number;
   /** Circles of rooms and of files: each a list of the names in it. */
@@ -96,8 +98,9 @@ function exportedNames(indexFile: string): number {
   return count;
 }
 
+/** `pkg`: a package's name (its `packages/<pkg>/src` is measured), or a folder of sources given by path. */
 export function houseFigures(pkg: string): HouseFigures {
-  const src = join(ROOT, 'packages', pkg, 'src');
+  const src = pkg.includes('/') ? resolve(pkg) : join(ROOT, 'packages', pkg, 'src');
   const files = sourceFiles(src);
   const known = new Set(files);
   const roomOf = (file: string): string => relative(src, file).split('/')[0]!;
@@ -132,11 +135,13 @@ export function houseFigures(pkg: string): HouseFigures {
   const floor = new Map<string, number>();
   const floorOf = (u: string, seen: Set<string>): number => {
     if (floor.has(u)) return floor.get(u)!;
+    // The condensed graph has no circle; the guard only keeps a malformed one from recursing for ever.
+    if (seen.has(u)) return 0;
     seen.add(u);
     let highest = 0;
     for (const room of rooms.filter((r) => unit(r) === u))
       for (const to of roomEdges.get(room) ?? [])
-        if (unit(to) !== u && !seen.has(unit(to))) highest = Math.max(highest, floorOf(unit(to), seen));
+        if (unit(to) !== u) highest = Math.max(highest, floorOf(unit(to), seen));
     floor.set(u, highest + 1);
     return highest + 1;
   };
@@ -148,6 +153,7 @@ export function houseFigures(pkg: string): HouseFigures {
     lines,
     rooms: rooms.length,
     floors,
+    roomFloors: Object.fromEntries(rooms.map((r) => [r, floorOf(unit(r), new Set())])),
     upwardImports,
     roomCircles,
     fileCircles: circles(files, fileEdges).map((c) => c.map((f) => relative(src, f))),
@@ -157,13 +163,37 @@ export function houseFigures(pkg: string): HouseFigures {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const packages = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['core', 'graph-sim'];
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`pnpm arch [--json] [package | folder …]
+
+The house in figures, counted from the imports of each package's src (default: core and graph-sim): files and
+lines, rooms (top-level folders) and floors, imports that run upward (between rooms of one circle), circles of
+rooms and of files, the names src/index.ts exports, and the largest files.
+
+  --json    the figures as JSON
+  --help    this text`);
+    process.exit(0);
+  }
+  const json = args.includes('--json');
+  const named = args.filter((a) => a !== '--json');
+  const packages = named.length > 0 ? named : ['core', 'graph-sim'];
+  if (json) {
+    console.log(JSON.stringify(packages.map(houseFigures), null, 2));
+    process.exit(0);
+  }
   for (const pkg of packages) {
     const f = houseFigures(pkg);
     console.log(`${f.package}: ${f.files} files, ${f.lines} lines, ${f.rooms} rooms on ${f.floors} floors`);
-    console.log(`  upward imports ${f.upwardImports}; circles: ${f.roomCircles.length} of rooms, ${f.fileCircles.length} of files`);
+    console.log(
+      `  upward imports ${f.upwardImports}; circles: ${f.roomCircles.length} of rooms, ${f.fileCircles.length} of files`,
+    );
     for (const c of f.roomCircles) console.log(`    rooms: ${c.join(' ↔ ')}`);
     for (const c of f.fileCircles) console.log(`    files: ${c.join(' ↔ ')}`);
+    for (let floor = f.floors; floor >= 1; floor--) {
+      const here = Object.entries(f.roomFloors).filter(([, n]) => n === floor);
+      console.log(`  floor ${floor}: ${here.map(([room]) => room).join(', ')}`);
+    }
     if (f.exportedNames) console.log(`  index.ts exports ${f.exportedNames} names`);
     console.log(`  largest: ${f.largest.map((l) => `${l.file.split('/src/')[1]} ${l.lines}`).join(', ')}`);
   }

@@ -32,6 +32,7 @@ const OPTIONS: Record<string, string[]> = {
   dev: ['Ctrl-C', 'G2K_DEV_SIM_PORT'],
   'docs:settings': [],
   'docs:schemas': [],
+  arch: ['--json'],
   kafka: ['start', 'stop', 'status', 'env'],
   'graph-sim': ['--port', '--help'],
   graph2kafka: ['status', 'subscriptions', 'deadletter', 'repair', 'cert', '--version'],
