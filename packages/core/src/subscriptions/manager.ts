@@ -1,18 +1,13 @@
-import type { Config, SubscriptionSettings } from '../config/config.ts';
-import type { Logger } from '../logger.ts';
+import type { SubscriptionContext } from './context.ts';
 import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
 import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { LifecycleActions } from './lifecycle.ts';
-import type { SubscriptionModes } from './mode.ts';
 import { SubscriptionOperations } from './operations.ts';
 import { Planner } from './plan.ts';
 import { Reconciler } from './reconcile.ts';
 import type { ReconcileReport } from './report.ts';
-import type { Resyncer } from './resync.ts';
 import { DeltaRounds } from './rounds.ts';
-import type { SubscriptionApi } from './subscription-api.ts';
 import { SubscriptionWrites } from './writes.ts';
 
 /**
@@ -25,33 +20,16 @@ export class SubscriptionManager {
   readonly operations: SubscriptionOperations;
   private readonly reconciler: Reconciler;
   private readonly rounds: DeltaRounds;
-  private readonly store: SubscriptionStore;
-  private readonly settings: SubscriptionSettings;
-  private readonly now: () => number;
+  private readonly ctx: SubscriptionContext;
 
-  constructor(deps: {
-    config: Config;
-    settings: SubscriptionSettings;
-    api: SubscriptionApi;
-    store: SubscriptionStore;
-    resyncer: Resyncer;
-    modes: SubscriptionModes;
-    logger: Logger;
-    now?: () => number;
-  }) {
-    const writes = new SubscriptionWrites(deps);
-    this.rounds = new DeltaRounds(deps);
-    this.reconciler = new Reconciler({
-      ...deps,
-      planner: new Planner(deps),
-      writes,
-      rounds: this.rounds,
-    });
-    this.lifecycle = new LifecycleActions({ ...deps, writes });
-    this.operations = new SubscriptionOperations({ ...deps, writes });
-    this.store = deps.store;
-    this.settings = deps.settings;
-    this.now = writes.now;
+  constructor(deps: Omit<SubscriptionContext, 'now'> & { now?: (() => number) | undefined }) {
+    const ctx: SubscriptionContext = { ...deps, now: deps.now ?? Date.now };
+    const writes = new SubscriptionWrites(ctx);
+    this.rounds = new DeltaRounds(ctx);
+    this.reconciler = new Reconciler(ctx, new Planner(ctx), writes, this.rounds);
+    this.lifecycle = new LifecycleActions(ctx, writes);
+    this.operations = new SubscriptionOperations(ctx, writes);
+    this.ctx = ctx;
   }
 
   /**
@@ -69,6 +47,10 @@ export class SubscriptionManager {
 
   /** The stored subscriptions by kind and state, judged on Graph's clock: what the timer's gauges report. */
   async snapshot(): Promise<SubscriptionSnapshot> {
-    return subscriptionSnapshot(await this.store.list(), this.now(), this.settings.renewWithinMinutes * 60_000);
+    return subscriptionSnapshot(
+      await this.ctx.store.list(),
+      this.ctx.now(),
+      this.ctx.settings.renewWithinMinutes * 60_000,
+    );
   }
 }

@@ -1,11 +1,8 @@
-import type { Config, SubscriptionSettings } from '../config/config.ts';
+import type { SubscriptionContext } from './context.ts';
 import { KINDS, kindOf, type KindName } from '../kinds/index.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { basicMode } from './mode.ts';
 import { emptyReport, forEachLimited, type ReconcileReport } from './report.ts';
-import type { Resyncer } from './resync.ts';
-import type { SubscriptionApi } from './subscription-api.ts';
 import type { GraphSubscription } from '../model/subscription.ts';
 import { tenantsOf } from './tenants.ts';
 import { sameUrl, syncTargetOf } from './want.ts';
@@ -13,37 +10,22 @@ import type { SubscriptionWrites } from './writes.ts';
 
 /** What the ops CLI does to subscriptions by hand: renew, delete, list, resync, snapshot. */
 export class SubscriptionOperations {
-  private readonly config: Config;
-  private readonly settings: SubscriptionSettings;
-  private readonly api: SubscriptionApi;
-  private readonly store: SubscriptionStore;
-  private readonly resyncer: Resyncer;
+  private readonly ctx: SubscriptionContext;
   private readonly writes: SubscriptionWrites;
 
-  constructor(deps: {
-    config: Config;
-    settings: SubscriptionSettings;
-    api: SubscriptionApi;
-    store: SubscriptionStore;
-    resyncer: Resyncer;
-    writes: SubscriptionWrites;
-  }) {
-    this.config = deps.config;
-    this.settings = deps.settings;
-    this.api = deps.api;
-    this.store = deps.store;
-    this.resyncer = deps.resyncer;
-    this.writes = deps.writes;
+  constructor(ctx: SubscriptionContext, writes: SubscriptionWrites) {
+    this.ctx = ctx;
+    this.writes = writes;
   }
 
   private async tenants(stored?: SubscriptionRecord[]): Promise<string[]> {
-    return tenantsOf(this.config, this.settings, stored ?? (await this.store.list()));
+    return tenantsOf(this.ctx.config, this.ctx.settings, stored ?? (await this.ctx.store.list()));
   }
 
   /** Renews every stored subscription now (ops: `graph2kafka subscriptions renew`). */
   async renewAll(progress: (line: string) => void = () => undefined): Promise<ReconcileReport> {
     const report = emptyReport();
-    const records = (await this.store.list()).filter((r) => !r.pending);
+    const records = (await this.ctx.store.list()).filter((r) => !r.pending);
     let done = 0;
     await forEachLimited(records, 32, async (record) => {
       try {
@@ -61,8 +43,8 @@ export class SubscriptionOperations {
   async deleteSubscriptions(target: { id: string } | { all: true }): Promise<ReconcileReport> {
     const report = emptyReport();
     if (!('all' in target)) {
-      const record = await this.store.get(target.id);
-      const tenantId = record?.tenantId ?? this.config.graph.homeTenantId;
+      const record = await this.ctx.store.get(target.id);
+      const tenantId = record?.tenantId ?? this.ctx.config.graph.homeTenantId;
       await this.writes
         .remove(tenantId, target.id, report)
         .catch((err: unknown) => report.errors.push(`${target.id}: ${(err as Error).message}`));
@@ -70,8 +52,8 @@ export class SubscriptionOperations {
     }
     for (const tenantId of await this.tenants()) {
       try {
-        const ids = (await this.api.list(tenantId))
-          .filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl))
+        const ids = (await this.ctx.api.list(tenantId))
+          .filter((s) => sameUrl(s.notificationUrl, this.ctx.settings.notificationUrl))
           .map((s) => s.id);
         for (const one of ids) {
           try {
@@ -90,7 +72,7 @@ export class SubscriptionOperations {
 
   /** Resyncs every subscription of one mailbox now, or its events when it has none (ops); items produced. */
   async resyncMailbox(userId: string): Promise<number> {
-    const records = (await this.store.list()).filter(
+    const records = (await this.ctx.store.list()).filter(
       (r) => !r.pending && r.userId.toLowerCase() === userId.toLowerCase(),
     );
     const wants = records.length
@@ -98,7 +80,7 @@ export class SubscriptionOperations {
       : [
           {
             want: {
-              tenantId: this.config.graph.homeTenantId,
+              tenantId: this.ctx.config.graph.homeTenantId,
               kind: KINDS.events,
               target: { userId: userId.toLowerCase() },
               resource: KINDS.events.subscriptionResource({ userId }),
@@ -110,18 +92,18 @@ export class SubscriptionOperations {
           },
         ];
     let produced = 0;
-    for (const { want, id } of wants) produced += (await this.resyncer.resync(syncTargetOf(want), id)).produced;
+    for (const { want, id } of wants) produced += (await this.ctx.resyncer.resync(syncTargetOf(want), id)).produced;
     return produced;
   }
 
   /** This app's live subscriptions on the notification URL in every tenant, with whether their secret is held. */
   async listSubscriptions(): Promise<Array<GraphSubscription & { stored: boolean; tenantId: string }>> {
-    const records = await this.store.list();
+    const records = await this.ctx.store.list();
     const stored = new Set(records.filter((r) => !r.pending).map((r) => r.id));
     const out: Array<GraphSubscription & { stored: boolean; tenantId: string }> = [];
     for (const tenantId of await this.tenants(records)) {
-      for (const s of await this.api.list(tenantId))
-        if (sameUrl(s.notificationUrl, this.settings.notificationUrl))
+      for (const s of await this.ctx.api.list(tenantId))
+        if (sameUrl(s.notificationUrl, this.ctx.settings.notificationUrl))
           out.push({ ...s, stored: stored.has(s.id), tenantId });
     }
     return out;
@@ -131,7 +113,7 @@ export class SubscriptionOperations {
   async snapshotTarget(userId: string, kind: KindName): Promise<number> {
     let produced = 0;
     for (const record of await this.requestSnapshot(userId, kind)) {
-      const result = await this.resyncer.snapshot(syncTargetOf(this.writes.wantOf(record)), record.id);
+      const result = await this.ctx.resyncer.snapshot(syncTargetOf(this.writes.wantOf(record)), record.id);
       produced += result.produced;
     }
     return produced;
@@ -139,11 +121,11 @@ export class SubscriptionOperations {
 
   /** Owes one target a new snapshot, which the timer's runs produce; the subscriptions it concerns. */
   async requestSnapshot(userId: string, kind: KindName): Promise<SubscriptionRecord[]> {
-    const records = (await this.store.list()).filter(
+    const records = (await this.ctx.store.list()).filter(
       (r) => !r.pending && kindOf(r).name === kind && r.userId.toLowerCase() === userId.toLowerCase(),
     );
     if (!records.length) throw new Error(`no ${kind} subscription of ${userId} is stored: nothing to snapshot`);
-    for (const record of records) await this.resyncer.restartSnapshot(syncTargetOf(this.writes.wantOf(record)));
+    for (const record of records) await this.ctx.resyncer.restartSnapshot(syncTargetOf(this.writes.wantOf(record)));
     return records;
   }
 }

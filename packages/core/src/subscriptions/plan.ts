@@ -1,11 +1,9 @@
-import type { SubscriptionSettings } from '../config/config.ts';
+import type { SubscriptionContext } from './context.ts';
 import type { DesiredEntry } from '../config/desired-state.ts';
 import { KINDS, type Target } from '../kinds/index.ts';
 import { ITEM_ID } from '../kinds/mailbox-paths.ts';
-import type { Logger } from '../logger.ts';
-import { modeOf, type SubscriptionModes } from './mode.ts';
+import { modeOf } from './mode.ts';
 import { forEachLimited } from './report.ts';
-import type { SubscriptionApi } from './subscription-api.ts';
 import { resourceKey, type Want } from './want.ts';
 
 /** Mailboxes whose calendars are listed at once by a run. */
@@ -22,34 +20,23 @@ const MAX_ROOM_IDS = 100_000;
  * Graph at each run, and the entry's mode deciding the resource and what reads ask for.
  */
 export class Planner {
-  private readonly settings: SubscriptionSettings;
-  private readonly api: SubscriptionApi;
-  private readonly modes: SubscriptionModes;
-  private readonly logger: Logger;
+  private readonly ctx: SubscriptionContext;
   /** Room mailboxes' object ids by tenant and address (see `rooms`). */
   private readonly roomIds = new Map<string, string>();
 
-  constructor(deps: {
-    settings: SubscriptionSettings;
-    api: SubscriptionApi;
-    modes: SubscriptionModes;
-    logger: Logger;
-  }) {
-    this.settings = deps.settings;
-    this.api = deps.api;
-    this.modes = deps.modes;
-    this.logger = deps.logger;
+  constructor(ctx: SubscriptionContext) {
+    this.ctx = ctx;
   }
 
   /** The desired state's subscriptions in one tenant: group members read now, one want per target. */
   async wants(tenantId: string): Promise<Map<string, Want>> {
     const wants = new Map<string, Want>();
-    for (const entry of this.settings.desired.filter((d) => d.tenantId === tenantId)) {
+    for (const entry of this.ctx.settings.desired.filter((d) => d.tenantId === tenantId)) {
       const kind = KINDS[entry.kind];
       const members: string[] = [];
       for (const group of entry.groups) {
         try {
-          members.push(...(await this.api.groupMembers(tenantId, group)));
+          members.push(...(await this.ctx.api.groupMembers(tenantId, group)));
         } catch (err) {
           // Without its members the group's mailboxes are kept as they are, not torn down.
           throw new Error(`${entry.source}: reading group ${group} failed: ${(err as Error).message}`, { cause: err });
@@ -72,7 +59,7 @@ export class Planner {
           targets.push(
             ...(entry.folders.length ? entry.folders.map((folderId) => ({ userId, folderId })) : [{ userId }]),
           );
-      const mode = modeOf(this.modes, entry.mode);
+      const mode = modeOf(this.ctx.modes, entry.mode);
       for (const target of targets) {
         const resource = mode.resource(kind, target, entry);
         const key = resourceKey(resource);
@@ -85,8 +72,8 @@ export class Planner {
           changeTypes: entry.changeTypes.join(','),
           select: mode.readSelect(kind, entry),
           expand: entry.expandOccurrences,
-          snapshot: entry.snapshot ?? this.settings.snapshot,
-          sweepHours: entry.sweepHours ?? this.settings.sweepHours,
+          snapshot: entry.snapshot ?? this.ctx.settings.snapshot,
+          sweepHours: entry.sweepHours ?? this.ctx.settings.sweepHours,
           mode,
           ...(entry.richRead ? { richRead: entry.richRead } : {}),
         });
@@ -103,7 +90,7 @@ export class Planner {
   private async rooms(tenantId: string, entry: DesiredEntry): Promise<string[]> {
     let addresses: string[];
     try {
-      addresses = await this.api.roomAddresses(tenantId, entry.rooms!.list);
+      addresses = await this.ctx.api.roomAddresses(tenantId, entry.rooms!.list);
     } catch (err) {
       throw new Error(`${entry.source}: listing rooms failed: ${(err as Error).message}`, { cause: err });
     }
@@ -113,13 +100,13 @@ export class Planner {
       let id = this.roomIds.get(key);
       if (id === undefined) {
         try {
-          id = await this.api.mailboxId(tenantId, address);
+          id = await this.ctx.api.mailboxId(tenantId, address);
         } catch (err) {
           throw new Error(`${entry.source}: reading room ${address} failed: ${(err as Error).message}`, { cause: err });
         }
         // A place with no mailbox behind it (Graph's docs allow one) has no calendar to subscribe to.
         if (id === undefined) {
-          this.logger.warn('a room of the Places API has no mailbox; left out', { tenantId, address });
+          this.ctx.logger.warn('a room of the Places API has no mailbox; left out', { tenantId, address });
           continue;
         }
         if (this.roomIds.size >= MAX_ROOM_IDS) this.roomIds.delete(this.roomIds.keys().next().value!);
@@ -139,7 +126,7 @@ export class Planner {
   private async calendarTargets(tenantId: string, userId: string, entry: DesiredEntry): Promise<Target[]> {
     let calendars: Array<{ id: string; name: string }>;
     try {
-      calendars = await this.api.calendars(tenantId, userId);
+      calendars = await this.ctx.api.calendars(tenantId, userId);
     } catch (err) {
       throw new Error(`${entry.source}: listing the calendars of ${userId} failed: ${(err as Error).message}`, {
         cause: err,
@@ -151,7 +138,8 @@ export class Planner {
         : (entry.calendars as string[]).flatMap((ref) => {
             const found =
               calendars.find((c) => c.id === ref) ?? calendars.find((c) => c.name.toLowerCase() === ref.toLowerCase());
-            if (!found) this.logger.warn('a calendar the desired state names was not found', { userId, calendar: ref });
+            if (!found)
+              this.ctx.logger.warn('a calendar the desired state names was not found', { userId, calendar: ref });
             return found ? [found] : [];
           });
     // An id that is not one Graph's paths take is never put in a subscription resource.
@@ -159,7 +147,7 @@ export class Planner {
     // Whoever owns a mailbox can add calendars to it; `all` must not let them spend the app's subscriptions (Graph
     // caps them per mailbox, across apps) or its renewal quota. The first ones Graph lists win.
     if (ids.length > MAX_CALENDARS_PER_MAILBOX)
-      this.logger.warn('a mailbox has more calendars than graph2kafka subscribes to; the rest are left out', {
+      this.ctx.logger.warn('a mailbox has more calendars than graph2kafka subscribes to; the rest are left out', {
         userId,
         calendars: ids.length,
         subscribed: MAX_CALENDARS_PER_MAILBOX,

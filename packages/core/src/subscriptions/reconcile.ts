@@ -1,12 +1,8 @@
-import type { Config, SubscriptionSettings } from '../config/config.ts';
-import type { Logger } from '../logger.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionContext } from './context.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { Planner } from './plan.ts';
 import { emptyReport, forEachLimited, type ReconcileReport } from './report.ts';
-import type { Resyncer } from './resync.ts';
 import type { DeltaRounds } from './rounds.ts';
-import type { SubscriptionApi } from './subscription-api.ts';
 import type { GraphSubscription } from '../model/subscription.ts';
 import { tenantsOf } from './tenants.ts';
 import type { SubscriptionWrites } from './writes.ts';
@@ -41,38 +37,16 @@ const TENANT_LIST_PAGE_MS = 800;
  * and only records older than the run are treated as orphans.
  */
 export class Reconciler {
-  private readonly config: Config;
-  private readonly settings: SubscriptionSettings;
-  private readonly api: SubscriptionApi;
-  private readonly store: SubscriptionStore;
-  private readonly resyncer: Resyncer;
+  private readonly ctx: SubscriptionContext;
   private readonly planner: Planner;
   private readonly writes: SubscriptionWrites;
   private readonly rounds: DeltaRounds;
-  private readonly logger: Logger;
-  private readonly now: () => number;
 
-  constructor(deps: {
-    config: Config;
-    settings: SubscriptionSettings;
-    api: SubscriptionApi;
-    store: SubscriptionStore;
-    resyncer: Resyncer;
-    planner: Planner;
-    writes: SubscriptionWrites;
-    rounds: DeltaRounds;
-    logger: Logger;
-  }) {
-    this.config = deps.config;
-    this.settings = deps.settings;
-    this.api = deps.api;
-    this.store = deps.store;
-    this.resyncer = deps.resyncer;
-    this.planner = deps.planner;
-    this.writes = deps.writes;
-    this.rounds = deps.rounds;
-    this.logger = deps.logger;
-    this.now = deps.writes.now;
+  constructor(ctx: SubscriptionContext, planner: Planner, writes: SubscriptionWrites, rounds: DeltaRounds) {
+    this.ctx = ctx;
+    this.planner = planner;
+    this.writes = writes;
+    this.rounds = rounds;
   }
 
   /**
@@ -83,9 +57,9 @@ export class Reconciler {
    */
   async reconcile(progress: (line: string) => void = () => undefined, deadline = Infinity): Promise<ReconcileReport> {
     const report = emptyReport();
-    const startedAt = new Date(this.now()).toISOString();
-    const all = await this.store.list();
-    const tenants = tenantsOf(this.config, this.settings, all);
+    const startedAt = new Date(this.ctx.now()).toISOString();
+    const all = await this.ctx.store.list();
+    const tenants = tenantsOf(this.ctx.config, this.ctx.settings, all);
     const audited = this.auditedTenants(tenants, all, deadline);
     await forEachLimited(tenants, TENANTS_AT_ONCE, async (tenantId) => {
       try {
@@ -94,7 +68,7 @@ export class Reconciler {
         const reason = (err as Error).message;
         report.skippedTenants.push({ tenantId, reason });
         report.errors.push(`tenant ${tenantId}: ${reason}`);
-        this.logger.error('reconciling a tenant failed; the other tenants go on', { tenantId, error: reason });
+        this.ctx.logger.error('reconciling a tenant failed; the other tenants go on', { tenantId, error: reason });
       }
     });
     await this.rounds.run(report, deadline, all);
@@ -116,7 +90,7 @@ export class Reconciler {
     const perTenant = new Map<string, number>();
     for (const r of all) perTenant.set(r.tenantId.toLowerCase(), (perTenant.get(r.tenantId.toLowerCase()) ?? 0) + 1);
     const order = [...tenants].sort();
-    const start = Math.floor(this.now() / AUDIT_ROTATION_MS) % Math.max(1, order.length);
+    const start = Math.floor(this.ctx.now() / AUDIT_ROTATION_MS) % Math.max(1, order.length);
     const rotated = [...order.slice(start), ...order.slice(0, start)];
     const budgetMs = Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) * 0.8 : Infinity;
     const audited = new Set<string>();
@@ -152,9 +126,9 @@ export class Reconciler {
       byResource.set(key, [...(byResource.get(key) ?? []), r]);
     }
     const wants = await this.planner.wants(tenantId);
-    await this.api.probe(tenantId);
+    await this.ctx.api.probe(tenantId);
     // The audit's listing runs beside the renewals: they draw on different quotas.
-    const listing = audit ? this.api.listUntil(tenantId, deadline) : undefined;
+    const listing = audit ? this.ctx.api.listUntil(tenantId, deadline) : undefined;
     // A failed listing (consent revoked) fails the tenant, but only after the renewals had their chance.
     listing?.catch(() => undefined);
     progress(
@@ -176,7 +150,7 @@ export class Reconciler {
         await this.reconcileTarget(want, byResource.get(key) ?? [], report);
       } catch (err) {
         report.errors.push(`${want.resource}: ${(err as Error).message}`);
-        this.logger.error('reconciling a subscription failed', {
+        this.ctx.logger.error('reconciling a subscription failed', {
           tenantId,
           resource: want.resource,
           error: (err as Error).message,
@@ -210,7 +184,7 @@ export class Reconciler {
     startedAt: string,
     report: ReconcileReport,
   ): Promise<void> {
-    const live = listed.filter((s) => sameUrl(s.notificationUrl, this.settings.notificationUrl));
+    const live = listed.filter((s) => sameUrl(s.notificationUrl, this.ctx.settings.notificationUrl));
     const liveIds = new Set(live.map((s) => s.id));
     const snapshot = new Map(inTenant.map((r) => [r.id, r]));
     // A create under way (here or in a parallel run) has a fresh pending marker; an old one is a crash's leftover.
@@ -218,33 +192,33 @@ export class Reconciler {
     const act = (): boolean => budget-- > 0;
     const creating = new Set(
       inTenant
-        .filter((r) => r.pending && this.now() - Date.parse(r.createdAt) < CREATE_UNDER_WAY_MS)
+        .filter((r) => r.pending && this.ctx.now() - Date.parse(r.createdAt) < CREATE_UNDER_WAY_MS)
         .map((r) => resourceKey(r.resource)),
     );
     for (const sub of live) {
       const key = resourceKey(sub.resource);
       const want = wants.get(key);
-      const record = snapshot.get(sub.id) ?? (await this.store.get(sub.id));
+      const record = snapshot.get(sub.id) ?? (await this.ctx.store.get(sub.id));
       if (!want) {
         if (act()) await this.writes.remove(tenantId, sub.id, report);
         continue;
       }
       if (!record && !creating.has(key) && act()) {
         // Its notifications cannot be verified; changes meanwhile come back through delta.
-        await this.api.delete(tenantId, sub.id);
+        await this.ctx.api.delete(tenantId, sub.id);
         report.deleted.push(sub.id);
-        await this.resyncer.markPending(syncTargetOf(want));
+        await this.ctx.resyncer.markPending(syncTargetOf(want));
         continue;
       }
       // Graph says it ends sooner than the store believes (renewed elsewhere with a shorter lifetime, say).
       if (record && !record.pending && Date.parse(sub.expirationDateTime) < Date.parse(record.expirationDateTime))
-        await this.store.put({ ...record, expirationDateTime: sub.expirationDateTime });
+        await this.ctx.store.put({ ...record, expirationDateTime: sub.expirationDateTime });
     }
     for (const record of inTenant) {
       if (liveIds.has(record.id) || record.createdAt >= startedAt) continue;
       if (!record.pending && !act()) continue;
-      if (!(await this.store.get(record.id))) continue;
-      await this.store.delete(record.id);
+      if (!(await this.ctx.store.get(record.id))) continue;
+      await this.ctx.store.delete(record.id);
       if (record.pending) continue;
       const key = resourceKey(record.resource);
       const want = wants.get(key);
@@ -255,7 +229,7 @@ export class Reconciler {
       const created = await this.writes.create(want);
       if (created === 'conflict') continue;
       report.recreated.push(created.id);
-      await this.resyncer.markPending(syncTargetOf(want));
+      await this.ctx.resyncer.markPending(syncTargetOf(want));
     }
   }
 
@@ -271,7 +245,7 @@ export class Reconciler {
       return;
     }
     const record = await this.withOptions(keep, want);
-    const remainingMs = Date.parse(keep.expirationDateTime) - this.now();
+    const remainingMs = Date.parse(keep.expirationDateTime) - this.ctx.now();
     const margin = this.writes.renewWithinMs(want.kind, want.mode);
     // A rotation does not wait for the renewal margin: the new certificate goes to every subscription now.
     const rotate = want.mode.rotation(record);
@@ -283,17 +257,17 @@ export class Reconciler {
     // half of its window: reauthorizations can come about as often as timer runs, and a renewal that always
     // yields to them would only happen in a sub's last minutes, or not at all.
     const reauthorizedRecently =
-      record.lastReauthorizedAt && this.now() - Date.parse(record.lastReauthorizedAt) < PATCH_REAUTH_GAP_MS;
+      record.lastReauthorizedAt && this.ctx.now() - Date.parse(record.lastReauthorizedAt) < PATCH_REAUTH_GAP_MS;
     if (reauthorizedRecently && remainingMs > margin / 2) {
       report.unchanged++;
       return;
     }
     if ((await this.writes.renew(record, report)) === 'gone') {
-      await this.store.delete(keep.id);
+      await this.ctx.store.delete(keep.id);
       const created = await this.writes.create(want);
       if (created !== 'conflict') {
         report.recreated.push(created.id);
-        await this.resyncer.markPending(syncTargetOf(want));
+        await this.ctx.resyncer.markPending(syncTargetOf(want));
       }
     }
   }
@@ -318,9 +292,9 @@ export class Reconciler {
       ...(want.expand ? { expand: want.expand } : {}),
       ...(want.richRead ? { richRead: want.richRead } : {}),
       ...(want.sweepHours !== undefined ? { sweepHours: want.sweepHours } : {}),
-      updatedAt: new Date(this.now()).toISOString(),
+      updatedAt: new Date(this.ctx.now()).toISOString(),
     };
-    await this.store.put(updated);
+    await this.ctx.store.put(updated);
     return updated;
   }
 }

@@ -1,9 +1,9 @@
-import type { SubscriptionSettings } from '../config/config.ts';
+import type { SubscriptionContext } from './context.ts';
 import { KINDS } from '../kinds/index.ts';
-import type { MailboxSyncState, SubscriptionStore } from '../state/subscription-store.ts';
+import type { MailboxSyncState } from '../state/subscription-store.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { forEachLimited, type ReconcileReport } from './report.ts';
-import type { Resyncer, SyncTarget } from './resync.ts';
+import type { SyncTarget } from './resync.ts';
 import { sameTarget } from './want.ts';
 
 /** Delta rounds run at once by one timer run (each is a few sequential Graph requests). */
@@ -12,14 +12,10 @@ type RoundMode = 'snapshot' | 'resync' | 'sweep';
 
 /** The timer's delta rounds: snapshots of new targets, resyncs owed, and the anti-entropy sweep. */
 export class DeltaRounds {
-  private readonly settings: SubscriptionSettings;
-  private readonly store: SubscriptionStore;
-  private readonly resyncer: Resyncer;
+  private readonly ctx: SubscriptionContext;
 
-  constructor(deps: { settings: SubscriptionSettings; store: SubscriptionStore; resyncer: Resyncer }) {
-    this.settings = deps.settings;
-    this.store = deps.store;
-    this.resyncer = deps.resyncer;
+  constructor(ctx: SubscriptionContext) {
+    this.ctx = ctx;
   }
 
   /**
@@ -29,12 +25,12 @@ export class DeltaRounds {
    * next run, where it is still first in line.
    */
   async run(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
-    const states = (await this.store.listSync()).filter((s) => !s.scope);
+    const states = (await this.ctx.store.listSync()).filter((s) => !s.scope);
     if (!states.length) return;
-    let records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
+    let records = (stored ?? (await this.ctx.store.list())).filter((r) => !r.pending);
     // A snapshot owed by a target created in this very run: its record is newer than the run's listing.
     if (stored && states.some((s) => s.snapshotPending && !records.some((r) => sameTarget(r, s))))
-      records = (await this.store.list()).filter((r) => !r.pending);
+      records = (await this.ctx.store.list()).filter((r) => !r.pending);
     const skipped = new Set(report?.skippedTenants.map((t) => t.tenantId.toLowerCase()) ?? []);
     const now = Date.now();
     const work: Array<{ state: MailboxSyncState; sub: SubscriptionRecord | undefined; mode: RoundMode }> = [];
@@ -47,7 +43,7 @@ export class DeltaRounds {
         if (sub) work.push({ state, sub, mode: 'snapshot' });
       } else if (state.resyncPending) work.push({ state, sub, mode: 'resync' });
       else {
-        const hours = sub?.sweepHours ?? this.settings.sweepHours;
+        const hours = sub?.sweepHours ?? this.ctx.settings.sweepHours;
         if (sub && hours > 0 && now - Date.parse(state.updatedAt) >= hours * 3_600_000)
           work.push({ state, sub, mode: 'sweep' });
       }
@@ -64,10 +60,10 @@ export class DeltaRounds {
         const id = sub?.id ?? '';
         const result =
           mode === 'snapshot'
-            ? await this.resyncer.snapshot(t, id, deadline)
+            ? await this.ctx.resyncer.snapshot(t, id, deadline)
             : mode === 'sweep'
-              ? await this.resyncer.sweep(t, id, deadline)
-              : await this.resyncer.resync(t, id, deadline);
+              ? await this.ctx.resyncer.sweep(t, id, deadline)
+              : await this.ctx.resyncer.resync(t, id, deadline);
         if (!result.complete) return;
         if (mode === 'snapshot') report?.snapshotted.push(label);
         else if (mode === 'sweep') {

@@ -1,0 +1,19 @@
+import type { Config, SubscriptionSettings } from '../config/config.ts';
+import type { Logger } from '../logger.ts';
+import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { SubscriptionModes } from './mode.ts';
+import type { Resyncer } from './resync.ts';
+import type { SubscriptionApi } from './subscription-api.ts';
+
+/** What every part of the subscriptions' side works with; one per app, made by the manager. */
+export interface SubscriptionContext {
+  config: Config;
+  settings: SubscriptionSettings;
+  api: SubscriptionApi;
+  store: SubscriptionStore;
+  resyncer: Resyncer;
+  modes: SubscriptionModes;
+  logger: Logger;
+  /** Graph's time: expirations are judged against it (tests pass graph-sim's simulated clock). */
+  now: () => number;
+}
