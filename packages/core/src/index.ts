@@ -32,7 +32,8 @@ export {
   type RefusalReason,
   type ReplayReport,
 } from './deadletter/dead-letters.ts';
-export { EventFetcher, type FetchOutcome } from './graph/event-fetcher.ts';
+export { EventFetcher } from './graph/event-fetcher.ts';
+export type { FetchOutcome } from './graph/graph-types.ts';
 export { GraphClient } from './graph/graph-client.ts';
 export { IdentityTokenSource, type TokenSource } from './graph/token-provider.ts';
 export { EventProducer, type EventUnit, type UnitResult } from './kafka/event-producer.ts';

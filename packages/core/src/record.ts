@@ -1,5 +1,5 @@
 import { SIGNATURE_HEADER } from './deadletter/letter-signature.ts';
-import type { FetchOutcome } from './graph/event-fetcher.ts';
+import type { FetchOutcome } from './graph/graph-types.ts';
 import { KINDS, type KindName, type ResourceKind, type Target } from './kinds/index.ts';
 import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
 import { repairItemId, type RepairEntry } from './state/subscription-store.ts';

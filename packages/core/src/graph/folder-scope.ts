@@ -1,6 +1,6 @@
 import type { DesiredEntry } from '../config/desired-state.ts';
 import type { ResourceKind, Target } from '../kinds/index.ts';
-import type { FetchOutcome } from './event-fetcher.ts';
+import type { FetchOutcome } from './graph-types.ts';
 
 type Read = (tenantId: string, kind: ResourceKind, path: string, deadline: number) => Promise<FetchOutcome>;
 

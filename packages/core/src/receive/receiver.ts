@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.ts';
 import { errorMessage } from '../errors.ts';
-import type { EventFetcher, FetchOutcome } from '../graph/event-fetcher.ts';
+import type { EventFetcher } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../graph/graph-types.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { RecordSink } from '../kafka/producer.ts';
 import type { Logger } from '../logger.ts';

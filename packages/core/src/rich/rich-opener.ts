@@ -1,5 +1,5 @@
 import type { RichSettings } from '../config/rich-config.ts';
-import type { FetchOutcome } from '../graph/event-fetcher.ts';
+import type { FetchOutcome } from '../graph/graph-types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ItemOutcome } from '../receive/outcome.ts';
