@@ -7,6 +7,8 @@ import { LONGEST_READ_MS } from '../model/budget.ts';
 import { FolderScope, type Coverage } from './folder-scope.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { retryAfterMs, type BatchItemResponse, type GraphClient } from './graph-client.ts';
+import { RETRYABLE_STATUSES } from './graph-reader.ts';
+import { graphErrorCode, judgeNotFound } from './gone-rule.ts';
 
 interface Pending {
   key: string;
@@ -47,7 +49,6 @@ function graphPath(link: string): string | undefined {
     return undefined;
   }
 }
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 /**
  * Reads changed items (of any kind) through `$batch`, coalescing reads from concurrent notification POSTs into shared
@@ -320,12 +321,12 @@ export class EventFetcher {
     if (response.status === 200 && typeof response.body === 'object' && response.body !== null) {
       return this.finish(item, { kind: 'found', item: response.body as Record<string, unknown> });
     }
-    const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
-    // Only "no such item" means the item is gone; an unknown, disabled or moved mailbox (ErrorInvalidUser,
-    // MailboxNotEnabledForRESTAPI, ResourceNotFound …) says nothing about the item and must not tombstone it.
-    if (response.status === 404 && code && item.goneCodes.includes(code)) return this.finish(item, { kind: 'gone' });
-    if (response.status === 404) return this.finish(item, { kind: 'failed', reason: 'mailbox_unavailable' });
-    if (RETRYABLE.has(response.status)) {
+    const code = graphErrorCode(response.body);
+    // Only "no such item" means the item is gone (see judgeNotFound): the mailbox's own 404s leave it be.
+    const notFound = judgeNotFound(response, item.goneCodes);
+    if (notFound === 'gone') return this.finish(item, { kind: 'gone' });
+    if (notFound === 'unreachable') return this.finish(item, { kind: 'failed', reason: 'mailbox_unavailable' });
+    if (RETRYABLE_STATUSES.has(response.status)) {
       if (response.status === 429) this.metrics?.graphItemThrottled();
       const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       return this.retry(

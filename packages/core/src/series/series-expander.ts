@@ -2,7 +2,9 @@ import { errorMessage } from '../errors.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
-import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
+import type { GraphClient } from '../graph/graph-client.ts';
+import { graphErrorCode, judgeNotFound } from '../graph/gone-rule.ts';
+import { graphPages } from '../graph/graph-reader.ts';
 import type { EventProducer, EventUnit } from '../kafka/event-producer.ts';
 import { KINDS } from '../kinds/index.ts';
 import { seg } from '../kinds/mailbox-paths.ts';
@@ -305,14 +307,20 @@ export class SeriesExpander {
       ...(fields ? [`$select=${fields}`] : []),
     ].join('&');
     const out: Array<Record<string, unknown>> = [];
-    let link: string | undefined = `/users/${seg(ref.userId)}/events/${seg(ref.masterId)}/instances?${query}`;
-    while (link) {
-      const res = await this.get(ref.tenantId, link, deadline);
-      if (res.status === 404) {
-        const code = (res.body as { error?: { code?: string } } | undefined)?.error?.code;
-        if (code && KINDS.events.goneCodes.includes(code)) return 'gone';
-        throw new Error(`reading the series answered 404 ${code ?? ''}: the mailbox is not reachable`);
-      }
+    const first = `/users/${seg(ref.userId)}/events/${seg(ref.masterId)}/instances?${query}`;
+    for await (const res of graphPages(this.o.graph, ref.tenantId, first, {
+      deadline,
+      maxAttempts: MAX_READ_ATTEMPTS,
+      headers: { Prefer: 'IdType="ImmutableId"' },
+      onAttempt: () => this.stats.graphRequests++,
+    })) {
+      const notFound = judgeNotFound(res, KINDS.events.goneCodes);
+      if (notFound === 'gone') return 'gone';
+      if (notFound === 'unreachable')
+        throw new Error(
+          `reading the series answered 404 ${graphErrorCode(res.body) ?? ''}: the mailbox is not reachable`,
+        );
+      if (res.status !== 200) throw new Error(`reading the series answered ${res.status}`);
       const page = res.body as Page;
       for (const item of page.value ?? []) if (typeof item.id === 'string') out.push(item);
       if (out.length >= MAX_OCCURRENCES) {
@@ -324,25 +332,8 @@ export class SeriesExpander {
         });
         return out.slice(0, MAX_OCCURRENCES);
       }
-      link = page['@odata.nextLink'];
     }
     return out;
-  }
-
-  /** One GET, retried on 429/5xx after Retry-After while the deadline allows. */
-  private async get(tenantId: string, path: string, deadline: number): Promise<GraphResponse> {
-    for (let attempt = 1; ; attempt++) {
-      this.stats.graphRequests++;
-      const res = await this.o.graph.call(tenantId, 'GET', path, {
-        headers: { Prefer: 'IdType="ImmutableId"' },
-        timeoutMs: Math.min(30_000, Math.max(1_000, deadline - Date.now())),
-      });
-      if (res.status === 200 || res.status === 404) return res;
-      const wait = retryAfterMs(res.headers['retry-after']) ?? 500 * 2 ** attempt;
-      if ((res.status !== 429 && res.status < 500) || attempt >= MAX_READ_ATTEMPTS || Date.now() + wait > deadline)
-        throw new Error(`reading the series answered ${res.status}`);
-      await new Promise((r) => setTimeout(r, wait));
-    }
   }
 
   /** Clears the marker, unless a newer change of the master replaced it while this expansion ran. */

@@ -1,8 +1,10 @@
 import type { SubscriptionSettings } from '../config/config.ts';
 import { GraphRequestError, ProduceError } from '../errors.ts';
 import type { EventFetcher } from '../graph/event-fetcher.ts';
+import type { GraphClient, GraphResponse } from '../graph/graph-client.ts';
+import { graphErrorCode, judgeNotFound } from '../graph/gone-rule.ts';
+import { graphRequest, RETRYABLE_STATUSES } from '../graph/graph-reader.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
-import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
@@ -412,12 +414,11 @@ export class Resyncer {
             { kind: 'found', item: res.body as Record<string, unknown> },
             deadline,
           );
-        const code = errorCode(res);
-        if (res.status === 404 && code && t.kind.goneCodes.includes(code)) return { kind: 'gone' };
+        if (judgeNotFound(res, t.kind.goneCodes) === 'gone') return { kind: 'gone' };
         throw new GraphRequestError(
           `reading removed ${t.kind.name} item of ${describe(t)} answered ${res.status}`,
           res.status,
-          code,
+          graphErrorCode(res.body),
         );
       }),
     );
@@ -430,27 +431,23 @@ export class Resyncer {
 
   /** One GET, retried on 429/5xx after Retry-After; 410 (and 404 when `tolerate`) is the caller's to judge. */
   private async get(t: SyncTarget, path: string, deadline: number, tolerate = false): Promise<GraphResponse> {
-    for (let attempt = 0; ;) {
-      const res = await this.graph.call(t.tenantId, 'GET', path, {
-        headers: { Prefer: `IdType="ImmutableId", ${PAGE}` },
-        timeoutMs: Math.min(30_000, Math.max(1_000, deadline - Date.now())),
-      });
-      if (res.status === 429 || res.status >= 500) {
-        if (++attempt > MAX_ATTEMPTS)
-          throw new GraphRequestError(`delta for ${describe(t)} kept failing with ${res.status}`, res.status);
-        await new Promise((r) => setTimeout(r, retryAfterMs(res.headers['retry-after']) ?? 500 * 2 ** attempt));
-        continue;
-      }
-      if (res.status === 200 || res.status === 410 || (tolerate && res.status === 404)) return res;
-      throw new GraphRequestError(`delta for ${describe(t)} answered ${res.status}`, res.status, errorCode(res));
-    }
+    const res = await graphRequest(this.graph, t.tenantId, path, {
+      deadline,
+      maxAttempts: MAX_ATTEMPTS + 1,
+      headers: { Prefer: `IdType="ImmutableId", ${PAGE}` },
+    });
+    if (RETRYABLE_STATUSES.has(res.status))
+      throw new GraphRequestError(`delta for ${describe(t)} kept failing with ${res.status}`, res.status);
+    if (res.status === 200 || res.status === 410 || (tolerate && res.status === 404)) return res;
+    throw new GraphRequestError(
+      `delta for ${describe(t)} answered ${res.status}`,
+      res.status,
+      graphErrorCode(res.body),
+    );
   }
 }
 
 const withoutScope = ({ scope: _scope, ...target }: SyncRef): SyncRef => target;
-
-const errorCode = (res: GraphResponse): string | undefined =>
-  (res.body as { error?: { code?: string } } | undefined)?.error?.code;
 
 const describe = (t: SyncTarget): string =>
   `${t.kind.name} of ${t.target.userId ?? t.tenantId}${t.target.folderId ? ` (folder ${t.target.folderId})` : ''}`;

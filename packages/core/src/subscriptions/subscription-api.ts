@@ -1,5 +1,6 @@
 import { GraphRequestError } from '../errors.ts';
-import { retryAfterMs, type GraphClient, type GraphResponse } from '../graph/graph-client.ts';
+import type { GraphClient, GraphResponse } from '../graph/graph-client.ts';
+import { graphPages, graphRequest, type GraphReadOptions } from '../graph/graph-reader.ts';
 import { Pacer } from './pacer.ts';
 import type { SubscriptionApiLimits } from '../config/config.ts';
 import type { GraphSubscription, NewSubscription } from '../model/subscription.ts';
@@ -10,7 +11,6 @@ const MAX_ATTEMPTS = 8;
  * one per mailbox, far under its per-mailbox one.
  */
 const READS_PER_20S = 4_000;
-const CALL_TIMEOUT_MS = 30_000;
 
 /** Graph's `/subscriptions`, paced under its throttles, retrying 429/5xx after Retry-After. */
 export class SubscriptionApi {
@@ -89,13 +89,10 @@ export class SubscriptionApi {
 
   private async pages<R, T>(tenantId: string, first: string, what: string, take: (item: R) => T[]): Promise<T[]> {
     const out: T[] = [];
-    let next: string | undefined = first;
-    while (next) {
-      const res = await this.send(this.reads, tenantId, 'GET', next);
+    for await (const res of graphPages(this.graph, tenantId, first, this.options(this.reads, tenantId, 'GET'))) {
       this.expect(res, [200], what);
-      const page = res.body as { value?: R[]; '@odata.nextLink'?: string };
+      const page = res.body as { value?: R[] };
       out.push(...(Array.isArray(page.value) ? page.value.flatMap(take) : []));
-      next = page['@odata.nextLink'];
     }
     return out;
   }
@@ -174,7 +171,7 @@ export class SubscriptionApi {
     this.expect(res, [204, 404], `delete subscription ${id}`);
   }
 
-  private async send(
+  private send(
     pacer: Pacer,
     tenantId: string,
     method: string,
@@ -182,30 +179,27 @@ export class SubscriptionApi {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<GraphResponse> {
-    for (let attempt = 1; ; attempt++) {
-      const answered = await pacer.take(tenantId);
-      let res: GraphResponse;
-      try {
-        res = await this.graph.call(tenantId, method, path, {
-          body,
-          headers: headers ?? {},
-          timeoutMs: CALL_TIMEOUT_MS,
-        });
-        answered();
-      } catch (err) {
-        answered();
-        if (attempt >= MAX_ATTEMPTS) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 10_000)));
-        continue;
-      }
-      if ((res.status === 429 || res.status >= 500) && attempt < MAX_ATTEMPTS) {
-        const wait = retryAfterMs(res.headers['retry-after']) ?? Math.min(500 * 2 ** attempt, 10_000);
-        if (res.status === 429) pacer.block(tenantId, wait);
-        await new Promise((r) => setTimeout(r, wait));
-        continue;
-      }
-      return res;
-    }
+    return graphRequest(this.graph, tenantId, path, this.options(pacer, tenantId, method, body, headers));
+  }
+
+  /** Calls paced under `pacer`; a 429 holds the tenant's next calls for its Retry-After. */
+  private options(
+    pacer: Pacer,
+    tenantId: string,
+    method: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): GraphReadOptions {
+    return {
+      deadline: Infinity,
+      maxAttempts: MAX_ATTEMPTS,
+      method,
+      ...(body !== undefined ? { body } : {}),
+      headers: headers ?? {},
+      gate: () => pacer.take(tenantId),
+      onThrottled: (waitMs) => pacer.block(tenantId, waitMs),
+      retryErrors: true,
+    };
   }
 
   private expect(res: GraphResponse, ok: number[], what: string): void {

@@ -1,7 +1,7 @@
 import { GraphError, SimUsageError } from '../errors.ts';
 import { graphErrorResponse, json, usageErrorResponse } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
-import type { GraphSim } from '../sim.ts';
+import type { SimOperations } from '../operations.ts';
 import type { MailboxPurpose, SimRequest, SimResponse, Subscription } from '../types.ts';
 
 function body(req: SimRequest): Record<string, unknown> {
@@ -44,7 +44,7 @@ function subscriptionView(s: Subscription) {
 }
 
 /** `/_sim/...`: drive the simulated tenant, clock and faults, and read the records. Unauthenticated: bind to loopback. */
-export function controlRouter(sim: GraphSim): Router<void> {
+export function controlRouter(sim: SimOperations): Router<void> {
   const since = (req: SimRequest): number => Number(req.query.get('since') ?? 0) || 0;
   return new Router<void>()
     .add('GET', '/_sim/info', () =>
