@@ -7,8 +7,8 @@ import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery }
 export interface CollectionSpec<T, R = T> extends CollectionLayout {
   id(ref: R): string;
   index?: Extract<keyof T, string>;
-  /** Applied to every document read: earlier versions' shapes become today's. */
-  upgrade?(raw: Doc): T;
+  /** Applied to every document read (with the id it is stored under): earlier versions' shapes become today's. */
+  upgrade?(raw: Doc, id: string): T;
 }
 
 export const defineCollection = <T, R = T>(spec: CollectionSpec<T, R>): CollectionSpec<T, R> => spec;
@@ -28,8 +28,9 @@ export class Collection<T, R = T> {
   }
 
   async get(ref: R | string): Promise<T | undefined> {
-    const raw = await this.store.get(this.spec, this.idOf(ref));
-    return raw === undefined ? undefined : this.read(raw);
+    const id = this.idOf(ref);
+    const raw = await this.store.get(this.spec, id);
+    return raw === undefined ? undefined : this.read(raw, id);
   }
 
   put(doc: T & R): Promise<void> {
@@ -47,10 +48,10 @@ export class Collection<T, R = T> {
   async list(query: ListQuery = {}): Promise<T[]> {
     if (query.indexAtMost !== undefined && this.spec.index === undefined)
       throw new Error(`the ${this.spec.name} collection has no index to list by`);
-    return (await this.store.list(this.spec, query)).map((raw) => this.read(raw));
+    return (await this.store.list(this.spec, query)).map(({ id, doc }) => this.read(doc, id));
   }
 
-  private read(raw: Doc): T {
-    return this.spec.upgrade ? this.spec.upgrade(raw) : (raw as T);
+  private read(raw: Doc, id: string): T {
+    return this.spec.upgrade ? this.spec.upgrade(raw, id) : (raw as T);
   }
 }

@@ -17,6 +17,12 @@ export interface CollectionLayout {
   index?: string;
 }
 
+/** A listed document with the id it is stored under (documents of earlier versions may not hold it). */
+export interface StoredDoc {
+  id: string;
+  doc: Doc;
+}
+
 /** Which documents a listing returns, in no particular order. */
 export interface ListQuery {
   /** Ids starting with it (ids are built so that related documents share a prefix). */
@@ -45,7 +51,7 @@ export interface DocumentStore {
   createIfAbsent(collection: CollectionLayout, id: string, doc: Doc): Promise<boolean>;
   /** Deletes the document (nothing there: nothing to do); with `expect`, only if it still holds that value. */
   delete(collection: CollectionLayout, id: string, expect?: DeleteCondition): Promise<void>;
-  list(collection: CollectionLayout, query?: ListQuery): Promise<Doc[]>;
+  list(collection: CollectionLayout, query?: ListQuery): Promise<StoredDoc[]>;
   /** The per-key fence kept beside this state (see fence/fence-types.ts): shared by every instance sharing it. */
   keyFence(): KeyFence;
   /** Releases connections (pools); a store without any has nothing to do. */

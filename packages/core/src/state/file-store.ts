@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { KeyFence } from '../fence/fence-types.ts';
 import { MemoryKeyFence } from '../fence/memory-fence.ts';
-import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery } from './document-types.ts';
+import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery, StoredDoc } from './document-types.ts';
 import { isSafeId, isSafePrefix, refuseUnsafe } from './safe-id.ts';
 
 const MAX_ID = 160;
@@ -63,7 +63,7 @@ export class FileDocumentStore implements DocumentStore {
     await rm(this.path(collection, id), { force: true });
   }
 
-  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<Doc[]> {
+  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<StoredDoc[]> {
     const { prefix = '', indexAtMost, limit = Infinity } = query;
     if (!isSafePrefix(prefix)) throw new Error(`refusing to list documents by '${prefix}'`);
     let names: string[];
@@ -79,11 +79,14 @@ export class FileDocumentStore implements DocumentStore {
     const answers = (doc: Doc): boolean =>
       !bounded || (typeof doc[field] === 'string' && (doc[field] as string) <= indexAtMost);
     // In slices: a store of 300,000 records read all at once would open more files than the process may.
-    const docs: Doc[] = [];
+    const docs: StoredDoc[] = [];
     const wanted = bounded ? ids : ids.slice(0, limit);
     for (let i = 0; i < wanted.length && docs.length < limit; i += READ_SLICE) {
-      const slice = await Promise.all(wanted.slice(i, i + READ_SLICE).map((id) => this.get(collection, id)));
-      for (const d of slice) if (d !== undefined && answers(d) && docs.length < limit) docs.push(d);
+      const slice = wanted.slice(i, i + READ_SLICE);
+      const read = await Promise.all(slice.map((id) => this.get(collection, id)));
+      read.forEach((doc, j) => {
+        if (doc !== undefined && answers(doc) && docs.length < limit) docs.push({ id: slice[j]!, doc });
+      });
     }
     return docs;
   }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { KeyFence } from '../fence/fence-types.ts';
 import { PostgresKeyFence } from '../fence/postgres-fence.ts';
-import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery } from './document-types.ts';
+import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery, StoredDoc } from './document-types.ts';
 import { isSafeId, isSafePrefix, refuseUnsafe } from './safe-id.ts';
 
 const MAX_ID = 200;
@@ -73,17 +73,17 @@ export class PostgresDocumentStore implements DocumentStore {
     );
   }
 
-  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<Doc[]> {
+  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<StoredDoc[]> {
     const { prefix = '', indexAtMost, limit } = query;
     if (!isSafePrefix(prefix)) throw new Error(`refusing to list documents by '${prefix}'`);
     const field = indexAtMost === undefined ? null : (collection.index ?? null);
     // `_` is an id character and a LIKE wildcard: escaped, a prefix matches only itself. The index holds ISO
     // times (or other text sorting as it should), so text order is the order wanted.
     const result = await this.query(
-      `SELECT doc FROM ${this.table} WHERE kind = $1 AND id LIKE $2 AND ($3::text IS NULL OR doc->>$3 <= $4) ORDER BY id LIMIT $5`,
+      `SELECT id, doc FROM ${this.table} WHERE kind = $1 AND id LIKE $2 AND ($3::text IS NULL OR doc->>$3 <= $4) ORDER BY id LIMIT $5`,
       [collection.name, `${prefix.replaceAll('_', '\\_')}%`, field, indexAtMost ?? null, limit ?? null],
     );
-    return (result.rows as Array<{ doc: Doc }>).map((r) => r.doc);
+    return result.rows as StoredDoc[];
   }
 
   async close(): Promise<void> {

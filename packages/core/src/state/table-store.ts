@@ -2,7 +2,7 @@ import { RestError, TableClient, odata, type TableServiceClientOptions } from '@
 import type { TokenCredential } from '@azure/identity';
 import type { KeyFence } from '../fence/fence-types.ts';
 import { TableKeyFence } from '../fence/table-fence.ts';
-import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery } from './document-types.ts';
+import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery, StoredDoc } from './document-types.ts';
 import { isSafeId, isSafePrefix, refuseUnsafe } from './safe-id.ts';
 
 const MAX_ID = 200;
@@ -136,7 +136,7 @@ export class TableDocumentStore implements DocumentStore {
     }
   }
 
-  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<Doc[]> {
+  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<StoredDoc[]> {
     const { prefix = '', indexAtMost, limit = Infinity } = query;
     if (!isSafePrefix(prefix)) throw new Error(`refusing to list documents by '${prefix}'`);
     // A prefix is a range of row keys ('~' sorts after every id character); the index is a property of its own,
@@ -146,10 +146,10 @@ export class TableDocumentStore implements DocumentStore {
     if (indexAtMost !== undefined && collection.index !== undefined)
       filter += ` and ${collection.index} le ${odata`${indexAtMost}`}`;
     await this.table();
-    const out: Doc[] = [];
+    const out: StoredDoc[] = [];
     if (limit <= 0) return out;
     for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      out.push(docOf(collection, entity));
+      out.push({ id: entity.rowKey!, doc: docOf(collection, entity) });
       if (out.length >= limit) break;
     }
     return out;
