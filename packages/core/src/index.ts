@@ -89,33 +89,41 @@ export {
   type KafkaRecord,
   type LifecycleRecordValue,
 } from './record.ts';
-export {
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
-  pendingId,
-  type SubscriptionRecord,
-  type SubscriptionStore,
-} from './state/subscription-store.ts';
+export { Collection, defineCollection, type CollectionSpec } from './state/collection.ts';
+export type {
+  CollectionLayout,
+  DeleteCondition,
+  Doc,
+  DocumentStore,
+  ListQuery,
+  StoredDoc,
+} from './state/document-types.ts';
+export { openDocumentStore } from './state/document-store.ts';
+export { FileDocumentStore } from './state/file-store.ts';
+export { TableDocumentStore } from './state/table-store.ts';
+export { PostgresDocumentStore } from './state/postgres-store.ts';
+export { pendingId } from './subscriptions/pending-marker.ts';
+export { CachedSubscriptions, type Subscriptions } from './subscriptions/subscription-cache.ts';
+export { subscriptionCollection } from './subscriptions/subscription-collection.ts';
+export type { SubscriptionRecord } from './subscriptions/subscription-types.ts';
+export { repairCollection, repairId } from './repair/repair-collection.ts';
+export { healthCollection } from './health/health-collection.ts';
+export { seriesCollection, seriesDueCollection, seriesId, seriesOwnerPrefix } from './series/series-collections.ts';
+export { TokenClaims, tokenClaimCollection, type TokenClaim } from './rich/token-claims.ts';
 export { Repairer, type RepairReport } from './repair/repairer.ts';
 export { expansionWindow, SeriesExpander } from './series/series-expander.ts';
 export type { ExpansionReport, SeriesOrigin } from './series/series-types.ts';
 export { SubscriptionManager, type ReconcileReport } from './subscriptions/manager.ts';
 export { Resyncer, type ResyncResult } from './subscriptions/resync.ts';
 export { SubscriptionApi, type GraphSubscription } from './subscriptions/subscription-api.ts';
-export type {
-  AnswerWindowRecord,
-  HealthRecord,
-  MailboxSyncState,
-  RepairEntry,
-  SyncRef,
-  TimerRunRecord,
-} from './state/subscription-store.ts';
-export { syncKey } from './state/subscription-store.ts';
+export type { AnswerWindowRecord, HealthRecord, TimerRunRecord } from './health/health-types.ts';
+export type { RepairEntry } from './repair/repair-types.ts';
+export type { MailboxSyncState, SyncRef } from './subscriptions/sync-types.ts';
+export type { SeriesDue, SeriesRef, SeriesState } from './series/series-types.ts';
+export { syncCollection, syncKey } from './subscriptions/sync-collection.ts';
 export type { SubscriptionSettings } from './config/config.ts';
 export { verifySchedulerToken, type SchedulerVerdict } from './subscriptions/scheduler-auth.ts';
 export { renewalRequest, RenewalNotConfigured, runRenewal, type RenewalReport } from './subscriptions/renewal.ts';
-export { TableSubscriptionStore } from './state/table-store.ts';
-export { PostgresSubscriptionStore } from './state/postgres-store.ts';
 export type { ClaimVerdict, FenceClaim, FenceMark, KeyFence } from './fence/fence-types.ts';
 export { SETTING_DOMAINS, settingsTable, type SettingDomain, type SettingSpec } from './config/settings.ts';
 export { recordSchemas, SCHEMA_BASE, schemaFileFor } from './schemas/record-schemas.ts';

@@ -2,7 +2,7 @@ import { SIGNATURE_HEADER } from './deadletter/letter-signature.ts';
 import type { FetchOutcome } from './graph/event-fetcher.ts';
 import { KINDS, type KindName, type ResourceKind, type Target } from './kinds/index.ts';
 import type { LifecycleNotification, VerifiedChange } from './receive/notification.ts';
-import { repairItemId, type RepairEntry } from './state/subscription-store.ts';
+import type { RepairEntry } from './repair/repair-types.ts';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -301,9 +301,9 @@ export function resyncRecords(
 /** The item a repair entry reads again, with what its record needs. */
 export function repairTarget(entry: RepairEntry): { kind: ResourceKind; target: Target; itemId: string } {
   return {
-    kind: KINDS[entry.kind ?? 'events'],
+    kind: KINDS[entry.kind],
     target: { userId: entry.userId, ...(entry.folderId ? { folderId: entry.folderId } : {}) },
-    itemId: repairItemId(entry),
+    itemId: entry.itemId,
   };
 }
 

@@ -1,6 +1,6 @@
 import { isKindName, KIND_NAMES, KINDS, type ChangeType, type KindName } from '../kinds/index.ts';
 import { ITEM_ID } from '../kinds/mailbox-paths.ts';
-import type { ExpansionWindow } from '../state/subscription-store.ts';
+import type { ExpansionWindow } from '../series/series-types.ts';
 
 /**
  * One entry of the desired state: what to subscribe to in one tenant, for one kind. Mailbox kinds name

@@ -3,12 +3,14 @@ import { errorMessage } from '../errors.ts';
 import { kindOf } from '../kinds/index.ts';
 import { subscriptionState } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionState } from '../metrics/metrics.ts';
-import type {
-  AnswerWindowRecord,
-  MailboxSyncState,
-  SubscriptionRecord,
-  TimerRunRecord,
-} from '../state/subscription-store.ts';
+import { repairCollection } from '../repair/repair-collection.ts';
+import { seriesDueCollection } from '../series/series-collections.ts';
+import { Collection } from '../state/collection.ts';
+import type { SubscriptionRecord } from '../subscriptions/subscription-types.ts';
+import { syncCollection } from '../subscriptions/sync-collection.ts';
+import type { MailboxSyncState } from '../subscriptions/sync-types.ts';
+import { healthCollection } from './health-collection.ts';
+import type { AnswerWindowRecord, TimerRunRecord } from './health-types.ts';
 import { withTimeout } from '../timeout.ts';
 
 /**
@@ -71,10 +73,10 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
   const actions: string[] = [];
   const letters = app.deadLetters();
   const [records, health, repairs, seriesDue, deadLetters, syncStates] = await Promise.all([
-    app.store.list(),
-    app.store.listHealth(),
-    app.store.listRepairs(REPAIRS_LISTED),
-    app.store.listSeriesDue(REPAIRS_LISTED),
+    app.subscriptions.list(),
+    new Collection(app.documents, healthCollection).list(),
+    new Collection(app.documents, repairCollection).list({ limit: REPAIRS_LISTED }),
+    new Collection(app.documents, seriesDueCollection).list({ limit: REPAIRS_LISTED }),
     withTimeout(
       letters.counts(),
       KAFKA_WAIT_MS,
@@ -83,7 +85,7 @@ export async function pipelineStatus(app: Graph2Kafka, now: number = Date.now())
       (c) => ({ topic: letters.topics.join(', '), ...c }),
       (err: unknown) => ({ topic: letters.topics.join(', '), error: errorMessage(err) }),
     ),
-    app.store.listSync(),
+    new Collection(app.documents, syncCollection).list(),
   ]);
   const rounds = roundsOf(syncStates, records, app.config.subscriptions?.sweepHours ?? 0, now);
   if (rounds.sweepOverdue)

@@ -1,5 +1,5 @@
 import { kindOf, type KindName } from '../kinds/index.ts';
-import type { SubscriptionRecord } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../subscriptions/subscription-types.ts';
 import type { SubscriptionSnapshot, SubscriptionState } from './metrics.ts';
 
 /** Where one stored subscription stands at `now` (Graph's clock): the timer renews `renewal_due` ones. */

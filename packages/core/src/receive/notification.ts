@@ -1,4 +1,4 @@
-import type { ExpansionWindow } from '../state/subscription-store.ts';
+import type { ExpansionWindow } from '../series/series-types.ts';
 import type { KindName, NamedItem, Target } from '../kinds/index.ts';
 
 /** A change notification as Graph sends it (changeNotification, v1.0), after the envelope check. */

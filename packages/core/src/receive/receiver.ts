@@ -11,7 +11,8 @@ import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, lifecycleValue, notificationRecords, type KafkaRecord } from '../record.ts';
 import type { RecordEncoder } from '../format/record-encoder.ts';
 import type { TopicRouter } from '../kafka/topic-router.ts';
-import type { SubscriptionRecord, SubscriptionStore } from '../state/subscription-store.ts';
+import type { Subscriptions } from '../subscriptions/subscription-cache.ts';
+import type { SubscriptionRecord } from '../subscriptions/subscription-types.ts';
 import { parseEnvelope, type Item } from './envelope.ts';
 import { jsonResponse, type CoreResponse } from './http.ts';
 import type { ChangeNotification, LifecycleNotification, VerifiedChange } from './notification.ts';
@@ -69,7 +70,7 @@ export interface ReceiverDeps {
   /** Their CloudEvents and trace headers. */
   encoder: RecordEncoder;
   lifecycle?: LifecycleAction;
-  store: SubscriptionStore;
+  store: Subscriptions;
   fetcher: EventFetcher;
   sink: RecordSink;
   events: EventProducer;

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ItemOutcome } from '../receive/outcome.ts';
 import type { VerifiedChange } from '../receive/notification.ts';
-import type { SubscriptionRecord } from '../state/subscription-store.ts';
+import type { SubscriptionRecord } from '../subscriptions/subscription-types.ts';
 import { decryptContent, type KeyRing } from './decrypt.ts';
 import type { ValidationTokenVerifier } from './validation-tokens.ts';
 

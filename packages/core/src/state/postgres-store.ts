@@ -39,10 +39,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async get(collection: CollectionLayout, id: string): Promise<Doc | undefined> {
     if (!isSafeId(id, MAX_ID)) return undefined;
-    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 AND id = $2`, [
-      collection.name,
-      id,
-    ]);
+    const result = await this.query(`SELECT doc FROM ${this.table} WHERE kind = $1 AND id = $2`, [collection.name, id]);
     return (result.rows[0] as { doc: Doc } | undefined)?.doc;
   }
 
@@ -67,10 +64,12 @@ export class PostgresDocumentStore implements DocumentStore {
     if (!isSafeId(id, MAX_ID)) return;
     if (expect && !FIELD.test(expect.field)) throw new Error(`not a field name: '${expect.field}'`);
     // The condition in the statement itself: a put between a read and the delete cannot slip through.
-    await this.query(
-      `DELETE FROM ${this.table} WHERE kind = $1 AND id = $2 AND ($3::text IS NULL OR doc->>$3 = $4)`,
-      [collection.name, id, expect?.field ?? null, expect?.value ?? null],
-    );
+    await this.query(`DELETE FROM ${this.table} WHERE kind = $1 AND id = $2 AND ($3::text IS NULL OR doc->>$3 = $4)`, [
+      collection.name,
+      id,
+      expect?.field ?? null,
+      expect?.value ?? null,
+    ]);
   }
 
   async list(collection: CollectionLayout, query: ListQuery = {}): Promise<StoredDoc[]> {

@@ -5,15 +5,14 @@ import { ITEM_ID } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
 import type { LifecycleNotification } from '../receive/notification.ts';
 import { KINDS, kindOf, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
-import {
-  pendingId,
-  PENDING_AFTER_CREATE_MS,
-  PENDING_CREATE_MS,
-  type ExpansionWindow,
-  type MailboxSyncState,
-  type SubscriptionRecord,
-  type SubscriptionStore,
-} from '../state/subscription-store.ts';
+import type { ExpansionWindow } from '../series/series-types.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { pendingId, PENDING_AFTER_CREATE_MS, PENDING_CREATE_MS } from './pending-marker.ts';
+import type { Subscriptions } from './subscription-cache.ts';
+import type { SubscriptionRecord } from './subscription-types.ts';
+import { syncCollection } from './sync-collection.ts';
+import type { MailboxSyncState, SyncRef } from './sync-types.ts';
 import { ref, type Resyncer, type SyncTarget } from './resync.ts';
 import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
 import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
@@ -180,7 +179,8 @@ export class SubscriptionManager {
   private readonly config: Config;
   private readonly settings: SubscriptionSettings;
   private readonly api: SubscriptionApi;
-  private readonly store: SubscriptionStore;
+  private readonly store: Subscriptions;
+  private readonly syncStates: Collection<MailboxSyncState, SyncRef>;
   private readonly resyncer: Resyncer;
   private readonly logger: Logger;
   /** Room mailboxes' object ids by tenant and address (see `rooms`). */
@@ -192,7 +192,8 @@ export class SubscriptionManager {
     config: Config;
     settings: SubscriptionSettings;
     api: SubscriptionApi;
-    store: SubscriptionStore;
+    store: Subscriptions;
+    documents: DocumentStore;
     resyncer: Resyncer;
     logger: Logger;
     now?: () => number;
@@ -202,6 +203,7 @@ export class SubscriptionManager {
     this.settings = deps.settings;
     this.api = deps.api;
     this.store = deps.store;
+    this.syncStates = new Collection(deps.documents, syncCollection);
     this.resyncer = deps.resyncer;
     this.logger = deps.logger;
   }
@@ -571,7 +573,7 @@ export class SubscriptionManager {
       return;
     }
     const want = wantOf(record);
-    const sync = await this.store.getSync(ref(syncTargetOf(want)));
+    const sync = await this.syncStates.get(ref(syncTargetOf(want)));
     // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
     // The sync state's time is the machine's (the resyncer writes it), not Graph's.
     if (sync?.resyncPending && Date.now() - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;
@@ -691,7 +693,7 @@ export class SubscriptionManager {
    * next run, where it is still first in line.
    */
   async resyncPending(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
-    const states = (await this.store.listSync()).filter((s) => !s.scope);
+    const states = (await this.syncStates.list()).filter((s) => !s.scope);
     if (!states.length) return;
     let records = (stored ?? (await this.store.list())).filter((r) => !r.pending);
     // A snapshot owed by a target created in this very run: its record is newer than the run's listing.

@@ -6,6 +6,7 @@ import type { ExpansionReport } from '../series/series-types.ts';
 import type { ReconcileReport } from './manager.ts';
 import { verifySchedulerToken } from './scheduler-auth.ts';
 import { runTraced } from '../trace/traceparent.ts';
+import { TokenClaims } from '../rich/token-claims.ts';
 
 export class RenewalNotConfigured extends Error {
   constructor() {
@@ -68,10 +69,10 @@ async function renewal(app: Graph2Kafka, progress: (line: string) => void): Prom
       );
     if (app.config.rich) {
       // Used validation tokens are remembered until they expire (an hour): the timer forgets the expired ones.
-      const pruned = await app.store.pruneTokens(new Date().toISOString()).catch(() => 0);
+      const pruned = await new TokenClaims(app.documents).prune(new Date().toISOString()).catch(() => 0);
       if (pruned) progress(`forgot ${pruned} expired validation-token claims`);
     }
-    const forgotten = await app.store
+    const forgotten = await app.documents
       .keyFence()
       .prune(
         new Date(Date.now() - FENCE_MEMORY_MS),
@@ -85,7 +86,10 @@ async function renewal(app: Graph2Kafka, progress: (line: string) => void): Prom
     if (forgotten)
       progress(`the key fence forgot ${forgotten} key(s) (unclaimed for 7 days, or 6 hours after a tombstone)`);
     const previous = app.config.rich?.previous;
-    if (previous && !(await app.store.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id))
+    if (
+      previous &&
+      !(await app.subscriptions.list()).some((r) => !r.pending && r.encryptionCertificateId === previous.id)
+    )
       progress(
         `the previous rich-notification certificate ${previous.id} is no longer used: remove G2K_RICH_PREVIOUS_*`,
       );

@@ -16,7 +16,6 @@ export function syncKey(ref: SyncRef): string {
   return `sync-${createHash('sha256').update(name.join('|')).digest('hex').slice(0, 48)}`;
 }
 
-
 /** Where each delta round ended, by `syncKey`. */
 export const syncCollection = defineCollection<MailboxSyncState, SyncRef>({
   name: 'mailbox',
