@@ -1,14 +1,17 @@
 import {
   answerHandshake,
   boundToSubscription,
-  CachedSubscriptionStore,
-  FileSubscriptionStore,
+  CachedSubscriptions,
+  Collection,
+  FileDocumentStore,
   kindOfResource,
   parseEnvelope,
   parseItemResource,
   pendingId,
   PostVerifier,
   sameSecret,
+  subscriptionCollection,
+  type CollectionLayout,
   type SubscriptionRecord,
 } from '../src/index.ts';
 import { mkdtempSync } from 'node:fs';
@@ -275,7 +278,7 @@ describe('verification', () => {
     createdAt: '2026-11-25T00:00:00Z',
     updatedAt: '2026-11-25T00:00:00Z',
   };
-  const store = new FileSubscriptionStore(mkdtempSync(join(tmpdir(), 'g2k-verify-')));
+  const store = new Collection(new FileDocumentStore(mkdtempSync(join(tmpdir(), 'g2k-verify-'))), subscriptionCollection);
   beforeAll(() => store.put(record));
   const allowed = new Set([TENANT]);
 
@@ -374,14 +377,14 @@ describe('verification', () => {
   it('shares store reads between items and sends at most the budget to the backend', async () => {
     let reads = 0;
     const dir = mkdtempSync(join(tmpdir(), 'g2k-verify-count-'));
-    const counting = new (class extends FileSubscriptionStore {
-      override get(id: string) {
+    const counting = new (class extends FileDocumentStore {
+      override get(collection: CollectionLayout, id: string) {
         reads++;
-        return super.get(id);
+        return super.get(collection, id);
       }
     })(dir);
-    await counting.put(record);
-    const cached = new CachedSubscriptionStore(counting);
+    await new Collection(counting, subscriptionCollection).put(record);
+    const cached = new CachedSubscriptions(counting);
     const verifier = new PostVerifier(cached, allowed, 5);
     const forged = Array.from({ length: 50 }, (_, i) => ({
       subscriptionId: `f2a1c3d4-0000-4000-9000-${String(i).padStart(12, '0')}`,
