@@ -44,6 +44,9 @@ function indexed(collection: CollectionLayout, doc: Doc): Record<string, string>
   return field !== undefined && typeof value === 'string' ? { [field]: value } : {};
 }
 
+/** An OData string literal (quotes doubled): the field name beside it is the collection's, never data. */
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
 const status = (err: unknown, code: number): boolean => err instanceof RestError && err.statusCode === code;
 
 /**
@@ -144,7 +147,7 @@ export class TableDocumentStore implements DocumentStore {
     let filter = odata`PartitionKey eq ${collection.name}`;
     if (prefix) filter += ` and ${odata`RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`}`;
     if (indexAtMost !== undefined && collection.index !== undefined)
-      filter += ` and ${collection.index} le ${odata`${indexAtMost}`}`;
+      filter += ` and ${collection.index} le ${literal(indexAtMost)}`;
     await this.table();
     const out: StoredDoc[] = [];
     if (limit <= 0) return out;
