@@ -135,7 +135,10 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
 
   it('takes a notification from graph-sim and produces the enriched event to Kafka', async () => {
     const user = sim.defaults.users[1]!.id;
-    const store = new Collection(new FileDocumentStore(setup.env.G2K_STATE_STORE!.slice('file:'.length)), subscriptionCollection);
+    const store = new Collection(
+      new FileDocumentStore(setup.env.G2K_STATE_STORE!.slice('file:'.length)),
+      subscriptionCollection,
+    );
     const sub = await createSubscription(sim, store, {
       userId: user,
       notificationUrl: `${base}/notifications`,

@@ -278,7 +278,10 @@ describe('verification', () => {
     createdAt: '2026-11-25T00:00:00Z',
     updatedAt: '2026-11-25T00:00:00Z',
   };
-  const store = new Collection(new FileDocumentStore(mkdtempSync(join(tmpdir(), 'g2k-verify-'))), subscriptionCollection);
+  const store = new Collection(
+    new FileDocumentStore(mkdtempSync(join(tmpdir(), 'g2k-verify-'))),
+    subscriptionCollection,
+  );
   beforeAll(() => store.put(record));
   const allowed = new Set([TENANT]);
 

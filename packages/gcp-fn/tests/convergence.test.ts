@@ -388,7 +388,10 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     let rewound = 0;
     for (const sync of await new Collection(a.app.documents, syncCollection).list())
       if (!sync.scope) {
-        await new Collection(a.app.documents, syncCollection).put({ ...sync, updatedAt: new Date(Date.now() - QUIET_MINUTES * 60_000).toISOString() });
+        await new Collection(a.app.documents, syncCollection).put({
+          ...sync,
+          updatedAt: new Date(Date.now() - QUIET_MINUTES * 60_000).toISOString(),
+        });
         rewound++;
       }
     await timerRun('A (sweep)', a);

@@ -253,7 +253,7 @@ describe('GCP function at the data edges: one verdict per item', () => {
     const writesBefore = writes();
     const removed = await post(pipe.url, JSON.stringify({ value: [lifecycle('subscriptionRemoved')] }));
     expect(removed.status).toBe(202);
-    expect(await counting.get(sub.id)).toMatchObject({ clientState: sub.clientState });
+    expect(await pipe.app.subscriptions.getFresh(sub.id)).toMatchObject({ clientState: sub.clientState });
     expect(sim.subscriptions.all().map((s) => s.id)).toEqual([sub.id]);
     expect(writes()).toBe(writesBefore);
 
@@ -337,7 +337,11 @@ describe('GCP function at the data edges: one verdict per item', () => {
       reasons.set(k, (reasons.get(k) ?? 0) + 1);
     }
     expect(Object.fromEntries(reasons)).toEqual({ gone: 200, tombstone: 200, read_limit: 800 });
-    expect((await new Collection(pipe.app.documents, repairCollection).list({ limit: 2_000 })).filter((e) => e.reason === 'read_limit')).toHaveLength(800);
+    expect(
+      (await new Collection(pipe.app.documents, repairCollection).list({ limit: 2_000 })).filter(
+        (e) => e.reason === 'read_limit',
+      ),
+    ).toHaveLength(800);
   });
 
   it('refuses a 12 MB nested body and a gzip bomb before reading them, and the instance stays small', async () => {
@@ -411,7 +415,10 @@ describe('GCP function with poison among its neighbours', () => {
       sim.lifecycle(subBig.id, 'missed');
       await sim.settled(30_000);
       await pipe.app.manager!.resyncPending();
-      expect((await new Collection(pipe.app.documents, syncCollection).get({ tenantId: subBig.tenantId, userId: big }))?.resyncPending).toBe(false);
+      expect(
+        (await new Collection(pipe.app.documents, syncCollection).get({ tenantId: subBig.tenantId, userId: big }))
+          ?.resyncPending,
+      ).toBe(false);
       await pipe.reader.readToEnd();
       const resynced = pipe.reader.records.find(
         (r) => r.headers['g2k-source'] === 'resync' && r.key!.endsWith(invitation.immutableId),
@@ -487,9 +494,9 @@ describe('GCP function: records produced without their event are repaired', () =
       await sim.settled();
       const first = await pipe.reader.waitFor(6);
       expect(first.every((r) => JSON.parse(r.value!).notEnrichedReason === 'throttled')).toBe(true);
-      expect((await new Collection(pipe.app.documents, repairCollection).list({ limit: 100 })).map((e) => e.itemId).sort()).toEqual(
-        created.map((e) => e.immutableId).sort(),
-      );
+      expect(
+        (await new Collection(pipe.app.documents, repairCollection).list({ limit: 100 })).map((e) => e.itemId).sort(),
+      ).toEqual(created.map((e) => e.immutableId).sort());
 
       sim.setFaults({ throttleRate: 0 });
       const { runRenewal } = await import('@graph2kafka/core');
@@ -524,7 +531,10 @@ describe('GCP function: records produced without their event are repaired', () =
     });
     try {
       const [attacker, victim] = sim.defaults.users.map((u) => u.id) as [string, string];
-      const held = await createSubscription(sim, pipe.app.subscriptions, { userId: attacker, notificationUrl: pipe.url });
+      const held = await createSubscription(sim, pipe.app.subscriptions, {
+        userId: attacker,
+        notificationUrl: pipe.url,
+      });
       await createSubscription(sim, pipe.app.subscriptions, { userId: victim, notificationUrl: pipe.url });
       // Three POSTs of 1,000 made-up ids with the one clientState the attacker holds: 800 of each go out
       // unenriched (past the per-POST read limit) and ask for a repair.
@@ -550,7 +560,9 @@ describe('GCP function: records produced without their event are repaired', () =
         entries.filter((e) => e.userId.toLowerCase() === victim.toLowerCase());
       let entries = await new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 });
       for (const deadline = Date.now() + 20_000; !ofVictim(entries).length && Date.now() < deadline;)
-        entries = await new Promise((r) => setTimeout(r, 50)).then(() => new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 }));
+        entries = await new Promise((r) => setTimeout(r, 50)).then(() =>
+          new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 }),
+        );
       expect(ofVictim(entries).map((e) => (e as { itemId?: string }).itemId)).toEqual([genuine.immutableId]);
       expect(entries.length).toBeLessThanOrEqual(100);
     } finally {

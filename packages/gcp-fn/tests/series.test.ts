@@ -203,7 +203,9 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     await pipe.reader.waitForMatch((r) => r.key === keyOf(m) && r.value === null);
     await pipe.reader.waitForMatch((r) => r.key === keyOf(occ(2)) && r.value === null);
     expect(liveOccurrences(m).size).toBe(0);
-    expect(await new Collection(pipe.app.documents, seriesCollection).get({ tenantId, userId, masterId: m })).toBeUndefined();
+    expect(
+      await new Collection(pipe.app.documents, seriesCollection).get({ tenantId, userId, masterId: m }),
+    ).toBeUndefined();
   }, 60_000);
 
   it('re-expands a series only when its master changed: a replayed `updated` of it produces the master alone', async () => {
@@ -276,11 +278,15 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     await sim.settled();
     const failed = await pipe.app.series.drain(Date.now() + 1_500);
     expect(failed).toMatchObject({ failed: 1, expanded: 0 });
-    expect(await new Collection(pipe.app.documents, seriesDueCollection).get(ref)).toMatchObject({ attempts: expect.any(Number) });
+    expect(await new Collection(pipe.app.documents, seriesDueCollection).get(ref)).toMatchObject({
+      attempts: expect.any(Number),
+    });
     sim.clearFaults();
     sim.addFaultRule({ pathContains: `${m}/instances`, status: 404, count: 100 });
     expect(await pipe.app.series.drain(Date.now() + 10_000)).toMatchObject({ failed: 1, gone: 0 });
-    expect((await new Collection(pipe.app.documents, seriesDueCollection).get(ref))!.attempts).toBeGreaterThanOrEqual(2);
+    expect((await new Collection(pipe.app.documents, seriesDueCollection).get(ref))!.attempts).toBeGreaterThanOrEqual(
+      2,
+    );
     await pipe.reader.readToEnd();
     expect(liveOccurrences(m).size).toBe(0);
     // Graph answers again: the due expansion completes, and the marker goes.
@@ -308,7 +314,12 @@ describe('recurring series end to end (GCP function, real Kafka, graph-sim, expa
     const produced = pipe.reader.records.length;
 
     // Every expanded series of the mailbox moves with the window (this one and the one before).
-    const expanded = (await new Collection(pipe.app.documents, seriesCollection).list({ prefix: seriesOwnerPrefix(tenantId, userId), limit: 100 })).filter((s) => s.to);
+    const expanded = (
+      await new Collection(pipe.app.documents, seriesCollection).list({
+        prefix: seriesOwnerPrefix(tenantId, userId),
+        limit: 100,
+      })
+    ).filter((s) => s.to);
     expect(expanded.length).toBeGreaterThanOrEqual(1);
     sim.clock.advance(3 * DAY);
     await sim.settled(20_000);

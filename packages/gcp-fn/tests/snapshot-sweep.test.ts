@@ -116,7 +116,9 @@ describe('snapshot, sweep and occurrence notifications (GCP function, real Kafka
     });
     sim.setFaults({ latencyMs: 0 });
     expect(cut.snapshotted).toEqual([]);
-    const state = (await new Collection(pipe.app.documents, syncCollection).list()).find((s) => s.userId === second && !s.scope)!;
+    const state = (await new Collection(pipe.app.documents, syncCollection).list()).find(
+      (s) => s.userId === second && !s.scope,
+    )!;
     expect(state).toMatchObject({ snapshotPending: true });
     expect(state.snapshotItems).toBeGreaterThanOrEqual(100);
     expect(state.snapshotItems).toBeLessThan(SECOND_ITEMS);
@@ -153,7 +155,10 @@ describe('snapshot, sweep and occurrence notifications (GCP function, real Kafka
     // An hour later (the round's time moved back), the sweep reads the mailbox's delta and finds it.
     const states = await new Collection(pipe.app.documents, syncCollection).list();
     const own = states.find((s) => s.userId === first && (s.kind ?? 'events') === 'events' && !s.scope)!;
-    await new Collection(pipe.app.documents, syncCollection).put({ ...own, updatedAt: new Date(Date.now() - 61 * 60_000).toISOString() });
+    await new Collection(pipe.app.documents, syncCollection).put({
+      ...own,
+      updatedAt: new Date(Date.now() - 61 * 60_000).toISOString(),
+    });
     const swept = await runRenewal(pipe.app);
     expect(swept.swept).toBe(1);
     const healed = await readers.events.waitForMatch((r) => r.key === key);
