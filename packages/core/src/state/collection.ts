@@ -1,4 +1,4 @@
-import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery } from './document-types.ts';
+import type { CollectionLayout, Doc, DocumentStore, ListQuery } from './document-types.ts';
 
 /**
  * One kind of state, declared by the feature that keeps it: where its documents live, how a document (or a
@@ -42,7 +42,7 @@ export class Collection<T, R = T> {
   }
 
   delete(ref: R | string, expect?: { field: Extract<keyof T, string>; value: string }): Promise<void> {
-    return this.store.delete(this.spec, this.idOf(ref), expect as DeleteCondition | undefined);
+    return this.store.delete(this.spec, this.idOf(ref), expect);
   }
 
   async list(query: ListQuery = {}): Promise<T[]> {

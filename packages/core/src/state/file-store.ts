@@ -77,7 +77,7 @@ export class FileDocumentStore implements DocumentStore {
     const field = collection.index;
     const bounded = indexAtMost !== undefined && field !== undefined;
     const answers = (doc: Doc): boolean =>
-      !bounded || (typeof doc[field] === 'string' && (doc[field] as string) <= indexAtMost);
+      !bounded || (typeof doc[field] === 'string' && (doc[field]) <= indexAtMost);
     // In slices: a store of 300,000 records read all at once would open more files than the process may.
     const docs: StoredDoc[] = [];
     const wanted = bounded ? ids : ids.slice(0, limit);
