@@ -18,6 +18,7 @@ export const tokenClaimCollection = defineCollection<TokenClaim>({
 
 /** Listed and forgotten per timer run at most; the rest waits for the next. */
 const PRUNE_BATCH = 5_000;
+const DELETES_AT_ONCE = 16;
 
 /**
  * Validation-token claims across instances: a token proves one POST, once. True the first time a hash is
@@ -37,7 +38,9 @@ export class TokenClaims {
   /** Forgets claims that expired before `now` (the timer); how many went. */
   async prune(now: string): Promise<number> {
     const expired = (await this.claims.list({ indexAtMost: now, limit: PRUNE_BATCH })).filter((c) => c.expiresAt < now);
-    for (const claim of expired) await this.claims.delete(claim.hash);
+    // A few deletes at a time: a busy hour's claims are thousands of round trips to a remote database.
+    for (let i = 0; i < expired.length; i += DELETES_AT_ONCE)
+      await Promise.all(expired.slice(i, i + DELETES_AT_ONCE).map((c) => this.claims.delete(c.hash)));
     return expired.length;
   }
 }
