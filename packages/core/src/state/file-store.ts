@@ -43,16 +43,26 @@ export class FileDocumentStore implements DocumentStore {
 
   async createIfAbsent(collection: CollectionLayout, id: string, doc: Doc): Promise<boolean> {
     const temp = await this.temp(collection, id, doc);
+    const target = this.path(collection, id);
     try {
       // A link fails when the name exists, atomically: two claims of one id never both succeed, and the
-      // document appears complete (a `wx` write would show a reader a half-written file).
-      await link(temp, this.path(collection, id));
+      // document appears complete (a `wx` write could show a reader a half-written file).
+      await link(temp, target);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // A mounted volume without hard links (SMB shares): `wx` is still atomic on the name.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw err;
+    } finally {
+      await rm(temp, { force: true });
+    }
+    try {
+      await writeFile(target, `${JSON.stringify(doc, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
-    } finally {
-      await rm(temp, { force: true });
     }
   }
 
@@ -76,8 +86,7 @@ export class FileDocumentStore implements DocumentStore {
     const ids = names.filter((n) => n.endsWith('.json') && n.startsWith(prefix)).map((n) => n.slice(0, -5));
     const field = collection.index;
     const bounded = indexAtMost !== undefined && field !== undefined;
-    const answers = (doc: Doc): boolean =>
-      !bounded || (typeof doc[field] === 'string' && (doc[field]) <= indexAtMost);
+    const answers = (doc: Doc): boolean => !bounded || (typeof doc[field] === 'string' && doc[field] <= indexAtMost);
     // In slices: a store of 300,000 records read all at once would open more files than the process may.
     const docs: StoredDoc[] = [];
     const wanted = bounded ? ids : ids.slice(0, limit);
