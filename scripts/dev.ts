@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   // What the renewal timer does, run once here: the subscription manager creates the subscription.
   ops = await createAppFromEnv(env, [], { logger: silentLogger });
   const report = await runRenewal(ops);
-  const sub = (await ops.store.list()).find((r) => report.created.includes(r.id))!;
+  const sub = (await ops.subscriptions.list()).find((r) => report.created.includes(r.id))!;
   log(`subscription     ${sub.id} on ${sub.resource} (handshakes answered by both functions)`);
 
   const standup = sim.createEvent(user.id, { subject: 'Daily stand-up', location: 'Teams' });

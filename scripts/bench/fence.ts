@@ -12,12 +12,14 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  Collection,
   createAppFromEnv,
-  PostgresSubscriptionStore,
-  TableSubscriptionStore,
+  PostgresDocumentStore,
+  syncCollection,
+  TableDocumentStore,
   silentLogger,
+  type DocumentStore,
   type KeyFence,
-  type SubscriptionStore,
 } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
@@ -95,9 +97,9 @@ const sim = await GraphSim.start({
   // The bench's own POSTs read Graph at the pace it sets, not the simulated mailbox quotas.
   throttling: { mailboxConcurrency: 10_000, mailboxRequestsPer10Min: 10_000_000, batchItemConcurrency: 10_000 },
 });
-const backend: SubscriptionStore = azurite
-  ? TableSubscriptionStore.fromConnectionString(azurite.connectionString, tableName)
-  : new PostgresSubscriptionStore(postgres!.url);
+const backend: DocumentStore = azurite
+  ? TableDocumentStore.fromConnectionString(azurite.connectionString, tableName)
+  : new PostgresDocumentStore(postgres!.url);
 const fence = new CountingFence(backend.keyFence());
 const store = new Proxy(backend, {
   get: (target, p, receiver): unknown => (p === 'keyFence' ? () => fence : Reflect.get(target, p, receiver)),
@@ -135,7 +137,8 @@ try {
     G2K_LIFECYCLE_URL: `http://127.0.0.1:${port}/lifecycle`,
     G2K_SUBSCRIPTIONS_FILE: file,
   });
-  const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, store });
+  const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, documents: store });
+  const syncStates = new Collection(app.documents, syncCollection);
   served = await serveApp(app, port);
 
   // The snapshot: every existing event of every mailbox, in the run that creates the subscriptions.
@@ -143,14 +146,14 @@ try {
   const snapStarted = performance.now();
   const created = await app.manager!.reconcile();
   const snapSeconds = (performance.now() - snapStarted) / 1_000;
-  const items = (await app.store.listSync()).reduce((n, s) => n + (s.snapshotItems ?? 0), 0);
+  const items = (await syncStates.list()).reduce((n, s) => n + (s.snapshotItems ?? 0), 0);
   log(
     `snapshot: ${created.snapshotted.length} targets, ${items} items in ${snapSeconds.toFixed(1)} s (${Math.round(items / snapSeconds)} items/s, subscriptions created in the same run; ${sim.records.requests.all().length - requestsBefore} Graph requests in all)`,
   );
 
   // The sweep: every target due, nothing changed since its snapshot.
-  for (const s of await app.store.listSync())
-    await app.store.putSync({ ...s, updatedAt: new Date(Date.now() - 7 * 3_600_000).toISOString() });
+  for (const s of await syncStates.list())
+    await syncStates.put({ ...s, updatedAt: new Date(Date.now() - 7 * 3_600_000).toISOString() });
   const sweepBefore = sim.records.requests.all().length;
   const report = await app.manager!.reconcile();
   const perRound = (sim.records.requests.all().length - sweepBefore) / Math.max(1, report.swept);
@@ -159,7 +162,7 @@ try {
   );
 
   // The answer path: POSTs of 20 updated notifications of distinct events, fence on and open, alternating.
-  const subs = (await app.store.list()).filter((r) => !r.pending);
+  const subs = (await app.subscriptions.list()).filter((r) => !r.pending);
   const body = (n: number): Buffer => {
     const sub = subs[n % subs.length]!;
     const events = ids.get(sub.userId)!;

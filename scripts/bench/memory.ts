@@ -8,7 +8,7 @@
 //   pnpm bench:memory                                   200 genuine POSTs per phase, 8 at a time, 80 hostile
 //   pnpm bench:memory --posts 500 --concurrency 16 --hostile 80 --function-node-options '--max-old-space-size=512'
 import { readFileSync, writeFileSync } from 'node:fs';
-import { FileSubscriptionStore } from '@graph2kafka/core';
+import { Collection, FileDocumentStore, subscriptionCollection } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { provideBroker } from '@graph2kafka/kafka-local';
 import {
@@ -68,10 +68,14 @@ const fn = startGcpFunction(port, setup.env, args['function-node-options']);
 let reader: TopicReader | undefined;
 try {
   await awaitHandshake(url, 30_000);
-  const sub = await createSubscription(sim, new FileSubscriptionStore(setup.stateDir), {
-    userId: user,
-    notificationUrl: url,
-  });
+  const sub = await createSubscription(
+    sim,
+    new Collection(new FileDocumentStore(setup.stateDir), subscriptionCollection),
+    {
+      userId: user,
+      notificationUrl: url,
+    },
+  );
   reader = await TopicReader.start(kafka.brokers, setup.topic);
   const events = Array.from({ length: posts }, (_, i) => sim.createEvent(user, { subject: `bench ${i}` }));
   const bodyOf = (immutableId: string): Buffer => eventChangeBody(sub, immutableId);

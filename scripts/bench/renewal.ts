@@ -14,12 +14,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  Collection,
   createAppFromEnv,
-  FileSubscriptionStore,
-  PostgresSubscriptionStore,
+  FileDocumentStore,
+  PostgresDocumentStore,
   runRenewal,
   silentLogger,
-  type SubscriptionStore,
+  subscriptionCollection,
+  type DocumentStore,
 } from '@graph2kafka/core';
 import { GraphSim, type GraphSimInput } from '@graph2kafka/graph-sim';
 import { pipelineEnv, startPostgres } from '@graph2kafka/testkit';
@@ -86,17 +88,18 @@ for (const tenant of tenants)
 let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined;
 try {
   const dir = mkdtempSync(path.join(tmpdir(), 'g2k-bench-renewal-'));
-  let store: SubscriptionStore;
+  let documents: DocumentStore;
   let storeSetting: string;
   if (args.store === 'postgres') {
     postgres = await startPostgres();
-    store = new PostgresSubscriptionStore(postgres.url);
+    documents = new PostgresDocumentStore(postgres.url);
     storeSetting = 'postgres';
   } else {
     mkdirSync(path.join(dir, 'state'));
-    store = new FileSubscriptionStore(path.join(dir, 'state'));
+    documents = new FileDocumentStore(path.join(dir, 'state'));
     storeSetting = `file:${path.join(dir, 'state')}`;
   }
+  const subscriptions = new Collection(documents, subscriptionCollection);
   const notificationUrl = 'http://127.0.0.1:9/notifications';
   const lifecycleNotificationUrl = 'http://127.0.0.1:9/lifecycle';
   const renewWithinMinutes = 2_880;
@@ -141,7 +144,8 @@ try {
         createdAt: seededAt,
         updatedAt: seededAt,
       }));
-      for (let i = 0; i < records.length; i += 64) await Promise.all(records.slice(i, i + 64).map((r) => store.put(r)));
+      for (let i = 0; i < records.length; i += 64)
+        await Promise.all(records.slice(i, i + 64).map((r) => subscriptions.put(r)));
       seeded += records.length;
     }
   }
@@ -150,7 +154,7 @@ try {
   log(
     `${seeded} subscriptions seeded (${tenantCount} tenants × ${mailboxes} mailboxes × ${kinds.join(', ')}${roomCount ? `, + ${roomCount} rooms × events` : ''}) into graph-sim and the ${args.store} store in ${s(performance.now() - seedStarted)}`,
   );
-  await closeStore(store);
+  await documents.close?.();
 
   const { env } = pipelineEnv(sim, {
     KAFKA_BROKERS: '127.0.0.1:9',
@@ -230,9 +234,4 @@ try {
 } finally {
   await sim.stop();
   await postgres?.stop();
-}
-
-async function closeStore(store: SubscriptionStore): Promise<void> {
-  const closable = store as SubscriptionStore & { close?: () => Promise<void> };
-  await closable.close?.();
 }

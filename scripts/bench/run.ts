@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { Pool } from 'undici';
-import { FileSubscriptionStore } from '@graph2kafka/core';
+import { Collection, FileDocumentStore, subscriptionCollection } from '@graph2kafka/core';
 import { GraphSim, type EndpointState } from '@graph2kafka/graph-sim';
 import { provideBroker, type ProvidedBroker } from '@graph2kafka/kafka-local';
 import { createSubscription, freePort, graphSimEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
@@ -327,7 +327,7 @@ async function main(): Promise<void> {
     }
     log(`handshakes/s: ${JSON.stringify(handshakes, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
 
-    const store = new FileSubscriptionStore(stateDir);
+    const store = new Collection(new FileDocumentStore(stateDir), subscriptionCollection);
     const users = sim.directory.listUsers(sim.defaults.tenantId).filter((u) => u.userPrincipalName.startsWith('user-'));
     const events = users.flatMap((u) =>
       Array.from({ length: 40 }, (_, i) => sim!.createEvent(u.id, { subject: `bench ${i}` })),

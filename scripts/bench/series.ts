@@ -48,8 +48,11 @@ try {
     .slice(0, mailboxCount)
     .map((u) => u.id);
   for (const userId of users) {
-    const record = await createSubscription(sim, app.store, { userId, notificationUrl: served.notificationUrl });
-    await app.store.put({ ...record, expand: { pastDays: 0, futureDays } });
+    const record = await createSubscription(sim, app.subscriptions, {
+      userId,
+      notificationUrl: served.notificationUrl,
+    });
+    await app.subscriptions.put({ ...record, expand: { pastDays: 0, futureDays } });
   }
   const today = Math.floor(sim.clock.now() / DAY) * DAY;
   const startDate = new Date(today + DAY).toISOString().slice(0, 10);

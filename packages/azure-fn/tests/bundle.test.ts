@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FileSubscriptionStore } from '@graph2kafka/core';
+import { Collection, FileDocumentStore, subscriptionCollection } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
@@ -135,7 +135,10 @@ describe('Azure deploy bundle, from its own folder after a clean production inst
 
   it('takes a notification from graph-sim and produces the enriched event to Kafka', async () => {
     const user = sim.defaults.users[1]!.id;
-    const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
+    const store = new Collection(
+      new FileDocumentStore(setup.env.G2K_STATE_STORE!.slice('file:'.length)),
+      subscriptionCollection,
+    );
     const sub = await createSubscription(sim, store, {
       userId: user,
       notificationUrl: `${base}/notifications`,

@@ -31,7 +31,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
     ];
     reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
     user = sim.defaults.users[1]!.id;
-    sub = await createSubscription(sim, app.store, {
+    sub = await createSubscription(sim, app.subscriptions, {
       userId: user,
       notificationUrl: servers[0]!.url,
       lifecycleNotificationUrl: servers[1]!.url,

@@ -57,7 +57,7 @@ describe('Azure handler under hostile 1 MiB POSTs: the instance budget', () => {
     );
     reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
     user = sim.defaults.users[1]!.id;
-    sub = await createSubscription(sim, app.store, { userId: user, notificationUrl: server.url });
+    sub = await createSubscription(sim, app.subscriptions, { userId: user, notificationUrl: server.url });
   }, 30_000);
   afterAll(async () => {
     await reader.stop();

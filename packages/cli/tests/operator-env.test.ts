@@ -5,12 +5,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   createAppFromEnv,
-  PostgresSubscriptionStore,
+  PostgresDocumentStore,
   runRenewal,
   silentLogger,
-  TableSubscriptionStore,
+  TableDocumentStore,
+  type DocumentStore,
   type StatusReport,
-  type SubscriptionStore,
 } from '@graph2kafka/core';
 import { serveApp } from '@graph2kafka/core/http';
 import { GraphSim } from '@graph2kafka/graph-sim';
@@ -81,9 +81,9 @@ function statusReport(result: { stdout: string; stderr: string }): StatusReport 
   return JSON.parse(result.stdout.slice(at)) as StatusReport;
 }
 
-/** The function's side: the receiver on a port (Graph handshakes it) and one timer run into `store`. */
-async function deployFunction(sim: GraphSim, env: Record<string, string>, store: SubscriptionStore) {
-  const app = await createAppFromEnv(env, [], { logger: silentLogger, store });
+/** The function's side: the receiver on a port (Graph handshakes it) and one timer run into `documents`. */
+async function deployFunction(sim: GraphSim, env: Record<string, string>, documents: DocumentStore) {
+  const app = await createAppFromEnv(env, [], { logger: silentLogger, documents });
   const { close } = await serveApp(app, Number(new URL(env.G2K_NOTIFICATION_URL!).port));
   const report = await runRenewal(app);
   expect(report.errors).toEqual([]);
@@ -137,7 +137,7 @@ describe("an operator's machine reaches production state with its own identity",
       // The function writes with its managed identity; here a token of the same shape stands in for it.
       const now = Math.floor(Date.now() / 1000);
       const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      const managed: Parameters<typeof TableSubscriptionStore.fromUrl>[2] = {
+      const managed: Parameters<typeof TableDocumentStore.fromUrl>[2] = {
         getToken: () =>
           Promise.resolve({
             token: `${part({ alg: 'none' })}.${part({ aud: 'https://storage.azure.com', iss: `https://sts.windows.net/${sim.defaults.tenantId}/`, iat: now, nbf: now, exp: now + 3600 })}.x`,
@@ -147,7 +147,7 @@ describe("an operator's machine reaches production state with its own identity",
       await deployFunction(
         sim,
         env,
-        TableSubscriptionStore.fromUrl(azurite.tableUrl, table, managed, { tlsOptions: { ca: azurite.caPem } }),
+        TableDocumentStore.fromUrl(azurite.tableUrl, table, managed, { tlsOptions: { ca: azurite.caPem } }),
       );
 
       // What `az functionapp config appsettings list` shows for the app: its settings, the Graph secret as a
@@ -224,7 +224,7 @@ describe("an operator's machine reaches production state with its own identity",
     it('status reads the state with G2K_CLOUDSQL_SOCKET_DIR naming the proxy folder', async () => {
       const env = await functionEnv(sim, 1, { G2K_STATE_STORE: 'postgres', G2K_POSTGRES_URL: postgres.url });
       // The app closes the store it was given.
-      await deployFunction(sim, env, new PostgresSubscriptionStore(postgres.url));
+      await deployFunction(sim, env, new PostgresDocumentStore(postgres.url));
       // The docs' tools, faked: gcloud signs in; the Auth Proxy makes DIR/INSTANCE/.s.PGSQL.5432 (a link to the
       // real server's socket) and, unlike the real one, exits once it is there.
       const tools = path.join(work, 'gcp-tools');

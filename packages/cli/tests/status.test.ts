@@ -117,7 +117,7 @@ describe('graph2kafka status', () => {
     const d = await deployment(own, 0);
     try {
       expect((await runRenewal(d.app)).errors).toEqual([]);
-      const sub = (await d.app.store.list()).find((r) => !r.pending)!;
+      const sub = (await d.app.subscriptions.list()).find((r) => !r.pending)!;
       // What a clientState holder can send: 250 made-up ids of the subscription's own mailbox in one POST.
       const value = Array.from({ length: 250 }, (_, i) => ({
         subscriptionId: sub.id,

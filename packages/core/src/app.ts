@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { MeterProvider } from '@opentelemetry/api';
 import { azureCredential } from './azure/azure-credential.ts';
-import { loadConfig, type Config, type StateStoreSettings } from './config/config.ts';
+import { loadConfig, type Config } from './config/config.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { EventFetcher } from './graph/event-fetcher.ts';
 import { desiredCoverage } from './graph/folder-scope.ts';
@@ -41,16 +41,20 @@ import { RichOpener } from './rich/rich-opener.ts';
 import { ValidationTokenVerifier } from './rich/validation-tokens.ts';
 import { trustingFetch } from './graph/trusting-fetch.ts';
 import { SubscriptionApi } from './subscriptions/subscription-api.ts';
-import { PostgresSubscriptionStore } from './state/postgres-store.ts';
-import { TableSubscriptionStore } from './state/table-store.ts';
-import { CachedSubscriptionStore, FileSubscriptionStore, type SubscriptionStore } from './state/subscription-store.ts';
+import { openDocumentStore } from './state/document-store.ts';
+import type { DocumentStore } from './state/document-types.ts';
+import { CachedSubscriptions } from './subscriptions/subscription-cache.ts';
+import { TokenClaims } from './rich/token-claims.ts';
 
 export interface Graph2Kafka {
   config: Config;
   receiver: NotificationReceiver;
   /** Present when G2K_NOTIFICATION_URL is set: keeps subscriptions alive and acts on lifecycle events. */
   manager: SubscriptionManager | undefined;
-  store: SubscriptionStore;
+  /** The state every instance shares: each feature keeps its collection there. */
+  documents: DocumentStore;
+  /** The subscriptions collection, cached: the receive path reads it for every notification. */
+  subscriptions: CachedSubscriptions;
   fetcher: EventFetcher;
   graph: GraphClient;
   /** Repairs records produced without their event; drained by the timer run. */
@@ -70,7 +74,8 @@ export interface Graph2Kafka {
 
 export interface AppOverrides {
   logger?: Logger;
-  store?: SubscriptionStore;
+  /** The state store instead of G2K_STATE_STORE's. */
+  documents?: DocumentStore;
   tokens?: TokenSource;
   sink?: RecordSink;
   /** Graph's clock for subscription decisions (graph-sim's simulated clock in tests). */
@@ -83,19 +88,6 @@ export interface AppOverrides {
   metricResource?: Record<string, string>;
 }
 
-function storeFor(settings: StateStoreSettings, azure: () => TokenCredential): SubscriptionStore {
-  switch (settings.kind) {
-    case 'file':
-      return new FileSubscriptionStore(settings.dir);
-    case 'azure-table':
-      return TableSubscriptionStore.fromUrl(settings.endpoint, settings.table, azure());
-    case 'azure-table-connection-string':
-      return TableSubscriptionStore.fromConnectionString(settings.connectionString, settings.table);
-    case 'postgres':
-      return new PostgresSubscriptionStore(settings.connectionString);
-  }
-}
-
 /** Wires the receive path from a checked configuration. One per function instance, reused across invocations. */
 export function createApp(config: Config, overrides: AppOverrides = {}): Graph2Kafka {
   const logger = overrides.logger ?? jsonLogger;
@@ -105,8 +97,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   // One credential for Table Storage and Event Hubs alike, made only when one of them needs it.
   let credential: TokenCredential | undefined;
   const azure = (): TokenCredential => (credential ??= azureCredential(config.azure));
-  const store = overrides.store ?? new CachedSubscriptionStore(storeFor(config.stateStore, azure));
-  const health = new HealthReporter(store, config.operations.healthWindowMs, logger);
+  const documents = overrides.documents ?? openDocumentStore(config.stateStore, azure);
+  const subscriptions = new CachedSubscriptions(documents);
+  const health = new HealthReporter(documents, config.operations.healthWindowMs, logger);
   const metrics = new Metrics(telemetry.provider, health);
   const graph = new GraphClient(
     config.graph,
@@ -136,14 +129,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     maxRecordBytes: config.kafka.maxRecordBytes,
     logger,
     metrics,
-    fence: new BatchingKeyFence(store.keyFence()),
+    fence: new BatchingKeyFence(documents.keyFence()),
     ...(letterSigner ? { letterSigner } : {}),
   });
   // One queue of background drains per instance: repairs and series expansions take turns.
   const work = new BackgroundWork(logger);
   const series = new SeriesExpander({
     work,
-    store,
+    store: documents,
+    subscriptions,
     graph,
     events,
     logger,
@@ -152,7 +146,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
   });
   const repairer = new Repairer({
     work,
-    store,
+    store: documents,
     fetcher,
     events,
     logger,
@@ -170,10 +164,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         config,
         settings,
         api: new SubscriptionApi(graph, settings.limits),
-        store,
+        store: subscriptions,
+        documents,
         resyncer: new Resyncer({
           graph,
-          store,
+          store: documents,
           events,
           settings,
           logger,
@@ -189,6 +184,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         ...(overrides.graphNow ? { now: overrides.graphNow } : {}),
       })
     : undefined;
+  const tokenClaims = new TokenClaims(documents);
   const keyFetch = config.rich && config.graph.caPem ? trustingFetch(config.graph.caPem) : undefined;
   const rich = config.rich
     ? new RichOpener({
@@ -198,7 +194,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
           appIds: [config.graph.clientId],
           authorityHost: config.graph.authorityHost,
           ...(keyFetch ? { fetch: keyFetch.fetch } : {}),
-          claim: (hash, expiresAtMs) => store.claimToken(hash, new Date(expiresAtMs).toISOString()),
+          claim: (hash, expiresAtMs) => tokenClaims.claim(hash, new Date(expiresAtMs).toISOString()),
         }),
         logger,
         metrics,
@@ -208,7 +204,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     config,
     router,
     encoder,
-    store,
+    store: subscriptions,
     fetcher,
     sink,
     events,
@@ -228,7 +224,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
       signer: letterSigner,
       check: () =>
         new LetterCheck({
-          store,
+          store: subscriptions,
           allowedTenants: config.allowedTenants,
           desired: config.subscriptions?.desired,
         }),
@@ -238,7 +234,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     config,
     receiver,
     manager,
-    store,
+    documents,
+    subscriptions,
     fetcher,
     graph,
     repairer,
@@ -247,17 +244,17 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     health,
     deadLetters,
     features: [
-      repairFeature(repairer, store),
-      seriesFeature(series, store),
-      ...(config.rich ? [richFeature(config.rich, store)] : []),
-      fenceFeature(store.keyFence()),
-      roundsFeature(store, config.subscriptions?.sweepHours ?? 0),
+      repairFeature(repairer, documents),
+      seriesFeature(series, documents),
+      ...(config.rich ? [richFeature(config.rich, tokenClaims, subscriptions)] : []),
+      fenceFeature(documents.keyFence()),
+      roundsFeature(documents, config.subscriptions?.sweepHours ?? 0),
       deadLetterFeature(deadLetters),
     ],
     async close() {
       // Metrics first: their last export must still see the instance's counts.
       await Promise.all([telemetry.shutdown(), health.flush()]);
-      await Promise.all([sink.close(), graph.close(), store.close?.(), keyFetch?.close()]);
+      await Promise.all([sink.close(), graph.close(), documents.close?.(), keyFetch?.close()]);
     },
   };
 }

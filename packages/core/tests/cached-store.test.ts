@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSubscriptionStore, type SubscriptionRecord, type SubscriptionStore } from '../src/index.ts';
-import { CachedSubscriptionStore } from '../src/state/subscription-store.ts';
+import { Collection, FileDocumentStore, type SubscriptionRecord } from '../src/index.ts';
+import { CachedSubscriptions } from '../src/subscriptions/subscription-cache.ts';
+import { subscriptionCollection } from '../src/subscriptions/subscription-collection.ts';
+import type { CollectionLayout, Doc } from '../src/state/document-types.ts';
 
 /** A real file store that counts reads and can hold their answers until the test lets them go. */
-class CountingStore extends FileSubscriptionStore {
+class CountingStore extends FileDocumentStore {
   reads = 0;
   private held: Array<() => void> | undefined;
 
@@ -24,9 +26,9 @@ class CountingStore extends FileSubscriptionStore {
     for (const go of held) go();
   }
 
-  override async get(id: string): Promise<SubscriptionRecord | undefined> {
+  override async get(collection: CollectionLayout, id: string): Promise<Doc | undefined> {
     this.reads++;
-    const found = await super.get(id);
+    const found = await super.get(collection, id);
     if (this.held) await new Promise<void>((go) => this.held!.push(go));
     return found;
   }
@@ -48,17 +50,17 @@ const record = (id: string, clientState = 'secret-1'): SubscriptionRecord => ({
 
 describe('cached subscription store', () => {
   let inner: CountingStore;
-  let writer: SubscriptionStore;
+  let writer: Collection<SubscriptionRecord>;
   beforeEach(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'g2k-cache-'));
     inner = new CountingStore(dir);
     // Another instance (the renewal function) writing the same state behind the cache's back.
-    writer = new FileSubscriptionStore(dir);
+    writer = new Collection(new FileDocumentStore(dir), subscriptionCollection);
     await writer.put(record('sub-1'));
   });
 
   it('serves repeated lookups from memory within the time to live, and reads again after it', async () => {
-    const store = new CachedSubscriptionStore(inner, 50);
+    const store = new CachedSubscriptions(inner, 50);
     for (let i = 0; i < 5; i++) expect((await store.get('sub-1'))?.clientState).toBe('secret-1');
     expect(inner.reads).toBe(1);
     await writer.put(record('sub-1', 'secret-2'));
@@ -68,7 +70,7 @@ describe('cached subscription store', () => {
   });
 
   it('lets a burst of lookups of one id share a single read', async () => {
-    const store = new CachedSubscriptionStore(inner);
+    const store = new CachedSubscriptions(inner);
     inner.hold();
     const burst = Array.from({ length: 50 }, () => store.get('sub-1'));
     await inner.holding(1);
@@ -79,7 +81,7 @@ describe('cached subscription store', () => {
   });
 
   it('remembers an unknown id only briefly: a subscription stored elsewhere is found once that passes', async () => {
-    const store = new CachedSubscriptionStore(inner, 60_000, 100);
+    const store = new CachedSubscriptions(inner, 60_000, 100);
     expect(await store.get('sub-new')).toBeUndefined();
     await writer.put(record('sub-new'));
     const readsBefore = inner.reads;
@@ -92,14 +94,14 @@ describe('cached subscription store', () => {
   });
 
   it('forgets the oldest entries past its size bound', async () => {
-    const store = new CachedSubscriptionStore(inner, 60_000, 60_000, 3);
+    const store = new CachedSubscriptions(inner, 60_000, 60_000, 3);
     for (const id of ['a', 'b', 'c', 'd']) await store.get(id);
     expect(store.peek('a')).toBeUndefined();
     expect(store.peek('d')).toBeNull();
   });
 
   it('never caches what a read returned after a write replaced it', async () => {
-    const store = new CachedSubscriptionStore(inner);
+    const store = new CachedSubscriptions(inner);
     inner.hold();
     const stale = store.get('sub-1');
     await inner.holding(1); // the read has the old record and waits to answer

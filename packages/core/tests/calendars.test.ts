@@ -160,7 +160,7 @@ describe('calendars and rooms end to end (served app, real Kafka, graph-sim)', (
   /** Posts a notification as whoever holds the subscription's clientState could. */
   const forge = async (subscriptionOf: string, resourceFolder: string | undefined, resource: string) => {
     const sub = sim.subscriptions.forMailbox(subscriptionOf).find((s) => s.folderId === resourceFolder)!;
-    const record = (await pipe.app.store.list()).find((r) => r.id === sub.id)!;
+    const record = (await pipe.app.subscriptions.list()).find((r) => r.id === sub.id)!;
     const res = await fetch(pipe.url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -20,7 +20,7 @@ describe('CloudEvents headers, read back from real Kafka (served app, graph-sim)
     sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
     pipe = await startPipeline(sim);
     user = sim.defaults.users[0]!.id;
-    sub = await createSubscription(sim, pipe.app.store, {
+    sub = await createSubscription(sim, pipe.app.subscriptions, {
       userId: user,
       notificationUrl: pipe.url,
       lifecycleNotificationUrl: pipe.lifecycleUrl,

@@ -4,8 +4,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
-import { FileSubscriptionStore, type SubscriptionRecord } from '@graph2kafka/core';
-import { CachedSubscriptionStore } from '../src/state/subscription-store.ts';
+import { Collection, FileDocumentStore, type SubscriptionRecord } from '@graph2kafka/core';
+import { repairCollection } from '../src/repair/repair-collection.ts';
+import { syncCollection } from '../src/subscriptions/sync-collection.ts';
+import type { CollectionLayout, Doc } from '../src/state/document-types.ts';
 import type { Logger } from '../src/logger.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
@@ -23,12 +25,12 @@ function capturingLogger(): Logger & { lines: Array<{ level: string; message: st
   };
 }
 
-/** The file store, counting the reads that reach it (what the cache in front of it let through). */
-class CountingStore extends FileSubscriptionStore {
+/** The file store, counting the subscription reads that reach it (what the cache in front of it let through). */
+class CountingStore extends FileDocumentStore {
   reads = 0;
-  override get(id: string): Promise<SubscriptionRecord | undefined> {
-    this.reads++;
-    return super.get(id);
+  override get(collection: CollectionLayout, id: string): Promise<Doc | undefined> {
+    if (collection.name === 'subscription') this.reads++;
+    return super.get(collection, id);
   }
 }
 
@@ -110,9 +112,9 @@ describe('the webhook at the data edges: one verdict per item', () => {
     pipe = await startPipeline(
       sim,
       { G2K_NOTIFICATION_URL: NOTIFICATION_URL, G2K_LIFECYCLE_URL: NOTIFICATION_URL },
-      { logger, store: new CachedSubscriptionStore(counting) },
+      { logger, documents: counting },
     );
-    sub = await createSubscription(sim, pipe.app.store, {
+    sub = await createSubscription(sim, pipe.app.subscriptions, {
       userId: user,
       notificationUrl: pipe.url,
       lifecycleNotificationUrl: pipe.lifecycleUrl,
@@ -246,7 +248,7 @@ describe('the webhook at the data edges: one verdict per item', () => {
     const writesBefore = writes();
     const removed = await post(pipe.url, JSON.stringify({ value: [lifecycle('subscriptionRemoved')] }));
     expect(removed.status).toBe(202);
-    expect(await counting.get(sub.id)).toMatchObject({ clientState: sub.clientState });
+    expect(await pipe.app.subscriptions.getFresh(sub.id)).toMatchObject({ clientState: sub.clientState });
     expect(sim.subscriptions.all().map((s) => s.id)).toEqual([sub.id]);
     expect(writes()).toBe(writesBefore);
 
@@ -330,7 +332,11 @@ describe('the webhook at the data edges: one verdict per item', () => {
       reasons.set(k, (reasons.get(k) ?? 0) + 1);
     }
     expect(Object.fromEntries(reasons)).toEqual({ gone: 200, tombstone: 200, read_limit: 800 });
-    expect((await pipe.app.store.listRepairs(2_000)).filter((e) => e.reason === 'read_limit')).toHaveLength(800);
+    expect(
+      (await new Collection(pipe.app.documents, repairCollection).list({ limit: 2_000 })).filter(
+        (e) => e.reason === 'read_limit',
+      ),
+    ).toHaveLength(800);
   });
 
   it('refuses a 12 MB nested body and a gzip bomb before reading them, and the instance stays small', async () => {
@@ -368,12 +374,12 @@ describe('the webhook with poison among its neighbours', () => {
     });
     try {
       const [big, small] = sim.defaults.users.map((u) => u.id) as [string, string];
-      const subBig = await createSubscription(sim, pipe.app.store, {
+      const subBig = await createSubscription(sim, pipe.app.subscriptions, {
         userId: big,
         notificationUrl: pipe.url,
         lifecycleNotificationUrl: pipe.lifecycleUrl,
       });
-      await createSubscription(sim, pipe.app.store, { userId: small, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: small, notificationUrl: pipe.url });
       for (let i = 0; i < 5; i++) sim.createEvent(small, { subject: `normal ${i}` });
       const invitation = sim.createEvent(big, { subject: 'all hands', body: `<p>${'x'.repeat(1_500_000)}</p>` });
       for (let i = 5; i < 10; i++) sim.createEvent(small, { subject: `normal ${i}` });
@@ -404,7 +410,10 @@ describe('the webhook with poison among its neighbours', () => {
       sim.lifecycle(subBig.id, 'missed');
       await sim.settled(30_000);
       await pipe.app.manager!.resyncPending();
-      expect((await pipe.app.store.getSync({ tenantId: subBig.tenantId, userId: big }))?.resyncPending).toBe(false);
+      expect(
+        (await new Collection(pipe.app.documents, syncCollection).get({ tenantId: subBig.tenantId, userId: big }))
+          ?.resyncPending,
+      ).toBe(false);
       await pipe.reader.readToEnd();
       const resynced = pipe.reader.records.find(
         (r) => r.headers['g2k-source'] === 'resync' && r.key!.endsWith(invitation.immutableId),
@@ -422,8 +431,8 @@ describe('the webhook with poison among its neighbours', () => {
     const deadLetters = await TopicReader.start(brokersFromEnv(), pipe.deadLetterTopic);
     try {
       const [big, small] = sim.defaults.users.map((u) => u.id) as [string, string];
-      await createSubscription(sim, pipe.app.store, { userId: big, notificationUrl: pipe.url });
-      await createSubscription(sim, pipe.app.store, { userId: small, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: big, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: small, notificationUrl: pipe.url });
       for (let i = 0; i < 3; i++) sim.createEvent(small, { subject: `normal ${i}` });
       const invitation = sim.createEvent(big, { subject: 'too big', body: 'y'.repeat(1_500_000) });
       for (let i = 3; i < 6; i++) sim.createEvent(small, { subject: `normal ${i}` });
@@ -472,7 +481,7 @@ describe('records produced without their event are repaired', () => {
     try {
       const user = sim.defaults.users[0]!.id;
       sim.setFaults({ throttleRate: 0 });
-      await createSubscription(sim, pipe.app.store, { userId: user, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: user, notificationUrl: pipe.url });
       sim.setFaults({ throttleRate: 1 });
       const created = ['a', 'b', 'c', 'd', 'e'].map((subject) => sim.createEvent(user, { subject }));
       // A second change of one event while it waits: still one repair for it.
@@ -480,9 +489,9 @@ describe('records produced without their event are repaired', () => {
       await sim.settled();
       const first = await pipe.reader.waitFor(6);
       expect(first.every((r) => JSON.parse(r.value!).notEnrichedReason === 'throttled')).toBe(true);
-      expect((await pipe.app.store.listRepairs(100)).map((e) => e.itemId).sort()).toEqual(
-        created.map((e) => e.immutableId).sort(),
-      );
+      expect(
+        (await new Collection(pipe.app.documents, repairCollection).list({ limit: 100 })).map((e) => e.itemId).sort(),
+      ).toEqual(created.map((e) => e.immutableId).sort());
 
       sim.setFaults({ throttleRate: 0 });
       const { runRenewal } = await import('@graph2kafka/core');
@@ -501,7 +510,7 @@ describe('records produced without their event are repaired', () => {
       expect(JSON.parse(repairs.find((r) => r.key!.endsWith(created[0]!.immutableId))!.value!).event.subject).toBe(
         'a (renamed)',
       );
-      expect(await pipe.app.store.listRepairs(100)).toEqual([]);
+      expect(await new Collection(pipe.app.documents, repairCollection).list({ limit: 100 })).toEqual([]);
     } finally {
       await pipe.stop();
       await sim.stop();
@@ -517,8 +526,11 @@ describe('records produced without their event are repaired', () => {
     });
     try {
       const [attacker, victim] = sim.defaults.users.map((u) => u.id) as [string, string];
-      const held = await createSubscription(sim, pipe.app.store, { userId: attacker, notificationUrl: pipe.url });
-      await createSubscription(sim, pipe.app.store, { userId: victim, notificationUrl: pipe.url });
+      const held = await createSubscription(sim, pipe.app.subscriptions, {
+        userId: attacker,
+        notificationUrl: pipe.url,
+      });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: victim, notificationUrl: pipe.url });
       // Three POSTs of 1,000 made-up ids with the one clientState the attacker holds: 800 of each go out
       // unenriched (past the per-POST read limit) and ask for a repair.
       for (let round = 0; round < 3; round++) {
@@ -531,7 +543,7 @@ describe('records produced without their event are repaired', () => {
           status = (await post(pipe.url, JSON.stringify({ value }))).status;
         expect(status).toBe(202);
       }
-      const queued = await pipe.app.store.listRepairs(10_000);
+      const queued = await new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 });
       // Half the queue is open to anyone, then a mailbox gets its share (a tenth): 50 + 10 at most.
       expect(queued.length).toBeLessThanOrEqual(60);
       expect(queued.length).toBeGreaterThanOrEqual(50);
@@ -541,9 +553,11 @@ describe('records produced without their event are repaired', () => {
       await sim.settled();
       const ofVictim = (entries: Array<{ userId: string }>) =>
         entries.filter((e) => e.userId.toLowerCase() === victim.toLowerCase());
-      let entries = await pipe.app.store.listRepairs(10_000);
+      let entries = await new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 });
       for (const deadline = Date.now() + 20_000; !ofVictim(entries).length && Date.now() < deadline;)
-        entries = await new Promise((r) => setTimeout(r, 50)).then(() => pipe.app.store.listRepairs(10_000));
+        entries = await new Promise((r) => setTimeout(r, 50)).then(() =>
+          new Collection(pipe.app.documents, repairCollection).list({ limit: 10_000 }),
+        );
       expect(ofVictim(entries).map((e) => (e as { itemId?: string }).itemId)).toEqual([genuine.immutableId]);
       expect(entries.length).toBeLessThanOrEqual(100);
     } finally {

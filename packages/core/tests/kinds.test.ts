@@ -135,7 +135,7 @@ describe('resource kinds end to end (served app, real Kafka, graph-sim)', () => 
     // The attacker holds the inbox subscription's secret and names a draft (never subscribed) as changed.
     const draft = sim.createItem('messages', userId, { subject: 'board memo (draft)' }, 'drafts');
     const inboxSub = sim.subscriptions.forMailbox(userId).find((s) => s.folderId === inbox().id)!;
-    const record = (await pipe.app.store.list()).find((r) => r.id === inboxSub.id)!;
+    const record = (await pipe.app.subscriptions.list()).find((r) => r.id === inboxSub.id)!;
     const res = await fetch(pipe.url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -225,7 +225,7 @@ describe('resource kinds end to end (served app, real Kafka, graph-sim)', () => 
     const msg = sim.createItem('messages', userId, { subject: 'moved while missed' });
     await messages.waitForMatch((r) => value(r).messageId === msg.immutableId);
     await sim.settled();
-    const record = (await pipe.app.store.list()).find((r) => r.id === inboxSub.id)!;
+    const record = (await pipe.app.subscriptions.list()).find((r) => r.id === inboxSub.id)!;
     const before = messages.records.length;
     sim.setEndpointState(pipe.url, 'drop', 60_000);
     sim.moveMessage(userId, msg.id, 'archive');

@@ -7,11 +7,12 @@ import {
   type FakeAzureCli,
   type FakeKeyVault,
 } from '@graph2kafka/testkit';
-import { ConfigError, loadConfig, operatorSecretSources, TableSubscriptionStore } from '../src/index.ts';
+import { ConfigError, loadConfig, operatorSecretSources, TableDocumentStore } from '../src/index.ts';
 import { azureCredential } from '../src/azure/azure-credential.ts';
 import { AzureCredentialError } from '../src/errors.ts';
 import { KeyVaultSecretSource, parseKeyVaultReference } from '../src/config/key-vault-source.ts';
 import { kafkaSasl } from '../src/kafka/auth.ts';
+import { subscriptionCollection } from '../src/subscriptions/subscription-collection.ts';
 import { viaLocalSocketDir } from '../src/config/cloudsql-socket.ts';
 import { TENANT, validEnv } from './fixtures/env.ts';
 
@@ -68,17 +69,17 @@ describe("the operator's Azure CLI sign-in", () => {
   afterAll(() => azurite.stop());
 
   const store = (credential: TokenCredential) =>
-    TableSubscriptionStore.fromUrl(azurite.tableUrl, `ops${Date.now()}`, credential, {
+    TableDocumentStore.fromUrl(azurite.tableUrl, `ops${Date.now()}`, credential, {
       tlsOptions: { ca: azurite.caPem },
     });
 
   it('reaches Table Storage with a token for Storage from `az account get-access-token`; Azurite checks it', async () => {
-    await expect(store(azureCredential({ mode: 'developer' })).list()).resolves.toEqual([]);
+    await expect(store(azureCredential({ mode: 'developer' })).list(subscriptionCollection)).resolves.toEqual([]);
     expect(az.calls().at(-1)).toBe('account get-access-token --output json --resource https://storage.azure.com');
     // The same emulator refuses a token for another audience: the bearer token is what let the first one in.
     const vaultToken = await azureCredential({ mode: 'developer' }).getToken('https://vault.azure.net/.default');
     const wrong: TokenCredential = { getToken: () => Promise.resolve(vaultToken) };
-    await expect(store(wrong).list()).rejects.toMatchObject({ statusCode: 403 });
+    await expect(store(wrong).list(subscriptionCollection)).rejects.toMatchObject({ statusCode: 403 });
   });
 
   it('Kafka OAUTHBEARER with KAFKA_OAUTH_IDENTITY=managed takes the operator token for the Event Hubs namespace', async () => {
@@ -104,7 +105,7 @@ describe("the operator's Azure CLI sign-in", () => {
     process.env.PATH = `${signedOut.dir}:${pathBefore}`;
     try {
       const err = await store(azureCredential({ mode: 'developer' }))
-        .list()
+        .list(subscriptionCollection)
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AzureCredentialError);
       expect((err as Error).message).toMatch(/^no Azure credential: run `az login`/);

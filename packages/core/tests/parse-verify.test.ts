@@ -1,10 +1,13 @@
-import { FileSubscriptionStore, type SubscriptionRecord } from '../src/index.ts';
+import { Collection, FileDocumentStore, type SubscriptionRecord } from '../src/index.ts';
 import { answerHandshake } from '../src/receive/handshake.ts';
 import { boundToSubscription, parseItemResource } from '../src/receive/resource.ts';
-import { CachedSubscriptionStore, pendingId } from '../src/state/subscription-store.ts';
+import { CachedSubscriptions } from '../src/subscriptions/subscription-cache.ts';
 import { kindOfResource } from '../src/kinds/index.ts';
 import { parseEnvelope } from '../src/receive/envelope.ts';
+import { pendingId } from '../src/subscriptions/pending-marker.ts';
 import { PostVerifier, sameSecret } from '../src/receive/verify.ts';
+import { subscriptionCollection } from '../src/subscriptions/subscription-collection.ts';
+import type { CollectionLayout } from '../src/state/document-types.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,7 +272,10 @@ describe('verification', () => {
     createdAt: '2026-11-25T00:00:00Z',
     updatedAt: '2026-11-25T00:00:00Z',
   };
-  const store = new FileSubscriptionStore(mkdtempSync(join(tmpdir(), 'g2k-verify-')));
+  const store = new Collection(
+    new FileDocumentStore(mkdtempSync(join(tmpdir(), 'g2k-verify-'))),
+    subscriptionCollection,
+  );
   beforeAll(() => store.put(record));
   const allowed = new Set([TENANT]);
 
@@ -368,14 +374,14 @@ describe('verification', () => {
   it('shares store reads between items and sends at most the budget to the backend', async () => {
     let reads = 0;
     const dir = mkdtempSync(join(tmpdir(), 'g2k-verify-count-'));
-    const counting = new (class extends FileSubscriptionStore {
-      override get(id: string) {
+    const counting = new (class extends FileDocumentStore {
+      override get(collection: CollectionLayout, id: string) {
         reads++;
-        return super.get(id);
+        return super.get(collection, id);
       }
     })(dir);
-    await counting.put(record);
-    const cached = new CachedSubscriptionStore(counting);
+    await new Collection(counting, subscriptionCollection).put(record);
+    const cached = new CachedSubscriptions(counting);
     const verifier = new PostVerifier(cached, allowed, 5);
     const forged = Array.from({ length: 50 }, (_, i) => ({
       subscriptionId: `f2a1c3d4-0000-4000-9000-${String(i).padStart(12, '0')}`,

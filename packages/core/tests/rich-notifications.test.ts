@@ -96,7 +96,7 @@ describe('rich notifications end to end (served app, real Kafka, graph-sim)', ()
     expect(report).toMatchObject({ errors: [], created: [], recreated: [] });
     expect(report.renewed).toHaveLength(1);
     expect(sim.subscriptions.all()[0]!.encryptionCertificateId).toBe('g2k-rich-2');
-    expect((await pipe.app.store.list()).find((r) => !r.pending)!.encryptionCertificateId).toBe('g2k-rich-2');
+    expect((await pipe.app.subscriptions.list()).find((r) => !r.pending)!.encryptionCertificateId).toBe('g2k-rich-2');
     for (let i = 0; i < 5; i++) make(`after ${i}`);
     await sim.settled(30_000);
 
@@ -123,7 +123,7 @@ describe('rich notifications end to end (served app, real Kafka, graph-sim)', ()
   }, 90_000);
 
   it('hostile input: tampered content, forged or foreign tokens, a replayed POST with a forged item — nothing forged, genuine items kept', async () => {
-    const sub = (await pipe.app.store.list()).find((r) => !r.pending)!;
+    const sub = (await pipe.app.subscriptions.list()).find((r) => !r.pending)!;
     const cert = sim.subscriptions.all()[0]!.encryptionCertificate!;
     const certId = sim.subscriptions.all()[0]!.encryptionCertificateId!;
     const genuine = sim.createEvent(userId, { subject: 'genuine' });

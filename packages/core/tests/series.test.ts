@@ -1,4 +1,5 @@
-import { runRenewal } from '@graph2kafka/core';
+import { Collection, runRenewal } from '@graph2kafka/core';
+import { seriesCollection, seriesDueCollection, seriesOwnerPrefix } from '../src/series/series-collections.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, simCall, simToken, type ReadRecord } from '@graph2kafka/testkit';
 import { post, startExpansionPipeline, type Pipeline } from './served-pipeline.ts';
@@ -162,7 +163,7 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     expect(pipe.reader.records.some((r) => r.key === keyOf(occ(3)) && r.value === null)).toBe(true);
 
     // Missed while the series changed: the resync gives the master (never its occurrences), the expansion the rest.
-    const sub = (await pipe.app.store.list()).find((r) => !r.pending && r.kind === 'events')!;
+    const sub = (await pipe.app.subscriptions.list()).find((r) => !r.pending && r.kind === 'events')!;
     const before = pipe.reader.records.length;
     sim.setEndpointState(pipe.url, 'drop', 60_000);
     sim.updateEvent(userId, master.id, { subject: 'Weekly sync (renamed)' });
@@ -203,7 +204,9 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     await pipe.reader.waitForMatch((r) => r.key === keyOf(m) && r.value === null);
     await pipe.reader.waitForMatch((r) => r.key === keyOf(occ(2)) && r.value === null);
     expect(liveOccurrences(m).size).toBe(0);
-    expect(await pipe.app.store.getSeries({ tenantId, userId, masterId: m })).toBeUndefined();
+    expect(
+      await new Collection(pipe.app.documents, seriesCollection).get({ tenantId, userId, masterId: m }),
+    ).toBeUndefined();
   }, 60_000);
 
   it('re-expands a series only when its master changed: a replayed `updated` of it produces the master alone', async () => {
@@ -225,7 +228,7 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     const instanceReads = () => sim.records.requests.all().filter((r) => r.path.includes(`${m}/instances`)).length;
     const readsBefore = instanceReads();
     // What a clientState holder can send: the subscription's own `updated` for the master, again and again.
-    const sub = (await pipe.app.store.list()).find((r) => !r.pending && r.userId === userId)!;
+    const sub = (await pipe.app.subscriptions.list()).find((r) => !r.pending && r.userId === userId)!;
     const replay = {
       subscriptionId: sub.id,
       subscriptionExpirationDateTime: sub.expirationDateTime,
@@ -276,11 +279,15 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     await sim.settled();
     const failed = await pipe.app.series.drain(Date.now() + 1_500);
     expect(failed).toMatchObject({ failed: 1, expanded: 0 });
-    expect(await pipe.app.store.getSeriesDue(ref)).toMatchObject({ attempts: expect.any(Number) });
+    expect(await new Collection(pipe.app.documents, seriesDueCollection).get(ref)).toMatchObject({
+      attempts: expect.any(Number),
+    });
     sim.clearFaults();
     sim.addFaultRule({ pathContains: `${m}/instances`, status: 404, count: 100 });
     expect(await pipe.app.series.drain(Date.now() + 10_000)).toMatchObject({ failed: 1, gone: 0 });
-    expect((await pipe.app.store.getSeriesDue(ref))!.attempts).toBeGreaterThanOrEqual(2);
+    expect((await new Collection(pipe.app.documents, seriesDueCollection).get(ref))!.attempts).toBeGreaterThanOrEqual(
+      2,
+    );
     await pipe.reader.readToEnd();
     expect(liveOccurrences(m).size).toBe(0);
     // Graph answers again: the due expansion completes, and the marker goes.
@@ -288,7 +295,7 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     expect(await pipe.app.series.drain(Date.now() + 10_000)).toMatchObject({ failed: 0, expanded: 1 });
     await expectStreamEqualsView(m);
     expect(liveOccurrences(m).size).toBe(2);
-    expect(await pipe.app.store.getSeriesDue(ref)).toBeUndefined();
+    expect(await new Collection(pipe.app.documents, seriesDueCollection).get(ref)).toBeUndefined();
   }, 60_000);
 
   it('a timer run whose window moved adds the next occurrences, and forgets past ones without a tombstone', async () => {
@@ -308,7 +315,12 @@ describe('recurring series end to end (served app, real Kafka, graph-sim, expand
     const produced = pipe.reader.records.length;
 
     // Every expanded series of the mailbox moves with the window (this one and the one before).
-    const expanded = (await pipe.app.store.listSeries({ owner: { tenantId, userId } }, 100)).filter((s) => s.to);
+    const expanded = (
+      await new Collection(pipe.app.documents, seriesCollection).list({
+        prefix: seriesOwnerPrefix(tenantId, userId),
+        limit: 100,
+      })
+    ).filter((s) => s.to);
     expect(expanded.length).toBeGreaterThanOrEqual(1);
     sim.clock.advance(3 * DAY);
     await sim.settled(20_000);

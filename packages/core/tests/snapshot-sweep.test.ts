@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { runRenewal } from '@graph2kafka/core';
+import { Collection, runRenewal } from '@graph2kafka/core';
+import { syncCollection } from '../src/subscriptions/sync-collection.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
 import { post, startPipeline, type Pipeline } from './served-pipeline.ts';
@@ -116,7 +117,9 @@ describe('snapshot, sweep and occurrence notifications (served app, real Kafka, 
     });
     sim.setFaults({ latencyMs: 0 });
     expect(cut.snapshotted).toEqual([]);
-    const state = (await pipe.app.store.listSync()).find((s) => s.userId === second && !s.scope)!;
+    const state = (await new Collection(pipe.app.documents, syncCollection).list()).find(
+      (s) => s.userId === second && !s.scope,
+    )!;
     expect(state).toMatchObject({ snapshotPending: true });
     expect(state.snapshotItems).toBeGreaterThanOrEqual(100);
     expect(state.snapshotItems).toBeLessThan(SECOND_ITEMS);
@@ -151,9 +154,12 @@ describe('snapshot, sweep and occurrence notifications (served app, real Kafka, 
     await readers.events.readToEnd();
     expect(readers.events.records.filter((r) => r.key === key)).toEqual([]);
     // An hour later (the round's time moved back), the sweep reads the mailbox's delta and finds it.
-    const states = await pipe.app.store.listSync();
+    const states = await new Collection(pipe.app.documents, syncCollection).list();
     const own = states.find((s) => s.userId === first && (s.kind ?? 'events') === 'events' && !s.scope)!;
-    await pipe.app.store.putSync({ ...own, updatedAt: new Date(Date.now() - 61 * 60_000).toISOString() });
+    await new Collection(pipe.app.documents, syncCollection).put({
+      ...own,
+      updatedAt: new Date(Date.now() - 61 * 60_000).toISOString(),
+    });
     const swept = await runRenewal(pipe.app);
     expect(swept.swept).toBe(1);
     const healed = await readers.events.waitForMatch((r) => r.key === key);
@@ -175,7 +181,7 @@ describe('snapshot, sweep and occurrence notifications (served app, real Kafka, 
     await readers.events.readToEnd();
     const before = readers.events.records.length;
     const occurrence = `${m}_20261215T090000Z`;
-    const sub = (await pipe.app.store.list()).find(
+    const sub = (await pipe.app.subscriptions.list()).find(
       (r) => !r.pending && r.userId === first && (r.kind ?? 'events') === 'events',
     )!;
     const res = await post(

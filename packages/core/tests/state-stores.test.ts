@@ -1,18 +1,34 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { TableClient } from '@azure/data-tables';
 import { fakeAzureCli, startAzuriteTable, startPostgres, type FakeAzureCli } from '@graph2kafka/testkit';
 import {
-  FileSubscriptionStore,
+  Collection,
+  FileDocumentStore,
   loadConfig,
-  PostgresSubscriptionStore,
-  TableSubscriptionStore,
+  PostgresDocumentStore,
+  TableDocumentStore,
+  type DocumentStore,
   type SubscriptionRecord,
-  type SubscriptionStore,
 } from '../src/index.ts';
 import { azureCredential } from '../src/azure/azure-credential.ts';
+import { CachedSubscriptions } from '../src/subscriptions/subscription-cache.ts';
+import { healthCollection } from '../src/health/health-collection.ts';
+import { repairCollection, repairId } from '../src/repair/repair-collection.ts';
+import {
+  seriesCollection,
+  seriesDueCollection,
+  seriesId,
+  seriesOwnerPrefix,
+} from '../src/series/series-collections.ts';
+import { subscriptionCollection } from '../src/subscriptions/subscription-collection.ts';
+import { syncCollection } from '../src/subscriptions/sync-collection.ts';
+import { TokenClaims } from '../src/rich/token-claims.ts';
+import type { CollectionLayout } from '../src/state/document-types.ts';
 import type { FenceClaim } from '../src/fence/fence-types.ts';
+import type { RepairEntry } from '../src/repair/repair-types.ts';
 
 const record = (id: string, userId: string): SubscriptionRecord => ({
   id,
@@ -40,59 +56,200 @@ const claimOf =
     ...over,
   });
 
-/** The same contract for every backend: what the receive path and the manager rely on. */
-function contract(name: string, make: () => Promise<SubscriptionStore>) {
+/**
+ * Writes a document the way the version before document stores did, bypassing the store: a file in its
+ * folder, a row of its kind, an entity in its partition (`entity`: the entity exactly, where it was not the
+ * document as JSON).
+ */
+type RawWriter = (
+  layout: Required<Pick<CollectionLayout, 'name' | 'folder'>>,
+  id: string,
+  doc: object,
+  entity?: { partitionKey: string; rowKey: string } & Record<string, unknown>,
+) => Promise<void>;
+
+interface Backend {
+  store: DocumentStore;
+  raw: RawWriter;
+}
+
+const fileBackend = (): Promise<Backend> => {
+  const dir = mkdtempSync(join(tmpdir(), 'g2k-store-'));
+  return Promise.resolve({
+    store: new FileDocumentStore(dir),
+    raw: (layout, id, doc) => {
+      mkdirSync(join(dir, layout.folder), { recursive: true });
+      writeFileSync(join(dir, layout.folder, `${id}.json`), JSON.stringify(doc));
+      return Promise.resolve();
+    },
+  });
+};
+
+function postgresBackend(url: string): Backend & { store: PostgresDocumentStore } {
+  const store = new PostgresDocumentStore(url);
+  return {
+    store,
+    raw: async (layout, id, doc) => {
+      await store.get(layout, 'x'); // the table, created on first use
+      const client = new pg.Client(url);
+      await client.connect();
+      try {
+        await client.query('INSERT INTO graph2kafka_state (kind, id, doc) VALUES ($1, $2, $3)', [
+          layout.name,
+          id,
+          JSON.stringify(doc),
+        ]);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+function tableBackend(client: TableClient): Backend {
+  const store = new TableDocumentStore(client);
+  return {
+    store,
+    raw: async (layout, id, doc, entity) => {
+      await store.get(layout, 'x'); // the table, created on first use
+      await client.createEntity(entity ?? { partitionKey: layout.name, rowKey: id, doc: JSON.stringify(doc) });
+    },
+  };
+}
+
+/** A collection of the contract's own, beside the features' ones. */
+const probe = { name: 'probe', folder: 'probe', index: 'at' };
+
+/** The same contract for every backend: what the features' collections rely on. */
+function contract(name: string, make: () => Promise<Backend>) {
   describe(`${name} state store`, () => {
-    let store: SubscriptionStore;
+    let store: DocumentStore;
+    let raw: RawWriter;
+    let subscriptions: Collection<SubscriptionRecord>;
     // Starting a PostgreSQL or Azurite server takes seconds, more on a loaded machine.
     beforeAll(async () => {
-      store = await make();
+      ({ store, raw } = await make());
+      subscriptions = new Collection(store, subscriptionCollection);
     }, 60_000);
+    const sync = () => new Collection(store, syncCollection);
+    const repairs = () => new Collection(store, repairCollection);
+    const series = () => new Collection(store, seriesCollection);
+    const dues = () => new Collection(store, seriesDueCollection);
 
-    it('puts, gets, replaces, lists and deletes subscriptions', async () => {
+    it('puts, gets, replaces, lists and deletes documents', async () => {
       const a = record('0f0e0d0c-0000-4000-8000-00000000000a', 'user-a');
       const b = record('0f0e0d0c-0000-4000-8000-00000000000b', 'user-b');
-      await store.put(a);
-      await store.put(b);
-      expect(await store.get(a.id)).toEqual(a);
-      await store.put({
+      await subscriptions.put(a);
+      await subscriptions.put(b);
+      expect(await subscriptions.get(a.id)).toEqual(a);
+      await subscriptions.put({
         ...a,
         expirationDateTime: '2026-12-05T00:00:00.000Z',
         lastRenewedAt: '2026-11-26T00:00:00.000Z',
       });
-      expect(await store.get(a.id)).toMatchObject({
+      expect(await subscriptions.get(a.id)).toMatchObject({
         expirationDateTime: '2026-12-05T00:00:00.000Z',
         lastRenewedAt: '2026-11-26T00:00:00.000Z',
       });
-      expect((await store.list()).map((r) => r.id).sort()).toEqual([a.id, b.id]);
-      await store.delete(a.id);
-      await store.delete(a.id);
-      expect(await store.get(a.id)).toBeUndefined();
-      expect((await store.list()).map((r) => r.id)).toEqual([b.id]);
+      expect((await subscriptions.list()).map((r) => r.id).sort()).toEqual([a.id, b.id]);
+      await subscriptions.delete(a.id);
+      await subscriptions.delete(a.id);
+      expect(await subscriptions.get(a.id)).toBeUndefined();
+      expect((await subscriptions.list()).map((r) => r.id)).toEqual([b.id]);
+    });
+
+    it('creates a document only if absent: of racing creators exactly one wins, and the winner’s document stays', async () => {
+      const racers = Array.from({ length: 6 }, (_, i) => ({ n: i, at: `2027-01-0${i + 1}` }));
+      const won = await Promise.all(racers.map((doc) => store.createIfAbsent(probe, 'race-1', doc)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const winner = racers[won.indexOf(true)]!;
+      expect(await store.get(probe, 'race-1')).toEqual(winner);
+      expect(await store.createIfAbsent(probe, 'race-1', { n: 99 })).toBe(false);
+      expect(await store.get(probe, 'race-1')).toEqual(winner);
+      await store.delete(probe, 'race-1');
+      expect(await store.createIfAbsent(probe, 'race-1', { n: 7 })).toBe(true);
+      expect(await store.get(probe, 'race-1')).toEqual({ n: 7 });
+      await store.delete(probe, 'race-1');
+    });
+
+    it('deletes on a condition only while the stored document still holds the value', async () => {
+      await store.put(probe, 'cond-1', { nonce: 'first', n: 1 });
+      await store.put(probe, 'cond-1', { nonce: 'second', n: 2 });
+      await store.delete(probe, 'cond-1', { field: 'nonce', value: 'first' });
+      expect(await store.get(probe, 'cond-1')).toEqual({ nonce: 'second', n: 2 });
+      await store.delete(probe, 'cond-1', { field: 'nonce', value: 'second' });
+      expect(await store.get(probe, 'cond-1')).toBeUndefined();
+      // Nothing there: nothing to do, with or without a condition.
+      await store.delete(probe, 'cond-1', { field: 'nonce', value: 'second' });
+      await store.delete(probe, 'cond-1');
+    });
+
+    it('lists by id prefix (an id character, not a pattern), by index bound and up to a limit', async () => {
+      const docs: Array<[string, Record<string, unknown>]> = [
+        ['pa-1', { at: '2027-01-01T00:00:00.000Z' }],
+        ['pa-2', { at: '2027-01-03T00:00:00.000Z' }],
+        ['pb-1', { at: '2027-01-02T00:00:00.000Z' }],
+        ['p_1', {}],
+        ['q-1', { at: '2026-01-01T00:00:00.000Z' }],
+      ];
+      for (const [id, doc] of docs) await store.put(probe, id, { id, ...doc });
+      const ids = async (query: Parameters<DocumentStore['list']>[1]) =>
+        (await store.list(probe, query)).map((d) => d.id).sort();
+      expect(await ids({})).toEqual(['p_1', 'pa-1', 'pa-2', 'pb-1', 'q-1']);
+      expect(await ids({ prefix: 'pa-' })).toEqual(['pa-1', 'pa-2']);
+      expect(await ids({ prefix: 'p_' })).toEqual(['p_1']);
+      expect(await ids({ prefix: 'p' })).toEqual(['p_1', 'pa-1', 'pa-2', 'pb-1']);
+      expect(await ids({ prefix: 'z' })).toEqual([]);
+      // Documents without the indexed field never answer a bound.
+      expect(await ids({ indexAtMost: '2027-01-02T00:00:00.000Z' })).toEqual(['pa-1', 'pb-1', 'q-1']);
+      expect(await ids({ prefix: 'p', indexAtMost: '2027-01-02T00:00:00.000Z' })).toEqual(['pa-1', 'pb-1']);
+      expect(await ids({ indexAtMost: '2025-01-01T00:00:00.000Z' })).toEqual([]);
+      // Listed entries carry the id they are stored under, also when the document does not hold it.
+      expect((await store.list(probe, { prefix: 'q-' }))[0]).toEqual({
+        id: 'q-1',
+        doc: { id: 'q-1', at: '2026-01-01T00:00:00.000Z' },
+      });
+      expect(await store.list(probe, { limit: 2 })).toHaveLength(2);
+      expect(await store.list(probe, { prefix: 'p', limit: 3 })).toHaveLength(3);
+      const bounded = await store.list(probe, { indexAtMost: '2027-01-02T00:00:00.000Z', limit: 2 });
+      expect(bounded).toHaveLength(2);
+      for (const { doc } of bounded) expect(doc.at! <= '2027-01-02T00:00:00.000Z').toBe(true);
+      for (const [id] of docs) await store.delete(probe, id);
+      expect(await store.list(probe)).toEqual([]);
+    });
+
+    it('refuses unsafe ids: unknown on read, an error on write, nothing on delete, no pattern as prefix', async () => {
+      for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", '', 'a'.repeat(300)]) {
+        expect(await store.get(probe, id)).toBeUndefined();
+        await expect(store.put(probe, id, { n: 1 })).rejects.toThrow(/refusing/);
+        await expect(store.createIfAbsent(probe, id, { n: 1 })).rejects.toThrow(/refusing/);
+        await store.delete(probe, id);
+      }
+      await expect(store.list(probe, { prefix: '../' })).rejects.toThrow(/refusing/);
+      await expect(store.list(probe, { prefix: "x' or 1=1 --" })).rejects.toThrow(/refusing/);
+      expect(await store.list(probe)).toEqual([]);
     });
 
     it('keeps mailbox sync state apart from subscriptions', async () => {
-      await store.putSync({
+      await sync().put({
         tenantId: '6E1F6B9C-6F3E-4D5A-9A47-3C2B1F0D8E71',
         userId: 'User-C',
         deltaLink: 'https://graph/delta?$deltatoken=x',
         resyncPending: true,
         updatedAt: 'now',
       });
-      expect(await store.getSync({ tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', userId: 'user-c' })).toMatchObject(
-        {
-          deltaLink: 'https://graph/delta?$deltatoken=x',
-          resyncPending: true,
-        },
-      );
-      expect((await store.listSync()).map((s) => s.userId)).toEqual(['User-C']);
-      expect((await store.list()).every((r) => r.id !== 'user-c')).toBe(true);
+      expect(await sync().get({ tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71', userId: 'user-c' })).toMatchObject({
+        deltaLink: 'https://graph/delta?$deltatoken=x',
+        resyncPending: true,
+      });
+      expect((await sync().list()).map((s) => s.userId)).toEqual(['User-C']);
+      expect((await subscriptions.list()).every((r) => r.id !== 'user-c')).toBe(true);
     });
 
     it('keys sync state by kind, folder and scope; a state written before kinds existed is the events one', async () => {
       const tenantId = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
       const put = (ref: Record<string, string>, deltaLink: string) =>
-        store.putSync({ tenantId, userId: 'user-k', ...ref, deltaLink, resyncPending: false, updatedAt: 'now' });
+        sync().put({ tenantId, userId: 'user-k', ...ref, deltaLink, resyncPending: false, updatedAt: 'now' });
       // As an older version wrote it: no kind at all.
       await put({}, 'events-link');
       await put({ kind: 'messages', folderId: 'inbox' }, 'inbox-link');
@@ -100,7 +257,7 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       await put({ kind: 'messages', scope: 'AAMkFolder+/=' }, 'scope-link');
       await put({ kind: 'contacts' }, 'contacts-link');
       const link = async (ref: Record<string, string>) =>
-        (await store.getSync({ tenantId, userId: 'user-k', ...ref }))?.deltaLink;
+        (await sync().get({ tenantId, userId: 'user-k', ...ref }))?.deltaLink;
       expect(await link({ kind: 'events' })).toBe('events-link');
       expect(await link({})).toBe('events-link');
       expect(await link({ kind: 'messages', folderId: 'inbox' })).toBe('inbox-link');
@@ -108,12 +265,15 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
       expect(await link({ kind: 'messages', scope: 'AAMkFolder+/=' })).toBe('scope-link');
       expect(await link({ kind: 'messages' })).toBeUndefined();
       expect(await link({ kind: 'contacts' })).toBe('contacts-link');
+      // Read back, the kindless one names its kind.
+      expect((await sync().get({ tenantId, userId: 'user-k' }))?.kind).toBe('events');
     });
 
-    it('keeps repair entries of different kinds apart, and finds entries written before kinds existed', async () => {
+    it('keeps repair entries of different kinds apart', async () => {
       const base = {
         tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
         userId: 'user-m',
+        itemId: 'AAMkSame=',
         subscriptionId: 's-1',
         changeType: 'created' as const,
         resource: 'Users/user-m/Messages/AAMkSame=',
@@ -121,42 +281,41 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
         firstSeenAt: '2026-11-25T00:00:00.000Z',
         attempts: 0,
       };
-      await store.putRepair({ ...base, eventId: 'AAMkSame=' });
-      await store.putRepair({ ...base, kind: 'messages', itemId: 'AAMkSame=' });
-      await store.putRepair({ ...base, kind: 'contacts', itemId: 'AAMkSame=' });
-      const mine = (await store.listRepairs(100)).filter((e) => e.userId === 'user-m');
-      expect(mine.map((e) => e.kind ?? 'events').sort()).toEqual(['contacts', 'events', 'messages']);
-      // The new form of an events entry is the same entry as the old one.
-      await store.deleteRepair({ ...base, kind: 'events', itemId: 'AAMkSame=' });
-      const left = (await store.listRepairs(100)).filter((e) => e.userId === 'user-m');
+      for (const kind of ['events', 'messages', 'contacts'] as const) await repairs().put({ ...base, kind });
+      const mine = (await repairs().list({ limit: 100 })).filter((e) => e.userId === 'user-m');
+      expect(mine.map((e) => e.kind).sort()).toEqual(['contacts', 'events', 'messages']);
+      await repairs().delete({ ...base, kind: 'events' });
+      const left = (await repairs().list({ limit: 100 })).filter((e) => e.userId === 'user-m');
       expect(left.map((e) => e.kind).sort()).toEqual(['contacts', 'messages']);
-      for (const e of left) await store.deleteRepair(e);
+      for (const e of left) await repairs().delete(e);
     });
 
-    it('keeps one repair entry per event, lists up to a limit and deletes them', async () => {
-      const entry = (eventId: string) => ({
+    it('keeps one repair entry per item, lists up to a limit and deletes them', async () => {
+      const entry = (itemId: string): RepairEntry => ({
         tenantId: '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71',
+        kind: 'events',
         userId: 'user-r',
-        eventId,
+        itemId,
         subscriptionId: 's-1',
         changeType: 'created' as const,
-        resource: `Users/user-r/Events/${eventId}`,
+        resource: `Users/user-r/Events/${itemId}`,
         reason: 'throttled',
         firstSeenAt: '2026-11-25T00:00:00.000Z',
         attempts: 0,
       });
-      // Graph's ids hold characters no backend key may: the entry's id is derived, not the event id itself.
+      // Graph's ids hold characters no backend key may: the entry's id is derived, not the item id itself.
       const ids = ['AAMk+/x=', 'AAMk_y-', 'AAMkz='];
-      for (const id of ids) await store.putRepair(entry(id));
-      await store.putRepair({ ...entry(ids[0]!), attempts: 2 });
-      const all = await store.listRepairs(100);
-      expect(all.map((e) => e.eventId).sort()).toEqual([...ids].sort());
-      expect(all.find((e) => e.eventId === ids[0])!.attempts).toBe(2);
-      expect(await store.listRepairs(2)).toHaveLength(2);
-      await store.deleteRepair(entry(ids[1]!));
-      await store.deleteRepair(entry(ids[1]!));
-      expect((await store.listRepairs(100)).map((e) => e.eventId).sort()).toEqual([ids[0], ids[2]].sort());
-      expect((await store.list()).some((r) => r.id.startsWith('repair-'))).toBe(false);
+      for (const id of ids) await repairs().put(entry(id));
+      await repairs().put({ ...entry(ids[0]!), attempts: 2 });
+      const all = await repairs().list({ limit: 100 });
+      expect(all.map((e) => e.itemId).sort()).toEqual([...ids].sort());
+      expect(all.find((e) => e.itemId === ids[0])!.attempts).toBe(2);
+      expect(await repairs().list({ limit: 2 })).toHaveLength(2);
+      await repairs().delete(entry(ids[1]!));
+      await repairs().delete(entry(ids[1]!));
+      expect((await repairs().list({ limit: 100 })).map((e) => e.itemId).sort()).toEqual([ids[0], ids[2]].sort());
+      expect((await subscriptions.list()).some((r) => r.id.startsWith('repair-'))).toBe(false);
+      for (const e of await repairs().list()) await repairs().delete(e);
     });
 
     it('keeps series state and due markers apart, per master, with a large occurrence list intact', async () => {
@@ -176,55 +335,132 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
         occurrences,
         updatedAt: '2026-12-01T00:00:00.000Z',
       };
-      await store.putSeries(state);
-      await store.putSeriesDue({ ...ref, subscriptionId: 's-1', changedAt: '2026-12-01T00:00:00.000Z', attempts: 0 });
-      expect(await store.getSeries(ref)).toEqual(state);
-      expect((await store.listSeries({}, 10)).map((x) => x.occurrences.length)).toEqual([800]);
+      await series().put(state);
+      await dues().put({ ...ref, subscriptionId: 's-1', changedAt: '2026-12-01T00:00:00.000Z', attempts: 0 });
+      expect(await series().get(ref)).toEqual(state);
+      expect((await series().list({ limit: 10 })).map((x) => x.occurrences.length)).toEqual([800]);
       // Listed by mailbox (a prefix of the id) and by when the window moves, in the backend.
       const other = { ...ref, userId: 'user-t', masterId: 'AAMk-other=' };
-      await store.putSeries({ ...other, subscriptionId: 's-2', occurrences: [], updatedAt: state.updatedAt });
-      expect(
-        (await store.listSeries({ owner: { tenantId: ref.tenantId, userId: 'USER-S' } }, 10)).map((x) => x.masterId),
-      ).toEqual([ref.masterId]);
-      expect(
-        (await store.listSeries({ owner: { tenantId: ref.tenantId, userId: 'user-t' } }, 10)).map((x) => x.masterId),
-      ).toEqual([other.masterId]);
-      expect((await store.listSeries({ advanceBy: '2027-01-01T23:59:59.000Z' }, 10)).map((x) => x.masterId)).toEqual(
-        [],
-      );
-      expect((await store.listSeries({ advanceBy: '2027-01-02T00:00:00.000Z' }, 10)).map((x) => x.masterId)).toEqual([
-        ref.masterId,
-      ]);
-      await store.deleteSeries(other);
-      expect((await store.getSeriesDue(ref))?.changedAt).toBe('2026-12-01T00:00:00.000Z');
-      expect(await store.getSeries({ ...ref, masterId: 'other' })).toBeUndefined();
-      await store.deleteSeriesDue(ref);
-      await store.deleteSeriesDue(ref);
-      expect(await store.listSeriesDue(10)).toEqual([]);
-      expect(await store.getSeries(ref)).toEqual(state);
-      await store.deleteSeries(ref);
-      expect(await store.listSeries({}, 10)).toEqual([]);
+      await series().put({ ...other, subscriptionId: 's-2', occurrences: [], updatedAt: state.updatedAt });
+      const owner = (userId: string) => ({ prefix: seriesOwnerPrefix(ref.tenantId, userId), limit: 10 });
+      expect((await series().list(owner('USER-S'))).map((x) => x.masterId)).toEqual([ref.masterId]);
+      expect((await series().list(owner('user-t'))).map((x) => x.masterId)).toEqual([other.masterId]);
+      const due = (by: string) => series().list({ indexAtMost: by, limit: 10 });
+      expect((await due('2027-01-01T23:59:59.000Z')).map((x) => x.masterId)).toEqual([]);
+      expect((await due('2027-01-02T00:00:00.000Z')).map((x) => x.masterId)).toEqual([ref.masterId]);
+      await series().delete(other);
+      expect((await dues().get(ref))?.changedAt).toBe('2026-12-01T00:00:00.000Z');
+      expect(await series().get({ ...ref, masterId: 'other' })).toBeUndefined();
+      await dues().delete(ref);
+      await dues().delete(ref);
+      expect(await dues().list({ limit: 10 })).toEqual([]);
+      expect(await series().get(ref)).toEqual(state);
+      await series().delete(ref);
+      expect(await series().list({ limit: 10 })).toEqual([]);
     });
 
     it('claims a validation token once across instances, and forgets expired claims', async () => {
+      const tokens = new TokenClaims(store);
       const hash = 'q2Xo3nLDuPpEoz9p8n0Vb3HNjv1sHyu0fGSb8fYt4Zk';
-      expect(await store.claimToken(hash, '2026-12-02T10:00:00.000Z')).toBe(true);
+      expect(await tokens.claim(hash, '2026-12-02T10:00:00.000Z')).toBe(true);
       // The same token again, as a second instance would try it: refused, even at once.
       const again = await Promise.all([
-        store.claimToken(hash, '2026-12-02T10:00:00.000Z'),
-        store.claimToken(hash, '2026-12-02T10:00:00.000Z'),
+        tokens.claim(hash, '2026-12-02T10:00:00.000Z'),
+        tokens.claim(hash, '2026-12-02T10:00:00.000Z'),
       ]);
       expect(again).toEqual([false, false]);
-      expect(await store.claimToken('other-hash_1', '2026-12-02T12:00:00.000Z')).toBe(true);
-      expect(await store.claimToken('../x', '2026-12-02T12:00:00.000Z')).toBe(false);
-      expect(await store.pruneTokens('2026-12-02T11:00:00.000Z')).toBe(1);
-      expect(await store.claimToken(hash, '2026-12-02T13:00:00.000Z')).toBe(true);
-      expect(await store.claimToken('other-hash_1', '2026-12-02T13:00:00.000Z')).toBe(false);
+      expect(await tokens.claim('other-hash_1', '2026-12-02T12:00:00.000Z')).toBe(true);
+      await expect(tokens.claim('../x', '2026-12-02T12:00:00.000Z')).rejects.toThrow(/refusing/);
+      expect(await tokens.prune('2026-12-02T11:00:00.000Z')).toBe(1);
+      expect(await tokens.claim(hash, '2026-12-02T13:00:00.000Z')).toBe(true);
+      expect(await tokens.claim('other-hash_1', '2026-12-02T13:00:00.000Z')).toBe(false);
+    });
+
+    it('reads documents as the previous version wrote them, where it wrote them', async () => {
+      const tenantId = '6e1f6b9c-6f3e-4d5a-9a47-3c2b1f0d8e71';
+      // A subscription, found through the cache.
+      const sub = record('0f0e0d0c-0000-4000-8000-0000000000ee', 'user-old');
+      await raw({ name: 'subscription', folder: 'subscriptions' }, sub.id, sub);
+      expect(await new CachedSubscriptions(store).get(sub.id)).toEqual(sub);
+      // A mailbox's sync state of before kinds: under the mailbox key, no kind.
+      await raw({ name: 'mailbox', folder: 'mailboxes' }, `${tenantId}_user-old`, {
+        tenantId,
+        userId: 'user-old',
+        deltaLink: 'old-link',
+        resyncPending: false,
+        updatedAt: 'then',
+      });
+      expect(await sync().get({ tenantId, userId: 'User-Old', kind: 'events' })).toMatchObject({
+        kind: 'events',
+        deltaLink: 'old-link',
+      });
+      // A repair entry of before kinds: no kind, the item named `eventId`; still found, deleted and replaced.
+      const old = {
+        tenantId,
+        userId: 'user-old',
+        eventId: 'AAMkOld=',
+        subscriptionId: 's-old',
+        changeType: 'updated',
+        resource: 'Users/user-old/Events/AAMkOld=',
+        reason: 'throttled',
+        firstSeenAt: '2026-11-01T00:00:00.000Z',
+        attempts: 3,
+      };
+      const oldId = repairId({ tenantId, userId: 'user-old', kind: 'events', itemId: 'AAMkOld=' });
+      await raw({ name: 'repair', folder: 'repairs' }, oldId, old);
+      const [entry] = (await repairs().list({ limit: 100 })).filter((e) => e.userId === 'user-old');
+      const { eventId: _gone, ...named } = old;
+      expect(entry).toEqual({ ...named, kind: 'events', itemId: 'AAMkOld=' });
+      expect(repairId(entry!)).toBe(oldId);
+      await repairs().delete(entry!, entry!.nonce === undefined ? undefined : { field: 'nonce', value: entry!.nonce });
+      expect(await repairs().get(oldId)).toBeUndefined();
+      // A series state, listed by when its window moves (Table Storage: the property beside the document).
+      const ref = { tenantId, userId: 'user-old', masterId: 'AAMkOldSeries=' };
+      const state = {
+        ...ref,
+        subscriptionId: 's-old',
+        advanceAt: '2026-01-01T00:00:00.000Z',
+        occurrences: [],
+        updatedAt: 'then',
+      };
+      await raw({ name: 'series', folder: 'series' }, seriesId(ref), state, {
+        partitionKey: 'series',
+        rowKey: seriesId(ref),
+        advanceAt: state.advanceAt,
+        doc: JSON.stringify(state),
+      });
+      expect(await series().list({ indexAtMost: '2026-06-01T00:00:00.000Z' })).toEqual([state]);
+      await series().delete(ref);
+      // A series-due marker, in its own folder.
+      const due = { ...ref, subscriptionId: 's-old', changedAt: 'then', attempts: 1 };
+      await raw({ name: 'seriesdue', folder: 'series-due' }, seriesId(ref), due);
+      expect(await dues().get(ref)).toEqual(due);
+      await dues().delete(ref);
+      // A health record.
+      const run = { type: 'timer_run', id: 'timer-1000', startedAt: 'then', seconds: 1, ok: true, errors: [] };
+      await raw({ name: 'health', folder: 'health' }, run.id, run);
+      expect(await new Collection(store, healthCollection).list()).toEqual([run]);
+      // A validation-token claim: only its expiry (Table Storage: a property, no document at all).
+      const hash = 'OldClaimHash_0123456789abcdefghijklmnopqrstu';
+      await raw(
+        { name: 'token', folder: 'tokens' },
+        hash,
+        { expiresAt: '2026-11-01T00:00:00.000Z' },
+        {
+          partitionKey: 'token',
+          rowKey: hash,
+          expiresAt: '2026-11-01T00:00:00.000Z',
+        },
+      );
+      const tokens = new TokenClaims(store);
+      expect(await tokens.claim(hash, '2026-11-01T00:00:00.000Z')).toBe(false);
+      expect(await tokens.prune('2026-11-02T00:00:00.000Z')).toBe(1);
+      expect(await tokens.claim(hash, '2026-11-03T00:00:00.000Z')).toBe(true);
     });
 
     it('treats ids that could be paths or keys of something else as unknown', async () => {
       for (const id of ['../../etc/passwd', 'a/b', 'x#y', "'; drop table --", ''])
-        expect(await store.get(id)).toBeUndefined();
+        expect(await subscriptions.get(id)).toBeUndefined();
     });
 
     it('fences keys: tokens only grow, the newest observation wins, carried items never undo an absence', async () => {
@@ -286,14 +522,14 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
         firstSeenAt: '2026-12-03T00:00:00.000Z',
         attempts: 0,
       };
-      await store.putRepair({ ...entry, nonce: 'first' });
+      await repairs().put({ ...entry, nonce: 'first' });
       // Another instance queued a re-read of the same item meanwhile: the first run's delete leaves it.
-      await store.putRepair({ ...entry, reason: 'overtaken', nonce: 'second' });
-      await store.deleteRepair({ ...entry, nonce: 'first' });
-      const mine = (await store.listRepairs(1_000)).filter((e) => e.userId === entry.userId);
+      await repairs().put({ ...entry, reason: 'overtaken', nonce: 'second' });
+      await repairs().delete(entry, { field: 'nonce', value: 'first' });
+      const mine = (await repairs().list({ limit: 1_000 })).filter((e) => e.userId === entry.userId);
       expect(mine.map((e) => e.reason)).toEqual(['overtaken']);
-      await store.deleteRepair({ ...entry, nonce: 'second' });
-      expect((await store.listRepairs(1_000)).filter((e) => e.userId === entry.userId)).toEqual([]);
+      await repairs().delete(entry, { field: 'nonce', value: 'second' });
+      expect((await repairs().list({ limit: 1_000 })).filter((e) => e.userId === entry.userId)).toEqual([]);
     });
 
     it('orders a read against a carried item by Graph version, whatever the tokens; two absences need no re-read', async () => {
@@ -327,11 +563,11 @@ function contract(name: string, make: () => Promise<SubscriptionStore>) {
   });
 }
 
-contract('file', () => Promise.resolve(new FileSubscriptionStore(mkdtempSync(join(tmpdir(), 'g2k-store-')))));
+contract('file', fileBackend);
 
 let azurite: Awaited<ReturnType<typeof startAzuriteTable>> | undefined;
 let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined;
-let pgStore: PostgresSubscriptionStore | undefined;
+let pgStore: PostgresDocumentStore | undefined;
 afterAll(async () => {
   await azurite?.stop();
   await pgStore?.close();
@@ -339,19 +575,24 @@ afterAll(async () => {
 });
 contract('PostgreSQL (Cloud SQL on GCP)', async () => {
   postgres = await startPostgres();
-  pgStore = new PostgresSubscriptionStore(postgres.url);
-  return pgStore;
+  const backend = postgresBackend(postgres.url);
+  pgStore = backend.store;
+  return backend;
 });
 contract('Azure Table Storage (Azurite)', async () => {
   azurite = await startAzuriteTable();
-  return TableSubscriptionStore.fromConnectionString(azurite.connectionString, `g2k${Date.now()}`);
+  const client = TableClient.fromConnectionString(azurite.connectionString, `g2k${Date.now()}`, {
+    allowInsecureConnection: true,
+  });
+  return tableBackend(client);
 });
 
 describe('PostgreSQL store when the server ends its connections (Cloud SQL maintenance, failover: 57P01)', () => {
   it('drops the ended idle connections and answers the next query on a new one, the process unharmed', async () => {
-    const store = new PostgresSubscriptionStore(postgres!.url);
+    const store = new PostgresDocumentStore(postgres!.url);
     try {
-      await Promise.all([store.list(), store.list(), store.list()]);
+      const list = () => store.list(subscriptionCollection);
+      await Promise.all([list(), list(), list()]);
       const admin = new pg.Client(postgres!.url);
       await admin.connect();
       const { rows } = await admin.query<{ ended: boolean }>(
@@ -362,7 +603,7 @@ describe('PostgreSQL store when the server ends its connections (Cloud SQL maint
       expect(rows.length).toBeGreaterThan(0);
       // The pool hears of it on its idle clients; let the notices arrive before asking again.
       await new Promise((r) => setTimeout(r, 200));
-      await expect(store.list()).resolves.toEqual(expect.any(Array));
+      await expect(list()).resolves.toEqual(expect.any(Array));
     } finally {
       await store.close();
     }
@@ -373,7 +614,7 @@ describe('PostgreSQL store when the server ends its connections (Cloud SQL maint
 // (`cloud-sql-proxy --unix-socket DIR INSTANCE`) serves DIR/INSTANCE/.s.PGSQL.5432, played here by a link to a
 // real server's socket.
 let proxied: Awaited<ReturnType<typeof startPostgres>> | undefined;
-let proxiedStore: PostgresSubscriptionStore | undefined;
+let proxiedStore: PostgresDocumentStore | undefined;
 const proxyDir = mkdtempSync(join(tmpdir(), 'g2k-cloudsql-'));
 afterAll(async () => {
   await proxiedStore?.close();
@@ -398,8 +639,9 @@ contract(
     });
     if (stateStore.kind !== 'postgres') throw new Error(`expected the postgres store, got ${stateStore.kind}`);
     expect(stateStore.connectionString).not.toContain('/cloudsql/');
-    proxiedStore = new PostgresSubscriptionStore(stateStore.connectionString);
-    return proxiedStore;
+    const backend = postgresBackend(stateStore.connectionString);
+    proxiedStore = backend.store;
+    return backend;
   },
 );
 
@@ -417,15 +659,13 @@ contract("Azure Table Storage by identity: the operator's Azure CLI sign-in (Azu
   tokenAzurite = await startAzuriteTable({ oauth: true });
   az = fakeAzureCli();
   process.env.PATH = `${az.dir}:${pathBefore}`;
-  const store = TableSubscriptionStore.fromUrl(
-    tokenAzurite.tableUrl,
-    `g2k${Date.now()}`,
-    azureCredential({ mode: 'developer' }),
-    { tlsOptions: { ca: tokenAzurite.caPem } },
-  );
-  await store.list();
+  const client = new TableClient(tokenAzurite.tableUrl, `g2k${Date.now()}`, azureCredential({ mode: 'developer' }), {
+    tlsOptions: { ca: tokenAzurite.caPem },
+  });
+  const backend = tableBackend(client);
+  await backend.store.list(subscriptionCollection);
   expect(az.calls()[0]).toBe('account get-access-token --output json --resource https://storage.azure.com');
-  return store;
+  return backend;
 });
 
 describe('state store settings', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
-import { pendingId } from '../src/state/subscription-store.ts';
+import { pendingId } from '../src/subscriptions/pending-marker.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
 import { serveApp } from '@graph2kafka/core/http';
@@ -93,7 +93,7 @@ describe('subscription manager against graph-sim', () => {
     const subs = h.sim.subscriptions.all();
     expect(subs.map((s) => s.userId).sort()).toEqual([...h.users].sort());
     expect(subs.every((s) => s.immutableIds && s.lifecycleNotificationUrl?.endsWith('/lifecycle'))).toBe(true);
-    const stored = await h.app.store.list();
+    const stored = await h.app.subscriptions.list();
     const records = stored.filter((r) => !r.pending);
     expect(new Set(records.map((r) => r.clientState)).size).toBe(2);
     expect(records.map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
@@ -109,14 +109,14 @@ describe('subscription manager against graph-sim', () => {
       expect(Date.parse(m.pendingUntil!) - Date.now()).toBeLessThanOrEqual(30_000);
     // Nothing to do a second time; that run clears the markers of the first.
     expect(await h.app.manager!.reconcile()).toMatchObject({ created: [], renewed: [], deleted: [], unchanged: 2 });
-    expect((await h.app.store.list()).map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
+    expect((await h.app.subscriptions.list()).map((r) => r.id).sort()).toEqual(subs.map((s) => s.id).sort());
   });
 
   it('two overlapping runs create no duplicates', async () => {
     h = await harness();
     await Promise.all([h.app.manager!.reconcile(), h.app.manager!.reconcile()]);
     expect(h.sim.subscriptions.all()).toHaveLength(2);
-    const stored = (await h.app.store.list()).filter((r) => !r.pending);
+    const stored = (await h.app.subscriptions.list()).filter((r) => !r.pending);
     expect(stored.map((r) => r.id).sort()).toEqual(
       h.sim.subscriptions
         .all()
@@ -314,8 +314,8 @@ describe('subscription manager against graph-sim', () => {
     const now = h.sim.subscriptions.all().filter((s) => s.userId === user);
     expect(now).toHaveLength(1);
     expect(now[0]!.id).not.toBe(old.id);
-    expect(await h.app.store.get(old.id)).toBeUndefined();
-    expect(await h.app.store.get(now[0]!.id)).toBeDefined();
+    expect(await h.app.subscriptions.get(old.id)).toBeUndefined();
+    expect(await h.app.subscriptions.get(now[0]!.id)).toBeDefined();
   });
 
   it('subscribes to the members of a configured group and follows membership changes', async () => {

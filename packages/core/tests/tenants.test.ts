@@ -80,7 +80,9 @@ describe('two tenants from one app (served app, real Kafka, graph-sim)', () => {
     expect(report.renewed).toHaveLength(1);
     expect(report.deleted).toEqual([]);
     // The skipped tenant's subscription and secret are kept for when consent returns.
-    expect((await pipe.app.store.list()).filter((r) => !r.pending && r.tenantId === fabrikam.tenantId)).toHaveLength(1);
+    expect(
+      (await pipe.app.subscriptions.list()).filter((r) => !r.pending && r.tenantId === fabrikam.tenantId),
+    ).toHaveLength(1);
     const before = pipe.reader.records.length;
     const c = sim.createEvent(contoso.userId, { subject: 'still flowing' });
     const [record] = (await pipe.reader.waitFor(before + 1)).slice(before);

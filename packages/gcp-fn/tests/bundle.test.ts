@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { FileSubscriptionStore } from '@graph2kafka/core';
+import { Collection, FileDocumentStore, subscriptionCollection } from '@graph2kafka/core';
 import { deliveryWindowMs, GraphSim, resolveOptions } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
@@ -123,7 +123,10 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
     'takes a notification from graph-sim and produces the enriched event to Kafka',
     async () => {
       const user = sim.defaults.users[0]!.id;
-      const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
+      const store = new Collection(
+        new FileDocumentStore(setup.env.G2K_STATE_STORE!.slice('file:'.length)),
+        subscriptionCollection,
+      );
       const sub = await createSubscription(sim, store, { userId: user, notificationUrl: url });
       const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
       try {
@@ -152,7 +155,10 @@ describe('GCP deploy bundle, from its own folder after a clean production instal
       try {
         await awaitHandshake(otherUrl);
         const user = sim.defaults.users[1]!.id;
-        const store = new FileSubscriptionStore(setup.env.G2K_STATE_STORE!.slice('file:'.length));
+        const store = new Collection(
+          new FileDocumentStore(setup.env.G2K_STATE_STORE!.slice('file:'.length)),
+          subscriptionCollection,
+        );
         await createSubscription(sim, store, { userId: user, notificationUrl: otherUrl });
         sim.createEvent(user, { subject: 'Produced by platformatic' });
         await sim.settled(FIRST_ATTEMPT_MS);

@@ -55,7 +55,8 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const users = sim.directory.listUsers(sim.defaults.tenantId).filter((u) => u.userPrincipalName.startsWith('user-'));
     sim.setFaults({ throttleRate: 0, unavailableRate: 0 });
-    for (const user of users) await createSubscription(sim, app.store, { userId: user.id, notificationUrl: url });
+    for (const user of users)
+      await createSubscription(sim, app.subscriptions, { userId: user.id, notificationUrl: url });
     sim.setFaults({ throttleRate: 0.3, unavailableRate: 0.05 });
 
     // The chaos schedule: broker killed at 1/4 and back at 1/2 of the run; token endpoint flapping every 1.5 s.
@@ -78,7 +79,7 @@ it(`loses nothing through broker restarts, Graph throttling and token flaps (${S
     const live: SimEventView[] = [];
     const started = Date.now();
     let changes = 0;
-    const held = (await app.store.list()).find((r) => !r.pending)!;
+    const held = (await app.subscriptions.list()).find((r) => !r.pending)!;
     const hostileAnswers = new Map<string, number>();
     const hostile = (async () => {
       const dense = Buffer.from(`{"value":[${Array.from({ length: 349_000 }, () => '[]').join(',')}]}`);

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createAppFromEnv, runRenewal, silentLogger, type Graph2Kafka, type RenewalReport } from '@graph2kafka/core';
+import {
+  Collection,
+  createAppFromEnv,
+  runRenewal,
+  silentLogger,
+  syncCollection,
+  type Graph2Kafka,
+  type RenewalReport,
+} from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   compareConvergence,
@@ -378,9 +386,12 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     // delta round is sweepHours old. As snapshot-sweep.test.ts does, every target's last round is moved back past
     // that, so the next timer run sweeps them all.
     let rewound = 0;
-    for (const sync of await a.app.store.listSync())
+    for (const sync of await new Collection(a.app.documents, syncCollection).list())
       if (!sync.scope) {
-        await a.app.store.putSync({ ...sync, updatedAt: new Date(Date.now() - QUIET_MINUTES * 60_000).toISOString() });
+        await new Collection(a.app.documents, syncCollection).put({
+          ...sync,
+          updatedAt: new Date(Date.now() - QUIET_MINUTES * 60_000).toISOString(),
+        });
         rewound++;
       }
     await timerRun('A (sweep)', a);

@@ -22,7 +22,7 @@ describe('GCP function end to end: graph-sim → functions-framework → real Ka
     sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
     pipe = await startPipeline(sim);
     user = sim.defaults.users[0]!.id;
-    sub = await createSubscription(sim, pipe.app.store, {
+    sub = await createSubscription(sim, pipe.app.subscriptions, {
       userId: user,
       notificationUrl: pipe.url,
       lifecycleNotificationUrl: pipe.lifecycleUrl,
@@ -219,7 +219,7 @@ describe('GCP function under faults', () => {
     const pipe = await startPipeline(sim, { KAFKA_BROKERS: broker.brokers.join(',') });
     try {
       const user = sim.defaults.users[0]!.id;
-      await createSubscription(sim, pipe.app.store, { userId: user, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: user, notificationUrl: pipe.url });
       sim.createEvent(user, { subject: 'before the outage' });
       await sim.settled();
       await pipe.reader.waitFor(1);
@@ -264,7 +264,7 @@ describe('GCP function under faults', () => {
     const pipe = await startPipeline(sim);
     try {
       const user = sim.defaults.users[0]!.id;
-      await createSubscription(sim, pipe.app.store, { userId: user, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: user, notificationUrl: pipe.url });
       const started = Date.now();
       sim.createEvent(user, { subject: 'storm' });
       await sim.settled();
@@ -293,7 +293,7 @@ describe('GCP function under faults', () => {
     try {
       const user = sim.defaults.users[0]!.id;
       sim.setFaults({ tokenOutage: false });
-      await createSubscription(sim, pipe.app.store, { userId: user, notificationUrl: pipe.url });
+      await createSubscription(sim, pipe.app.subscriptions, { userId: user, notificationUrl: pipe.url });
       sim.setFaults({ tokenOutage: true });
       sim.createEvent(user, { subject: 'no token' });
       await sim.settled();

@@ -43,7 +43,10 @@ describe(`webhook fuzzing (${RUNS} runs per property, seed ${SEED})`, () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
-    sub = await createSubscription(sim, app.store, { userId: sim.defaults.users[0]!.id, notificationUrl: `${base}/` });
+    sub = await createSubscription(sim, app.subscriptions, {
+      userId: sim.defaults.users[0]!.id,
+      notificationUrl: `${base}/`,
+    });
   }, 30_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { FileSubscriptionStore, type SubscriptionRecord } from '@graph2kafka/core';
+import { Collection, FileDocumentStore, subscriptionCollection, type SubscriptionRecord } from '@graph2kafka/core';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import {
   awaitHandshake,
@@ -48,7 +48,7 @@ describe('one GCP instance, as deployed, under hostile 1 MiB POSTs at its full c
       throw new Error(`the function did not answer: ${String(err)}\n${fn.output.join('')}`);
     });
     // The function's own store is the same folder: the subscription is there before any POST asks for it.
-    sub = await createSubscription(sim, new FileSubscriptionStore(setup.stateDir), {
+    sub = await createSubscription(sim, new Collection(new FileDocumentStore(setup.stateDir), subscriptionCollection), {
       userId: user,
       notificationUrl: url,
     });

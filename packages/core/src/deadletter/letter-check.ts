@@ -1,7 +1,8 @@
 import type { DesiredEntry } from '../config/desired-state.ts';
 import { isKindName, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
 import { boundToSubscription, parseItemResource, type NamedItem } from '../receive/resource.ts';
-import type { RepairEntry, SubscriptionStore } from '../state/subscription-store.ts';
+import type { RepairEntry } from '../repair/repair-types.ts';
+import type { Subscriptions } from '../model/subscription.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { RefusalReason } from './replay-types.ts';
 
@@ -40,7 +41,7 @@ const IF_GENUINE =
  * the letter's. One check per replay: the stored subscriptions are listed once.
  */
 export class LetterCheck {
-  private readonly store: SubscriptionStore;
+  private readonly store: Subscriptions;
   private readonly allowedTenants: ReadonlySet<string>;
   /** Undefined when the subscription manager is off: the stored subscriptions alone decide, as for notifications. */
   private readonly desired: readonly DesiredEntry[] | undefined;
@@ -48,7 +49,7 @@ export class LetterCheck {
   private subscriptions: Promise<Map<string, SubscriptionRecord[]>> | undefined;
 
   constructor(deps: {
-    store: SubscriptionStore;
+    store: Subscriptions;
     allowedTenants: ReadonlySet<string>;
     desired: readonly DesiredEntry[] | undefined;
     now?: () => number;

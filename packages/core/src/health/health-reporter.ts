@@ -3,7 +3,10 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SLOW_ANSWER_MS } from '../metrics/metrics.ts';
 import type { TaskFigures } from '../model/feature.ts';
-import type { AnswerWindowRecord, SubscriptionStore, TimerRunRecord } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { healthCollection } from './health-collection.ts';
+import type { AnswerWindowRecord, HealthRecord, TimerRunRecord } from './health-types.ts';
 import type { ReconcileReport } from '../subscriptions/report.ts';
 
 /** Timer runs kept for `graph2kafka status`. */
@@ -19,7 +22,7 @@ type ItemOutcome = 'produced' | 'rejected' | 'dead_lettered' | 'retry_later';
  * timer run. The metrics backend has the same figures; this is what an operator can read with the CLI alone.
  */
 export class HealthReporter {
-  private readonly store: SubscriptionStore;
+  private readonly records: Collection<HealthRecord>;
   private readonly windowMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -29,8 +32,8 @@ export class HealthReporter {
   /** Writes a window that has answers once it is due, even when no further POST comes to trigger it. */
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(store: SubscriptionStore, windowMs: number, logger: Logger, now: () => number = Date.now) {
-    this.store = store;
+  constructor(store: DocumentStore, windowMs: number, logger: Logger, now: () => number = Date.now) {
+    this.records = new Collection(store, healthCollection);
     this.windowMs = windowMs;
     this.logger = logger;
     this.now = now;
@@ -70,7 +73,7 @@ export class HealthReporter {
     this.window = this.fresh();
     if (!Object.keys(done.statuses).length) return this.writing;
     this.writing = this.writing
-      .then(() => this.store.putHealth(done))
+      .then(() => this.records.put(done))
       .catch((err: unknown) =>
         this.logger.warn('writing the answer summary for graph2kafka status failed', { error: errorMessage(err) }),
       );
@@ -99,15 +102,15 @@ export class HealthReporter {
       repairLeft: report?.tasks.repair?.left ?? 0,
     };
     try {
-      await this.store.putHealth(record);
-      const all = await this.store.listHealth();
+      await this.records.put(record);
+      const all = await this.records.list();
       const runs = all.filter((r) => r.type === 'timer_run').sort((a, b) => b.id.localeCompare(a.id));
       const old = this.now() - ANSWERS_KEPT_MS;
       const stale = [
         ...runs.slice(TIMER_RUNS_KEPT),
         ...all.filter((r) => r.type === 'answers' && Date.parse(r.to) < old),
       ];
-      for (const r of stale) await this.store.deleteHealth(r.id);
+      for (const r of stale) await this.records.delete(r.id);
     } catch (err) {
       this.logger.warn('recording the timer run for graph2kafka status failed', { error: errorMessage(err) });
     }

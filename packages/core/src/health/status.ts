@@ -4,14 +4,19 @@ import { subscriptionState } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionState } from '../metrics/metrics.ts';
 import type { Feature } from '../model/feature.ts';
 import { STATUS_THRESHOLDS } from '../model/status-thresholds.ts';
-import type { AnswerWindowRecord, SubscriptionStore, TimerRunRecord } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import type { Subscriptions } from '../model/subscription.ts';
+import { healthCollection } from './health-collection.ts';
+import type { AnswerWindowRecord, TimerRunRecord } from './health-types.ts';
 
 export const SECTION_LINES = Symbol('section lines');
 
-/** What the status report reads: the configuration, the state store, and the features' own sections. */
+/** What the status report reads: the configuration, the stored state, and the features' own sections. */
 export interface StatusApp {
   config: Config;
-  store: SubscriptionStore;
+  documents: DocumentStore;
+  subscriptions: Subscriptions;
   features: readonly Feature[];
 }
 
@@ -53,7 +58,10 @@ const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 export async function pipelineStatus(app: StatusApp, now: number = Date.now()): Promise<StatusReport> {
   const t = STATUS_THRESHOLDS;
   const actions: string[] = [];
-  const [records, health] = await Promise.all([app.store.list(), app.store.listHealth()]);
+  const [records, health] = await Promise.all([
+    app.subscriptions.list(),
+    new Collection(app.documents, healthCollection).list(),
+  ]);
   const sections = app.features.flatMap((f) => (f.status ? [f.status] : []));
   const parts = await Promise.all(sections.map((s) => s.read({ now, subscriptions: records })));
 

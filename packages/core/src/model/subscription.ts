@@ -81,3 +81,15 @@ export interface NewSubscription {
   encryptionCertificate?: string;
   encryptionCertificateId?: string;
 }
+
+/** The subscriptions collection as the receive path and the manager use it (`CachedSubscriptions` or not). */
+export interface Subscriptions {
+  get(id: string): Promise<SubscriptionRecord | undefined>;
+  /** What a cache already knows without a backend read: the record, null for known-unknown, else undefined. */
+  peek?(id: string): SubscriptionRecord | null | undefined;
+  /** Reads the backend, skipping any cache: for guards that must see the latest write. */
+  getFresh?(id: string): Promise<SubscriptionRecord | undefined>;
+  put(record: SubscriptionRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+  list(): Promise<SubscriptionRecord[]>;
+}

@@ -12,7 +12,7 @@ import { KINDS, kindOf } from '../kinds/index.ts';
 import { lifecycleRecord, lifecycleValue, notificationRecords, type KafkaRecord } from '../model/record.ts';
 import type { RecordEncoder } from '../format/record-encoder.ts';
 import type { TopicRouter } from '../kafka/topic-router.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { Subscriptions } from '../model/subscription.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { parseEnvelope, type Item } from './envelope.ts';
 import { jsonResponse, type CoreResponse } from '../model/http.ts';
@@ -65,7 +65,7 @@ export interface ReceiverDeps {
   /** Their CloudEvents and trace headers. */
   encoder: RecordEncoder;
   lifecycle?: LifecycleAction;
-  store: SubscriptionStore;
+  store: Subscriptions;
   fetcher: EventFetcher;
   sink: RecordSink;
   events: EventProducer;

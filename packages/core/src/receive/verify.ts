@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { pendingId, pendingMatches, type SubscriptionStore } from '../state/subscription-store.ts';
+import { pendingId, pendingMatches } from '../subscriptions/pending-marker.ts';
+import type { Subscriptions } from '../model/subscription.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { Rejection } from '../model/outcome.ts';
 
@@ -33,14 +34,14 @@ export type Verdict =
  * (cache hits are free), so one POST of thousands of forged ids costs a bounded amount of work.
  */
 export class PostVerifier {
-  private readonly store: SubscriptionStore;
+  private readonly store: Subscriptions;
   private readonly allowedTenants: Set<string>;
   private readonly lookups = new Map<string, Promise<SubscriptionRecord | undefined> | 'over_budget'>();
   private readsLeft: number;
   /** Reads refused for the budget; the answer depends on whether the POST carried anything genuine. */
   overBudget = 0;
 
-  constructor(store: SubscriptionStore, allowedTenants: Set<string>, maxReads: number) {
+  constructor(store: Subscriptions, allowedTenants: Set<string>, maxReads: number) {
     this.store = store;
     this.allowedTenants = allowedTenants;
     this.readsLeft = maxReads;

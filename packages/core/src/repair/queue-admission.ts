@@ -1,4 +1,4 @@
-import type { RepairEntry } from '../state/subscription-store.ts';
+import type { RepairEntry } from './repair-types.ts';
 
 /** A mailbox's share of the queue once it is half full: one subscription's junk cannot crowd out the others. */
 export const MAILBOX_SHARE = 0.1;

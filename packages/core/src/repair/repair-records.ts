@@ -1,14 +1,14 @@
 import { KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
 import { changeRecords, type ChangeRecords } from '../model/record.ts';
-import { repairItemId, type RepairEntry } from '../state/subscription-store.ts';
+import type { RepairEntry } from './repair-types.ts';
 
 /** The item a repair entry reads again, with what its record needs. */
 export function repairTarget(entry: RepairEntry): { kind: ResourceKind; target: Target; itemId: string } {
   return {
-    kind: KINDS[entry.kind ?? 'events'],
+    kind: KINDS[entry.kind],
     target: { userId: entry.userId, ...(entry.folderId ? { folderId: entry.folderId } : {}) },
-    itemId: repairItemId(entry),
+    itemId: entry.itemId,
   };
 }
 

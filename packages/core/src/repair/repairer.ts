@@ -13,7 +13,10 @@ import { fenceScope } from '../fence/fence-types.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { KINDS } from '../kinds/index.ts';
 import { mailboxOf, QueueAdmission } from './queue-admission.ts';
-import { repairItemId, type RepairEntry, type SubscriptionStore } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { repairCollection, repairDeleteCondition } from './repair-collection.ts';
+import type { RepairEntry } from './repair-types.ts';
 
 export interface RepairReport {
   /** Enriched records produced for changes that had gone out without their event. */
@@ -27,7 +30,7 @@ export interface RepairReport {
 }
 
 export interface RepairerOptions {
-  store: SubscriptionStore;
+  store: DocumentStore;
   fetcher: EventFetcher;
   events: EventProducer;
   logger: Logger;
@@ -65,6 +68,7 @@ export class Repairer {
   private readonly o: RepairerOptions;
   private readonly now: () => number;
   private readonly admission: QueueAdmission;
+  private readonly queue: Collection<RepairEntry>;
   private countedAt = -Infinity;
   /** The first count of the queue: admission waits for it a moment (FIRST_COUNT_WAIT_MS), not longer. */
   private firstCount: Promise<void> | undefined;
@@ -75,6 +79,7 @@ export class Repairer {
 
   constructor(options: RepairerOptions) {
     this.o = options;
+    this.queue = new Collection(options.store, repairCollection);
     this.now = options.now ?? Date.now;
     this.admission = new QueueAdmission(options.maxEntries);
   }
@@ -183,9 +188,14 @@ export class Repairer {
     );
   }
 
+  /** Deletes the entry only if no put came since the one it was listed from (its nonce). */
+  private remove(entry: RepairEntry): Promise<void> {
+    return this.queue.delete(entry, repairDeleteCondition(entry));
+  }
+
   /** Every put carries a fresh nonce: a run deletes only the entry it listed, never one put again since. */
   private put(entry: RepairEntry): Promise<void> {
-    return this.o.store.putRepair({ ...entry, nonce: randomUUID() });
+    return this.queue.put({ ...entry, nonce: randomUUID() });
   }
 
   /**
@@ -226,7 +236,7 @@ export class Repairer {
 
   private async run(deadline: number): Promise<RepairReport> {
     const report: RepairReport = { repaired: 0, gone: 0, left: 0, abandoned: 0 };
-    const entries = await this.o.store.listRepairs(PER_RUN);
+    const entries = await this.queue.list({ limit: PER_RUN });
     let next = 0;
     while (next < entries.length && this.now() < deadline) {
       const round = entries.slice(next, next + ROUND);
@@ -244,7 +254,7 @@ export class Repairer {
       // An entry that names an occurrence (a notification did): its master is read instead.
       const occurrences = all.filter(({ entry, outcome }) => outcome.kind === 'found' && masterOf(entry, outcome));
       for (const { entry, outcome } of occurrences) {
-        const { eventId: _old, nonce: _n, ...named } = entry;
+        const { nonce: _n, ...named } = entry;
         await this.put({
           ...named,
           itemId: masterOf(entry, outcome)!,
@@ -252,7 +262,7 @@ export class Repairer {
           reason: 'series_master',
           attempts: 0,
         });
-        await this.o.store.deleteRepair(entry);
+        await this.remove(entry);
         report.repaired++;
       }
       const ready = all.filter(({ entry, outcome }) => outcome.kind !== 'failed' && !masterOf(entry, outcome));
@@ -275,7 +285,7 @@ export class Repairer {
         }
         // A re-read was queued under this entry's own id: it stays, to be read again.
         if ((r.status === 'produced' || r.status === 'superseded') && r.reread) continue;
-        await this.o.store.deleteRepair(entry);
+        await this.remove(entry);
         if (outcome.kind === 'gone') report.gone++;
         else report.repaired++;
       }
@@ -299,13 +309,13 @@ export class Repairer {
   private async failed(entry: RepairEntry, outcome: FetchOutcome, report: RepairReport): Promise<void> {
     const attempts = entry.attempts + 1;
     if (attempts >= MAX_ATTEMPTS) {
-      await this.o.store.deleteRepair(entry);
+      await this.remove(entry);
       report.abandoned++;
       this.o.logger.error('repair abandoned after repeated failures; the record stays unenriched', {
         tenantId: entry.tenantId,
-        kind: entry.kind ?? 'events',
+        kind: entry.kind,
         userId: entry.userId,
-        itemId: repairItemId(entry),
+        itemId: entry.itemId,
         reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind,
         attempts,
       });
@@ -322,7 +332,7 @@ export class Repairer {
     if (this.now() - this.countedAt >= this.admission.recountEvery()) {
       this.countedAt = this.now();
       const done = this.admission.recount();
-      const count = this.o.store.listRepairs(this.o.maxEntries).then((entries) => {
+      const count = this.queue.list({ limit: this.o.maxEntries }).then((entries) => {
         done(entries);
         if (entries.length) this.pending = true;
       });
@@ -362,10 +372,10 @@ function entryOf(
   };
 }
 
-const scopeOf = (e: RepairEntry): string => fenceScope(e.tenantId, e.kind ?? 'events', e.userId);
+const scopeOf = (e: RepairEntry): string => fenceScope(e.tenantId, e.kind, e.userId);
 
 /** The series master of an entry's item, when the item read is an occurrence or exception of one. */
 function masterOf(entry: RepairEntry, outcome: FetchOutcome): string | undefined {
   if (outcome.kind !== 'found') return undefined;
-  return KINDS[entry.kind ?? 'events'].parentOf?.(outcome.item);
+  return KINDS[entry.kind].parentOf?.(outcome.item);
 }

@@ -11,9 +11,12 @@ import { seg } from '../kinds/mailbox-paths.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { changeRecords, type ChangeRecords } from '../model/record.ts';
-import type { SeriesDue, SeriesRef, SeriesState, SubscriptionStore } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import type { Subscriptions } from '../model/subscription.ts';
+import { seriesCollection, seriesDueCollection } from './series-collections.ts';
+import type { ExpansionReport, SeriesDue, SeriesOrigin, SeriesRef, SeriesState } from './series-types.ts';
 import type { ExpansionWindow } from '../model/subscription.ts';
-import type { ExpansionReport, SeriesOrigin } from './series-types.ts';
 
 const DAY_MS = 86_400_000;
 /** Series expanded at once; each is one `/instances` read (a page per 100 occurrences). */
@@ -43,7 +46,9 @@ type Page = { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string
 export interface SeriesExpanderOptions {
   /** The instance's background work, where drains after notifications queue. */
   work: BackgroundWork;
-  store: SubscriptionStore;
+  store: DocumentStore;
+  /** The subscriptions a series came through (the app's cached ones). */
+  subscriptions: Subscriptions;
   graph: GraphClient;
   events: EventProducer;
   logger: Logger;
@@ -66,11 +71,15 @@ export class SeriesExpander {
   readonly stats = { graphRequests: 0, expansions: 0, occurrenceRecords: 0, tombstones: 0 };
   private readonly o: SeriesExpanderOptions;
   private readonly now: () => number;
+  private readonly series: Collection<SeriesState, SeriesRef>;
+  private readonly dues: Collection<SeriesDue, SeriesRef>;
   private draining: Promise<ExpansionReport> | undefined;
   private nudgeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SeriesExpanderOptions) {
     this.o = options;
+    this.series = new Collection(options.store, seriesCollection);
+    this.dues = new Collection(options.store, seriesDueCollection);
     this.now = options.now ?? Date.now;
   }
 
@@ -89,9 +98,9 @@ export class SeriesExpander {
       await Promise.all(
         dues.map(async ({ origin, itemId, outcome }) => {
           const ref: SeriesRef = { tenantId: origin.tenantId.toLowerCase(), userId: origin.userId, masterId: itemId };
-          if (outcome.kind === 'gone' && !(await this.o.store.getSeries(ref))) return;
+          if (outcome.kind === 'gone' && !(await this.series.get(ref))) return;
           const version = outcome.kind === 'found' ? outcome.item.changeKey : undefined;
-          await this.o.store.putSeriesDue({
+          await this.dues.put({
             ...ref,
             subscriptionId: origin.subscriptionId,
             ...(origin.select ? { select: origin.select } : {}),
@@ -163,12 +172,12 @@ export class SeriesExpander {
 
   private async run(deadline: number, advance: boolean): Promise<ExpansionReport> {
     const report: ExpansionReport = { expanded: 0, advanced: 0, gone: 0, failed: 0, left: 0 };
-    const dues = await this.o.store.listSeriesDue(PER_RUN);
+    const dues = await this.dues.list({ limit: PER_RUN });
     const dueIds = new Set(dues.map(key));
     const now = this.now();
     // The backend lists only series whose window has moved, so a large fleet lists what is due, not all.
     const stale = advance
-      ? (await this.o.store.listSeries({ advanceBy: new Date(now).toISOString() }, PER_RUN)).filter(
+      ? (await this.series.list({ indexAtMost: new Date(now).toISOString(), limit: PER_RUN })).filter(
           (s) => !dueIds.has(key(s)) && s.expand,
         )
       : [];
@@ -198,10 +207,10 @@ export class SeriesExpander {
     report: ExpansionReport,
   ): Promise<void> {
     try {
-      const previous = known ?? (await this.o.store.getSeries(ref));
+      const previous = known ?? (await this.series.get(ref));
       const subscriptionId = due?.subscriptionId ?? previous!.subscriptionId;
       // The subscription's options as they are now (an edited entry applies to the next expansion).
-      const sub = await this.o.store.get(subscriptionId);
+      const sub = await this.o.subscriptions.get(subscriptionId);
       const expand = sub ? sub.expand : (due?.expand ?? previous?.expand);
       const select = sub ? sub.select : (due?.select ?? previous?.select);
       const base: SeriesState = {
@@ -213,7 +222,7 @@ export class SeriesExpander {
       };
       if (!expand) {
         // Masters only: the series is still known, so a resync can tell when it is deleted.
-        await this.o.store.putSeries(base);
+        await this.series.put(base);
         await this.clearDue(ref, due);
         return;
       }
@@ -260,10 +269,10 @@ export class SeriesExpander {
       this.stats.tombstones += units.filter((u) => u.records.length > 1).length;
       this.stats.occurrenceRecords += units.length;
       if (read === 'gone') {
-        await this.o.store.deleteSeries(ref);
+        await this.series.delete(ref);
         report.gone++;
       } else {
-        await this.o.store.putSeries({
+        await this.series.put({
           ...base,
           expand,
           from: new Date(window.from).toISOString(),
@@ -339,8 +348,8 @@ export class SeriesExpander {
   /** Clears the marker, unless a newer change of the master replaced it while this expansion ran. */
   private async clearDue(ref: SeriesRef, due: SeriesDue | undefined): Promise<void> {
     if (!due) return;
-    const current = await this.o.store.getSeriesDue(ref);
-    if (current && current.changedAt === due.changedAt) await this.o.store.deleteSeriesDue(ref);
+    const current = await this.dues.get(ref);
+    if (current && current.changedAt === due.changedAt) await this.dues.delete(ref);
   }
 
   private async failed(ref: SeriesRef, due: SeriesDue | undefined, error: string): Promise<void> {
@@ -357,8 +366,8 @@ export class SeriesExpander {
       this.o.logger.error('series expansion abandoned after repeated failures; the window advance retries', {
         masterId: ref.masterId,
       });
-      await this.o.store.deleteSeriesDue(ref);
-    } else await this.o.store.putSeriesDue({ ...due, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
+      await this.dues.delete(ref);
+    } else await this.dues.put({ ...due, attempts, lastAttemptAt: new Date(this.now()).toISOString() });
   }
 }
 

@@ -1,13 +1,16 @@
 import type { Feature } from '../model/feature.ts';
 import { STATUS_LISTED, STATUS_THRESHOLDS } from '../model/status-thresholds.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { seriesDueCollection } from './series-collections.ts';
 import type { SeriesExpander } from './series-expander.ts';
 
 /** Expanding recurring series (due ones, then windows that moved) takes the timer's third share. */
 const SERIES_SHARE_MS = 90_000;
 
 /** Series expansion's part of the timer run (due series, moved windows) and of the status report. */
-export function seriesFeature(series: SeriesExpander, store: SubscriptionStore): Feature {
+export function seriesFeature(series: SeriesExpander, store: DocumentStore): Feature {
+  const dueMarkers = new Collection(store, seriesDueCollection);
   return {
     timer: {
       name: 'series',
@@ -24,7 +27,7 @@ export function seriesFeature(series: SeriesExpander, store: SubscriptionStore):
     status: {
       name: 'series',
       async read({ now }) {
-        const due = await store.listSeriesDue(STATUS_LISTED);
+        const due = await dueMarkers.list({ limit: STATUS_LISTED });
         const atLeast = due.length >= STATUS_LISTED;
         const failing = due.filter((d) => d.attempts > 0);
         const oldest = due.reduce<string | null>((o, d) => (o === null || d.changedAt < o ? d.changedAt : o), null);

@@ -2,24 +2,10 @@ import { RestError, TableClient, odata, type TableServiceClientOptions } from '@
 import type { TokenCredential } from '@azure/identity';
 import type { KeyFence } from '../fence/fence-types.ts';
 import { TableKeyFence } from '../fence/table-fence.ts';
-import {
-  repairId,
-  seriesId,
-  seriesOwnerPrefix,
-  syncKey,
-  type SeriesQuery,
-  type SeriesDue,
-  type SeriesRef,
-  type SeriesState,
-  type MailboxSyncState,
-  type SyncRef,
-  type HealthRecord,
-  type RepairEntry,
-  type SubscriptionStore,
-} from './subscription-store.ts';
-import type { SubscriptionRecord } from '../model/subscription.ts';
+import type { CollectionLayout, DeleteCondition, Doc, DocumentStore, ListQuery, StoredDoc } from './document-types.ts';
+import { isSafeId, isSafePrefix, refuseUnsafe } from './safe-id.ts';
 
-type Kind = 'subscription' | 'mailbox' | 'repair' | 'health' | 'series' | 'seriesdue' | 'token';
+const MAX_ID = 200;
 
 /**
  * A string property holds at most 64 KiB (32K UTF-16 characters), an entity 1 MiB: a larger document (a series'
@@ -37,23 +23,40 @@ function chunked(json: string): Record<string, string> {
   return out;
 }
 
-function joined(entity: Record<string, unknown>): string {
-  let json = typeof entity.doc === 'string' ? entity.doc : '';
+/**
+ * The document of an entity. Token claims of earlier versions kept their one field as a property and no
+ * document: such an entity reads as its indexed property alone.
+ */
+function docOf(collection: CollectionLayout, entity: Record<string, unknown>): Doc {
+  if (typeof entity.doc !== 'string') {
+    const field = collection.index;
+    return field !== undefined && entity[field] !== undefined ? { [field]: entity[field] } : {};
+  }
+  let json = entity.doc;
   for (let i = 1; typeof entity[`doc${i}`] === 'string'; i++) json += entity[`doc${i}`] as string;
-  return json;
+  return JSON.parse(json) as Doc;
 }
 
-const notFound = (err: unknown): boolean => err instanceof RestError && err.statusCode === 404;
+/** The properties beside the document that a listing filters on (the collection's index). */
+function indexed(collection: CollectionLayout, doc: Doc): Record<string, string> {
+  const field = collection.index;
+  const value = field === undefined ? undefined : doc[field];
+  return field !== undefined && typeof value === 'string' ? { [field]: value } : {};
+}
+
+/** An OData string literal (quotes doubled): the field name beside it is the collection's, never data. */
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+const status = (err: unknown, code: number): boolean => err instanceof RestError && err.statusCode === code;
 
 /**
- * Azure Table Storage: one table, subscriptions and mailbox sync state in two partitions, each document as JSON.
+ * Azure Table Storage: one table, each collection a partition, each document as JSON in its row.
  * With a table endpoint URL it authenticates by identity (role "Storage Table Data Contributor"); with a
  * connection string (a secret) by account key.
  */
-export class TableSubscriptionStore implements SubscriptionStore {
+export class TableDocumentStore implements DocumentStore {
   private readonly client: TableClient;
   private ready: Promise<void> | undefined;
-
   private readonly fence: TableKeyFence;
 
   constructor(client: TableClient) {
@@ -74,165 +77,90 @@ export class TableSubscriptionStore implements SubscriptionStore {
     table: string,
     credential: TokenCredential,
     options?: TableServiceClientOptions,
-  ): TableSubscriptionStore {
-    return new TableSubscriptionStore(new TableClient(endpoint, table, credential, options));
+  ): TableDocumentStore {
+    return new TableDocumentStore(new TableClient(endpoint, table, credential, options));
   }
 
-  static fromConnectionString(connectionString: string, table: string): TableSubscriptionStore {
+  static fromConnectionString(connectionString: string, table: string): TableDocumentStore {
     // Azurite and other local emulators speak plain http.
     const insecure =
       /TableEndpoint=http:\/\//i.test(connectionString) || /UseDevelopmentStorage=true/i.test(connectionString);
-    return new TableSubscriptionStore(
+    return new TableDocumentStore(
       TableClient.fromConnectionString(connectionString, table, { allowInsecureConnection: insecure }),
     );
   }
 
-  get(id: string): Promise<SubscriptionRecord | undefined> {
-    return this.read<SubscriptionRecord>('subscription', id);
-  }
-
-  put(record: SubscriptionRecord): Promise<void> {
-    return this.write('subscription', record.id, record);
-  }
-
-  async delete(id: string): Promise<void> {
+  async get(collection: CollectionLayout, id: string): Promise<Doc | undefined> {
+    // Row keys must not hold / \ # ? or control characters; ids from the network that do are simply unknown.
+    if (!isSafeId(id, MAX_ID)) return undefined;
     await this.table();
     try {
-      await this.client.deleteEntity('subscription', id);
+      return docOf(collection, await this.client.getEntity<Record<string, unknown>>(collection.name, id));
     } catch (err) {
-      if (!notFound(err)) throw err;
-    }
-  }
-
-  list(): Promise<SubscriptionRecord[]> {
-    return this.readAll<SubscriptionRecord>('subscription');
-  }
-
-  getSync(ref: SyncRef): Promise<MailboxSyncState | undefined> {
-    return this.read<MailboxSyncState>('mailbox', syncKey(ref));
-  }
-
-  putSync(state: MailboxSyncState): Promise<void> {
-    return this.write('mailbox', syncKey(state), state);
-  }
-
-  listSync(): Promise<MailboxSyncState[]> {
-    return this.readAll<MailboxSyncState>('mailbox');
-  }
-
-  putRepair(entry: RepairEntry): Promise<void> {
-    return this.write('repair', repairId(entry), entry);
-  }
-
-  async deleteRepair(entry: RepairEntry): Promise<void> {
-    await this.table();
-    const id = repairId(entry);
-    try {
-      if (entry.nonce === undefined) {
-        await this.client.deleteEntity('repair', id);
-        return;
-      }
-      // Only the put this entry came from: its nonce, and no put since (the ETag).
-      const stored = await this.client.getEntity<Record<string, unknown>>('repair', id);
-      if ((JSON.parse(joined(stored)) as RepairEntry).nonce !== entry.nonce) return;
-      await this.client.deleteEntity('repair', id, { etag: stored.etag });
-    } catch (err) {
-      if (notFound(err) || (err instanceof RestError && err.statusCode === 412)) return;
+      if (status(err, 404)) return undefined;
       throw err;
     }
   }
 
-  listRepairs(limit: number): Promise<RepairEntry[]> {
-    return this.readAll<RepairEntry>('repair', limit);
+  async put(collection: CollectionLayout, id: string, doc: Doc): Promise<void> {
+    refuseUnsafe(id, MAX_ID);
+    await this.table();
+    await this.client.upsertEntity(this.entity(collection, id, doc), 'Replace');
   }
 
-  putHealth(record: HealthRecord): Promise<void> {
-    return this.write('health', record.id, record);
-  }
-
-  async deleteHealth(id: string): Promise<void> {
+  async createIfAbsent(collection: CollectionLayout, id: string, doc: Doc): Promise<boolean> {
+    refuseUnsafe(id, MAX_ID);
     await this.table();
     try {
-      await this.client.deleteEntity('health', id);
-    } catch (err) {
-      if (!notFound(err)) throw err;
-    }
-  }
-
-  listHealth(): Promise<HealthRecord[]> {
-    return this.readAll<HealthRecord>('health');
-  }
-
-  getSeries(ref: SeriesRef): Promise<SeriesState | undefined> {
-    return this.read<SeriesState>('series', seriesId(ref));
-  }
-
-  putSeries(state: SeriesState): Promise<void> {
-    return this.write('series', seriesId(state), state, state.advanceAt ? { advanceAt: state.advanceAt } : {});
-  }
-
-  async deleteSeries(ref: SeriesRef): Promise<void> {
-    await this.remove('series', seriesId(ref));
-  }
-
-  async listSeries(query: SeriesQuery, limit: number): Promise<SeriesState[]> {
-    // The owner is a prefix of the row key ('~' sorts after every id character); when the window moves is a
-    // property of its own, so the service filters on it.
-    const prefix = query.owner ? seriesOwnerPrefix(query.owner.tenantId, query.owner.userId) : undefined;
-    let filter = odata`PartitionKey eq ${'series'}`;
-    if (prefix) filter += ` and ${odata`RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`}`;
-    if (query.advanceBy) filter += ` and ${odata`advanceAt le ${query.advanceBy}`}`;
-    return this.readAll<SeriesState>('series', limit, filter);
-  }
-
-  getSeriesDue(ref: SeriesRef): Promise<SeriesDue | undefined> {
-    return this.read<SeriesDue>('seriesdue', seriesId(ref));
-  }
-
-  putSeriesDue(due: SeriesDue): Promise<void> {
-    return this.write('seriesdue', seriesId(due), due);
-  }
-
-  async deleteSeriesDue(ref: SeriesRef): Promise<void> {
-    await this.remove('seriesdue', seriesId(ref));
-  }
-
-  async listSeriesDue(limit: number): Promise<SeriesDue[]> {
-    return this.readAll<SeriesDue>('seriesdue', limit);
-  }
-
-  async claimToken(hash: string, expiresAt: string): Promise<boolean> {
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(hash)) return false;
-    await this.table();
-    try {
-      // createEntity fails with 409 when the row exists: an atomic first-claim across instances.
-      await this.client.createEntity({ partitionKey: 'token', rowKey: hash, expiresAt });
+      // createEntity fails with 409 when the row exists: an atomic first write across instances.
+      await this.client.createEntity(this.entity(collection, id, doc));
       return true;
     } catch (err) {
-      if (err instanceof RestError && err.statusCode === 409) return false;
+      if (status(err, 409)) return false;
       throw err;
     }
   }
 
-  async pruneTokens(now: string): Promise<number> {
-    await this.table();
-    let pruned = 0;
-    for await (const entity of this.client.listEntities<{ expiresAt: string }>({
-      queryOptions: { filter: odata`PartitionKey eq ${'token'} and expiresAt lt ${now}`, select: ['rowKey'] },
-    })) {
-      await this.remove('token', entity.rowKey!);
-      pruned++;
-    }
-    return pruned;
-  }
-
-  private async remove(kind: Kind, id: string): Promise<void> {
+  async delete(collection: CollectionLayout, id: string, expect?: DeleteCondition): Promise<void> {
+    if (!isSafeId(id, MAX_ID)) return;
     await this.table();
     try {
-      await this.client.deleteEntity(kind, id);
+      if (!expect) {
+        await this.client.deleteEntity(collection.name, id);
+        return;
+      }
+      // Only the document read: its value, and no put since (the ETag).
+      const stored = await this.client.getEntity<Record<string, unknown>>(collection.name, id);
+      if (docOf(collection, stored)[expect.field] !== expect.value) return;
+      await this.client.deleteEntity(collection.name, id, { etag: stored.etag });
     } catch (err) {
-      if (!notFound(err)) throw err;
+      if (status(err, 404) || status(err, 412)) return;
+      throw err;
     }
+  }
+
+  async list(collection: CollectionLayout, query: ListQuery = {}): Promise<StoredDoc[]> {
+    const { prefix = '', indexAtMost, limit = Infinity } = query;
+    if (!isSafePrefix(prefix)) throw new Error(`refusing to list documents by '${prefix}'`);
+    // A prefix is a range of row keys ('~' sorts after every id character); the index is a property of its own,
+    // so the service filters on it.
+    let filter = odata`PartitionKey eq ${collection.name}`;
+    if (prefix) filter += ` and ${odata`RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`}`;
+    if (indexAtMost !== undefined && collection.index !== undefined)
+      filter += ` and ${collection.index} le ${literal(indexAtMost)}`;
+    await this.table();
+    const out: StoredDoc[] = [];
+    if (limit <= 0) return out;
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      out.push({ id: entity.rowKey!, doc: docOf(collection, entity) });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  private entity(collection: CollectionLayout, id: string, doc: Doc) {
+    const json = JSON.stringify(doc);
+    return { partitionKey: collection.name, rowKey: id, ...indexed(collection, doc), ...chunked(json) };
   }
 
   private table(): Promise<void> {
@@ -241,37 +169,5 @@ export class TableSubscriptionStore implements SubscriptionStore {
       throw err;
     });
     return this.ready;
-  }
-
-  private async read<T>(kind: Kind, id: string): Promise<T | undefined> {
-    // Row keys must not hold / \ # ? or control characters; ids from the network that do are simply unknown.
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) return undefined;
-    await this.table();
-    try {
-      return JSON.parse(joined(await this.client.getEntity<Record<string, unknown>>(kind, id))) as T;
-    } catch (err) {
-      if (notFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** `indexed`: properties beside the document that a listing filters on. */
-  private async write(kind: Kind, id: string, doc: unknown, indexed: Record<string, string> = {}): Promise<void> {
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw new Error(`refusing to store a document named '${id}'`);
-    await this.table();
-    await this.client.upsertEntity(
-      { partitionKey: kind, rowKey: id, ...indexed, ...chunked(JSON.stringify(doc)) },
-      'Replace',
-    );
-  }
-
-  private async readAll<T>(kind: Kind, limit = Infinity, filter = odata`PartitionKey eq ${kind}`): Promise<T[]> {
-    await this.table();
-    const out: T[] = [];
-    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      if (out.length >= limit) break;
-      out.push(JSON.parse(joined(entity)) as T);
-    }
-    return out;
   }
 }

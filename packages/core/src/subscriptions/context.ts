@@ -1,6 +1,8 @@
 import type { Config, SubscriptionSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
-import type { SubscriptionStore } from '../state/subscription-store.ts';
+import type { Collection } from '../state/collection.ts';
+import type { Subscriptions } from '../model/subscription.ts';
+import type { MailboxSyncState, SyncRef } from './sync-types.ts';
 import type { SubscriptionModes } from './mode.ts';
 import type { Resyncer } from './resync.ts';
 import type { SubscriptionApi } from './subscription-api.ts';
@@ -10,7 +12,10 @@ export interface SubscriptionContext {
   config: Config;
   settings: SubscriptionSettings;
   api: SubscriptionApi;
-  store: SubscriptionStore;
+  /** The stored subscriptions (cached): their clientState secrets. */
+  store: Subscriptions;
+  /** Where each target's delta rounds stand. */
+  syncStates: Collection<MailboxSyncState, SyncRef>;
   resyncer: Resyncer;
   modes: SubscriptionModes;
   logger: Logger;

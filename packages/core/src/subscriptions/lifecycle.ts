@@ -60,7 +60,7 @@ export class LifecycleActions {
       return;
     }
     const want = this.writes.wantOf(record);
-    const sync = await this.ctx.store.getSync(ref(syncTargetOf(want)));
+    const sync = await this.ctx.syncStates.get(ref(syncTargetOf(want)));
     // A resync that is already owed is finished by the timer; repeating `missed` must not start more rounds.
     // The sync state's time is the machine's (the resyncer writes it), not Graph's.
     if (sync?.resyncPending && Date.now() - Date.parse(sync.updatedAt) < MISSED_RESYNC_GAP_MS) return;

@@ -9,6 +9,9 @@ import { Reconciler } from './reconcile.ts';
 import type { ReconcileReport } from './report.ts';
 import { DeltaRounds } from './rounds.ts';
 import { SubscriptionWrites } from './writes.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { syncCollection } from './sync-collection.ts';
 
 /**
  * The subscriptions' side of graph2kafka, one part per job: `reconcile` (the timer's run: plan, then act),
@@ -22,8 +25,18 @@ export class SubscriptionManager {
   private readonly rounds: DeltaRounds;
   private readonly ctx: SubscriptionContext;
 
-  constructor(deps: Omit<SubscriptionContext, 'now'> & { now?: (() => number) | undefined }) {
-    const ctx: SubscriptionContext = { ...deps, now: deps.now ?? Date.now };
+  constructor(
+    deps: Omit<SubscriptionContext, 'now' | 'syncStates'> & {
+      documents: DocumentStore;
+      now?: (() => number) | undefined;
+    },
+  ) {
+    const { documents, ...rest } = deps;
+    const ctx: SubscriptionContext = {
+      ...rest,
+      syncStates: new Collection(documents, syncCollection),
+      now: deps.now ?? Date.now,
+    };
     const writes = new SubscriptionWrites(ctx);
     this.rounds = new DeltaRounds(ctx);
     this.reconciler = new Reconciler(ctx, new Planner(ctx), writes, this.rounds);

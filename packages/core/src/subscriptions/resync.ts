@@ -9,11 +9,15 @@ import type { EventProducer } from '../kafka/event-producer.ts';
 import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../model/record.ts';
-import type { MailboxSyncState, SubscriptionStore, SyncRef } from '../state/subscription-store.ts';
+import type { SeriesRef, SeriesState } from '../series/series-types.ts';
 import type { ExpansionWindow } from '../model/subscription.ts';
+import { seriesCollection, seriesOwnerPrefix } from '../series/series-collections.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import type { MailboxSyncState, SyncRef } from './sync-types.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { syncKey as syncKeyOf } from '../state/subscription-store.ts';
+import { syncCollection, syncKey as syncKeyOf } from './sync-collection.ts';
 
 export interface ResyncResult {
   produced: number;
@@ -60,7 +64,8 @@ type Page = { value: Record<string, unknown>[]; '@odata.nextLink'?: string; '@od
  */
 export class Resyncer {
   private readonly graph: GraphClient;
-  private readonly store: SubscriptionStore;
+  private readonly syncStates: Collection<MailboxSyncState, SyncRef>;
+  private readonly series: Collection<SeriesState, SeriesRef>;
   private readonly events: EventProducer;
   private readonly settings: SubscriptionSettings;
   private readonly logger: Logger;
@@ -71,7 +76,7 @@ export class Resyncer {
 
   constructor(deps: {
     graph: GraphClient;
-    store: SubscriptionStore;
+    store: DocumentStore;
     events: EventProducer;
     settings: SubscriptionSettings;
     logger: Logger;
@@ -87,7 +92,8 @@ export class Resyncer {
     this.now = deps.now ?? Date.now;
     this.complete = deps.complete ?? ((_t, _k, _g, outcome) => Promise.resolve(outcome));
     this.graph = deps.graph;
-    this.store = deps.store;
+    this.syncStates = new Collection(deps.store, syncCollection);
+    this.series = new Collection(deps.store, seriesCollection);
     this.events = deps.events;
     this.settings = deps.settings;
     this.logger = deps.logger;
@@ -95,7 +101,7 @@ export class Resyncer {
 
   /** Starts tracking a target: one full delta round, not produced, whose deltaLinks later resyncs start from. */
   async baseline(t: SyncTarget): Promise<void> {
-    const existing = await this.store.getSync(ref(t));
+    const existing = await this.syncStates.get(ref(t));
     if (existing?.deltaLink || existing?.baselined || existing?.snapshotPending) return;
     await this.walk(t, '', Infinity, 'baseline');
   }
@@ -106,9 +112,9 @@ export class Resyncer {
    * instances), and whose deltaLink later resyncs start from. A target already tracked keeps its state.
    */
   async startSnapshot(t: SyncTarget): Promise<void> {
-    const existing = await this.store.getSync(ref(t));
+    const existing = await this.syncStates.get(ref(t));
     if (existing?.deltaLink || existing?.baselined || existing?.snapshotPending) return;
-    await this.store.putSync({
+    await this.syncStates.put({
       ...ref(t),
       deltaLink: undefined,
       resyncPending: false,
@@ -120,9 +126,9 @@ export class Resyncer {
   /** Produces a target's items again from a full delta round (`graph2kafka snapshot`), its progress forgotten. */
   async restartSnapshot(t: SyncTarget): Promise<void> {
     const own = syncKeyOf(ref(t));
-    for (const state of await this.store.listSync())
+    for (const state of await this.syncStates.list())
       if (syncKeyOf(withoutScope(state)) === own)
-        await this.store.putSync({
+        await this.syncStates.put({
           ...state,
           deltaLink: undefined,
           snapshotItems: 0,
@@ -131,8 +137,8 @@ export class Resyncer {
   }
 
   async markPending(t: SyncTarget): Promise<void> {
-    const state = await this.store.getSync(ref(t));
-    await this.store.putSync({
+    const state = await this.syncStates.get(ref(t));
+    await this.syncStates.put({
       ...ref(t),
       ...(state?.baselined ? { baselined: true } : {}),
       ...(state?.snapshotPending ? { snapshotPending: true } : {}),
@@ -174,7 +180,7 @@ export class Resyncer {
     if (series) produced += await this.checkUnseenMasters(t, subscriptionId, series, deadline);
     // The target's own state: its scope's link when it has a single unnamed scope, else only the flags.
     if (scopes.length !== 1 || scopes[0]!.scope !== '')
-      await this.store.putSync({
+      await this.syncStates.put({
         ...ref(t),
         baselined: true,
         deltaLink: undefined,
@@ -213,7 +219,7 @@ export class Resyncer {
   ): Promise<ResyncResult> {
     const produce = mode !== 'baseline';
     const at = { ...ref(t), ...(scope.scope ? { scope: scope.scope } : {}) };
-    const state = await this.store.getSync(at);
+    const state = await this.syncStates.get(at);
     let link = state?.deltaLink ?? scope.initialPath;
     let produced = 0;
     let snapshotItems = state?.snapshotItems ?? 0;
@@ -238,7 +244,7 @@ export class Resyncer {
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
       const done = page['@odata.deltaLink'] !== undefined;
       const snapshotting = mode === 'snapshot' && scope.scope === '' && !done;
-      await this.store.putSync({
+      await this.syncStates.put({
         ...at,
         deltaLink: next,
         resyncPending: scope.scope === '' && mode === 'resync' && !done,
@@ -299,7 +305,10 @@ export class Resyncer {
   private async knownSeries(t: SyncTarget): Promise<SeriesContext> {
     const context: SeriesContext = { masters: new Set(), occurrenceOf: new Map(), seen: new Set() };
     const userId = (t.target.userId ?? '').toLowerCase();
-    for (const state of await this.store.listSeries({ owner: { tenantId: t.tenantId, userId } }, MAX_KNOWN_SERIES)) {
+    for (const state of await this.series.list({
+      prefix: seriesOwnerPrefix(t.tenantId, userId),
+      limit: MAX_KNOWN_SERIES,
+    })) {
       context.masters.add(state.masterId);
       for (const o of [...state.occurrences, ...(state.retired ?? [])]) context.occurrenceOf.set(o.id, state.masterId);
     }

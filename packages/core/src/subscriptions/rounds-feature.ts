@@ -1,6 +1,9 @@
 import type { Feature } from '../model/feature.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
-import type { MailboxSyncState, SubscriptionStore } from '../state/subscription-store.ts';
+import { Collection } from '../state/collection.ts';
+import type { DocumentStore } from '../state/document-types.ts';
+import { syncCollection } from './sync-collection.ts';
+import type { MailboxSyncState } from './sync-types.ts';
 
 interface RoundsStatus {
   snapshotting: number;
@@ -14,12 +17,13 @@ interface RoundsStatus {
  * resyncs owed, and targets whose last round (the sweep's) is older than twice the default sweep interval. The
  * rounds themselves run inside the reconcile's share of the timer (`DeltaRounds`).
  */
-export function roundsFeature(store: SubscriptionStore, sweepHours: number): Feature {
+export function roundsFeature(store: DocumentStore, sweepHours: number): Feature {
+  const syncStates = new Collection(store, syncCollection);
   return {
     status: {
       name: 'rounds',
       async read({ now, subscriptions }) {
-        const r = roundsOf(await store.listSync(), subscriptions, sweepHours, now);
+        const r = roundsOf(await syncStates.list(), subscriptions, sweepHours, now);
         return {
           value: r,
           actions: r.sweepOverdue

@@ -1,6 +1,6 @@
 import type { SubscriptionContext } from './context.ts';
 import { KINDS } from '../kinds/index.ts';
-import type { MailboxSyncState } from '../state/subscription-store.ts';
+import type { MailboxSyncState } from './sync-types.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { forEachLimited, type ReconcileReport } from './report.ts';
 import type { SyncTarget } from './resync.ts';
@@ -25,7 +25,7 @@ export class DeltaRounds {
    * next run, where it is still first in line.
    */
   async run(report?: ReconcileReport, deadline = Infinity, stored?: SubscriptionRecord[]): Promise<void> {
-    const states = (await this.ctx.store.listSync()).filter((s) => !s.scope);
+    const states = (await this.ctx.syncStates.list()).filter((s) => !s.scope);
     if (!states.length) return;
     let records = (stored ?? (await this.ctx.store.list())).filter((r) => !r.pending);
     // A snapshot owed by a target created in this very run: its record is newer than the run's listing.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { kindOf, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
-import type { MailboxSyncState } from '../state/subscription-store.ts';
+import type { MailboxSyncState } from './sync-types.ts';
 import type { ExpansionWindow, SubscriptionRecord } from '../model/subscription.ts';
 import type { SubscriptionMode } from '../model/subscription-mode.ts';
 import { modeOf, type SubscriptionModes } from './mode.ts';

@@ -1,7 +1,7 @@
 import type { SubscriptionContext } from './context.ts';
 import { randomBytes } from 'node:crypto';
 import type { ResourceKind } from '../kinds/index.ts';
-import { pendingId, PENDING_AFTER_CREATE_MS, PENDING_CREATE_MS } from '../state/subscription-store.ts';
+import { pendingId, PENDING_AFTER_CREATE_MS, PENDING_CREATE_MS } from './pending-marker.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import type { SubscriptionMode } from '../model/subscription-mode.ts';
 import type { ReconcileReport } from './report.ts';
