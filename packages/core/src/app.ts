@@ -28,12 +28,14 @@ import { Repairer } from './repair/repairer.ts';
 import { SubscriptionManager } from './subscriptions/manager.ts';
 import { basicMode } from './subscriptions/mode.ts';
 import type { Feature } from './model/feature.ts';
+import { waitAtMost } from './timeout.ts';
 import { repairFeature } from './repair/repair-feature.ts';
 import { seriesFeature } from './series/series-feature.ts';
 import { richFeature } from './rich/rich-feature.ts';
 import { fenceFeature } from './fence/fence-feature.ts';
 import { roundsFeature } from './subscriptions/rounds-feature.ts';
 import { deadLetterFeature } from './deadletter/deadletter-feature.ts';
+import { lifecycleFeature } from './subscriptions/lifecycle-feature.ts';
 import { richMode } from './rich/rich-mode.ts';
 import { Resyncer } from './subscriptions/resync.ts';
 import { SeriesExpander } from './series/series-expander.ts';
@@ -69,8 +71,16 @@ export interface Graph2Kafka {
   deadLetters(): DeadLetters;
   /** What each feature adds to the timer's run and to the status report, in their order. */
   features: Feature[];
+  /**
+   * Resolves once this instance's background work is done: the drains a POST started after its answer (lifecycle
+   * actions, repairs, series expansions). For tests and tools that must see an action's effect.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long closing an instance waits for its background drains. */
+const CLOSE_WAIT_MS = 10_000;
 
 export interface AppOverrides {
   logger?: Logger;
@@ -166,6 +176,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
         api: new SubscriptionApi(graph, settings.limits),
         store: subscriptions,
         documents,
+        work,
         resyncer: new Resyncer({
           graph,
           store: documents,
@@ -212,7 +223,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
     ...(rich ? { rich } : {}),
     logger,
     metrics,
-    ...(manager ? { lifecycle: (n, sub, deadline) => manager.lifecycle.handle(n, sub, deadline) } : {}),
+    ...(manager ? { lifecycle: (n, sub, deadline) => manager.lifecycle.record(n, sub, deadline) } : {}),
   });
   const deadLetters = (): DeadLetters =>
     new DeadLetters({
@@ -250,8 +261,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Graph2K
       fenceFeature(documents.keyFence()),
       roundsFeature(documents, config.subscriptions?.sweepHours ?? 0),
       deadLetterFeature(deadLetters),
+      ...(manager ? [lifecycleFeature(manager.lifecycle)] : []),
     ],
+    idle: () => work.idle(),
     async close() {
+      // Drains a POST started (a lifecycle action, repairs) finish first, or are cut short: they resume from the
+      // state store on the next instance or timer run.
+      await waitAtMost(work.idle(), CLOSE_WAIT_MS);
       // Metrics first: their last export must still see the instance's counts.
       await Promise.all([telemetry.shutdown(), health.flush()]);
       await Promise.all([sink.close(), graph.close(), documents.close?.(), keyFetch?.close()]);

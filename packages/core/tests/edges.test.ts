@@ -248,6 +248,8 @@ describe('the webhook at the data edges: one verdict per item', () => {
     const writesBefore = writes();
     const removed = await post(pipe.url, JSON.stringify({ value: [lifecycle('subscriptionRemoved')] }));
     expect(removed.status).toBe(202);
+    // The action runs after the answer: what it did is seen once the instance's background work is done.
+    await pipe.app.idle();
     expect(await pipe.app.subscriptions.getFresh(sub.id)).toMatchObject({ clientState: sub.clientState });
     expect(sim.subscriptions.all().map((s) => s.id)).toEqual([sub.id]);
     expect(writes()).toBe(writesBefore);
@@ -265,6 +267,7 @@ describe('the webhook at the data edges: one verdict per item', () => {
       }),
     );
     expect(many.status).toBe(202);
+    await pipe.app.idle();
     expect(reauthorizations() - reauthBefore).toBeLessThanOrEqual(1);
     // One resync: the mailbox's delta link is one page here.
     expect(deltaRounds() - deltaBefore).toBeLessThanOrEqual(1);
@@ -409,6 +412,7 @@ describe('the webhook with poison among its neighbours', () => {
       // The mailbox's resync meets the same event and completes.
       sim.lifecycle(subBig.id, 'missed');
       await sim.settled(30_000);
+      await pipe.app.idle();
       await pipe.app.manager!.resyncPending();
       expect(
         (await new Collection(pipe.app.documents, syncCollection).get({ tenantId: subBig.tenantId, userId: big }))

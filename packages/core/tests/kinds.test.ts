@@ -225,21 +225,10 @@ describe('resource kinds end to end (served app, real Kafka, graph-sim)', () => 
     const msg = sim.createItem('messages', userId, { subject: 'moved while missed' });
     await messages.waitForMatch((r) => value(r).messageId === msg.immutableId);
     await sim.settled();
-    const record = (await pipe.app.subscriptions.list()).find((r) => r.id === inboxSub.id)!;
     const before = messages.records.length;
     sim.setEndpointState(pipe.url, 'drop', 60_000);
     sim.moveMessage(userId, msg.id, 'archive');
-    await pipe.app.manager!.lifecycle.handle(
-      {
-        subscriptionId: inboxSub.id,
-        tenantId,
-        clientState: record.clientState,
-        lifecycleEvent: 'missed',
-        subscriptionExpirationDateTime: undefined,
-      },
-      record,
-      Date.now() + 20_000,
-    );
+    await pipe.app.manager!.lifecycle.handle('missed', inboxSub.id, Date.now() + 20_000);
     const resynced = (await messages.waitFor(before + 1)).slice(before).filter((r) => value(r).source === 'resync');
     const mine = resynced.filter((r) => value(r).messageId === msg.immutableId);
     expect(mine.length).toBeGreaterThan(0);

@@ -270,6 +270,7 @@ describe('subscription manager against graph-sim', () => {
     for (let i = 0; i < 8; i++) {
       h.sim.lifecycle(sub.id, 'missed');
       await h.sim.settled();
+      await h.app.idle();
     }
     expect(rounds() - before).toBe(1);
     const later = h.sim.createEvent(user!, { subject: 'changed while missed were coming' });
@@ -290,6 +291,7 @@ describe('subscription manager against graph-sim', () => {
     h.sim.clock.advance(11 * 60_000);
     h.sim.lifecycle(sub.id, 'missed');
     await h.sim.settled();
+    await h.app.idle();
     expect(rounds() - before).toBe(3);
   });
 
@@ -300,6 +302,7 @@ describe('subscription manager against graph-sim', () => {
     h.sim.clock.advance(11 * 60_000);
     h.sim.lifecycle(sub.id, 'reauthorizationRequired');
     await h.sim.settled();
+    await h.app.idle();
     expect(reauthorizeCalls(h.sim)).toHaveLength(1);
     expect(h.sim.records.warnings.all().filter((w) => w.code === 'ReauthorizeAndPatchWithin10Minutes')).toEqual([]);
   });
@@ -311,6 +314,7 @@ describe('subscription manager against graph-sim', () => {
     const old = h.sim.subscriptions.all().find((s) => s.userId === user)!;
     h.sim.lifecycle(old.id, 'subscriptionRemoved');
     await h.sim.settled();
+    await h.app.idle();
     const now = h.sim.subscriptions.all().filter((s) => s.userId === user);
     expect(now).toHaveLength(1);
     expect(now[0]!.id).not.toBe(old.id);
@@ -352,6 +356,7 @@ describe('subscription manager against graph-sim', () => {
     h.sim.clock.advance(11 * 60_000);
     h.sim.lifecycle(sub.id, 'missed');
     await h.sim.settled();
+    await h.app.idle();
     const deltaCalls = h.sim.records.requests.all().filter((r) => r.path.endsWith('/calendarView/delta'));
     expect(deltaCalls.some((r) => r.status === 410)).toBe(true);
     const records = await h.reader.waitFor(before + 1);

@@ -51,7 +51,7 @@ export interface ReceiverCounters {
   unavailable: number;
 }
 
-/** Acts on a verified lifecycle notification (the subscription manager); throws when it could not. */
+/** Records the action a verified lifecycle notification owes (the subscription manager); throws when it could not. */
 export type LifecycleAction = (
   n: LifecycleNotification,
   subscription: SubscriptionRecord,
@@ -343,23 +343,26 @@ export class NotificationReceiver {
       const key = `${l.n.subscriptionId}|${l.n.lifecycleEvent}`;
       byAction.set(key, [...(byAction.get(key) ?? []), l]);
     }
+    // Recorded, not acted on: the action runs after the answer (subscriptions/lifecycle.ts).
     const deadline = budget.enrichBy;
-    for (const group of byAction.values()) {
-      const first = group[0]!;
-      try {
-        await act(first.n, first.subscription, deadline);
-      } catch (err) {
-        // Graph redelivers the lifecycle notification; the timer also reconciles meanwhile.
-        const message = errorMessage(err);
-        this.deps.logger.error('acting on a lifecycle notification failed', {
-          lifecycleEvent: first.n.lifecycleEvent,
-          subscriptionId: first.n.subscriptionId,
-          error: message,
-        });
-        for (const l of group)
-          outcomes[l.index] = { status: 'retry_later', reason: `lifecycle action failed: ${message}` };
-      }
-    }
+    await Promise.all(
+      [...byAction.values()].map(async (group) => {
+        const first = group[0]!;
+        try {
+          await act(first.n, first.subscription, deadline);
+        } catch (err) {
+          // Graph redelivers the lifecycle notification; the timer also reconciles meanwhile.
+          const message = errorMessage(err);
+          this.deps.logger.error('recording a lifecycle action failed', {
+            lifecycleEvent: first.n.lifecycleEvent,
+            subscriptionId: first.n.subscriptionId,
+            error: message,
+          });
+          for (const l of group)
+            outcomes[l.index] = { status: 'retry_later', reason: `lifecycle action not recorded: ${message}` };
+        }
+      }),
+    );
   }
 
   /**

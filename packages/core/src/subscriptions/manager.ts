@@ -3,6 +3,7 @@ import type { SubscriptionSnapshot } from '../metrics/metrics.ts';
 import { subscriptionSnapshot } from '../metrics/subscription-snapshot.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { LifecycleActions } from './lifecycle.ts';
+import type { BackgroundWork } from '../work/background-work.ts';
 import { SubscriptionOperations } from './operations.ts';
 import { Planner } from './plan.ts';
 import { Reconciler } from './reconcile.ts';
@@ -28,10 +29,12 @@ export class SubscriptionManager {
   constructor(
     deps: Omit<SubscriptionContext, 'now' | 'syncStates'> & {
       documents: DocumentStore;
+      /** Where the lifecycle drain runs after a POST recorded its action (absent: only the timer drains). */
+      work?: BackgroundWork;
       now?: (() => number) | undefined;
     },
   ) {
-    const { documents, ...rest } = deps;
+    const { documents, work, ...rest } = deps;
     const ctx: SubscriptionContext = {
       ...rest,
       syncStates: new Collection(documents, syncCollection),
@@ -40,7 +43,7 @@ export class SubscriptionManager {
     const writes = new SubscriptionWrites(ctx);
     this.rounds = new DeltaRounds(ctx);
     this.reconciler = new Reconciler(ctx, new Planner(ctx), writes, this.rounds);
-    this.lifecycle = new LifecycleActions(ctx, writes);
+    this.lifecycle = new LifecycleActions(ctx, writes, documents, work);
     this.operations = new SubscriptionOperations(ctx, writes);
     this.ctx = ctx;
   }
