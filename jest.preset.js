@@ -16,10 +16,5 @@ export default {
     '/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|@opentelemetry/otlp-exporter-base|@azure/monitor-opentelemetry-exporter|@platformatic/[^/]+|scule)/)',
   ],
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
-  // A test's default time, instead of jest's 5 s: most tests wait for a Kafka reader to start and for their records
-  // to arrive (testkit's READER_START_MS + READ_TIMEOUT_MS, twice over for a before and an after), which a busy
-  // 2-core machine can stretch well past 5 s. A test that waits on longer budgets (a timer run, Graph's
-  // redelivery) sets its own, derived from them. testkit/tests/test-timeout.test.ts keeps the two in step.
-  testTimeout: 60_000,
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

@@ -1,7 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createAppFromEnv, silentLogger, type Graph2Kafka } from '@graph2kafka/core';
+import {
+  createAppFromEnv,
+  FileDocumentStore,
+  runRenewal,
+  silentLogger,
+  type DocumentStore,
+  type Graph2Kafka,
+} from '@graph2kafka/core';
+import { Budget } from '../src/model/budget.ts';
 import { pendingId } from '../src/subscriptions/pending-marker.ts';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { freePort, pipelineEnv, TopicReader, type PipelineEnv } from '@graph2kafka/testkit';
@@ -21,6 +29,8 @@ async function harness(
   simOptions: Parameters<typeof GraphSim.start>[0] = {},
   usersWanted = 2,
   extraEnv: (sim: GraphSim) => Record<string, string> = () => ({}),
+  /** The state store to use instead of the file store the environment names (its folder given). */
+  documents?: (dir: string) => DocumentStore,
 ): Promise<Harness> {
   const sim = await GraphSim.start({ delivery: { batchWindowMs: 20, retryBaseDelayMs: 500 }, ...simOptions });
   const port = await freePort();
@@ -32,7 +42,11 @@ async function harness(
     G2K_TIME_BUDGET_MS: '2800',
     ...extraEnv(sim),
   });
-  const app = await createAppFromEnv(setup.env, [], { logger: silentLogger, graphNow: () => sim.clock.now() });
+  const app = await createAppFromEnv(setup.env, [], {
+    logger: silentLogger,
+    graphNow: () => sim.clock.now(),
+    ...(documents ? { documents: documents(setup.env.G2K_STATE_STORE!.replace(/^file:/, '')) } : {}),
+  });
   const server = await serveApp(app, port);
   const reader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.topic);
   return {
@@ -306,6 +320,79 @@ describe('subscription manager against graph-sim', () => {
     expect(reauthorizeCalls(h.sim)).toHaveLength(1);
     expect(h.sim.records.warnings.all().filter((w) => w.code === 'ReauthorizeAndPatchWithin10Minutes')).toEqual([]);
   });
+
+  it('records a lifecycle action before answering and performs it after; a failed one waits for the timer', async () => {
+    h = await harness();
+    await h.app.manager!.reconcile();
+    const subs = h.sim.subscriptions.all();
+    h.sim.clock.advance(11 * 60_000);
+    const { clientId, tenantId } = h.sim.defaults;
+    const answered = () => h.sim.records.attempts.all().filter((a) => a.kind === 'lifecycle' && a.status === 202);
+    // An admin revokes consent: Graph sends reauthorizationRequired for each subscription and refuses the
+    // reauthorize until consent is back. Graph was answered 202 each time: the action was recorded, not lost.
+    h.sim.revokeConsent(clientId, tenantId);
+    await h.sim.settled();
+    expect(answered().flatMap((a) => a.notificationIds)).toHaveLength(subs.length);
+    await h.app.idle();
+    expect(reauthorizeCalls(h.sim).filter((r) => r.status === 204)).toEqual([]);
+    const owed = await h.app.manager!.lifecycle.owed(10);
+    expect(owed.map((o) => o.subscriptionId).sort()).toEqual(subs.map((s) => s.id).sort());
+    expect(owed.every((o) => o.event === 'reauthorizationRequired' && o.attempts >= 1)).toBe(true);
+    // The same event again (a redelivery, a replay) adds no second action: one per subscription and event.
+    const record = (await h.app.subscriptions.get(subs[0]!.id))!;
+    await h.app.manager!.lifecycle.record(
+      {
+        subscriptionId: record.id,
+        tenantId,
+        clientState: record.clientState,
+        lifecycleEvent: 'reauthorizationRequired',
+        subscriptionExpirationDateTime: undefined,
+      },
+      record,
+      Date.now() + 2_000,
+    );
+    await h.app.idle();
+    expect(await h.app.manager!.lifecycle.owed(10)).toHaveLength(subs.length);
+    // Consent back: the timer's run performs what is owed.
+    h.sim.grantConsent(clientId, tenantId);
+    const report = await runRenewal(h.app);
+    expect(report.tasks.lifecycle).toMatchObject({ done: subs.length, failed: 0, left: 0 });
+    expect(reauthorizeCalls(h.sim).filter((r) => r.status === 204)).toHaveLength(subs.length);
+    expect(await h.app.manager!.lifecycle.owed(10)).toEqual([]);
+  }, 120_000);
+
+  it('answers 503 when the state store cannot record a lifecycle action, so Graph redelivers it', async () => {
+    let refuse = true;
+    h = await harness(
+      {},
+      2,
+      () => ({}),
+      (dir) => {
+        const store = new FileDocumentStore(dir);
+        const put = store.put.bind(store);
+        store.put = (collection, id, doc) =>
+          refuse && collection.name === 'lifecycle'
+            ? Promise.reject(new Error('the disk is full'))
+            : put(collection, id, doc);
+        return store;
+      },
+    );
+    await h.app.manager!.reconcile();
+    const sub = h.sim.subscriptions.all()[0]!;
+    h.sim.clock.advance(11 * 60_000);
+    h.sim.lifecycle(sub.id, 'reauthorizationRequired');
+    await h.sim.settled(5_000).catch(() => undefined);
+    const refused = h.sim.records.attempts.all().filter((a) => a.kind === 'lifecycle');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((a) => a.status === 503)).toBe(true);
+    expect(reauthorizeCalls(h.sim)).toHaveLength(0);
+    // Graph's redelivery finds the store working again: the action is recorded and done.
+    refuse = false;
+    await h.sim.settled(30_000);
+    await h.app.idle();
+    expect(reauthorizeCalls(h.sim)).toHaveLength(1);
+    expect(await h.app.manager!.lifecycle.drain(Budget.of(10_000))).toMatchObject({ done: 0, left: 0 });
+  }, 120_000);
 
   it('recreates on subscriptionRemoved and resyncs the mailbox', async () => {
     h = await harness();
