@@ -12,10 +12,15 @@ import { missingPrerequisites, prerequisitesMessage } from '@graph2kafka/testkit
 const began = Date.now();
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+// `pnpm test -- <args>` hands the `--` on: passed to jest it would end its options, so `-t` or
+// `--detectOpenHandles` after it would be taken for test paths.
+const jestArgs = process.argv[2] === '--' ? process.argv.slice(3) : process.argv.slice(2);
+
 function runJest(env: Record<string, string>): Promise<number> {
   const jest = path.resolve('node_modules', 'jest', 'bin', 'jest.js');
-  // No --forceExit: the exit watchdog reporter (jest.config.js) fails a run that a leaked handle keeps alive.
-  const child = spawn(process.execPath, [jest, ...process.argv.slice(2)], {
+  // No --forceExit: the exit watchdog reporter (jest.config.js) fails a run that a leaked handle keeps alive,
+  // naming what is open.
+  const child = spawn(process.execPath, [jest, ...jestArgs], {
     stdio: 'inherit',
     env: { ...process.env, ...env, METADATA_SERVER_DETECTION: 'none' },
   });
@@ -29,7 +34,7 @@ function runJest(env: Record<string, string>): Promise<number> {
 // Everything the machine lacks, in one message, before anything starts (a new machine learns the whole list
 // from its first run instead of one item per failure).
 // The whole suite needs everything; a chosen part of it (`pnpm test -- <args>`) at least the broker.
-const missing = missingPrerequisites(process.env, process.argv.length > 2 ? 'broker' : 'all');
+const missing = missingPrerequisites(process.env, jestArgs.length ? 'broker' : 'all');
 if (missing.length) {
   console.error(`[test] ${prerequisitesMessage(missing)}`);
   process.exit(2);

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { brokersFromEnv } from '@graph2kafka/kafka-local';
 import { freePort, TopicReader } from '@graph2kafka/testkit';
 import { Kafka, logLevel } from 'kafkajs';
@@ -30,6 +31,16 @@ async function createTopic(topic: string, configEntries: Array<{ name: string; v
   } finally {
     await admin.disconnect();
   }
+}
+
+/** This process's open sockets to the broker (a socket's port there names it), as `local port → broker port`. */
+function socketsToBroker(): string[] {
+  const ports = new Set(brokersFromEnv().map((b) => Number(b.slice(b.lastIndexOf(':') + 1))));
+  // Node's list of what keeps the process alive: the only way to see a socket a library opened and kept.
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles
+    .filter((h): h is Socket => h instanceof Socket && h.remotePort !== undefined && ports.has(h.remotePort))
+    .map((h) => `${h.localPort} → ${h.remotePort}`);
 }
 
 /** The sink's contract is tested with records of the test's own making, not graph2kafka's: nothing to validate. */
@@ -114,6 +125,32 @@ describe.each(['kafkajs', 'platformatic'] as const)('the record sink on %s', (cl
       await reader.stop();
     }
   });
+
+  it('leaves no connection to the broker when closed while a send is with it', async () => {
+    const [first, second] = [topicName('before-close'), topicName('at-close')];
+    await createTopic(first);
+    await createTopic(second);
+    const before = new Set(socketsToBroker());
+    const opened = () => socketsToBroker().filter((s) => !before.has(s));
+    const sink = new KafkaRecordSink(settings(client), silentLogger);
+    await sink.send(first, [{ key: 'k', value: 'v', headers: {} }], 10_000);
+    // A topic new to the connected producer: its send first asks the broker for the topic's metadata, and close
+    // comes while it does (a background repair's send when a serverless instance is shut down).
+    const sending = sink.send(second, [{ key: 'k', value: 'v', headers: {} }], 3_000).then(
+      () => 'sent',
+      (e: unknown) => (e instanceof ProduceError && /closed/.test(e.message) ? 'refused as closed' : String(e)),
+    );
+    // One turn of the event loop: the library has taken the send and is asking the broker.
+    await new Promise((resolve) => setImmediate(resolve));
+    await sink.close();
+    // Either way the send ends (within its 3 s); whatever it did, nothing of the sink may stay connected.
+    const outcome = await sending;
+    // A socket the library is still closing goes within moments; one it opened after close stays for good.
+    const deadline = Date.now() + 2_000;
+    while (opened().length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(opened()).toEqual([]);
+    expect(['sent', 'refused as closed']).toContain(outcome);
+  }, 20_000);
 
   it('fails a send to an unreachable broker within its time, as retryable, and refuses sends after close', async () => {
     const sink = new KafkaRecordSink(settings(client, [`127.0.0.1:${await freePort()}`]), silentLogger);

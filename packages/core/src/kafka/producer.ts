@@ -46,6 +46,8 @@ export class KafkaRecordSink implements RecordSink {
   private closed = false;
   private queue: Pending[] = [];
   private sending = false;
+  /** The group with the broker now (connect included): close() lets it finish before it disconnects. */
+  private inFlight: Promise<void> | undefined;
   /** After a failure, sends fail at once for a moment instead of each waiting out the broker's timeouts. */
   private openUntil = 0;
 
@@ -90,6 +92,13 @@ export class KafkaRecordSink implements RecordSink {
 
   async close(): Promise<void> {
     this.closed = true;
+    // What has not gone out yet never will.
+    for (const p of this.queue.splice(0))
+      p.reject(new ProduceError('the Kafka producer is closed; nothing more is sent'));
+    // A request still with the broker keeps using its producer: disconnected under it, kafkajs connects again
+    // (to refresh the metadata of a topic new to it) and that socket outlives the sink, keeping a serverless
+    // instance's connection (and jest) open. So it finishes first, bounded by the producer's own timeouts.
+    await this.inFlight;
     const producer = this.producer;
     this.producer = undefined;
     this.connecting = undefined;
@@ -104,10 +113,14 @@ export class KafkaRecordSink implements RecordSink {
       bytes += this.queue[take++]!.bytes;
     const batch = this.queue.splice(0, take);
     this.sending = true;
-    void this.sendGroup(batch).finally(() => {
+    // sendGroup settles every send of the group itself and never rejects.
+    const group = this.sendGroup(batch).finally(() => {
       this.sending = false;
+      this.inFlight = undefined;
       this.pump();
     });
+    this.inFlight = group;
+    void group;
   }
 
   private async sendGroup(batch: Pending[]): Promise<void> {
@@ -172,8 +185,9 @@ export class KafkaRecordSink implements RecordSink {
   }
 
   private connected(): Promise<ProducerClient> {
-    if (this.producer) return Promise.resolve(this.producer);
+    // Closed first: a group that close() waits for sends nothing more (its one-by-one retries neither).
     if (this.closed) return Promise.reject(new ProduceError('the Kafka producer is closed; nothing more is sent'));
+    if (this.producer) return Promise.resolve(this.producer);
     this.connecting ??= (async () => {
       const producer = this.newProducer();
       try {
