@@ -152,7 +152,7 @@ describe('Azure handlers end to end: graph-sim → HttpRequest/InvocationContext
     expect(app.receiver.counters.rejected.client_state_mismatch).toBe(before + 1);
   });
 
-  it('gives each item of a mixed POST its own verdict: valid items once, foreign ones skipped, lifecycle acted on', async () => {
+  it('gives each item of a mixed POST its own verdict: valid items once, foreign ones skipped, the lifecycle item to its topic', async () => {
     const lifecycleReader = await TopicReader.start(setup.env.KAFKA_BROKERS!.split(','), setup.lifecycleTopic);
     try {
       const before = reader.records.length;

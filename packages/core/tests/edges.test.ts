@@ -166,7 +166,8 @@ describe('the webhook at the data edges: one verdict per item', () => {
       for (const r of fromNotifications()) expect(JSON.parse(r.value!)).toMatchObject({ enriched: true, userId: user });
       const [lifecycle] = await lifecycleReader.waitFor(1);
       expect(JSON.parse(lifecycle!.value!)).toMatchObject({ lifecycleEvent: 'missed', subscriptionId: sub.id });
-      // The lifecycle item's action ran: a delta round of the subscription's mailbox.
+      // The lifecycle item's action ran after the answer: a delta round of the subscription's mailbox.
+      await pipe.app.idle();
       const delta = sim.records.requests.all().filter((r) => r.path.includes('calendarView/delta'));
       expect(delta.length).toBeGreaterThan(deltaBefore);
       expect(delta.every((r) => r.path.includes(user))).toBe(true);
