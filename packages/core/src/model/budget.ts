@@ -16,8 +16,11 @@ export const MIN_PRODUCE_MS = 500;
  * configured). Its tasks take their shares in turn; what does not fit waits for the next run.
  */
 export const TIMER_RUN_MS = 10 * 60_000;
-/** One background Graph read (a repair, a series read) before its task moves on to the next item. */
-export const BACKGROUND_READ_MS = 10_000;
+/**
+ * One step of background work (a round of repair reads, a produce of their records or of a series' occurrences)
+ * before its task moves on: a slow Graph or broker delays a drain by this much, not by the whole drain's share.
+ */
+export const BACKGROUND_STEP_MS = 10_000;
 /** No read waits longer than this, whoever asks (a resync without a deadline of its own still gets an answer). */
 export const LONGEST_READ_MS = 30_000;
 

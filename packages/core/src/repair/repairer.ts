@@ -1,3 +1,4 @@
+import { Budget, BACKGROUND_STEP_MS } from '../model/budget.ts';
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import { waitAtMost } from '../timeout.ts';
@@ -243,7 +244,7 @@ export class Repairer {
       next += round.length;
       // Tokens before the reads: a notification read that starts after them wins over what they find.
       const tokens = await this.o.events.observe(round.map(scopeOf));
-      const readBy = Math.min(deadline, this.now() + 10_000);
+      const readBy = new Budget(deadline, this.now).part(BACKGROUND_STEP_MS).deadline;
       const outcomes = await Promise.all(
         round.map((e) => {
           const { kind, target, itemId } = repairTarget(e);
@@ -273,7 +274,7 @@ export class Repairer {
           token: tokens.get(scopeOf(entry))!,
           select: entry.select,
         })),
-        Math.min(deadline, this.now() + 10_000),
+        new Budget(deadline, this.now).part(BACKGROUND_STEP_MS).deadline,
       );
       for (const [i, { entry, outcome }] of ready.entries()) {
         const r = results[i]!;

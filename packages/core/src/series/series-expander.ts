@@ -1,3 +1,4 @@
+import { Budget, BACKGROUND_STEP_MS } from '../model/budget.ts';
 import { errorMessage } from '../errors.ts';
 import type { BackgroundWork } from '../work/background-work.ts';
 import { fenceScope } from '../fence/fence-types.ts';
@@ -261,7 +262,7 @@ export class SeriesExpander {
       }
       const results = await this.o.events.produce(
         units.map((records) => ({ records, notification: null, token, select })),
-        Math.min(deadline, Date.now() + 10_000),
+        new Budget(deadline).part(BACKGROUND_STEP_MS).deadline,
       );
       const failed = results.find((r) => r.status === 'retry_later');
       if (failed) throw new Error(`Kafka did not take the occurrence records: ${failed.reason}`);
