@@ -425,16 +425,6 @@ export const SETTING_DOMAINS: readonly SettingDomain[] = [
   'operations',
 ];
 
-export const DOMAIN_TITLES: Record<SettingDomain, string> = {
-  graph: 'Graph and Entra ID',
-  kafka: 'Kafka',
-  topics: 'Topics and record format',
-  receive: 'Receiving notifications',
-  state: 'State store',
-  subscriptions: 'Subscription manager (on when `G2K_NOTIFICATION_URL` is set)',
-  operations: 'Metrics and health',
-};
-
 /** The README's table of one domain, as `pnpm docs:settings` writes it. */
 export function settingsTable(domain: SettingDomain): string {
   const rows = Object.entries(SETTINGS)

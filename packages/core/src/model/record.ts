@@ -52,21 +52,11 @@ export interface ChangeRecordFacts {
   fromNotification?: true;
 }
 
-/** The value of an event record: the facts, `eventId` and `event` (the kinds' own names for id and item). */
-export interface EventRecordValue extends ChangeRecordFacts {
-  eventId: string;
-  event: Record<string, unknown> | null;
-}
-
 export interface KafkaRecord {
   key: string;
   value: string | null;
   headers: Record<string, string>;
 }
-
-/** The stable identity of an event across its changes: compacted topics keep the latest record per key. */
-export const eventKey = (tenantId: string, userId: string, eventId: string): string =>
-  KINDS.events.recordKey(tenantId, { userId }, eventId);
 
 /** The bytes a record takes in a produce request, near enough to keep under a broker's limit. */
 export function recordBytes(r: KafkaRecord): number {
