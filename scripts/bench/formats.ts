@@ -137,6 +137,9 @@ async function pass(v: number): Promise<{ seconds: number; latencies: number[]; 
     contacts: 'x',
     users: 'x',
     groups: 'x',
+    channelMessages: 'x',
+    chatMessages: 'x',
+    chats: 'x',
     lifecycle: 'x',
     deadLetter: 'x',
   };

@@ -29,6 +29,9 @@ describe('configuration', () => {
       contacts: 'graph.contacts',
       users: 'graph.directory.users',
       groups: 'graph.directory.groups',
+      channelMessages: 'graph.teams.channel-messages',
+      chatMessages: 'graph.teams.chat-messages',
+      chats: 'graph.teams.chats',
       lifecycle: 'graph.subscription.lifecycle',
       deadLetter: 'graph.calendar.deadletter',
     });

@@ -52,6 +52,9 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
     contacts: name('contacts'),
     users: name('users'),
     groups: name('groups'),
+    channelMessages: name('channel-messages'),
+    chatMessages: name('chat-messages'),
+    chats: name('chats'),
   };
   const topicSettings: Record<string, string> = template
     ? {}
@@ -61,6 +64,9 @@ export function pipelineEnv(sim: GraphSim, extra: Record<string, string> = {}): 
         G2K_CONTACTS_TOPIC: topics.contacts,
         G2K_USERS_TOPIC: topics.users,
         G2K_GROUPS_TOPIC: topics.groups,
+        G2K_CHANNEL_MESSAGES_TOPIC: topics.channelMessages,
+        G2K_CHAT_MESSAGES_TOPIC: topics.chatMessages,
+        G2K_CHATS_TOPIC: topics.chats,
         G2K_LIFECYCLE_TOPIC: lifecycleTopic,
         G2K_DEAD_LETTER_TOPIC: deadLetterTopic,
       };

@@ -1,4 +1,4 @@
-import { isKindName, KIND_NAMES, KINDS, type ChangeType, type KindName } from '../kinds/index.ts';
+import { isKindName, KIND_NAMES, KINDS, type ChangeType, type KindName, type ResourceKind } from '../kinds/index.ts';
 import { ITEM_ID } from '../kinds/mailbox-paths.ts';
 import type { ExpansionWindow } from '../model/subscription.ts';
 
@@ -16,6 +16,11 @@ export interface DesiredEntry {
   groups: string[];
   /** Messages only: folder ids or well-known names (`inbox`, `archive` …); empty: the whole mailbox. */
   folders: string[];
+  /**
+   * Teams message kinds: the channels (`{team id}/{channel id}`) or chats named, as their targets' folder
+   * (`teams/{id}/channels/{id}`, `chats/{id}`), one subscription each; empty: one for the whole tenant.
+   */
+  containers: string[];
   /**
    * Events only: which calendars of each mailbox — its default one through `/users/{id}/events` (`default`), every
    * calendar it has, found at each timer run (`all`), or these (ids or names). One subscription per calendar.
@@ -56,6 +61,8 @@ const ENTRY_FIELDS = new Set([
   'users',
   'groups',
   'folders',
+  'channels',
+  'chats',
   'calendars',
   'rooms',
   'changeTypes',
@@ -66,6 +73,8 @@ const ENTRY_FIELDS = new Set([
   'snapshot',
   'sweepHours',
 ]);
+/** Channels or chats one entry may name: each is a subscription renewed at least daily. */
+const MAX_CONTAINERS = 1_000;
 /** Graph subscriptions per mailbox are capped at 1,000 for all apps; an entry never needs that many folders. */
 const MAX_FOLDERS = 50;
 /** A calendar's name as Outlook allows it: 1..255 characters, no control characters. */
@@ -134,6 +143,7 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
   const folders = ids('folders', ITEM_ID, 'mail folder ids or well-known names (inbox, archive …)');
   if (folders.length && kind.name !== 'messages') problems.push(`${label}: folders apply to messages only.`);
   if (folders.length > MAX_FOLDERS) problems.push(`${label}: at most ${MAX_FOLDERS} folders per entry.`);
+  const containers = parseContainers(e, kind, label, problems);
   const calendars = parseCalendars(e.calendars, kind.name, label, problems);
   const rooms = parseRooms(e.rooms, label, problems);
   if (kind.scope === 'mailbox' && !users.length && !groups.length && !rooms)
@@ -177,6 +187,7 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     users,
     groups,
     folders,
+    containers,
     calendars,
     ...(rooms ? { rooms } : {}),
     changeTypes,
@@ -187,6 +198,22 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     ...(typeof e.snapshot === 'boolean' ? { snapshot: e.snapshot } : {}),
     ...(typeof sweep === 'number' ? { sweepHours: sweep } : {}),
   };
+}
+
+/** `channels` (channel messages) or `chats` (chat messages): the containers an entry is limited to. */
+function parseContainers(e: Record<string, unknown>, kind: ResourceKind, label: string, problems: string[]): string[] {
+  const c = kind.containers;
+  for (const field of ['channels', 'chats'] as const)
+    if (e[field] !== undefined && c?.field !== field)
+      problems.push(`${label}: ${field} apply to ${field === 'channels' ? 'channelMessages' : 'chatMessages'} only.`);
+  const v = c ? e[c.field] : undefined;
+  if (!c || v === undefined) return [];
+  if (!Array.isArray(v) || !v.length || !v.every((x): x is string => typeof x === 'string' && c.shape.test(x))) {
+    problems.push(`${label}: ${c.field} must be a list of ${c.what}, got ${JSON.stringify(v).slice(0, 200)}.`);
+    return [];
+  }
+  if (v.length > MAX_CONTAINERS) problems.push(`${label}: at most ${MAX_CONTAINERS} ${c.field} per entry.`);
+  return [...new Set(v.map((ref) => c.folderOf(ref)))];
 }
 
 /** `calendars`: `"default"` (also when absent), `"all"`, or a list of calendar ids or names; events only. */

@@ -119,6 +119,21 @@ export const SETTINGS = {
     default: '`graph.directory.groups`',
     meaning: 'topic for directory group records',
   },
+  G2K_CHANNEL_MESSAGES_TOPIC: {
+    domain: 'topics',
+    default: '`graph.teams.channel-messages`',
+    meaning: 'topic for Teams channel message and reply records',
+  },
+  G2K_CHAT_MESSAGES_TOPIC: {
+    domain: 'topics',
+    default: '`graph.teams.chat-messages`',
+    meaning: 'topic for Teams chat message records',
+  },
+  G2K_CHATS_TOPIC: {
+    domain: 'topics',
+    default: '`graph.teams.chats`',
+    meaning: 'topic for Teams chat records',
+  },
   G2K_TOPIC_TEMPLATE: {
     domain: 'topics',
     default: 'none (the topics above)',

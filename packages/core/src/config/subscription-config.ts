@@ -73,6 +73,7 @@ export function readSubscriptions(r: EnvReader, homeTenantId: string): Subscript
           users,
           groups,
           folders: [],
+          containers: [],
           calendars: 'default',
           changeTypes,
           select: undefined,

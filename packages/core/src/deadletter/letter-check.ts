@@ -1,5 +1,5 @@
 import type { DesiredEntry } from '../config/desired-state.ts';
-import { isKindName, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
+import { isKindName, KINDS, subscriptionTarget, type ResourceKind, type Target } from '../kinds/index.ts';
 import { boundToSubscription, parseItemResource, type NamedItem } from '../receive/resource.ts';
 import type { RepairEntry } from '../repair/repair-types.ts';
 import type { Subscriptions } from '../model/subscription.ts';
@@ -87,7 +87,10 @@ export class LetterCheck {
         `names ${what}, and graph2kafka holds no subscription to the ${kind.name} of ${kind.scope === 'tenant' ? `tenant ${claim.tenantId}` : `mailbox ${claim.userId} in tenant ${claim.tenantId}`}; nothing was read — ${IF_GENUINE}`,
       );
     // The letter's folder, or the whole mailbox, which covers every folder of it.
-    const covering = bound.filter((s) => s.folderId === claim.folderId || s.folderId === undefined);
+    // A Teams item's container is in its id, which binding already checked: every bound subscription covers it.
+    const covering = kind.binds
+      ? bound
+      : bound.filter((s) => s.folderId === claim.folderId || s.folderId === undefined);
     if (!covering.length) {
       const folders = bound.map((s) => s.folderId).join(', ');
       return refuse(
@@ -126,8 +129,9 @@ export class LetterCheck {
         d.kind === kind.name &&
         (kind.scope === 'tenant' || d.users.includes(userId) || d.groups.length > 0 || d.rooms !== undefined) &&
         (subscription.folderId === undefined
-          ? !d.folders.length && d.calendars === 'default'
+          ? !d.folders.length && d.calendars === 'default' && !d.containers.length
           : d.folders.includes(subscription.folderId) ||
+            d.containers.includes(subscription.folderId) ||
             // A calendar named by name, or found by `all`: its id is known only to the manager's last run, whose
             // stored subscription is the evidence (as for a group's members).
             (kind.name === 'events' && d.calendars !== 'default')),
@@ -206,13 +210,7 @@ function describe(c: Claim): string {
  */
 function replayable(claim: Claim, named: NamedItem, subscription: SubscriptionRecord, now: number): ReplayableLetter {
   const { kind } = claim;
-  const target: Target =
-    kind.scope === 'tenant'
-      ? {}
-      : {
-          userId: subscription.userId.toLowerCase(),
-          ...(subscription.folderId ? { folderId: subscription.folderId } : {}),
-        };
+  const target: Target = subscriptionTarget(kind, subscription);
   const given = claim.notification?.resource;
   const givenNames = typeof given === 'string' ? parseItemResource(given) : undefined;
   const resource =

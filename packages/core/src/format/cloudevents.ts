@@ -18,6 +18,10 @@ const NOUN: Readonly<Record<KindName, string>> = {
   contacts: 'Contact',
   users: 'User',
   groups: 'Group',
+  // Event Grid has no Teams events; these follow its pattern (`Microsoft.Graph.ChatMessageCreated`).
+  channelMessages: 'ChannelMessage',
+  chatMessages: 'ChatMessage',
+  chats: 'Chat',
 };
 
 /** Event Grid's `/tenants/{tenant id}/applications/{app id}`: the app is the registration that subscribed. */

@@ -57,7 +57,7 @@ export function rowIdentity(change: ChangeRecords): RowIdentity {
     kind: v.kind,
     tenantId: v.tenantId,
     ...(change.kind.scope === 'mailbox' ? { userId: v.userId } : {}),
-    [change.kind.idField]: change.itemId,
+    ...(change.kind.idFields ? change.kind.idFields.of(change.itemId) : { [change.kind.idField]: change.itemId }),
   };
 }
 

@@ -2,12 +2,22 @@ import { contacts } from './contacts.ts';
 import { groups, users } from './directory.ts';
 import { events } from './events.ts';
 import { messages } from './messages.ts';
+import { channelMessages, chatMessages, chats } from './teams.ts';
 import type { KindName, ResourceKind, Target } from './resource-kind.ts';
 
 export type { ChangeType, DeltaScope, KindName, NamedItem, ResourceKind, Target } from './resource-kind.ts';
 
 /** Every kind graph2kafka handles. A new kind is one module, listed here. */
-export const KINDS: Readonly<Record<KindName, ResourceKind>> = { events, messages, contacts, users, groups };
+export const KINDS: Readonly<Record<KindName, ResourceKind>> = {
+  events,
+  messages,
+  contacts,
+  users,
+  groups,
+  channelMessages,
+  chatMessages,
+  chats,
+};
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];
 
 export const isKindName = (name: unknown): name is KindName =>
@@ -25,4 +35,13 @@ export function kindOfResource(resource: string): { kind: ResourceKind; target: 
     if (target) return { kind, target };
   }
   return undefined;
+}
+
+/**
+ * The target a stored subscription watches: its mailbox and folder, or for a tenant-wide kind its container
+ * (a Teams channel or chat) or the whole tenant.
+ */
+export function subscriptionTarget(kind: ResourceKind, s: { userId: string; folderId?: string | undefined }): Target {
+  if (kind.scope === 'tenant') return s.folderId ? { folderId: s.folderId } : {};
+  return { userId: s.userId.toLowerCase(), ...(s.folderId ? { folderId: s.folderId } : {}) };
 }

@@ -4,14 +4,16 @@
  * module beside this one and listing it in `kinds/index.ts` (see the README, "Adding a resource kind").
  */
 
-export type KindName = 'events' | 'messages' | 'contacts' | 'users' | 'groups';
+export type KindName =
+  'events' | 'messages' | 'contacts' | 'users' | 'groups' | 'channelMessages' | 'chatMessages' | 'chats';
 export type ChangeType = 'created' | 'updated' | 'deleted';
 export type LifecycleEventName = 'missed' | 'subscriptionRemoved' | 'reauthorizationRequired';
 
 /**
  * What one subscription watches: a mailbox (user object id, lower-case), for some kinds one folder of it — a mail
  * folder for messages, a calendar (Exchange keeps calendars as folders) for events. Tenant-wide kinds leave
- * `userId` out.
+ * `userId` out; the Teams kinds name one channel or chat in `folderId` (`teams/{id}/channels/{id}`,
+ * `chats/{id}`), or nothing for the whole tenant.
  */
 export interface Target {
   userId?: string;
@@ -24,6 +26,8 @@ export interface NamedItem {
   collection: string;
   user: string | undefined;
   itemId: string;
+  /** What `resourceData.id` must say, where it is not `itemId` (a Teams message's own id in its path). */
+  dataId?: string;
 }
 
 /** One delta round of a target: mailbox-wide messages have one per mail folder, the rest just one. */
@@ -32,6 +36,11 @@ export interface DeltaScope {
   scope: string;
   /** The first request of a full round (no token yet). */
   initialPath: string;
+  /**
+   * A plain listing where Graph has no delta (a chat's messages): every round reads it all and ends without a
+   * deltaLink, so there is nothing for a baseline to keep and a removal cannot be seen.
+   */
+  listing?: boolean;
 }
 
 export interface DeltaOptions {
@@ -120,6 +129,48 @@ export interface ResourceKind {
    * and exceptions, never its master): the id of the item a delta entry belongs to, when it is such a part.
    */
   parentOf?(item: Record<string, unknown>): string | undefined;
+
+  /**
+   * Kinds whose notifications name an item by a path of their own (Teams: `teams('…')/channels('…')/messages('…')`):
+   * the parse of such a resource (after any Graph base URL), canonical, or undefined when it is not one.
+   */
+  readonly namedItem?: (path: string) => NamedItem | undefined;
+  /**
+   * Whether an item a notification names lies within the target (a channel, a chat, the tenant), where the
+   * mailbox rule does not apply. Without it, the mailbox rule (or any item of a tenant-wide kind) decides.
+   */
+  readonly binds?: (target: Target, named: NamedItem) => boolean;
+  /**
+   * The item id of an item read or sent by Graph (delta, a listing, a rich notification), where its id alone does
+   * not place it (a reply is `teams/…/messages/{root}/replies/{id}`). Absent: the item's `id`.
+   */
+  readonly itemIdOf?: (target: Target, item: Record<string, unknown>) => string;
+  /**
+   * The record's id fields, where one field does not say where the item is (`teamId`, `channelId`,
+   * `messageId`): their names (`optional` ones only some items have) and their values for an item id.
+   */
+  readonly idFields?: {
+    names: readonly string[];
+    optional?: readonly string[];
+    of(itemId: string): Record<string, string>;
+  };
+  /**
+   * Items that delta does not return but that live under each item it does (a channel message's replies): listed
+   * for every item a resync or snapshot round meets, and produced beside it.
+   */
+  readonly children?: { path(itemId: string): string; maxItems: number };
+  /** Whether Graph still has the item but marks it deleted (a Teams message's `deletedDateTime`). */
+  readonly softDeleted?: (item: Record<string, unknown>) => boolean;
+  /**
+   * The longest lifetime Graph allows a subscription without a `lifecycleNotificationUrl` (Teams: one hour);
+   * absent, any lifetime up to the maximum.
+   */
+  readonly withoutLifecycleUrlMinutes?: number;
+  /**
+   * Kinds whose desired-state entries may name containers (channels, chats) instead of covering the tenant:
+   * the entry's field, the shape of one reference, and the target's `folderId` for it.
+   */
+  readonly containers?: { field: 'channels' | 'chats'; shape: RegExp; what: string; folderOf(ref: string): string };
 
   /** The `resource` of the subscription for a target. */
   subscriptionResource(target: Target): string;

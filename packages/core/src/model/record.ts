@@ -50,6 +50,8 @@ export interface ChangeRecordFacts {
   seriesMasterId?: string;
   /** Present (true) only when the item came inside a rich notification, decrypted, without a Graph read. */
   fromNotification?: true;
+  /** Graph still has the item but marks it deleted (a Teams message's `deletedDateTime`): no tombstone. */
+  softDeleted?: true;
 }
 
 export interface KafkaRecord {
@@ -88,8 +90,10 @@ function valueOf(c: Omit<ChangeRecords, 'value' | 'records'>): Record<string, un
     tenantId,
     // A directory object belongs to the tenant, not to a mailbox.
     ...(c.kind.scope === 'mailbox' ? { userId } : {}),
-    [c.kind.idField]: c.itemId,
-    ...(c.target.folderId ? { [c.kind.container?.recordField ?? 'folderId']: c.target.folderId } : {}),
+    ...(c.kind.idFields ? c.kind.idFields.of(c.itemId) : { [c.kind.idField]: c.itemId }),
+    ...(c.target.folderId && !c.kind.idFields
+      ? { [c.kind.container?.recordField ?? 'folderId']: c.target.folderId }
+      : {}),
     resource,
     ...rest,
     [c.kind.itemField]: c.item,
@@ -111,6 +115,7 @@ function built(c: Omit<ChangeRecords, 'value' | 'records'>): ChangeRecords {
     ...(f.notificationId ? { 'g2k-notification-id': f.notificationId } : {}),
     ...(f.reducedProperties ? { 'g2k-reduced': f.reducedProperties.join(',') } : {}),
     ...(f.seriesMasterId ? { 'g2k-series-master-id': f.seriesMasterId } : {}),
+    ...(f.softDeleted ? { 'g2k-soft-deleted': 'true' } : {}),
     ...versionHeaders(c.item),
     'content-type': 'application/json',
   };
@@ -180,6 +185,7 @@ export function changeRecords(change: ChangeInput, outcome: FetchOutcome, at: nu
     ...(outcome.kind === 'found' && outcome.outside ? { outsideFolder: true as const } : {}),
     ...(change.seriesMasterId ? { seriesMasterId: change.seriesMasterId } : {}),
     ...(outcome.kind === 'found' && outcome.fromNotification ? { fromNotification: true as const } : {}),
+    ...(outcome.kind === 'found' && kind.softDeleted?.(outcome.item) ? { softDeleted: true as const } : {}),
   };
   return built({
     kind,
@@ -273,7 +279,7 @@ export function resyncRecords(
   source: 'resync' | 'snapshot' = 'resync',
 ): ChangeRecords {
   const kind = KINDS[change.kind];
-  const itemId = String(item.id);
+  const itemId = kind.itemIdOf ? kind.itemIdOf(change.target, item) : String(item.id);
   const removed = item['@removed'] !== undefined;
   const outcome: FetchOutcome = confirmed ?? (removed ? { kind: 'gone' } : { kind: 'found', item });
   return changeRecords(

@@ -129,7 +129,7 @@ function parseItem(raw: unknown): Item {
   const data = item.resourceData;
   const dataId = typeof data === 'object' && data !== null ? (data as { id?: unknown }).id : undefined;
   // resourceData.id, when present, must name the same item as the resource: two ids would give two answers.
-  if (!resource || (dataId !== undefined && dataId !== resource.itemId))
+  if (!resource || (dataId !== undefined && dataId !== (resource.dataId ?? resource.itemId)))
     return { kind: 'unusable', reason: 'unknown_resource', ...envelope };
   return {
     kind: 'change',

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Repairer } from '../repair/repairer.ts';
 import type { RichOpener } from '../rich/rich-opener.ts';
-import { KINDS, kindOf } from '../kinds/index.ts';
+import { KINDS, kindOf, subscriptionTarget } from '../kinds/index.ts';
 import { lifecycleRecord, lifecycleValue, notificationRecords, type KafkaRecord } from '../model/record.ts';
 import type { RecordEncoder } from '../format/record-encoder.ts';
 import type { TopicRouter } from '../kafka/topic-router.ts';
@@ -427,13 +427,7 @@ function verifiedChange(n: ChangeNotification, subscription: SubscriptionRecord)
   return {
     ...n,
     kind: kind.name,
-    target:
-      kind.scope === 'tenant'
-        ? {}
-        : {
-            userId: subscription.userId.toLowerCase(),
-            ...(subscription.folderId ? { folderId: subscription.folderId } : {}),
-          },
+    target: subscriptionTarget(kind, subscription),
     itemId: n.named.itemId,
     select: subscription.select ?? kind.defaultSelect,
     ...(subscription.expand ? { expand: subscription.expand } : {}),

@@ -17,13 +17,15 @@ const kindsOf = (scope: 'mailbox' | 'tenant'): string =>
   [
     ...new Set(
       Object.values(KINDS)
-        .filter((k) => k.scope === scope)
+        .filter((k) => k.scope === scope && !k.namedItem)
         .map((k) => k.collection),
     ),
   ].join('|');
 const MAILBOX_ITEM = new RegExp(String.raw`^\/?users${KEY}\/(${kindsOf('mailbox')})${KEY}$`, 'i');
 /** A directory object of the tenant: `Users/{id}`, `Groups('{id}')`. */
 const DIRECTORY_ITEM = new RegExp(String.raw`^\/?(${kindsOf('tenant')})${KEY}$`, 'i');
+/** Kinds that parse their own notification resources (Teams). */
+const PATH_KINDS = Object.values(KINDS).filter((k) => k.namedItem);
 const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Absolute forms seen in Microsoft's samples (Event Grid's Outlook events carry the Outlook REST URL). Only the
@@ -35,6 +37,10 @@ const ABSOLUTE =
 export function parseItemResource(resource: string): NamedItem | undefined {
   if (resource.length > 2_048) return undefined;
   const path = resource.replace(ABSOLUTE, '');
+  for (const kind of PATH_KINDS) {
+    const named = kind.namedItem!(path);
+    if (named) return named;
+  }
   const d = DIRECTORY_ITEM.exec(path);
   if (d) {
     const id = d[2] ?? d[3]!;
@@ -64,6 +70,7 @@ export function boundToSubscription(
   const kind = kindOf(subscription);
   if (named.collection !== kind.collection) return false;
   const target = kind.targetOf(subscription.resource);
+  if (kind.binds) return target !== undefined && kind.binds(target, named);
   // A tenant-wide subscription covers every object of its kind in its tenant (verify checked the tenant).
   if (kind.scope === 'tenant') return target !== undefined && named.user === undefined;
   if (named.user === undefined) return false;

@@ -12,7 +12,11 @@ export function richMode(rich: RichSettings): SubscriptionMode {
     select ?? kind.rich!.defaultSelect;
   return {
     name: 'rich',
-    resource: (kind, target, entry) => `${kind.subscriptionResource(target)}?$select=${richSelect(kind, entry.select)}`,
+    // Teams sends whole items and takes no `$select` (its kinds' default is empty).
+    resource: (kind, target, entry) => {
+      const select = richSelect(kind, entry.select);
+      return select ? `${kind.subscriptionResource(target)}?$select=${select}` : kind.subscriptionResource(target);
+    },
     readSelect: (kind, entry) => [richSelect(kind, entry.select), entry.richRead].filter(Boolean).join(','),
     maxLifetimeMinutes: (kind) => kind.rich?.maxLifetimeMinutes ?? kind.maxLifetimeMinutes,
     createFields: () => ({

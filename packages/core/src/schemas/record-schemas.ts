@@ -36,6 +36,36 @@ const emailAddress = {
 };
 
 /**
+ * A Teams chatMessage as Graph returns it. Hosted contents (inline images) stay behind their
+ * `…/hostedContents/{id}/$value` URLs in `body.content`; attachments are references (`contentUrl`) or small cards.
+ */
+const TEAMS_MESSAGE = {
+  id: string,
+  replyToId: nullableString,
+  etag: nullableString,
+  messageType: string,
+  createdDateTime: nullableDateTime,
+  lastModifiedDateTime: nullableDateTime,
+  lastEditedDateTime: nullableDateTime,
+  deletedDateTime: nullableDateTime,
+  subject: nullableString,
+  chatId: nullableString,
+  channelIdentity: {
+    type: ['object', 'null'],
+    properties: { teamId: string, channelId: string },
+  },
+  from: { type: ['object', 'null'] },
+  body: {
+    type: 'object',
+    properties: { contentType: { enum: ['text', 'html'] }, content: nullableString },
+  },
+  attachments: { type: 'array', items: { type: 'object' } },
+  mentions: { type: 'array', items: { type: 'object' } },
+  reactions: { type: 'array', items: { type: 'object' } },
+  webUrl: nullableString,
+};
+
+/**
  * What is stable of each kind's item: the properties its default read or `$select` returns, typed; everything
  * else a subscription's own `select` may add is allowed (Graph's resource, not ours). Only `id` is required: an
  * item seen outside its folder holds `id` and `parentFolderId` alone (an event outside its calendar, `id` and
@@ -120,7 +150,22 @@ const ITEM_PROPERTIES: Record<KindName, Record<string, unknown>> = {
       },
     },
   },
+  channelMessages: TEAMS_MESSAGE,
+  chatMessages: TEAMS_MESSAGE,
+  chats: {
+    id: string,
+    topic: nullableString,
+    chatType: { enum: ['oneOnOne', 'group', 'meeting', 'unknownFutureValue'] },
+    createdDateTime: dateTime,
+    lastUpdatedDateTime: nullableDateTime,
+    tenantId: nullableString,
+    webUrl: nullableString,
+  },
 };
+
+/** The record's id fields: the kind's one `idField`, or its several (`teamId`, `channelId`, `messageId` …). */
+const idProperties = (kind: ResourceKind): Record<string, unknown> =>
+  Object.fromEntries((kind.idFields?.names ?? [kind.idField]).map((name) => [name, string]));
 
 function itemSchema(kind: ResourceKind, occurrence: boolean): Schema {
   const properties = { ...ITEM_PROPERTIES[kind.name] };
@@ -147,7 +192,7 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
     changeType: { enum: ['created', 'updated', 'deleted'] },
     tenantId: lowerGuidish,
     ...(mailbox ? { userId: lowerGuidish } : {}),
-    [kind.idField]: string,
+    ...idProperties(kind),
     ...(kind.container ? { [kind.container.recordField]: string } : {}),
     resource: string,
     subscriptionId: string,
@@ -162,9 +207,17 @@ function changeSchema(kind: ResourceKind, occurrence = false): Schema {
     ...(kind.container ? { outsideFolder: { const: true } } : {}),
     ...(occurrence ? { seriesMasterId: string } : {}),
     fromNotification: { const: true },
+    ...(kind.softDeleted ? { softDeleted: { const: true } } : {}),
     [kind.itemField]: itemSchema(kind, occurrence),
   };
-  const optional = new Set(['folderId', 'calendarId', 'outsideFolder', 'fromNotification']);
+  const optional = new Set([
+    'folderId',
+    'calendarId',
+    'outsideFolder',
+    'fromNotification',
+    'softDeleted',
+    ...(kind.idFields?.optional ?? []),
+  ]);
   return {
     $schema: SCHEMA_DIALECT,
     $id: schemaIdFor(kind.name, occurrence, 'value'),
@@ -192,8 +245,9 @@ function debeziumSchema(kind: ResourceKind): Schema {
     kind: { const: kind.name },
     tenantId: lowerGuidish,
     ...(mailbox ? { userId: lowerGuidish } : {}),
-    [kind.idField]: string,
+    ...idProperties(kind),
   };
+  const identityOptional = new Set(kind.idFields?.optional ?? []);
   const values = kind.name === 'events' ? [false, true] : [false];
   return {
     $schema: SCHEMA_DIALECT,
@@ -206,7 +260,12 @@ function debeziumSchema(kind: ResourceKind): Schema {
         description: 'The row before the change is not known: null for c and r, the row’s identity for u and d.',
         oneOf: [
           { type: 'null' },
-          { type: 'object', properties: identity, required: Object.keys(identity), additionalProperties: false },
+          {
+            type: 'object',
+            properties: identity,
+            required: Object.keys(identity).filter((k) => !identityOptional.has(k)),
+            additionalProperties: false,
+          },
         ],
       },
       after: {

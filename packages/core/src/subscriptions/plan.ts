@@ -45,7 +45,8 @@ export class Planner {
       const rooms = entry.rooms ? await this.rooms(tenantId, entry) : [];
       const users = [...new Set([...entry.users, ...members, ...rooms].map((u) => u.toLowerCase()))];
       const targets: Target[] = [];
-      if (kind.scope === 'tenant') targets.push({});
+      if (kind.scope === 'tenant')
+        targets.push(...(entry.containers.length ? entry.containers.map((folderId) => ({ folderId })) : [{}]));
       else if (entry.calendars !== 'default') {
         // One listing per mailbox, several at once (a run over thousands of mailboxes would not fit its share
         // one by one); each mailbox's targets kept in the users' order.

@@ -246,7 +246,7 @@ export class Reconciler {
     }
     const record = await this.withOptions(keep, want);
     const remainingMs = Date.parse(keep.expirationDateTime) - this.ctx.now();
-    const margin = this.writes.renewWithinMs(want.kind, want.mode);
+    const margin = this.writes.renewWithinMs(want.kind, want.mode, record.lifecycleNotificationUrl);
     // A rotation does not wait for the renewal margin: the new certificate goes to every subscription now.
     const rotate = want.mode.rotation(record);
     if (remainingMs > margin && !rotate) {

@@ -18,6 +18,7 @@ import type { MailboxSyncState, SyncRef } from './sync-types.ts';
 import { fenceScope } from '../fence/fence-types.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { syncCollection, syncKey as syncKeyOf } from './sync-collection.ts';
+import { forEachLimited } from './report.ts';
 
 export interface ResyncResult {
   produced: number;
@@ -51,6 +52,8 @@ interface SeriesContext {
   seen: Set<string>;
 }
 const MAX_ATTEMPTS = 8;
+/** Listings of children (replies) read at once for one delta page. */
+const CHILD_LISTINGS_AT_ONCE = 4;
 
 type Page = { value: Record<string, unknown>[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string };
 
@@ -219,6 +222,17 @@ export class Resyncer {
   ): Promise<ResyncResult> {
     const produce = mode !== 'baseline';
     const at = { ...ref(t), ...(scope.scope ? { scope: scope.scope } : {}) };
+    if (scope.listing && !produce) {
+      // A listing keeps no token: a baseline has nothing to read, and the first resync reads it all.
+      await this.syncStates.put({
+        ...at,
+        baselined: true,
+        deltaLink: undefined,
+        resyncPending: false,
+        updatedAt: new Date().toISOString(),
+      });
+      return { produced: 0, complete: true };
+    }
     const state = await this.syncStates.get(at);
     let link = state?.deltaLink ?? scope.initialPath;
     let produced = 0;
@@ -235,7 +249,8 @@ export class Resyncer {
         continue;
       }
       const page = res.body as Page;
-      const items = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
+      const own = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
+      const items = produce ? await this.withChildren(t, own, deadline) : own;
       if (produce && items.length) {
         const n = await this.produceItems(t, subscriptionId, items, deadline, token, mode);
         produced += n;
@@ -299,6 +314,34 @@ export class Resyncer {
     if (failed) throw new ProduceError(`resync of ${describe(t)} could not produce: ${failed.reason}`);
     if (mode === 'snapshot') this.metrics?.snapshotProduced(t.kind.name, records.length);
     return items.length;
+  }
+
+  /**
+   * The page's items and, for kinds whose delta leaves them out (a channel message's replies), the items under
+   * each, listed now up to the kind's bound. A parent gone meanwhile has none.
+   */
+  private async withChildren(
+    t: SyncTarget,
+    items: Record<string, unknown>[],
+    deadline: number,
+  ): Promise<Record<string, unknown>[]> {
+    const children = t.kind.children;
+    if (!children) return items;
+    const under: Record<string, unknown>[][] = [];
+    await forEachLimited([...items.entries()], CHILD_LISTINGS_AT_ONCE, async ([i, item]) => {
+      if (item['@removed'] !== undefined) return;
+      const id = t.kind.itemIdOf ? t.kind.itemIdOf(t.target, item) : String(item.id);
+      const found: Record<string, unknown>[] = [];
+      for (let link: string | undefined = children.path(id); link && found.length < children.maxItems;) {
+        const res = await this.get(t, link, deadline, true);
+        if (res.status !== 200) break;
+        const page = res.body as Page;
+        found.push(...page.value.slice(0, children.maxItems - found.length));
+        link = page['@odata.nextLink'];
+      }
+      under[i] = found;
+    });
+    return [...items, ...under.flatMap((c) => c ?? [])];
   }
 
   /** The series graph2kafka knows in the target's mailbox: masters, and their occurrences produced last. */
@@ -459,7 +502,9 @@ export class Resyncer {
 const withoutScope = ({ scope: _scope, ...target }: SyncRef): SyncRef => target;
 
 const describe = (t: SyncTarget): string =>
-  `${t.kind.name} of ${t.target.userId ?? t.tenantId}${t.target.folderId ? ` (folder ${t.target.folderId})` : ''}`;
+  t.kind.scope === 'tenant'
+    ? `${t.kind.name} of tenant ${t.tenantId}${t.target.folderId ? ` (${t.target.folderId})` : ''}`
+    : `${t.kind.name} of ${t.target.userId ?? t.tenantId}${t.target.folderId ? ` (folder ${t.target.folderId})` : ''}`;
 
 /** The target's own sync state (scope empty). */
 export function ref(t: SyncTarget): SyncRef {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { kindOf, KINDS, type ResourceKind, type Target } from '../kinds/index.ts';
+import { kindOf, KINDS, subscriptionTarget, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { MailboxSyncState } from './sync-types.ts';
 import type { ExpansionWindow, SubscriptionRecord } from '../model/subscription.ts';
 import type { SubscriptionMode } from '../model/subscription-mode.ts';
@@ -27,10 +27,7 @@ export interface Want {
 /** A stored subscription's want (for recreating it as it was: its stored resource keeps a rich `$select`). */
 export function wantOf(record: SubscriptionRecord, modes: SubscriptionModes): Want {
   const kind = kindOf(record);
-  const target: Target =
-    kind.scope === 'tenant'
-      ? {}
-      : { userId: record.userId.toLowerCase(), ...(record.folderId ? { folderId: record.folderId } : {}) };
+  const target: Target = subscriptionTarget(kind, record);
   return {
     tenantId: record.tenantId,
     kind,

@@ -12,6 +12,9 @@ import { spreadOf, syncTargetOf, wantOf, type Want } from './want.ts';
  * Every change graph2kafka makes to a subscription, at Graph and in the store together: creates (with the
  * pending marker that keeps Graph's first notification from being lost), renewals, removals and recreations.
  */
+/** Below Graph's one hour for Teams subscriptions without a lifecycle URL, so a late clock is not refused. */
+const LIFECYCLE_URL_MARGIN_MINUTES = 5;
+
 export class SubscriptionWrites {
   private readonly ctx: SubscriptionContext;
 
@@ -32,7 +35,12 @@ export class SubscriptionWrites {
       notificationUrl: this.ctx.settings.notificationUrl,
       lifecycleNotificationUrl: this.ctx.settings.lifecycleNotificationUrl,
       resource: want.resource,
-      expirationDateTime: this.expiration(want.kind, want.resource, want.mode),
+      expirationDateTime: this.expiration(
+        want.kind,
+        want.resource,
+        want.mode,
+        this.ctx.settings.lifecycleNotificationUrl,
+      ),
       clientState,
       ...extra.body,
     };
@@ -97,7 +105,7 @@ export class SubscriptionWrites {
     const renewed = await this.ctx.api.renew(
       record.tenantId,
       record.id,
-      this.expiration(this.wantOf(record).kind, record.resource, mode),
+      this.expiration(this.wantOf(record).kind, record.resource, mode, record.lifecycleNotificationUrl),
       rotate,
     );
     if (renewed === 'gone') return 'gone';
@@ -131,8 +139,18 @@ export class SubscriptionWrites {
   }
 
   /** How long before expiry a subscription is renewed: the setting, but at most half the kind's lifetime. */
-  renewWithinMs(kind: ResourceKind, mode: SubscriptionMode): number {
-    return Math.min(this.ctx.settings.renewWithinMinutes, mode.maxLifetimeMinutes(kind) / 2) * 60_000;
+  renewWithinMs(kind: ResourceKind, mode: SubscriptionMode, lifecycleUrl?: string): number {
+    return Math.min(this.ctx.settings.renewWithinMinutes, this.longest(kind, mode, lifecycleUrl) / 2) * 60_000;
+  }
+
+  /**
+   * The longest lifetime Graph allows: the kind's (rich or basic), and for Teams without a lifecycle URL less
+   * than an hour, with five minutes' margin for clock skew (Graph refuses the create or renewal otherwise).
+   */
+  private longest(kind: ResourceKind, mode: SubscriptionMode, lifecycleUrl: string | undefined): number {
+    const max = mode.maxLifetimeMinutes(kind);
+    const bare = kind.withoutLifecycleUrlMinutes;
+    return bare !== undefined && !lifecycleUrl ? Math.min(max, bare - LIFECYCLE_URL_MARGIN_MINUTES) : max;
   }
 
   /**
@@ -140,9 +158,15 @@ export class SubscriptionWrites {
    * the renewal margin, fixed per resource. Subscriptions created or renewed in one run (all of them, the first
    * time) then come due over hours instead of in the same minute, and each run renews a share.
    */
-  private expiration(kind: ResourceKind, resource: string, mode: SubscriptionMode): string {
-    const minutes = Math.min(this.ctx.settings.lifetimeMinutes, mode.maxLifetimeMinutes(kind));
-    const spread = Math.max(0, minutes - this.renewWithinMs(kind, mode) / 60_000) * 0.1 * spreadOf(resource);
+  private expiration(
+    kind: ResourceKind,
+    resource: string,
+    mode: SubscriptionMode,
+    lifecycleUrl: string | undefined,
+  ): string {
+    const minutes = Math.min(this.ctx.settings.lifetimeMinutes, this.longest(kind, mode, lifecycleUrl));
+    const spread =
+      Math.max(0, minutes - this.renewWithinMs(kind, mode, lifecycleUrl) / 60_000) * 0.1 * spreadOf(resource);
     return new Date(this.ctx.now() + (minutes - spread) * 60_000).toISOString();
   }
 }
