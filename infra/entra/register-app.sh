@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Registers graph2kafka's Entra app (needed on either cloud) with az: the app and its service principal, the
 # Graph application permission of each resource kind (--kinds, default events: Calendars.Read; messages:
-# Mail.Read; contacts: Contacts.Read; users: User.Read.All; groups: Group.Read.All; GroupMember.Read.All with
+# Mail.Read; contacts: Contacts.Read; users: User.Read.All; groups: Group.Read.All; channelMessages:
+# ChannelMessage.Read.All; chatMessages: Chat.Read.All; chats: Chat.ReadBasic.All — the two message permissions
+# are Teams protected APIs: Microsoft must also approve the app's request, see docs/teams.md; GroupMember.Read.All with
 # --groups, for desired-state groups; Place.Read.All and User.ReadBasic.All with --rooms, for desired-state rooms:
 # the Places API lists them, and each room's mailbox id is read from its address), admin consent, and a client
 # secret. --multi-tenant registers it for several tenants (each admin consents, see infra/README.md). The secret
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --dry-run) dry_run=true; shift ;;
     --groups) groups=true; shift ;;
     --rooms) rooms=true; shift ;;
-    --kinds) kinds=${2:?--kinds needs events, messages, contacts, users and/or groups}; shift 2 ;;
+    --kinds) kinds=${2:?--kinds needs events, messages, contacts, users, groups, channelMessages, chatMessages and/or chats}; shift 2 ;;
     --multi-tenant) audience=AzureADMultipleOrgs; shift ;;
     --years) years=${2:?--years needs a number}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -53,6 +55,9 @@ GROUP_READ_ALL=5b567255-7703-4780-807c-7be8301ae99b
 GROUP_MEMBER_READ_ALL=98830695-27a2-44f7-8c18-0c3ebc9698f6
 PLACE_READ_ALL=913b9306-0ce1-42b8-9137-6a7df690a760
 USER_READ_BASIC_ALL=97235f07-e226-4f63-ace3-39588e11d3a1
+CHANNEL_MESSAGE_READ_ALL=7b2449af-6ccd-4f4d-9f78-e550c193f0d1
+CHAT_READ_ALL=6b7d71aa-70aa-4810-a8d9-5d9fb2830017
+CHAT_READ_BASIC_ALL=b2e060da-3baf-4687-9611-f4ebc0f0cbde
 permissions=()
 IFS=, read -r -a kind_list <<<"$kinds"
 for kind in "${kind_list[@]}"; do
@@ -62,7 +67,10 @@ for kind in "${kind_list[@]}"; do
     contacts) permissions+=("$CONTACTS_READ=Role") ;;
     users) permissions+=("$USER_READ_ALL=Role") ;;
     groups) permissions+=("$GROUP_READ_ALL=Role") ;;
-    *) echo "unknown kind '$kind' in --kinds: use events, messages, contacts, users and/or groups" >&2; exit 2 ;;
+    channelMessages) permissions+=("$CHANNEL_MESSAGE_READ_ALL=Role") ;;
+    chatMessages) permissions+=("$CHAT_READ_ALL=Role") ;;
+    chats) permissions+=("$CHAT_READ_BASIC_ALL=Role") ;;
+    *) echo "unknown kind '$kind' in --kinds: use events, messages, contacts, users, groups, channelMessages, chatMessages and/or chats" >&2; exit 2 ;;
   esac
 done
 

@@ -324,6 +324,23 @@ function readEnvFile(text: string): { shell: Record<string, string>; node: Recor
   };
 }
 
+describe('register-app.sh: the Graph permission of each kind', () => {
+  it('Teams kinds ask for ChannelMessage.Read.All, Chat.Read.All and Chat.ReadBasic.All as application roles', () => {
+    const out = dryRun('entra', ['--kinds', 'channelMessages,chatMessages,chats', 'graph2kafka']);
+    const add = commandLines(out).find((l) => l.startsWith('az ad app permission add'))!;
+    expect(add).toContain('7b2449af-6ccd-4f4d-9f78-e550c193f0d1=Role'); // ChannelMessage.Read.All
+    expect(add).toContain('6b7d71aa-70aa-4810-a8d9-5d9fb2830017=Role'); // Chat.Read.All
+    expect(add).toContain('b2e060da-3baf-4687-9611-f4ebc0f0cbde=Role'); // Chat.ReadBasic.All
+    expect(add).not.toContain('798ee544-9d2d-430c-a058-570e29e34338'); // Calendars.Read: events not asked for
+  });
+
+  it('an unknown kind is refused with the list of kinds, before any call', () => {
+    expect(() => dryRun('entra', ['--kinds', 'teams', 'graph2kafka'])).toThrow(
+      /unknown kind 'teams' in --kinds: use events, messages, contacts, users, groups, channelMessages, chatMessages and\/or chats/,
+    );
+  });
+});
+
 describe('operator-env: an operator environment file from the deployed settings, with no secret in it', () => {
   const KV_SECRET = '@Microsoft.KeyVault(VaultName=contosog2k-kv;SecretName=azure-client-secret)';
 
