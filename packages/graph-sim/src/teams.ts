@@ -575,3 +575,61 @@ export class TeamsStore {
     for (const listener of this.listeners) listener(change);
   }
 }
+
+/** A control-API body for a post or an edit, checked: Graph's `body` object, or `body` text and `contentType`. */
+export function parseMessageInput(raw: Record<string, unknown>): MessageInput {
+  const allowed = new Set(['body', 'contentType', 'subject', 'from', 'attachments', 'hostedContents']);
+  const unknown = Object.keys(raw).filter((k) => !allowed.has(k));
+  if (unknown.length)
+    throw new SimUsageError(`unknown message field(s) ${unknown.join(', ')}; allowed: ${[...allowed].join(', ')}`);
+  const input: MessageInput = {};
+  const contentType = (value: unknown): 'html' | 'text' => {
+    if (value !== 'html' && value !== 'text') throw new SimUsageError(`contentType must be html or text`);
+    return value;
+  };
+  if (typeof raw.body === 'string')
+    input.body = {
+      content: raw.body,
+      contentType: raw.contentType === undefined ? 'text' : contentType(raw.contentType),
+    };
+  else if (typeof raw.body === 'object' && raw.body !== null) {
+    const b = raw.body as Record<string, unknown>;
+    if (typeof b.content !== 'string') throw new SimUsageError('body.content must be a string');
+    input.body = { content: b.content, contentType: b.contentType === undefined ? 'text' : contentType(b.contentType) };
+  } else if (raw.body !== undefined) throw new SimUsageError('body must be a string or { content, contentType }');
+  if (raw.subject !== undefined) {
+    if (raw.subject !== null && typeof raw.subject !== 'string') throw new SimUsageError('subject must be a string');
+    input.subject = raw.subject;
+  }
+  if (raw.from !== undefined) {
+    if (typeof raw.from !== 'string') throw new SimUsageError('from must be a user id or userPrincipalName');
+    input.from = raw.from;
+  }
+  if (raw.attachments !== undefined) {
+    if (
+      !Array.isArray(raw.attachments) ||
+      !raw.attachments.every((a) => typeof a === 'object' && a !== null && typeof a.contentType === 'string')
+    )
+      throw new SimUsageError('attachments must be an array of objects with a contentType');
+    input.attachments = raw.attachments as MessageInput['attachments'];
+  }
+  if (raw.hostedContents !== undefined) {
+    if (
+      !Array.isArray(raw.hostedContents) ||
+      !raw.hostedContents.every(
+        (h) =>
+          typeof h === 'object' &&
+          h !== null &&
+          typeof h.contentType === 'string' &&
+          typeof h.contentBytes === 'string' &&
+          /^[A-Za-z0-9+/=\s]*$/.test(h.contentBytes) &&
+          (h.temporaryId === undefined || typeof h.temporaryId === 'string'),
+      )
+    )
+      throw new SimUsageError(
+        'hostedContents must be an array of { contentType, contentBytes (base64), temporaryId? }',
+      );
+    input.hostedContents = raw.hostedContents as MessageInput['hostedContents'];
+  }
+  return input;
+}

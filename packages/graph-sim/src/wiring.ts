@@ -207,6 +207,13 @@ export function wireSim(
     }
   }
   for (const app of options.apps) directory.addApp(app);
+  if (options.seedTeams)
+    for (const tenant of options.tenants) {
+      const name = tenant.domain.split('.')[0]!;
+      const team = teams.addTeam(tenant.id, { displayName: `${name[0]!.toUpperCase()}${name.slice(1)} team` });
+      teams.addChannel(team.id, { displayName: 'General' });
+      teams.addChat(tenant.id, { chatType: 'group', topic: 'Team chat', members: tenant.users.map((u) => u.id) });
+    }
   return {
     options,
     clock,
