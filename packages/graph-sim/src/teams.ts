@@ -145,7 +145,8 @@ export class TeamsStore {
   private readonly chats = new Map<string, StoredChat>();
   /** Messages per container (a channel's or a chat's id), purged ones kept for delta's `@removed`. */
   private readonly messages = new Map<string, Map<string, StoredMessage>>();
-  private readonly lastMessageId = new Map<string, number>();
+  /** Per container, the ms of its last change: ids and change times there strictly increase. */
+  private readonly lastStamp = new Map<string, number>();
   private readonly listeners: Array<(change: TeamsChange) => void> = [];
 
   private readonly now: () => number;
@@ -163,7 +164,8 @@ export class TeamsStore {
     user: (idOrUpn: string, tenantId: string) => SimUser;
     firstUser: (tenantId: string) => SimUser;
   }) {
-    this.now = deps.now;
+    // Whole milliseconds: message ids and etags are the ms of a change.
+    this.now = () => Math.floor(deps.now());
     this.seq = deps.seq;
     this.graphBase = deps.graphBase;
     this.user = deps.user;
@@ -456,11 +458,8 @@ export class TeamsStore {
 
   private create(place: MessagePlace, tenantId: string, replyToId: string | null, input: MessageInput): StoredMessage {
     if (input.subject && place.kind === 'chat') throw new SimUsageError('a chat message has no subject');
-    const key = place.kind === 'chat' ? place.chatId : place.channelId;
-    const now = this.now();
     // Graph's message ids are the creation time in ms, unique in their container: two posts in one ms differ by one.
-    const n = Math.max(now, (this.lastMessageId.get(key) ?? 0) + 1);
-    this.lastMessageId.set(key, n);
+    const n = this.stamp(place);
     const from =
       input.from !== undefined
         ? this.user(input.from, tenantId)
@@ -473,8 +472,8 @@ export class TeamsStore {
       place,
       replyToId,
       seq: this.seq(),
-      createdMs: now,
-      modifiedMs: now,
+      createdMs: n,
+      modifiedMs: n,
       editedMs: undefined,
       deletedMs: undefined,
       purged: false,
@@ -529,9 +528,17 @@ export class TeamsStore {
 
   /** A change: lastModifiedDateTime and etag move (by 1 ms at least, so two changes in one ms differ). */
   private touch(m: StoredMessage): number {
-    m.modifiedMs = Math.max(this.now(), m.modifiedMs + 1);
+    m.modifiedMs = this.stamp(m.place);
     m.seq = this.seq();
     return m.modifiedMs;
+  }
+
+  /** Now in ms, or 1 ms after the container's last change: its changes keep their order in their times. */
+  private stamp(place: MessagePlace): number {
+    const key = place.kind === 'chat' ? place.chatId : place.channelId;
+    const ms = Math.max(this.now(), (this.lastStamp.get(key) ?? 0) + 1);
+    this.lastStamp.set(key, ms);
+    return ms;
   }
 
   private container(place: MessagePlace): Map<string, StoredMessage> {

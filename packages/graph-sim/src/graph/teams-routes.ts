@@ -226,7 +226,9 @@ export class TeamsRoutes {
     return graphJson(200, {
       '@odata.context': `${ctx.graphBase}/$metadata#${contextPath}`,
       ...(offset + size < all.length
-        ? { '@odata.nextLink': `${ctx.graphBase}${encodePath(req.path)}?${next.toString()}` }
+        ? {
+            '@odata.nextLink': `${ctx.graphBase}${encodePath(req.path.replace(/^\/v1\.0(?=\/)/i, ''))}?${next.toString()}`,
+          }
         : {}),
       value,
     });
