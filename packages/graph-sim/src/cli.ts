@@ -32,7 +32,7 @@ function teamsLine(sim: GraphSim, tenantId: string): string {
   const { teams, chats } = sim.teamsState(tenantId);
   const team = teams[0];
   if (!team) return '';
-  return `\nTeams: team ${team.id}, channel ${team.channels[0]?.id ?? '-'}, chat ${String(chats[0]?.chat.id ?? '-')}`;
+  return `\nTeams: team ${team.id}, channel ${team.channels[0]?.id ?? '-'}, chat ${chats[0]?.chat.id ?? '-'}`;
 }
 
 function number(value: string | undefined, name: string, fallback: number): number {

@@ -24,6 +24,7 @@ import type {
   StoredChannel,
   StoredMessage,
   StoredTeam,
+  TeamsJson,
   TeamsStore,
 } from './teams.ts';
 import {
@@ -250,7 +251,7 @@ export class SimOperations {
   }
 
   /** A root message in a channel (`created`); Graph's JSON of it. */
-  postChannelMessage(teamId: string, channelId: string, input: MessageInput): Record<string, unknown> {
+  postChannelMessage(teamId: string, channelId: string, input: MessageInput): TeamsJson {
     return this.messageJson(this.teams.post({ kind: 'channel', teamId, channelId }, input));
   }
 
@@ -258,22 +259,22 @@ export class SimOperations {
     return this.messageJson(this.teams.reply(teamId, channelId, messageId, input));
   }
 
-  postChatMessage(chatId: string, input: MessageInput): Record<string, unknown> {
+  postChatMessage(chatId: string, input: MessageInput): TeamsJson {
     return this.messageJson(this.teams.post({ kind: 'chat', chatId }, input));
   }
 
   /** An edit of a channel message, a reply (by its id) or a chat message (`updated`). */
-  editTeamsMessage(ref: TeamsMessageRef, input: MessageInput): Record<string, unknown> {
+  editTeamsMessage(ref: TeamsMessageRef, input: MessageInput): TeamsJson {
     return this.messageJson(this.teams.edit(place(ref), ref.messageId, input));
   }
 
   /** Graph's softDelete (`deleted`): the message stays readable, emptied, with `deletedDateTime`. */
-  softDeleteTeamsMessage(ref: TeamsMessageRef): Record<string, unknown> {
+  softDeleteTeamsMessage(ref: TeamsMessageRef): TeamsJson {
     return this.messageJson(this.teams.softDelete(place(ref), ref.messageId));
   }
 
   /** Graph's undoSoftDelete (`updated`). */
-  undoSoftDeleteTeamsMessage(ref: TeamsMessageRef): Record<string, unknown> {
+  undoSoftDeleteTeamsMessage(ref: TeamsMessageRef): TeamsJson {
     return this.messageJson(this.teams.undoSoftDelete(place(ref), ref.messageId));
   }
 
@@ -500,7 +501,7 @@ export class SimOperations {
     }
   }
 
-  private messageJson(m: StoredMessage): Record<string, unknown> {
+  private messageJson(m: StoredMessage): TeamsJson {
     return this.teams.json(m, this.urls.graph);
   }
 

@@ -93,6 +93,12 @@ export interface MessageInput {
   hostedContents?: Array<{ contentType: string; contentBytes: string; temporaryId?: string }>;
 }
 
+/** A message or chat as Graph's JSON shows it. */
+export interface TeamsJson {
+  id: string;
+  [property: string]: unknown;
+}
+
 export type TeamsChange =
   { what: 'message'; type: ChangeType; message: StoredMessage } | { what: 'chat'; type: ChangeType; chat: StoredChat };
 
@@ -377,7 +383,7 @@ export class TeamsStore {
   }
 
   /** The message as Graph's JSON shows it (no `@odata.context`). */
-  render(m: StoredMessage): Record<string, unknown> {
+  render(m: StoredMessage): TeamsJson {
     const { place } = m;
     const webUrl =
       place.kind === 'channel'
@@ -419,7 +425,7 @@ export class TeamsStore {
     };
   }
 
-  renderChat(chat: StoredChat): Record<string, unknown> {
+  renderChat(chat: StoredChat): TeamsJson {
     return {
       id: chat.id,
       topic: chat.topic,
@@ -432,7 +438,7 @@ export class TeamsStore {
   }
 
   /** The message as a GET returns it: with its `@odata.context` (what a rich notification carries too). */
-  json(m: StoredMessage, graphBase: string): Record<string, unknown> {
+  json(m: StoredMessage, graphBase: string): TeamsJson {
     return { '@odata.context': this.context(m, graphBase), ...this.render(m) };
   }
 
@@ -444,7 +450,7 @@ export class TeamsStore {
     return `${graphBase}/$metadata#${collection}/$entity`;
   }
 
-  chatJson(chat: StoredChat, graphBase: string): Record<string, unknown> {
+  chatJson(chat: StoredChat, graphBase: string): TeamsJson {
     return { '@odata.context': `${graphBase}/$metadata#chats/$entity`, ...this.renderChat(chat) };
   }
 
@@ -542,7 +548,9 @@ export class TeamsStore {
   }
 
   private container(place: MessagePlace): Map<string, StoredMessage> {
-    return this.messages.get(place.kind === 'chat' ? place.chatId : place.channelId) ?? new Map();
+    return (
+      this.messages.get(place.kind === 'chat' ? place.chatId : place.channelId) ?? new Map<string, StoredMessage>()
+    );
   }
 
   private requireTeam(teamId: string): StoredTeam {
@@ -615,7 +623,9 @@ export function parseMessageInput(raw: Record<string, unknown>): MessageInput {
   if (raw.attachments !== undefined) {
     if (
       !Array.isArray(raw.attachments) ||
-      !raw.attachments.every((a) => typeof a === 'object' && a !== null && typeof a.contentType === 'string')
+      !(raw.attachments as unknown[]).every(
+        (a) => typeof a === 'object' && a !== null && typeof (a as Record<string, unknown>).contentType === 'string',
+      )
     )
       throw new SimUsageError('attachments must be an array of objects with a contentType');
     input.attachments = raw.attachments as MessageInput['attachments'];
@@ -623,15 +633,15 @@ export function parseMessageInput(raw: Record<string, unknown>): MessageInput {
   if (raw.hostedContents !== undefined) {
     if (
       !Array.isArray(raw.hostedContents) ||
-      !raw.hostedContents.every(
-        (h) =>
-          typeof h === 'object' &&
-          h !== null &&
+      !(raw.hostedContents as unknown[]).every((item) => {
+        const h = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+        return (
           typeof h.contentType === 'string' &&
           typeof h.contentBytes === 'string' &&
           /^[A-Za-z0-9+/=\s]*$/.test(h.contentBytes) &&
-          (h.temporaryId === undefined || typeof h.temporaryId === 'string'),
-      )
+          (h.temporaryId === undefined || typeof h.temporaryId === 'string')
+        );
+      })
     )
       throw new SimUsageError(
         'hostedContents must be an array of { contentType, contentBytes (base64), temporaryId? }',

@@ -1,6 +1,6 @@
 import { renderEvent, type StoredEvent } from './calendar.ts';
 import { renderItem, type StoredItem } from './mail.ts';
-import type { StoredMessage, TeamsStore } from './teams.ts';
+import type { StoredMessage, TeamsJson, TeamsStore } from './teams.ts';
 import type { SimUser } from './types.ts';
 
 export interface GraphSimUrls {
@@ -69,16 +69,16 @@ export interface SimTeamsState {
       displayName: string;
       membershipType: 'standard';
       /** Root messages, oldest first, as a GET returns them (soft-deleted ones with `deletedDateTime`). */
-      messages: Record<string, unknown>[];
+      messages: TeamsJson[];
       /** Every reply of the channel, oldest first (`replyToId` names its root). */
-      replies: Record<string, unknown>[];
+      replies: TeamsJson[];
     }>;
   }>;
-  chats: Array<{ chat: Record<string, unknown>; members: string[]; messages: Record<string, unknown>[] }>;
+  chats: Array<{ chat: TeamsJson; members: string[]; messages: TeamsJson[] }>;
 }
 
 export function teamsStateView(store: TeamsStore, tenantId: string, graphBase: string): SimTeamsState {
-  const json = (m: StoredMessage): Record<string, unknown> => store.json(m, graphBase);
+  const json = (m: StoredMessage): TeamsJson => store.json(m, graphBase);
   return {
     teams: store.tenantTeams(tenantId).map((team) => ({
       id: team.id,

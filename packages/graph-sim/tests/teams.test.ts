@@ -84,8 +84,8 @@ describe('Teams reads', () => {
       reactions: [],
     });
     // The id is the creation time in ms; the etag is the last change's.
-    expect(Number(message.id)).toBe(Date.parse(message.createdDateTime as string));
-    expect(message.etag).toBe(String(Date.parse(message.lastModifiedDateTime as string)));
+    expect(Number(message.id)).toBe(Date.parse(message.createdDateTime));
+    expect(message.etag).toBe(String(Date.parse(message.lastModifiedDateTime)));
     const plain = await get(`/teams/${teamId}/channels/${channelId}/messages/${posted.id}`);
     expect(plain.status).toBe(200);
     expect(plain.body.id).toBe(posted.id);
@@ -97,7 +97,7 @@ describe('Teams reads', () => {
     const { teamId, channelId } = channel();
     const ids = Array.from(
       { length: 5 },
-      (_, i) => sim.postChannelMessage(teamId, channelId, { body: { content: `m${i}` } }).id as string,
+      (_, i) => sim.postChannelMessage(teamId, channelId, { body: { content: `m${i}` } }).id,
     );
     expect(new Set(ids).size).toBe(5);
     expect(ids.map(Number)).toEqual([...ids.map(Number)].sort((a, b) => a - b));
@@ -108,7 +108,7 @@ describe('Teams reads', () => {
     const roots = Array.from({ length: 5 }, (_, i) =>
       sim.postChannelMessage(teamId, channelId, { body: { content: `root ${i}` } }),
     );
-    const reply = sim.replyToChannelMessage(teamId, channelId, roots[0]!.id as string, { body: { content: 're' } });
+    const reply = sim.replyToChannelMessage(teamId, channelId, roots[0]!.id, { body: { content: 're' } });
     expect(reply).toMatchObject({ replyToId: roots[0]!.id, subject: null, channelIdentity: { teamId, channelId } });
     expect((await get(`${base}/${roots[0]!.id}/replies/${reply.id}`)).body.body.content).toBe('re');
     // A reply is not a channel message of its own, nor a reply of another root.
@@ -141,7 +141,7 @@ describe('Teams reads', () => {
       attachments: [{ contentType: 'reference', contentUrl: 'https://x/y' }],
       hostedContents: [{ contentType: 'image/png', contentBytes: PNG.toString('base64') }],
     });
-    const ref = { teamId, channelId, messageId: m.id as string };
+    const ref = { teamId, channelId, messageId: m.id };
     const deleted = sim.softDeleteTeamsMessage(ref);
     const read = await get(`${base}/${m.id}`);
     expect(read.status).toBe(200);
@@ -171,11 +171,8 @@ describe('Teams reads', () => {
   it('purging a root takes its replies with it', async () => {
     const { teamId, channelId, base } = channel();
     const root = sim.postChannelMessage(teamId, channelId, { body: { content: 'root' } });
-    const reply = sim.replyToChannelMessage(teamId, channelId, root.id as string, { body: { content: 're' } });
-    expect(sim.purgeTeamsMessage({ teamId, channelId, messageId: root.id as string }).purged).toEqual([
-      reply.id,
-      root.id,
-    ]);
+    const reply = sim.replyToChannelMessage(teamId, channelId, root.id, { body: { content: 're' } });
+    expect(sim.purgeTeamsMessage({ teamId, channelId, messageId: root.id }).purged).toEqual([reply.id, root.id]);
     expect((await get(`${base}/${root.id}/replies/${reply.id}`)).status).toBe(404);
   });
 
@@ -188,7 +185,7 @@ describe('Teams reads', () => {
     const list = await get(`${base}/${m.id}/hostedContents`);
     expect(list.status).toBe(200);
     expect(list.body.value).toEqual([{ id: expect.any(String), contentBytes: null, contentType: null }]);
-    const hostedId = list.body.value[0].id as string;
+    const hostedId = list.body.value[0].id;
     const url = `${sim.urls.graph}/teams/${teamId}/channels/${channelId}/messages/${m.id}/hostedContents/${hostedId}/$value`;
     expect((m.body as { content: string }).content).toBe(`<p>look</p><img src="${url}">`);
     const bytes = await get(url);
@@ -197,7 +194,7 @@ describe('Teams reads', () => {
     expect(Buffer.from(bytes.text, 'latin1').length).toBe(PNG.length);
     expect((await get(`${base}/${m.id}/hostedContents/nope/$value`)).status).toBe(404);
 
-    const reply = sim.replyToChannelMessage(teamId, channelId, m.id as string, {
+    const reply = sim.replyToChannelMessage(teamId, channelId, m.id, {
       body: { content: 'see' },
       hostedContents: [{ contentType: 'image/gif', contentBytes: 'R0lGOA==' }],
     });
@@ -214,7 +211,7 @@ describe('Teams reads', () => {
     expect(replyHosted.body.value).toHaveLength(1);
 
     const chat = sim.addChat(tenant, { chatType: 'group', topic: 'pics' });
-    const cm = sim.postChatMessage(chat.id as string, {
+    const cm = sim.postChatMessage(chat.id, {
       body: { contentType: 'html', content: 'x' },
       hostedContents: [{ contentType: 'image/png', contentBytes: PNG.toString('base64') }],
     });
@@ -228,7 +225,7 @@ describe('Teams reads', () => {
     expect(chat.id).toMatch(/^19:[0-9a-f]{32}@thread\.v2$/);
     const one = sim.addChat(tenant, { chatType: 'oneOnOne', members: sim.defaults.users.map((u) => u.id) });
     expect(one.id).toMatch(/^19:[0-9a-f-]{36}_[0-9a-f-]{36}@unq\.gbl\.spaces$/);
-    const read = await get(`/chats/${enc(chat.id as string)}`);
+    const read = await get(`/chats/${enc(chat.id)}`);
     expect(read.body).toEqual({
       '@odata.context': `${sim.urls.graph}/$metadata#chats/$entity`,
       id: chat.id,
@@ -247,11 +244,9 @@ describe('Teams reads', () => {
       next = page.body['@odata.nextLink'];
     }
     expect(all).toEqual(expect.arrayContaining([chat.id, one.id]));
-    const ids = [0, 1, 2].map(
-      (i) => sim.postChatMessage(chat.id as string, { body: { content: `c${i}` } }).id as string,
-    );
-    sim.editTeamsMessage({ chatId: chat.id as string, messageId: ids[0]! }, { body: { content: 'edited' } });
-    const msgs = await get(`/chats/${enc(chat.id as string)}/messages`);
+    const ids = [0, 1, 2].map((i) => sim.postChatMessage(chat.id, { body: { content: `c${i}` } }).id);
+    sim.editTeamsMessage({ chatId: chat.id, messageId: ids[0]! }, { body: { content: 'edited' } });
+    const msgs = await get(`/chats/${enc(chat.id)}/messages`);
     expect(msgs.body.value.map((m: { id: string }) => m.id)).toEqual([ids[0], ids[2], ids[1]]);
     expect(msgs.body.value[0]).toMatchObject({
       chatId: chat.id,
@@ -261,19 +256,19 @@ describe('Teams reads', () => {
       body: { contentType: 'text', content: 'edited' },
       from: { user: { id: adele.id } },
     });
-    const page = await get(`/chats/${enc(chat.id as string)}/messages?$top=2`);
+    const page = await get(`/chats/${enc(chat.id)}/messages?$top=2`);
     expect(page.body.value).toHaveLength(2);
     const rest = await get(page.body['@odata.nextLink']);
     expect(rest.body.value.map((m: { id: string }) => m.id)).toEqual([ids[1]]);
     expect(rest.body['@odata.nextLink']).toBeUndefined();
-    expect((await get(`/chats/${enc(chat.id as string)}/messages/${ids[1]}`)).body.body.content).toBe('c1');
+    expect((await get(`/chats/${enc(chat.id)}/messages/${ids[1]}`)).body.body.content).toBe('c1');
   });
 
   it('answers 404 NotFound for a deleted chat, team or channel and their messages', async () => {
     const chat = sim.addChat(tenant, { chatType: 'group', topic: 'bye' });
-    const cm = sim.postChatMessage(chat.id as string, { body: { content: 'x' } });
-    sim.deleteChat(chat.id as string);
-    for (const path of [`/chats/${enc(chat.id as string)}`, `/chats/${enc(chat.id as string)}/messages/${cm.id}`]) {
+    const cm = sim.postChatMessage(chat.id, { body: { content: 'x' } });
+    sim.deleteChat(chat.id);
+    for (const path of [`/chats/${enc(chat.id)}`, `/chats/${enc(chat.id)}/messages/${cm.id}`]) {
       const res = await get(path);
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NotFound');
@@ -299,15 +294,15 @@ describe('Teams reads', () => {
 
   it('delta: root messages only, first round then changes since, purged ones @removed, 410 on a bad token', async () => {
     const { teamId, channelId, base } = channel();
-    const post = (content: string) => sim.postChannelMessage(teamId, channelId, { body: { content } }).id as string;
+    const post = (content: string) => sim.postChannelMessage(teamId, channelId, { body: { content } }).id;
     const ref = (messageId: string) => ({ teamId, channelId, messageId });
     const [r0, r1, r2] = [post('r0'), post('r1'), post('r2')];
     sim.softDeleteTeamsMessage(ref(r0));
-    const reply = sim.replyToChannelMessage(teamId, channelId, r1, { body: { content: 'reply' } }).id as string;
+    const reply = sim.replyToChannelMessage(teamId, channelId, r1, { body: { content: 'reply' } }).id;
 
     const round = async (first: string): Promise<{ value: Record<string, unknown>[]; deltaLink: string }> => {
       const value: Record<string, unknown>[] = [];
-      let next: string | undefined = first;
+      let next = first;
       for (;;) {
         const page = await get(next);
         expect(page.status).toBe(200);
@@ -357,14 +352,14 @@ describe('Teams reads', () => {
     });
     const hostedId = /hostedContents\/([^/]+)\/\$value/.exec((m.body as { content: string }).content)![1]!;
     const chat = sim.addChat(tenant, { chatType: 'group', topic: 'b' });
-    const cm = sim.postChatMessage(chat.id as string, { body: { content: 'in chat' } });
+    const cm = sim.postChatMessage(chat.id, { body: { content: 'in chat' } });
     const path = `/teams/${teamId}/channels/${enc(channelId)}/messages/${m.id}`;
     const res = await call(sim, 'POST', '/v1.0/$batch', {
       token,
       json: {
         requests: [
           { id: '1', method: 'GET', url: path },
-          { id: '2', method: 'GET', url: `/chats/${enc(chat.id as string)}/messages/${cm.id}?$select=body` },
+          { id: '2', method: 'GET', url: `/chats/${enc(chat.id)}/messages/${cm.id}?$select=body` },
           { id: '3', method: 'GET', url: `${path}/hostedContents/${hostedId}/$value` },
         ],
       },
@@ -376,10 +371,10 @@ describe('Teams reads', () => {
     expect(byId.get('3')).toMatchObject({ status: 200, body: PNG.toString('base64') });
 
     sim.addFaultRule({ status: 429, pathContains: `/chats/${chat.id}/messages`, retryAfterSeconds: 3 });
-    const throttled = await get(`/chats/${enc(chat.id as string)}/messages/${cm.id}`);
+    const throttled = await get(`/chats/${enc(chat.id)}/messages/${cm.id}`);
     expect(throttled.status).toBe(429);
     expect(throttled.headers['retry-after']).toBe('3');
-    expect((await get(`/chats/${enc(chat.id as string)}/messages/${cm.id}`)).status).toBe(200);
+    expect((await get(`/chats/${enc(chat.id)}/messages/${cm.id}`)).status).toBe(200);
   });
 
   it('lists the tenant state for convergence checks: soft-deleted kept, purged left out', async () => {
@@ -387,9 +382,9 @@ describe('Teams reads', () => {
     const keep = sim.postChannelMessage(teamId, channelId, { body: { content: 'keep' } });
     const soft = sim.postChannelMessage(teamId, channelId, { body: { content: 'soft' } });
     const purged = sim.postChannelMessage(teamId, channelId, { body: { content: 'purged' } });
-    const reply = sim.replyToChannelMessage(teamId, channelId, keep.id as string, { body: { content: 're' } });
-    sim.softDeleteTeamsMessage({ teamId, channelId, messageId: soft.id as string });
-    sim.purgeTeamsMessage({ teamId, channelId, messageId: purged.id as string });
+    const reply = sim.replyToChannelMessage(teamId, channelId, keep.id, { body: { content: 're' } });
+    sim.softDeleteTeamsMessage({ teamId, channelId, messageId: soft.id });
+    sim.purgeTeamsMessage({ teamId, channelId, messageId: purged.id });
     const state = await call(sim, 'GET', `/_sim/tenants/${tenant}/teams`);
     expect(state.status).toBe(200);
     const ch = state.body.teams.find((t: { id: string }) => t.id === teamId).channels[0];

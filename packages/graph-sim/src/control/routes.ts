@@ -236,8 +236,8 @@ export function controlRouter(sim: SimOperations): Router<void> {
         201,
         sim.addChat(p.tenantId!, {
           chatType: str(b.chatType ?? 'group', 'chatType') as ChatType,
-          ...(b.topic !== undefined ? { topic: b.topic as string | null } : {}),
-          ...(b.members !== undefined ? { members: b.members as string[] } : {}),
+          ...(b.topic !== undefined ? { topic: b.topic } : {}),
+          ...(b.members !== undefined ? { members: b.members } : {}),
         }),
       );
     })
