@@ -394,3 +394,70 @@ describe('Teams reads', () => {
     expect(ch.replies.map((m: { id: string }) => m.id)).toEqual([reply.id]);
   });
 });
+
+describe('Teams control API and seeding', () => {
+  let sim: GraphSim;
+  beforeAll(async () => {
+    sim = await startSim({ seedTeams: true });
+  });
+  afterAll(async () => {
+    await sim.stop();
+  });
+  const ctl = (method: string, path: string, json?: unknown) =>
+    call(sim, method, `/_sim${path}`, json === undefined ? {} : { json });
+
+  it('seeds a team with a channel and a chat per tenant when asked, none by default', async () => {
+    const seeded = sim.teamsState(sim.defaults.tenantId);
+    expect(seeded.teams).toHaveLength(1);
+    expect(seeded.teams[0]!.channels.map((c) => c.displayName)).toEqual(['General']);
+    expect(seeded.chats.map((c) => c.chat.chatType)).toEqual(['group']);
+    const plain = await startSim();
+    try {
+      expect(plain.teamsState(plain.defaults.tenantId)).toEqual({ teams: [], chats: [] });
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('drives teams, channels, chats and messages over HTTP', async () => {
+    const tenant = sim.defaults.tenantId;
+    const team = await ctl('POST', `/tenants/${tenant}/teams`, { displayName: 'Ops' });
+    expect(team.status).toBe(201);
+    const channel = await ctl('POST', `/teams/${team.body.id}/channels`, { displayName: 'Alerts' });
+    expect(channel.body).toMatchObject({ teamId: team.body.id, membershipType: 'standard' });
+    const base = `/teams/${team.body.id}/channels/${encodeURIComponent(channel.body.id)}/messages`;
+    const root = await ctl('POST', base, { body: 'disk full', subject: 'Alert', from: 'alex@contoso.onmicrosoft.com' });
+    expect(root.status).toBe(201);
+    expect(root.body).toMatchObject({ subject: 'Alert', body: { contentType: 'text', content: 'disk full' } });
+    expect(root.body.from.user.displayName).toBe('Alex Wilber');
+    const reply = await ctl('POST', `${base}/${root.body.id}/replies`, {
+      body: { contentType: 'html', content: '<p>on it</p>' },
+    });
+    expect(reply.body.replyToId).toBe(root.body.id);
+    const edited = await ctl('PATCH', `${base}/${reply.body.id}`, { body: 'fixed' });
+    expect(edited.body).toMatchObject({ body: { content: 'fixed' }, lastEditedDateTime: expect.any(String) });
+    expect((await ctl('POST', `${base}/${root.body.id}/softDelete`)).body.deletedDateTime).not.toBeNull();
+    expect((await ctl('POST', `${base}/${root.body.id}/softDelete`)).status).toBe(409);
+    expect((await ctl('POST', `${base}/${root.body.id}/undoSoftDelete`)).body.deletedDateTime).toBeNull();
+    expect((await ctl('DELETE', `${base}/${reply.body.id}`)).body).toEqual({ purged: [reply.body.id] });
+    expect((await ctl('POST', base, { bogus: 1 })).status).toBe(400);
+
+    const chat = await ctl('POST', `/tenants/${tenant}/chats`, { chatType: 'group', topic: 'oncall' });
+    expect(chat.body).toMatchObject({ chatType: 'group', topic: 'oncall', tenantId: tenant });
+    const chatPath = `/chats/${encodeURIComponent(chat.body.id)}`;
+    expect((await ctl('PATCH', chatPath, { topic: 'on-call' })).body.topic).toBe('on-call');
+    const cm = await ctl('POST', `${chatPath}/messages`, { body: 'ping' });
+    expect(cm.body).toMatchObject({ chatId: chat.body.id, channelIdentity: null });
+    expect((await ctl('POST', `${chatPath}/messages`, { body: 'x', subject: 'no' })).status).toBe(400);
+    const listed = await ctl('GET', `/tenants/${tenant}/chats`);
+    expect(listed.body.value.find((c: { chat: { id: string } }) => c.chat.id === chat.body.id).messages).toHaveLength(
+      1,
+    );
+    expect((await ctl('DELETE', chatPath)).status).toBe(200);
+    expect((await ctl('POST', `${chatPath}/messages`, { body: 'late' })).status).toBe(404);
+    expect((await ctl('DELETE', `/teams/${team.body.id}`)).status).toBe(200);
+    expect((await ctl('GET', `/tenants/${tenant}/teams`)).body.teams.map((t: { id: string }) => t.id)).not.toContain(
+      team.body.id,
+    );
+  });
+});

@@ -118,7 +118,7 @@ export class TeamsRoutes {
       router.add('GET', `${path}/hostedContents`, (_req, p, ctx) => {
         const m = find(p, ctx);
         return graphJson(200, {
-          '@odata.context': `${ctx.graphBase}/$metadata#${this.store.path(m)}/hostedContents`,
+          '@odata.context': this.store.context(m, ctx.graphBase).replace(/\/\$entity$/, `('${m.id}')/hostedContents`),
           value: m.content.hostedContents.map((h) => ({ id: h.id, contentBytes: null, contentType: null })),
         });
       });
