@@ -24,7 +24,16 @@ Usage: graph-sim [options]
   --delay-delivery-ms <n>                 simulated ms such a POST is held back (default 5000)
   --calendar-edit-notifications <min-max> 'updated' notifications per event edit, or a count (default 1)
   --extra-users <n>                       extra users per tenant (user-0001@…)
+  --seed-teams                            seed each tenant with a team, its channel 'General' and a group chat
   --help                                  this text`;
+
+/** The seeded team, channel and chat of a tenant, if Teams were seeded. */
+function teamsLine(sim: GraphSim, tenantId: string): string {
+  const { teams, chats } = sim.teamsState(tenantId);
+  const team = teams[0];
+  if (!team) return '';
+  return `\nTeams: team ${team.id}, channel ${team.channels[0]?.id ?? '-'}, chat ${chats[0]?.chat.id ?? '-'}`;
+}
 
 function number(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -71,6 +80,7 @@ async function main(): Promise<void> {
         'delay-delivery-ms': { type: 'string' },
         'calendar-edit-notifications': { type: 'string' },
         'extra-users': { type: 'string' },
+        'seed-teams': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     }));
@@ -88,6 +98,7 @@ async function main(): Promise<void> {
     clockSpeed: number(values.speed, 'speed', 1),
     seed: number(values.seed, 'seed', 1),
     extraUsersPerTenant: number(values['extra-users'], 'extra-users', 0),
+    seedTeams: values['seed-teams'] ?? false,
     faults: {
       latencyMs: number(values['latency-ms'], 'latency-ms', 0),
       throttleRate: number(values['throttle-rate'], 'throttle-rate', 0),
@@ -122,7 +133,7 @@ Environment for a client of this simulator:
   AZURE_CLIENT_SECRET=${d.clientSecret}
   NODE_EXTRA_CA_CERTS=${caFile}
 
-Users: ${d.users.map((u) => `${u.userPrincipalName} (${u.id})`).join(', ')}
+Users: ${d.users.map((u) => `${u.userPrincipalName} (${u.id})`).join(', ')}${teamsLine(sim, d.tenantId)}
 Ctrl-C stops.`);
   const stop = (): void => {
     void sim.stop().then(() => process.exit(0));

@@ -1,4 +1,7 @@
 export { GraphSim, type GraphSimUrls, type SimEventView } from './sim.ts';
+export type { TeamsMessageRef } from './operations.ts';
+export type { SimTeamsState } from './views.ts';
+export type { ChatType, MessageInput } from './teams.ts';
 export {
   CONTOSO_TENANT_ID,
   DEV_APP_ID,

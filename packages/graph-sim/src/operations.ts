@@ -17,8 +17,33 @@ import type { ItemKind, OutlookItems, StoredItem } from './mail.ts';
 import type { FaultOptions, GraphSimOptions, SeedApp } from './options.ts';
 import type { Records } from './records.ts';
 import type { SubscriptionService } from './subscriptions.ts';
-import type { LifecycleEvent, NotificationRecord, SimRoomList, SimUser, Subscription } from './types.ts';
-import { eventView, itemView, type GraphSimUrls, type SimEventView, type SimItemView } from './views.ts';
+import type {
+  ChatType,
+  MessageInput,
+  MessagePlace,
+  StoredChannel,
+  StoredMessage,
+  StoredTeam,
+  TeamsJson,
+  TeamsStore,
+} from './teams.ts';
+import {
+  TEAMS_KINDS,
+  type LifecycleEvent,
+  type NotificationRecord,
+  type SimRoomList,
+  type SimUser,
+  type Subscription,
+} from './types.ts';
+import {
+  eventView,
+  itemView,
+  teamsStateView,
+  type GraphSimUrls,
+  type SimEventView,
+  type SimItemView,
+  type SimTeamsState,
+} from './views.ts';
 import type { SimParts } from './wiring.ts';
 
 /** What the control API (and a test holding the simulator) does to the simulated tenant, clock and faults. */
@@ -37,6 +62,8 @@ export class SimOperations {
   readonly mail: MailRoutes;
   /** Directory users and groups as notifications and delta see them. */
   readonly directoryObjects: DirectoryObjects;
+  /** Teams: teams, channels, chats and their messages. */
+  readonly teams: TeamsStore;
   readonly caCertPem: string;
 
   protected readonly parts: SimParts;
@@ -55,6 +82,7 @@ export class SimOperations {
     this.items = parts.items;
     this.mail = parts.mail;
     this.directoryObjects = parts.directoryObjects;
+    this.teams = parts.teams;
     this.caCertPem = parts.caCertPem;
   }
 
@@ -186,6 +214,90 @@ export class SimOperations {
     return this.calendar.forUser(this.parts.user(userId).id).map((e) => this.view(e));
   }
 
+  /** A team of the tenant (no notification: Graph has no Teams subscription for teams themselves here). */
+  addTeam(tenantId: string, input: { displayName: string; id?: string }) {
+    if (!this.directory.tenants.has(tenantId)) throw new SimUsageError(`no tenant ${tenantId}`, 404);
+    return teamView(this.teams.addTeam(tenantId, input));
+  }
+
+  /** A standard channel of a team. */
+  addChannel(teamId: string, input: { displayName: string }) {
+    return channelView(this.teams.addChannel(teamId, input));
+  }
+
+  /** Deletes a team and its channels: reads of them and their messages answer 404 (nothing is notified). */
+  deleteTeam(teamId: string) {
+    return teamView(this.teams.deleteTeam(teamId));
+  }
+
+  deleteChannel(teamId: string, channelId: string) {
+    return channelView(this.teams.deleteChannel(teamId, channelId));
+  }
+
+  /** A chat of the tenant (`/chats` subscriptions hear `created`); returns it as Graph's JSON shows it. */
+  addChat(tenantId: string, input: { chatType: ChatType; topic?: string | null; members?: string[] }) {
+    if (!this.directory.tenants.has(tenantId)) throw new SimUsageError(`no tenant ${tenantId}`, 404);
+    return this.teams.chatJson(this.teams.addChat(tenantId, input), this.urls.graph);
+  }
+
+  /** A new topic (`updated` for `/chats` subscriptions). */
+  renameChat(chatId: string, topic: string | null) {
+    return this.teams.chatJson(this.teams.renameChat(chatId, topic), this.urls.graph);
+  }
+
+  /** Deletes a chat: it and its messages read 404 (nothing is notified). */
+  deleteChat(chatId: string) {
+    return this.teams.chatJson(this.teams.deleteChat(chatId), this.urls.graph);
+  }
+
+  /** A root message in a channel (`created`); Graph's JSON of it. */
+  postChannelMessage(teamId: string, channelId: string, input: MessageInput): TeamsJson {
+    return this.messageJson(this.teams.post({ kind: 'channel', teamId, channelId }, input));
+  }
+
+  replyToChannelMessage(teamId: string, channelId: string, messageId: string, input: MessageInput) {
+    return this.messageJson(this.teams.reply(teamId, channelId, messageId, input));
+  }
+
+  postChatMessage(chatId: string, input: MessageInput): TeamsJson {
+    return this.messageJson(this.teams.post({ kind: 'chat', chatId }, input));
+  }
+
+  /** An edit of a channel message, a reply (by its id) or a chat message (`updated`). */
+  editTeamsMessage(ref: TeamsMessageRef, input: MessageInput): TeamsJson {
+    return this.messageJson(this.teams.edit(place(ref), ref.messageId, input));
+  }
+
+  /** Graph's softDelete (`deleted`): the message stays readable, emptied, with `deletedDateTime`. */
+  softDeleteTeamsMessage(ref: TeamsMessageRef): TeamsJson {
+    return this.messageJson(this.teams.softDelete(place(ref), ref.messageId));
+  }
+
+  /** Graph's undoSoftDelete (`updated`). */
+  undoSoftDeleteTeamsMessage(ref: TeamsMessageRef): TeamsJson {
+    return this.messageJson(this.teams.undoSoftDelete(place(ref), ref.messageId));
+  }
+
+  /** A hard delete (a retention purge; a root takes its replies with it): each heard as `deleted`; reads 404. */
+  purgeTeamsMessage(ref: TeamsMessageRef): { purged: string[] } {
+    return { purged: this.teams.purge(place(ref), ref.messageId).map((m) => m.id) };
+  }
+
+  /** Makes the channel's delta tokens invalid: their next use answers 410. */
+  invalidateChannelDelta(teamId: string, channelId: string): void {
+    const channel = [...this.teams.teamChannels(teamId)].find((c) => c.id === channelId);
+    if (!channel) throw new SimUsageError(`no channel ${channelId} in team ${teamId}`, 404);
+    this.parts.teamsRoutes.invalidate(channel.id);
+  }
+
+  /**
+   * The tenant's Teams as Graph has them now: teams, channels, their root messages and replies, chats and their
+   * messages (soft-deleted ones included, they still exist; purged ones and deleted containers left out).
+   */
+  teamsState(tenantId: string): SimTeamsState {
+    return teamsStateView(this.teams, tenantId, this.urls.graph);
+  }
+
   /**
    * A rich POST's validation token for an app and tenant, as graph-sim's deliveries carry them; `forge` bends
    * it (another signing key, claims, expiry) for tests of a receiver's checks. The signing keys are published
@@ -248,6 +360,8 @@ export class SimOperations {
     }
     const sub = this.subscriptions.byId(subscriptionId);
     if (!sub) throw new SimUsageError(`subscription ${subscriptionId} does not exist`, 404);
+    if (event === 'missed' && TEAMS_KINDS.has(sub.kind))
+      throw new SimUsageError('Graph sends no missed lifecycle event for Teams resources');
     if (event === 'reauthorizationRequired') sub.reauthorizationNoticeSentMs = this.clock.now();
     this.parts.notifier.lifecycle(sub, event);
   }
@@ -387,6 +501,10 @@ export class SimOperations {
     }
   }
 
+  private messageJson(m: StoredMessage): TeamsJson {
+    return this.teams.json(m, this.urls.graph);
+  }
+
   private view(event: StoredEvent): SimEventView {
     return eventView(event, this.parts.user(event.userId), this.urls.graph);
   }
@@ -395,3 +513,28 @@ export class SimOperations {
     return itemView(item, this.parts.user(item.userId), this.urls.graph);
   }
 }
+
+/** A Teams message: in a channel (a root or a reply, by its id) or in a chat. */
+export type TeamsMessageRef =
+  { teamId: string; channelId: string; messageId: string } | { chatId: string; messageId: string };
+
+const place = (ref: TeamsMessageRef): MessagePlace =>
+  'chatId' in ref
+    ? { kind: 'chat', chatId: ref.chatId }
+    : { kind: 'channel', teamId: ref.teamId, channelId: ref.channelId };
+
+const teamView = (t: StoredTeam) => ({
+  id: t.id,
+  tenantId: t.tenantId,
+  displayName: t.displayName,
+  createdDateTime: new Date(t.createdMs).toISOString(),
+});
+
+const channelView = (c: StoredChannel) => ({
+  id: c.id,
+  teamId: c.teamId,
+  tenantId: c.tenantId,
+  displayName: c.displayName,
+  membershipType: 'standard' as const,
+  createdDateTime: new Date(c.createdMs).toISOString(),
+});

@@ -133,6 +133,8 @@ export interface GraphSimOptions {
   apps: SeedApp[];
   /** Extra users generated per tenant (user-0001@domain…), for load tests. */
   extraUsersPerTenant: number;
+  /** Seeds each tenant with a team ("Contoso team"), its channel "General" and a group chat of its users. */
+  seedTeams: boolean;
   deltaPageSize: number;
   shuffleBatchResponses: boolean;
   faults: FaultOptions;
@@ -222,6 +224,7 @@ const DEFAULTS: Omit<GraphSimOptions, 'clockStartMs'> = {
   tenants: DEFAULT_TENANTS,
   apps: DEFAULT_APPS,
   extraUsersPerTenant: 0,
+  seedTeams: false,
   deltaPageSize: 10,
   shuffleBatchResponses: true,
   faults: DEFAULT_FAULTS,

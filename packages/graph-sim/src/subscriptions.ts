@@ -9,7 +9,14 @@ import { guid } from './ids.ts';
 import type { SubscriptionOptions, ThrottleOptions } from './options.ts';
 import type { Records } from './records.ts';
 import { SlidingWindowLimiter } from './throttle.ts';
-import type { ChangeType, LifecycleEvent, Principal, Subscription, SubscriptionKind } from './types.ts';
+import {
+  TEAMS_KINDS,
+  type ChangeType,
+  type LifecycleEvent,
+  type Principal,
+  type Subscription,
+  type SubscriptionKind,
+} from './types.ts';
 
 const CHANGE_TYPES = new Set<ChangeType>(['created', 'updated', 'deleted']);
 const TLS_VERSIONS = new Set(['v1_0', 'v1_1', 'v1_2', 'v1_3']);
@@ -30,6 +37,19 @@ const CREATE_FIELDS = new Set([
 ]);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const REAUTH_PATCH_WINDOW_MS = 10 * 60_000;
+/** Teams resources live at most 4,320 minutes, with or without resource data. */
+const TEAMS_MAX_MINUTES = 4_320;
+/** Beyond this a Teams subscription needs a lifecycleNotificationUrl. */
+const TEAMS_NO_LIFECYCLE_MAX_MS = 60 * 60_000;
+const LIFECYCLE_URL_REQUIRED =
+  'lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour.';
+
+/** The Teams containers a subscription may name, looked up in the caller's tenant. */
+export interface TeamsLookup {
+  team: (tenantId: string, teamId: string) => unknown;
+  channel: (tenantId: string, teamId: string, channelId: string) => unknown;
+  chat: (tenantId: string, chatId: string) => unknown;
+}
 
 export interface SubscriptionDeps {
   clock: SimClock;
@@ -45,6 +65,7 @@ export interface SubscriptionDeps {
   mailFolder: (userId: string, ref: string) => string | undefined;
   /** A mailbox's calendar id for an id, if it has one. */
   calendar: (userId: string, ref: string) => string | undefined;
+  teams: TeamsLookup;
 }
 
 interface ParsedResource {
@@ -52,6 +73,9 @@ interface ParsedResource {
   userId: string;
   kind: SubscriptionKind;
   folderId: string | undefined;
+  teamId?: string;
+  channelId?: string;
+  chatId?: string;
 }
 
 /** Graph's `/subscriptions` for Outlook events, messages and contacts: its rules, quotas, throttles, expiry and lifecycle timers. */
@@ -116,15 +140,22 @@ export class SubscriptionService {
     const lifecycleNotificationUrl = this.parseUrl(body.lifecycleNotificationUrl, 'lifecycleNotificationUrl', false);
     const parsed = this.parseResource(body.resource, principal);
     const { resource, userId } = parsed;
-    const tenantWide = parsed.kind === 'users' || parsed.kind === 'groups';
+    const directory = parsed.kind === 'users' || parsed.kind === 'groups';
+    const tenantWide = directory || TEAMS_KINDS.has(parsed.kind);
     // Directory resources report creation as `updated`; Graph refuses `created` for them.
-    if (tenantWide && changeTypes.includes('created'))
+    if (directory && changeTypes.includes('created'))
       throw badRequest(
         `changeType 'created' is not supported for '${resource}'; use updated,deleted.`,
         'InvalidRequest',
       );
+    if (parsed.kind === 'chats' && changeTypes.includes('deleted'))
+      throw badRequest(
+        `changeType 'deleted' is not supported for '${resource}'; a /chats subscription takes created,updated.`,
+        'InvalidRequest',
+      );
     const includeResourceData = body.includeResourceData === true;
-    const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData, tenantWide);
+    const expirationMs = this.parseExpiration(body.expirationDateTime, includeResourceData, parsed.kind);
+    if (TEAMS_KINDS.has(parsed.kind) && !lifecycleNotificationUrl) this.requireLifecycleUrl(body.expirationDateTime);
     const clientState = this.parseClientState(body.clientState);
     const tls = body.latestSupportedTlsVersion ?? 'v1_2';
     if (typeof tls !== 'string' || !TLS_VERSIONS.has(tls)) {
@@ -153,6 +184,9 @@ export class SubscriptionService {
       resource,
       kind: parsed.kind,
       ...(parsed.folderId ? { folderId: parsed.folderId } : {}),
+      ...(parsed.teamId ? { teamId: parsed.teamId } : {}),
+      ...(parsed.channelId ? { channelId: parsed.channelId } : {}),
+      ...(parsed.chatId ? { chatId: parsed.chatId } : {}),
       changeTypes,
       notificationUrl,
       lifecycleNotificationUrl,
@@ -176,7 +210,7 @@ export class SubscriptionService {
   private parseRich(
     body: Record<string, unknown>,
     parsed: ParsedResource,
-  ): { richSelect: string[]; encryptionCertificate: string; encryptionCertificateId: string } {
+  ): { richSelect?: string[]; encryptionCertificate: string; encryptionCertificateId: string } {
     if (parsed.kind === 'users' || parsed.kind === 'groups')
       throw badRequest(`includeResourceData is not supported for '${parsed.resource}'.`, 'NotSupported');
     if (body.encryptionCertificate === undefined || body.encryptionCertificateId === undefined)
@@ -185,6 +219,12 @@ export class SubscriptionService {
         'InvalidRequest',
       );
     checkCertificate(body.encryptionCertificate, body.encryptionCertificateId);
+    // Teams notifications carry the whole item, as a GET returns it: no $select.
+    if (TEAMS_KINDS.has(parsed.kind))
+      return {
+        encryptionCertificate: body.encryptionCertificate as string,
+        encryptionCertificateId: body.encryptionCertificateId as string,
+      };
     const query = new URLSearchParams(parsed.resource.split('?')[1] ?? '');
     for (const name of ['$top', '$skip', '$orderby', '$expand', '$filter'])
       if (query.has(name))
@@ -201,7 +241,7 @@ export class SubscriptionService {
         `A subscription with resource data on '${parsed.resource}' needs a $select in its resource, e.g. ?$select=subject,start.`,
         'InvalidRequest',
       );
-    const known = parsed.kind === 'events' ? EVENT_PROPERTIES : ITEM_PROPERTIES[parsed.kind];
+    const known = parsed.kind === 'events' ? EVENT_PROPERTIES : ITEM_PROPERTIES[parsed.kind as 'messages'];
     for (const p of select) {
       if (/^(body|uniqueBody)$/i.test(p))
         throw badRequest(`$select=${p} is not supported for a subscription with resource data.`, 'InvalidRequest');
@@ -247,12 +287,11 @@ export class SubscriptionService {
     }
     const expirationMs =
       body.expirationDateTime !== undefined
-        ? this.parseExpiration(
-            body.expirationDateTime,
-            sub.includeResourceData,
-            sub.kind === 'users' || sub.kind === 'groups',
-          )
+        ? this.parseExpiration(body.expirationDateTime, sub.includeResourceData, sub.kind)
         : sub.expirationMs;
+    // A Teams subscription made without a lifecycle URL cannot be renewed beyond an hour (nor can the URL be added).
+    if (TEAMS_KINDS.has(sub.kind) && !sub.lifecycleNotificationUrl && body.expirationDateTime !== undefined)
+      this.requireLifecycleUrl(body.expirationDateTime, sub.id);
     const notificationUrl =
       body.notificationUrl !== undefined
         ? this.parseUrl(body.notificationUrl, 'notificationUrl', true)!
@@ -512,6 +551,9 @@ export class SubscriptionService {
         s.userId === r.userId &&
         s.kind === r.kind &&
         s.folderId === r.folderId &&
+        s.teamId === r.teamId &&
+        s.channelId === r.channelId &&
+        s.chatId === r.chatId &&
         [...s.changeTypes].sort().join(',') === key,
     );
     if (existing) {
@@ -564,6 +606,8 @@ export class SubscriptionService {
     if (/^me\//i.test(path)) {
       throw badRequest('/me request is only valid with delegated authentication flow.', 'BadRequest');
     }
+    const teams = this.parseTeamsResource(value, principal);
+    if (teams) return teams;
     const directory = /^(users|groups)$/i.exec(path);
     if (directory)
       return {
@@ -578,7 +622,7 @@ export class SubscriptionService {
       /^users\/([^/]+)\/calendars(?:\/([^/]+)|\('([^/']+)'\))\/(events)$/i.exec(path);
     if (!match) {
       throw badRequest(
-        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/calendars/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages, users/{id}/contacts, users or groups.`,
+        `Resource '${value}' is not supported by graph-sim for change notifications; use users/{id}/events, users/{id}/calendars/{id}/events, users/{id}/messages, users/{id}/mailFolders/{id}/messages, users/{id}/contacts, users, groups, teams/getAllMessages, teams/{id}/channels/{id}/messages, chats/getAllMessages, chats/{id}/messages or chats.`,
         'InvalidRequest',
       );
     }
@@ -610,21 +654,87 @@ export class SubscriptionService {
     return { resource: value, userId: user.id, kind, folderId };
   }
 
-  /** Directory resources (users, groups) live up to 41,760 minutes; Outlook ones as configured (10,080). */
-  private parseExpiration(value: unknown, withResourceData: boolean, directory = false): number {
+  /**
+   * Directory resources (users, groups) live up to 41,760 minutes; Teams ones 4,320 (with or without resource
+   * data); Outlook ones as configured (10,080).
+   */
+  private parseExpiration(value: unknown, withResourceData: boolean, kind: SubscriptionKind): number {
     const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(ms))
       throw badRequest('expirationDateTime is required and must be an ISO 8601 date-time.', 'InvalidRequest');
     const now = this.deps.clock.now();
     const { minExpirationMinutes, maxExpirationMinutes, maxExpirationMinutesWithResourceData } = this.deps.options;
-    const max = withResourceData
-      ? maxExpirationMinutesWithResourceData
-      : directory
-        ? Math.max(maxExpirationMinutes, 41_760)
-        : maxExpirationMinutes;
+    const max = TEAMS_KINDS.has(kind)
+      ? TEAMS_MAX_MINUTES
+      : withResourceData
+        ? maxExpirationMinutesWithResourceData
+        : kind === 'users' || kind === 'groups'
+          ? Math.max(maxExpirationMinutes, 41_760)
+          : maxExpirationMinutes;
     if (ms > now + max * 60_000)
       throw badRequest(`Subscription expiration can only be ${max} minutes in the future.`, 'InvalidRequest');
     return Math.max(ms, now + minExpirationMinutes * 60_000);
+  }
+
+  /**
+   * Graph's rule for Teams resources: an expiration more than an hour away needs a lifecycleNotificationUrl.
+   * Each refusal is kept as a warning (`LifecycleNotificationUrlRequired`) so a test can tell one was attempted.
+   */
+  private requireLifecycleUrl(expirationDateTime: unknown, subscriptionId?: string): void {
+    const ms = Date.parse(String(expirationDateTime));
+    if (ms <= this.deps.clock.now() + TEAMS_NO_LIFECYCLE_MAX_MS) return;
+    this.deps.records.warnings.push({
+      at: this.deps.clock.nowIso(),
+      code: 'LifecycleNotificationUrlRequired',
+      message: `refused: expirationDateTime ${new Date(ms).toISOString()} is more than 1 hour away and there is no lifecycleNotificationUrl.`,
+      ...(subscriptionId ? { subscriptionId } : {}),
+    });
+    throw badRequest(LIFECYCLE_URL_REQUIRED, 'ValidationError');
+  }
+
+  /**
+   * Teams resources: `/teams/getAllMessages`, `/chats/getAllMessages`, `/chats` (tenant-wide; `?model=A|B` is
+   * taken and ignored), `/teams/{id}/channels/{id}/messages` and `/chats/{id}/messages` (a 404 for a team,
+   * channel or chat the tenant does not have). Ids may be written `teams('{id}')` and percent-encoded.
+   */
+  private parseTeamsResource(value: string, principal: Principal): ParsedResource | undefined {
+    const [rawPath, query = ''] = value.trim().replace(/^\/+/, '').split('?');
+    const path = rawPath!.replace(/\('([^']*)'\)/g, '/$1');
+    if (!/^(teams|chats)(\/|$)/i.test(path)) return undefined;
+    const options = [...new URLSearchParams(query).keys()].filter((k) => k !== 'model');
+    if (options.length)
+      throw badRequest(
+        `Query option '${options[0]}' is not supported by graph-sim on Teams resources.`,
+        'InvalidRequest',
+      );
+    const base = { resource: value, userId: '', folderId: undefined };
+    if (/^teams\/getAllMessages$/i.test(path)) return { ...base, kind: 'channelMessages' };
+    if (/^chats\/getAllMessages$/i.test(path)) return { ...base, kind: 'chatMessages' };
+    if (/^chats$/i.test(path)) return { ...base, kind: 'chats' };
+    const missing = (what: string): GraphError =>
+      new GraphError(404, 'ResourceNotFound', `Resource '${value}' does not exist: no ${what} in this tenant.`);
+    const decode = (s: string): string => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw badRequest(`Resource '${value}' is malformed.`, 'InvalidRequest');
+      }
+    };
+    const tenantId = principal.tenantId;
+    const channel = /^teams\/([^/]+)\/channels\/([^/]+)\/messages$/i.exec(path);
+    if (channel) {
+      const [teamId, channelId] = [decode(channel[1]!), decode(channel[2]!)];
+      if (!this.deps.teams.team(tenantId, teamId)) throw missing(`team '${teamId}'`);
+      if (!this.deps.teams.channel(tenantId, teamId, channelId)) throw missing(`channel '${channelId}'`);
+      return { ...base, kind: 'channelMessages', teamId, channelId };
+    }
+    const chat = /^chats\/([^/]+)\/messages$/i.exec(path);
+    if (chat) {
+      const chatId = decode(chat[1]!);
+      if (!this.deps.teams.chat(tenantId, chatId)) throw missing(`chat '${chatId}'`);
+      return { ...base, kind: 'chatMessages', chatId };
+    }
+    return undefined;
   }
 
   private parseClientState(value: unknown): string | undefined {

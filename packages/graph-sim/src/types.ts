@@ -24,7 +24,7 @@ export interface SimRequest {
 export interface SimResponse {
   status: number;
   headers?: Record<string, string>;
-  /** An object is sent as JSON; a string as-is. */
+  /** An object is sent as JSON; a string or a Buffer (a hosted content's bytes) as-is. */
   body?: unknown;
 }
 
@@ -68,7 +68,11 @@ export interface SimApp {
 }
 
 /** The resources graph-sim delivers notifications for. */
-export type SubscriptionKind = 'events' | 'messages' | 'contacts' | 'users' | 'groups';
+export type SubscriptionKind =
+  'events' | 'messages' | 'contacts' | 'users' | 'groups' | 'channelMessages' | 'chatMessages' | 'chats';
+
+/** The Teams kinds: tenant-wide or per team channel or chat, never per mailbox. */
+export const TEAMS_KINDS: ReadonlySet<SubscriptionKind> = new Set(['channelMessages', 'chatMessages', 'chats']);
 
 export interface Subscription {
   id: string;
@@ -79,6 +83,13 @@ export interface Subscription {
    * (`/users/{id}/calendars/{id}/events`); absent for `/users/{id}/events`, which hears the default calendar only.
    */
   folderId?: string;
+  /**
+   * Teams: the channel (`/teams/{id}/channels/{id}/messages`) or the chat (`/chats/{id}/messages`) subscribed to;
+   * neither for the tenant-wide `/teams/getAllMessages`, `/chats/getAllMessages` and `/chats`.
+   */
+  teamId?: string;
+  channelId?: string;
+  chatId?: string;
   changeTypes: ChangeType[];
   notificationUrl: string;
   lifecycleNotificationUrl: string | undefined;

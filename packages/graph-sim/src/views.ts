@@ -1,5 +1,6 @@
 import { renderEvent, type StoredEvent } from './calendar.ts';
 import { renderItem, type StoredItem } from './mail.ts';
+import type { StoredMessage, TeamsJson, TeamsStore } from './teams.ts';
 import type { SimUser } from './types.ts';
 
 export interface GraphSimUrls {
@@ -55,5 +56,51 @@ export function itemView(item: StoredItem, user: SimUser, graphBase: string): Si
     folderId: item.folderId,
     changeKey: item.changeKey,
     item: renderItem(item, user, true, graphBase),
+  };
+}
+
+/** A tenant's Teams as the control API lists them (what a convergence test compares a compacted topic with). */
+export interface SimTeamsState {
+  teams: Array<{
+    id: string;
+    displayName: string;
+    channels: Array<{
+      id: string;
+      displayName: string;
+      membershipType: 'standard';
+      /** Root messages, oldest first, as a GET returns them (soft-deleted ones with `deletedDateTime`). */
+      messages: TeamsJson[];
+      /** Every reply of the channel, oldest first (`replyToId` names its root). */
+      replies: TeamsJson[];
+    }>;
+  }>;
+  chats: Array<{ chat: TeamsJson; members: string[]; messages: TeamsJson[] }>;
+}
+
+export function teamsStateView(store: TeamsStore, tenantId: string, graphBase: string): SimTeamsState {
+  const json = (m: StoredMessage): TeamsJson => store.json(m, graphBase);
+  return {
+    teams: store.tenantTeams(tenantId).map((team) => ({
+      id: team.id,
+      displayName: team.displayName,
+      channels: store.teamChannels(team.id).map((c) => {
+        const live = store.allMessages({ kind: 'channel', teamId: team.id, channelId: c.id }).filter((m) => !m.purged);
+        return {
+          id: c.id,
+          displayName: c.displayName,
+          membershipType: 'standard' as const,
+          messages: live.filter((m) => m.replyToId === null).map(json),
+          replies: live.filter((m) => m.replyToId !== null).map(json),
+        };
+      }),
+    })),
+    chats: store.tenantChats(tenantId).map((chat) => ({
+      chat: store.chatJson(chat, graphBase),
+      members: [...chat.members],
+      messages: store
+        .allMessages({ kind: 'chat', chatId: chat.id })
+        .filter((m) => !m.purged)
+        .map(json),
+    })),
   };
 }

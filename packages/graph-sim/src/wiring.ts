@@ -13,12 +13,14 @@ import { DeltaService } from './graph/delta.ts';
 import { DirectoryRoutes } from './graph/directory-routes.ts';
 import { GraphApi } from './graph/graph-api.ts';
 import { MailRoutes } from './graph/mail-routes.ts';
+import { TeamsRoutes } from './graph/teams-routes.ts';
 import { guid } from './ids.ts';
 import { OutlookItems } from './mail.ts';
 import type { GraphSimOptions } from './options.ts';
 import type { SeededRandom } from './random.ts';
 import { Records } from './records.ts';
 import { SubscriptionService } from './subscriptions.ts';
+import { TeamsStore } from './teams.ts';
 import type { SimUser } from './types.ts';
 import type { GraphSimUrls } from './views.ts';
 
@@ -47,6 +49,9 @@ export interface SimParts {
   mail: MailRoutes;
   /** Directory users and groups as notifications and delta see them. */
   directoryObjects: DirectoryObjects;
+  /** Teams: teams, channels, chats and their messages. */
+  teams: TeamsStore;
+  teamsRoutes: TeamsRoutes;
   dispatcher: Dispatcher;
   notifier: Notifier;
   graph: GraphApi;
@@ -85,6 +90,22 @@ export function wireSim(
     if (!found) throw new SimUsageError(`no user ${idOrUpn}`, 404);
     return found;
   };
+  const teams = new TeamsStore({
+    now: () => clock.now(),
+    seq: () => calendar.nextSeq(),
+    graphBase: () => siteUrls(site).graph,
+    user: (idOrUpn, tenantId) => {
+      const found = directory.findUser(idOrUpn, tenantId);
+      if (!found) throw new SimUsageError(`no user ${idOrUpn} in tenant ${tenantId}`, 404);
+      return found;
+    },
+    firstUser: (tenantId) => {
+      const first = directory.listUsers(tenantId)[0];
+      if (!first) throw new SimUsageError(`tenant ${tenantId} has no users to post as`, 404);
+      return first;
+    },
+  });
+  const teamsRoutes = new TeamsRoutes(teams, () => calendar.currentSeq);
   const notifier = new Notifier({
     clock,
     records,
@@ -95,6 +116,7 @@ export function wireSim(
     dispatcher: () => dispatcher,
     user,
     graphBase: () => siteUrls(site).graph,
+    teams,
   });
   const subscriptions = new SubscriptionService({
     clock,
@@ -106,6 +128,11 @@ export function wireSim(
     sendLifecycle: (sub, event) => notifier.lifecycle(sub, event),
     mailFolder: (userId, ref) => items.folder(userId, 'messages', ref)?.id,
     calendar: (userId, ref) => calendar.calendars.list(userId).find((c) => c.id === ref)?.id,
+    teams: {
+      team: (tenantId, teamId) => teams.team(tenantId, teamId),
+      channel: (tenantId, teamId, channelId) => teams.channel(tenantId, teamId, channelId),
+      chat: (tenantId, chatId) => teams.chat(tenantId, chatId),
+    },
     onHandshake: (r) =>
       records.attempts.push({
         deliveryId: guid(),
@@ -149,6 +176,7 @@ export function wireSim(
     delta,
     mail,
     directoryRoutes: new DirectoryRoutes(directoryObjects, () => calendar.currentSeq, options.deltaPageSize),
+    teamsRoutes,
     subscriptions,
     faults,
     records,
@@ -166,6 +194,7 @@ export function wireSim(
   calendar.onChange((change) => notifier.eventChanged(change));
   items.onChange((change) => notifier.itemChanged(change));
   directoryObjects.onChange((change) => notifier.directoryChanged(change));
+  teams.onChange((change) => notifier.teamsChanged(change));
   for (const tenant of options.tenants) {
     directory.addTenant(tenant);
     for (const u of tenant.users) directory.addUser(tenant.id, u);
@@ -178,6 +207,13 @@ export function wireSim(
     }
   }
   for (const app of options.apps) directory.addApp(app);
+  if (options.seedTeams)
+    for (const tenant of options.tenants) {
+      const name = tenant.domain.split('.')[0]!;
+      const team = teams.addTeam(tenant.id, { displayName: `${name[0]!.toUpperCase()}${name.slice(1)} team` });
+      teams.addChannel(team.id, { displayName: 'General' });
+      teams.addChat(tenant.id, { chatType: 'group', topic: 'Team chat', members: tenant.users.map((u) => u.id) });
+    }
   return {
     options,
     clock,
@@ -195,6 +231,8 @@ export function wireSim(
     items,
     mail,
     directoryObjects,
+    teams,
+    teamsRoutes,
     dispatcher,
     notifier,
     graph,

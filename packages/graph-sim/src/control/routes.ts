@@ -1,7 +1,8 @@
 import { GraphError, SimUsageError } from '../errors.ts';
 import { graphErrorResponse, json, usageErrorResponse } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
-import type { SimOperations } from '../operations.ts';
+import type { SimOperations, TeamsMessageRef } from '../operations.ts';
+import { parseMessageInput, type ChatType } from '../teams.ts';
 import type { MailboxPurpose, SimRequest, SimResponse, Subscription } from '../types.ts';
 
 function body(req: SimRequest): Record<string, unknown> {
@@ -30,6 +31,8 @@ function subscriptionView(s: Subscription) {
     resource: s.resource,
     kind: s.kind,
     ...(s.folderId ? { folderId: s.folderId } : {}),
+    ...(s.teamId ? { teamId: s.teamId, channelId: s.channelId } : {}),
+    ...(s.chatId ? { chatId: s.chatId } : {}),
     userId: s.userId,
     tenantId: s.tenantId,
     applicationId: s.applicationId,
@@ -46,7 +49,7 @@ function subscriptionView(s: Subscription) {
 /** `/_sim/...`: drive the simulated tenant, clock and faults, and read the records. Unauthenticated: bind to loopback. */
 export function controlRouter(sim: SimOperations): Router<void> {
   const since = (req: SimRequest): number => Number(req.query.get('since') ?? 0) || 0;
-  return new Router<void>()
+  const router = new Router<void>()
     .add('GET', '/_sim/info', () =>
       json(200, {
         urls: sim.urls,
@@ -194,6 +197,74 @@ export function controlRouter(sim: SimOperations): Router<void> {
       sim.invalidateDeltaTokens(p.userId!);
       return json(200, { invalidated: true });
     })
+    .add('GET', '/_sim/tenants/:tenantId/teams', (_req, p) => json(200, sim.teamsState(p.tenantId!)))
+    .add('POST', '/_sim/tenants/:tenantId/teams', (req, p) => {
+      const b = body(req);
+      return json(
+        201,
+        sim.addTeam(p.tenantId!, {
+          displayName: str(b.displayName, 'displayName'),
+          ...(typeof b.id === 'string' ? { id: b.id } : {}),
+        }),
+      );
+    })
+    .add('DELETE', '/_sim/teams/:teamId', (_req, p) => json(200, sim.deleteTeam(p.teamId!)))
+    .add('POST', '/_sim/teams/:teamId/channels', (req, p) =>
+      json(201, sim.addChannel(p.teamId!, { displayName: str(body(req).displayName, 'displayName') })),
+    )
+    .add('DELETE', '/_sim/teams/:teamId/channels/:channelId', (_req, p) =>
+      json(200, sim.deleteChannel(p.teamId!, p.channelId!)),
+    )
+    .add('POST', '/_sim/teams/:teamId/channels/:channelId/delta/invalidate', (_req, p) => {
+      sim.invalidateChannelDelta(p.teamId!, p.channelId!);
+      return json(200, { invalidated: true });
+    })
+    .add('POST', '/_sim/teams/:teamId/channels/:channelId/messages', (req, p) =>
+      json(201, sim.postChannelMessage(p.teamId!, p.channelId!, parseMessageInput(body(req)))),
+    )
+    .add('POST', '/_sim/teams/:teamId/channels/:channelId/messages/:messageId/replies', (req, p) =>
+      json(201, sim.replyToChannelMessage(p.teamId!, p.channelId!, p.messageId!, parseMessageInput(body(req)))),
+    )
+    .add('GET', '/_sim/tenants/:tenantId/chats', (_req, p) => json(200, { value: sim.teamsState(p.tenantId!).chats }))
+    .add('POST', '/_sim/tenants/:tenantId/chats', (req, p) => {
+      const b = body(req);
+      if (b.members !== undefined && (!Array.isArray(b.members) || !b.members.every((m) => typeof m === 'string')))
+        throw new SimUsageError('members must be an array of user ids or userPrincipalNames');
+      if (b.topic !== undefined && b.topic !== null && typeof b.topic !== 'string')
+        throw new SimUsageError('topic must be a string or null');
+      return json(
+        201,
+        sim.addChat(p.tenantId!, {
+          chatType: str(b.chatType ?? 'group', 'chatType') as ChatType,
+          ...(b.topic !== undefined ? { topic: b.topic } : {}),
+          ...(b.members !== undefined ? { members: b.members } : {}),
+        }),
+      );
+    })
+    .add('PATCH', '/_sim/chats/:chatId', (req, p) => {
+      const { topic } = body(req);
+      if (topic !== null && typeof topic !== 'string') throw new SimUsageError('topic must be a string or null');
+      return json(200, sim.renameChat(p.chatId!, topic));
+    })
+    .add('DELETE', '/_sim/chats/:chatId', (_req, p) => json(200, sim.deleteChat(p.chatId!)))
+    .add('POST', '/_sim/chats/:chatId/messages', (req, p) =>
+      json(201, sim.postChatMessage(p.chatId!, parseMessageInput(body(req)))),
+    );
+  // A message of a channel (a root or a reply, by its id) or of a chat: edit, softDelete, undoSoftDelete, purge.
+  const refs: Array<[string, (p: Record<string, string>) => TeamsMessageRef]> = [
+    [
+      '/_sim/teams/:teamId/channels/:channelId/messages/:messageId',
+      (p) => ({ teamId: p.teamId!, channelId: p.channelId!, messageId: p.messageId! }),
+    ],
+    ['/_sim/chats/:chatId/messages/:messageId', (p) => ({ chatId: p.chatId!, messageId: p.messageId! })],
+  ];
+  for (const [path, ref] of refs)
+    router
+      .add('PATCH', path, (req, p) => json(200, sim.editTeamsMessage(ref(p), parseMessageInput(body(req)))))
+      .add('POST', `${path}/softDelete`, (_req, p) => json(200, sim.softDeleteTeamsMessage(ref(p))))
+      .add('POST', `${path}/undoSoftDelete`, (_req, p) => json(200, sim.undoSoftDeleteTeamsMessage(ref(p))))
+      .add('DELETE', path, (_req, p) => json(200, sim.purgeTeamsMessage(ref(p))));
+  return router
     .add('GET', '/_sim/subscriptions', () => json(200, { value: sim.subscriptions.all().map(subscriptionView) }))
     .add('POST', '/_sim/subscriptions/:id/lifecycle', (req, p) => {
       const event = str(body(req).event, 'event');

@@ -10,13 +10,15 @@ import type { GraphSimOptions } from '../options.ts';
 import type { Records } from '../records.ts';
 import { encryptResource } from '../rich/encrypt.ts';
 import type { SubscriptionService } from '../subscriptions.ts';
-import type {
-  ChangeNotification,
-  ChangeType,
-  LifecycleEvent,
-  NotificationRecord,
-  SimUser,
-  Subscription,
+import type { TeamsChange, TeamsStore } from '../teams.ts';
+import {
+  TEAMS_KINDS,
+  type ChangeNotification,
+  type ChangeType,
+  type LifecycleEvent,
+  type NotificationRecord,
+  type SimUser,
+  type Subscription,
 } from '../types.ts';
 import type { Dispatcher } from './dispatcher.ts';
 
@@ -33,6 +35,7 @@ export interface NotifierDeps {
   dispatcher: () => Dispatcher;
   user: (idOrUpn: string) => SimUser;
   graphBase: () => string;
+  teams: TeamsStore;
 }
 
 /** Turns changes of events, messages, contacts and directory objects into the notifications Graph would send. */
@@ -119,10 +122,27 @@ export class Notifier {
     /** A second or later notification of one event edit: its first one's id, and how long it waits to join a POST. */
     extra?: { sameEditAs: string; holdMs: number },
   ): string {
-    const id = guid();
     const resourceData = { '@odata.type': odataType, '@odata.id': resource, '@odata.etag': `W/"${etag}"`, id: itemId };
     // A deleted item has no data left to send; Graph's rich notification of a delete carries none.
-    const rich = sub.includeResourceData && render && changeType !== 'deleted' && sub.encryptionCertificate;
+    const content =
+      render && changeType !== 'deleted'
+        ? () => ({ '@odata.type': odataType, '@odata.id': resource, ...project(render(), sub.richSelect) })
+        : undefined;
+    return this.post(sub, changeType, resource, itemId, resourceData, content, extra);
+  }
+
+  /** Queues one change notification; `content` is what a rich one carries, encrypted for the subscription. */
+  private post(
+    sub: Subscription,
+    changeType: ChangeType,
+    resource: string,
+    itemId: string,
+    resourceData: Record<string, string>,
+    content: (() => Record<string, unknown>) | undefined,
+    extra?: { sameEditAs: string; holdMs: number },
+  ): string {
+    const id = guid();
+    const rich = sub.includeResourceData && content && sub.encryptionCertificate;
     const payload: ChangeNotification = {
       id,
       subscriptionId: sub.id,
@@ -133,11 +153,7 @@ export class Notifier {
       ...(rich
         ? {
             encryptedContent: {
-              ...encryptResource(
-                { '@odata.type': odataType, '@odata.id': resource, ...project(render(), sub.richSelect) },
-                sub.encryptionCertificate!,
-                sub.encryptionCertificateId!,
-              ),
+              ...encryptResource(content(), sub.encryptionCertificate!, sub.encryptionCertificateId!),
             },
           }
         : {}),
@@ -225,6 +241,57 @@ export class Notifier {
     }
   }
 
+  /**
+   * Who hears of a Teams change: `/teams/getAllMessages` and the channel's own subscription (channel messages
+   * and replies), `/chats/getAllMessages` and the chat's own (chat messages), `/chats` (chats created or renamed),
+   * each in the item's tenant. Rich ones carry the item as a GET returns it — a soft-deleted message too (it is
+   * still there); a purged one carries nothing.
+   */
+  teamsChanged(change: TeamsChange): void {
+    const { teams, graphBase } = this.deps;
+    let kind: Subscription['kind'];
+    let resource: string;
+    let odataType: string;
+    let itemId: string;
+    let tenantId: string;
+    let hears: (sub: Subscription) => boolean;
+    let content: (() => Record<string, unknown>) | undefined;
+    if (change.what === 'chat') {
+      const { chat } = change;
+      [kind, resource, odataType, itemId, tenantId] = [
+        'chats',
+        `chats('${chat.id}')`,
+        '#Microsoft.Graph.chat',
+        chat.id,
+        chat.tenantId,
+      ];
+      hears = () => true;
+      content = () => teams.chatJson(chat, graphBase());
+    } else {
+      const m = change.message;
+      const { place } = m;
+      [odataType, itemId, tenantId] = ['#Microsoft.Graph.chatMessage', m.id, m.tenantId];
+      if (place.kind === 'chat') {
+        kind = 'chatMessages';
+        resource = `chats('${place.chatId}')/messages('${m.id}')`;
+        hears = (sub) => sub.chatId === undefined || sub.chatId === place.chatId;
+      } else {
+        kind = 'channelMessages';
+        const root = `teams('${place.teamId}')/channels('${place.channelId}')/messages`;
+        resource = m.replyToId === null ? `${root}('${m.id}')` : `${root}('${m.replyToId}')/replies('${m.id}')`;
+        hears = (sub) =>
+          sub.channelId === undefined || (sub.teamId === place.teamId && sub.channelId === place.channelId);
+      }
+      content = m.purged ? undefined : () => teams.json(m, graphBase());
+    }
+    const resourceData = { id: itemId, '@odata.type': odataType, '@odata.id': resource };
+    for (const sub of this.deps.subscriptions().all()) {
+      if (sub.kind !== kind || sub.tenantId !== tenantId || !sub.changeTypes.includes(change.type) || !hears(sub))
+        continue;
+      this.post(sub, change.type, resource, itemId, resourceData, content);
+    }
+  }
+
   lifecycle(sub: Subscription, lifecycleEvent: LifecycleEvent): void {
     const record: NotificationRecord = {
       id: guid(),
@@ -254,8 +321,8 @@ export class Notifier {
   }
 
   missed(sub: Subscription): void {
-    // Graph sends `missed` for Outlook resources only; directory subscriptions hear nothing.
-    if (sub.kind === 'users' || sub.kind === 'groups') return;
+    // Graph sends `missed` for Outlook resources only; directory and Teams subscriptions hear nothing.
+    if (sub.kind === 'users' || sub.kind === 'groups' || TEAMS_KINDS.has(sub.kind)) return;
     const last = this.lastMissed.get(sub.id);
     if (last !== undefined && this.deps.clock.now() - last < MISSED_DEBOUNCE_MS) return;
     this.lastMissed.set(sub.id, this.deps.clock.now());

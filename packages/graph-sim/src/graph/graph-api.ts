@@ -21,6 +21,7 @@ import type { DirectoryRoutes } from './directory-routes.ts';
 import type { GraphContext } from './graph-context.ts';
 import { addPlacesRoutes } from './places-routes.ts';
 import { addSubscriptionRoutes } from './subscription-routes.ts';
+import type { TeamsRoutes } from './teams-routes.ts';
 
 export interface GraphApiDeps {
   options: GraphSimOptions;
@@ -32,6 +33,7 @@ export interface GraphApiDeps {
   delta: DeltaService;
   mail: MailRoutes;
   directoryRoutes: DirectoryRoutes;
+  teamsRoutes: TeamsRoutes;
   subscriptions: SubscriptionService;
   faults: Faults;
   records: Records;
@@ -62,6 +64,7 @@ export class GraphApi {
     addEventRoutes(this.router, deps.calendar);
     deps.mail.addRoutes(this.router);
     deps.directoryRoutes.addRoutes(this.router);
+    deps.teamsRoutes.addRoutes(this.router);
     this.router.add('GET', '/groups/:groupId/members', (req, p, ctx) => {
       const group = deps.directory.groups.get(p.groupId!);
       if (!group || group.tenantId !== ctx.principal.tenantId) {
@@ -147,12 +150,21 @@ export class GraphApi {
     }
     const ctx: GraphContext = { principal, user: undefined, graphBase: this.deps.graphBase(), batchId: req.batchId };
     const userRef = match.params.userId;
-    if (userRef === undefined) return match.handler(req, match.params, ctx);
-    ctx.user = this.deps.directory.findUser(userRef, principal.tenantId);
-    if (!ctx.user) throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${userRef}' is invalid.`);
+    // Teams reads take the faults and the per-app limits a mailbox's do, per team or chat (tenant for `/chats`).
+    const teamsKey =
+      match.params.teamId !== undefined
+        ? `team:${match.params.teamId}`
+        : match.params.chatId !== undefined || /^\/chats$/i.test(path)
+          ? `chat:${match.params.chatId ?? principal.tenantId}`
+          : undefined;
+    if (userRef === undefined && teamsKey === undefined) return match.handler(req, match.params, ctx);
+    if (userRef !== undefined) {
+      ctx.user = this.deps.directory.findUser(userRef, principal.tenantId);
+      if (!ctx.user) throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${userRef}' is invalid.`);
+    }
     const fault = this.deps.faults.forResourceRead(req.method, path);
     if (fault) throw fault;
-    const key = `${principal.appId}|${ctx.user.id}`;
+    const key = `${principal.appId}|${ctx.user?.id ?? teamsKey}`;
     if (!this.mailboxConcurrency.tryEnter(key)) {
       throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
         'Retry-After': '1',
@@ -221,7 +233,10 @@ export class GraphApi {
         id: item.id,
         status: response.status,
         headers: response.headers ?? {},
-        ...(response.body !== undefined ? { body: response.body } : {}),
+        // Binary content (a hosted content's `$value`) travels base64-encoded in a batch response, as in Graph's.
+        ...(response.body !== undefined
+          ? { body: Buffer.isBuffer(response.body) ? response.body.toString('base64') : response.body }
+          : {}),
       });
     };
     const sequential = items.some((i) => i.dependsOn.length);

@@ -98,9 +98,12 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 function write(res: ServerResponse, response: SimResponse, requestId: string): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'request-id': requestId, ...response.headers };
-  let payload: string | undefined;
+  let payload: string | Buffer | undefined;
   if (response.body !== undefined) {
-    payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+    payload =
+      typeof response.body === 'string' || Buffer.isBuffer(response.body)
+        ? response.body
+        : JSON.stringify(response.body);
     headers['Content-Type'] ??= 'application/json; charset=utf-8';
   }
   res.writeHead(response.status, headers);
