@@ -9,7 +9,16 @@ export interface PipelineEnv {
   stateDir: string;
   topic: string;
   /** The topic of each resource kind (`events` is `topic`). */
-  topics: { events: string; messages: string; contacts: string; users: string; groups: string };
+  topics: {
+    events: string;
+    messages: string;
+    contacts: string;
+    users: string;
+    groups: string;
+    channelMessages: string;
+    chatMessages: string;
+    chats: string;
+  };
   lifecycleTopic: string;
   deadLetterTopic: string;
   /** Deletes the folder of the CA file and the state store, once nothing uses them. */
