@@ -39,3 +39,5 @@ export {
   type MaterializedKey,
   type Mismatch,
 } from './convergence.ts';
+export { runTeamsScenario, teamsPlace, type TeamsOutcome, type TeamsPlace } from './teams-scenario.ts';
+export { teamsProblems } from './teams-expectations.ts';
