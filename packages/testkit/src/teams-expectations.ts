@@ -23,7 +23,8 @@ export function teamsProblems(outcome: TeamsOutcome): string[] {
   expect('channel message', shapes(root), ['created', 'deleted(soft)']);
   expect('reply', shapes(reply), ['created', 'updated', 'deleted', 'tombstone']);
   expect('chat message', shapes(chatMessage), ['created', 'updated', 'deleted(soft)']);
-  const edited = value(reply[1]).message as { body?: { content?: string } } | undefined;
+  const edited = value(reply.find((r) => r.value !== null && value(r).changeType === 'updated')).message as
+    { body?: { content?: string } } | undefined;
   if (edited?.body?.content !== 'ok, at 5') problems.push(`the reply's edit holds ${JSON.stringify(edited?.body)}`);
   if (value(reply[0]).replyToId !== outcome.keys.root.split('/').pop()) problems.push('the reply names no root');
   if (!chatMessage.slice(0, 2).every((r) => value(r).fromNotification === true))
