@@ -8,6 +8,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import {
   Collection,
   createAppFromEnv,
+  createEncryptionCertificate,
   runRenewal,
   silentLogger,
   syncCollection,
@@ -19,6 +20,7 @@ import {
   compareConvergence,
   materialize,
   pipelineEnv,
+  richEnv,
   PrivateBroker,
   startPostgres,
   TopicReader,
@@ -35,7 +37,10 @@ import { httpHandler } from '../src/handlers.ts';
  * SIGKILLed and restarted; one subscription hears `missed`. Once the world is quiet and the timer has run,
  * every key's last record must be Graph's current item, and every item Graph no longer has must be tombstoned:
  * right after the timer, except items whose last edit Graph lost without a word (nothing but a delta round
- * can know of those), and with no exception once the anti-entropy sweep has run (an hour later).
+ * can know of those), and once the anti-entropy sweep has run (an hour later) with one exception only, the
+ * documented limit of Teams channels: a reply whose last change was lost silently under a thread that did not
+ * change (channel delta lists top-level messages only). Teams runs beside Outlook: one channel (basic), one
+ * chat (rich), posts, replies, edits, soft deletes and undos.
  * CI size: 40 s at 8 changes/s (G2K_CONVERGE_SECONDS, G2K_CONVERGE_RATE, G2K_CONVERGE_SEED for other runs).
  */
 const SECONDS = Number(process.env.G2K_CONVERGE_SECONDS ?? 40);
@@ -219,11 +224,19 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       .listUsers(tenantId)
       .filter((u) => u.userPrincipalName.startsWith('user-'))
       .slice(0, MAILBOXES);
+    // Teams: one channel (basic: read on every change) and one chat (rich: the message inside the notification).
+    const teamId = sim.addTeam(tenantId, { displayName: 'Converge' }).id;
+    const channelId = sim.addChannel(teamId, { displayName: 'General' }).id;
+    const chatId = String(sim.addChat(tenantId, { chatType: 'group', topic: 'Converge' }).id);
     const desired = join(tmpdir(), `g2k-converge-${process.pid}-${Date.now()}.json`);
     writeFileSync(
       desired,
       JSON.stringify({
-        subscriptions: KINDS.map((kind) => ({ kind, users: users.map((u) => u.id), sweepHours: SWEEP_HOURS })),
+        subscriptions: [
+          ...KINDS.map((kind) => ({ kind, users: users.map((u) => u.id), sweepHours: SWEEP_HOURS })),
+          { kind: 'channelMessages', channels: [`${teamId}/${channelId}`], sweepHours: SWEEP_HOURS },
+          { kind: 'chatMessages', chats: [chatId], mode: 'rich', sweepHours: SWEEP_HOURS },
+        ],
       }),
     );
     // One configuration for both instances: same topics, same PostgreSQL state store, Graph's URLs the proxy's.
@@ -234,8 +247,15 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       G2K_NOTIFICATION_URL: proxy.url,
       G2K_LIFECYCLE_URL: `${proxy.url}lifecycle`,
       G2K_SUBSCRIPTIONS_FILE: desired,
+      ...richEnv(sim, await createEncryptionCertificate('g2k-converge')),
     });
-    const topics = [setup.topics.events, setup.topics.messages, setup.topics.contacts];
+    const topics = [
+      setup.topics.events,
+      setup.topics.messages,
+      setup.topics.contacts,
+      setup.topics.channelMessages,
+      setup.topics.chatMessages,
+    ];
     // The topics created up front with 3 partitions, as a user would (a reader creates them so), so that keys
     // spread over partitions as they do in production.
     for (const topic of topics) await (await TopicReader.start(broker.brokers, topic)).stop();
@@ -243,11 +263,14 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
     proxy.state.targets = [a.url, b.url];
 
-    // The first timer run creates the 9 subscriptions (graph-sim's handshake goes through the proxy).
+    // The first timer run creates the 11 subscriptions (graph-sim's handshake goes through the proxy).
     const first = await runRenewal(a.app);
     expect(first.errors).toEqual([]);
     const subs = users.flatMap((u) => sim.subscriptions.forMailbox(u.id));
     expect(subs).toHaveLength(MAILBOXES * KINDS.length);
+    expect(
+      sim.subscriptions.all().filter((x) => x.kind === 'channelMessages' || x.kind === 'chatMessages'),
+    ).toHaveLength(2);
 
     // ---- faults on ----
     sim.setFaults(SIM_FAULTS);
@@ -275,7 +298,7 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     // ---- the workload: creates, bursts of updates, deletes, delete-then-recreate over the 9 targets ----
     const rand = prng(SEED);
     const targets = users.flatMap((u) => KINDS.map((kind) => ({ userId: u.id, kind, live: [] as string[] })));
-    const ops = { create: 0, update: 0, burst: 0, delete: 0, recreate: 0 };
+    const ops = { create: 0, update: 0, burst: 0, delete: 0, recreate: 0, teams: 0 };
     let changes = 0;
     const create = (t: (typeof targets)[0]): string => {
       const n = changes++;
@@ -304,7 +327,16 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       else sim.deleteItem(t.kind, t.userId, id);
     };
     const pick = (t: (typeof targets)[0]) => t.live[Math.floor(rand() * t.live.length)]!;
+    const teams = new TeamsWorkload(sim, { teamId, channelId, chatId }, rand);
     while (Date.now() - started < ms) {
+      // One step in four is a Teams user's: a post, a reply, an edit, a soft delete or its undo.
+      if (rand() < 1 / 4) {
+        teams.step(ops);
+        changes++;
+        const wait = started + (changes * 1000) / RATE - Date.now();
+        if (wait > 0) await sleep(wait);
+        continue;
+      }
       const t = targets[Math.floor(rand() * targets.length)]!;
       const roll = rand();
       if (t.live.length < 2 || roll < 0.35) create(t);
@@ -364,11 +396,14 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     const keyOf = (kind: Kind, userId: string, id: string) =>
       `${tenantId.toLowerCase()}/${userId.toLowerCase()}/${kind === 'events' ? '' : `${kind}/`}${id}`;
     // Graph's items now (nothing changes them any more), under graph2kafka's record keys.
-    const expected: ExpectedItem[] = users.flatMap((u) => [
-      ...sim.listEvents(u.id).map((e) => ({ key: keyOf('events', u.id, e.immutableId), item: e.event })),
-      ...sim.listItems('messages', u.id).map((m) => ({ key: keyOf('messages', u.id, m.immutableId), item: m.item })),
-      ...sim.listItems('contacts', u.id).map((c) => ({ key: keyOf('contacts', u.id, c.immutableId), item: c.item })),
-    ]);
+    const expected: ExpectedItem[] = [
+      ...users.flatMap((u) => [
+        ...sim.listEvents(u.id).map((e) => ({ key: keyOf('events', u.id, e.immutableId), item: e.event })),
+        ...sim.listItems('messages', u.id).map((m) => ({ key: keyOf('messages', u.id, m.immutableId), item: m.item })),
+        ...sim.listItems('contacts', u.id).map((c) => ({ key: keyOf('contacts', u.id, c.immutableId), item: c.item })),
+      ]),
+      ...teamsExpected(sim, tenantId, { teamId, channelId, chatId }),
+    ];
     const check = () => {
       const materialized = readers.map((r, i) => materialize(r.records, topics[i]));
       return { materialized, report: compareConvergence(materialized, expected) };
@@ -424,7 +459,8 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     const notifications = sim.notifications({ kind: 'change' });
     const byItem = new Map<string, typeof notifications>();
     for (const n of notifications) {
-      const id = n.resource?.split('/').pop() ?? '';
+      // `Users/{id}/Events/{id}`, or Teams' `…/messages('{id}')/replies('{id}')`: the item's own id, last.
+      const id = (n.resource?.split('/').pop() ?? '').replace(/^[A-Za-z]+\('([^']*)'\)$/, '$1');
       byItem.set(id, [...(byItem.get(id) ?? []), n]);
     }
     const lostLast = new Set<string>();
@@ -437,6 +473,14 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     const itemOfKey = (key: string) => key.split('/').pop()!;
     const mismatches = (r: typeof live.report) => [...r.missing, ...r.extra, ...r.stale, ...r.unenriched];
     const unexcused = mismatches(live.report).filter((m) => !lostLast.has(itemOfKey(m.key)));
+    // The documented limit of the channel sweep (docs/teams.md): delta lists top-level messages only, so a reply
+    // whose last change Graph lost silently is healed only if its thread changed later.
+    const replyLimit = (list: Mismatch[]) =>
+      list.filter((m) => m.key.includes('/replies/') && lostLast.has(itemOfKey(m.key)));
+    const beyondLimit = (list: Mismatch[]) => {
+      const excused = new Set(replyLimit(list));
+      return list.filter((m) => !excused.has(m));
+    };
 
     const attempts = sim.records.attempts.all().filter((x) => x.kind === 'change');
     const dropped: Record<string, number> = {};
@@ -469,6 +513,7 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       `-- checkpoint 2, after ${rewound} targets' last delta round moved back ${QUIET_MINUTES} min: ${runs(timerRuns.slice(3))}`,
       `   ${totalRecords} records (${totalRecords - liveRecords} more); duplicates: ${swept.report.duplicates.exact} byte-identical consecutive, ${swept.report.duplicates.sameState} same item state consecutive`,
       ...swept.report.lines.map((l) => `   ${l}`),
+      `   Teams: ${JSON.stringify(teams.counts)}; replies whose last change was lost silently under an unchanged thread (the documented limit): ${replyLimit(mismatches(swept.report)).length}`,
     ];
     console.log(lines.map((l) => `[converge] ${l}`).join('\n'));
 
@@ -476,13 +521,13 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     expect({
       beforeSweep: { unexplained: unexcused.length, first: first10(unexcused) },
       afterSweep: {
-        missing: { count: swept.report.missing.length, first: first10(swept.report.missing) },
+        missing: { count: beyondLimit(swept.report.missing).length, first: first10(beyondLimit(swept.report.missing)) },
         extra: {
           count: swept.report.extra.length,
           gone: swept.report.extraGone.length,
           first: first10(swept.report.extra),
         },
-        stale: { count: swept.report.stale.length, first: first10(swept.report.stale) },
+        stale: { count: beyondLimit(swept.report.stale).length, first: first10(beyondLimit(swept.report.stale)) },
         unenriched: { count: swept.report.unenriched.length, first: first10(swept.report.unenriched) },
       },
       timerErrors: timerRuns.flatMap((t) => t.report.errors),
@@ -510,3 +555,87 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     await sim.stop();
   }
 }, 900_000);
+
+interface TeamsPlaceIds {
+  teamId: string;
+  channelId: string;
+  chatId: string;
+}
+
+/**
+ * What Teams users do during the workload, in one channel and one chat: post, reply (channel), edit, soft
+ * delete, and undo a soft delete. Purges (a retention policy's, not a user's) are left to the end-to-end tests.
+ */
+class TeamsWorkload {
+  readonly counts = { post: 0, reply: 0, edit: 0, softDelete: 0, undo: 0 };
+  private readonly live: Array<{ chat: boolean; id: string; root?: string }> = [];
+  private readonly deleted: Array<{ chat: boolean; id: string; root?: string }> = [];
+  private n = 0;
+
+  private readonly sim: GraphSim;
+  private readonly at: TeamsPlaceIds;
+  private readonly rand: () => number;
+
+  constructor(sim: GraphSim, at: TeamsPlaceIds, rand: () => number) {
+    this.sim = sim;
+    this.at = at;
+    this.rand = rand;
+  }
+
+  step(ops: { teams: number }): void {
+    ops.teams++;
+    const roll = this.rand();
+    const chat = this.rand() < 0.5;
+    const body = { content: `converge teams ${this.n++}` };
+    const ref = (m: { chat: boolean; id: string }) =>
+      m.chat
+        ? { chatId: this.at.chatId, messageId: m.id }
+        : { teamId: this.at.teamId, channelId: this.at.channelId, messageId: m.id };
+    const mine = this.live.filter((m) => m.chat === chat);
+    if (mine.length < 2 || roll < 0.35) {
+      const roots = mine.filter((m) => !m.root);
+      if (!chat && roots.length && this.rand() < 0.5) {
+        const root = roots[Math.floor(this.rand() * roots.length)]!;
+        const id = String(this.sim.replyToChannelMessage(this.at.teamId, this.at.channelId, root.id, { body }).id);
+        this.live.push({ chat, id, root: root.id });
+        this.counts.reply++;
+        return;
+      }
+      const id = String(
+        chat
+          ? this.sim.postChatMessage(this.at.chatId, { body }).id
+          : this.sim.postChannelMessage(this.at.teamId, this.at.channelId, { body }).id,
+      );
+      this.live.push({ chat, id });
+      this.counts.post++;
+    } else if (roll < 0.75) {
+      this.sim.editTeamsMessage(ref(mine[Math.floor(this.rand() * mine.length)]!), { body });
+      this.counts.edit++;
+    } else if (roll < 0.9) {
+      const m = mine[Math.floor(this.rand() * mine.length)]!;
+      this.sim.softDeleteTeamsMessage(ref(m));
+      this.live.splice(this.live.indexOf(m), 1);
+      this.deleted.push(m);
+      this.counts.softDelete++;
+    } else if (this.deleted.length) {
+      const m = this.deleted.splice(Math.floor(this.rand() * this.deleted.length), 1)[0]!;
+      this.sim.undoSoftDeleteTeamsMessage(ref(m));
+      this.live.push(m);
+      this.counts.undo++;
+    }
+  }
+}
+
+/** Graph's Teams messages now (soft-deleted ones too: Graph still has them), under graph2kafka's record keys. */
+function teamsExpected(sim: GraphSim, tenantId: string, at: TeamsPlaceIds): ExpectedItem[] {
+  const tenant = tenantId.toLowerCase();
+  const state = sim.teamsState(tenantId);
+  const channel = state.teams.find((t) => t.id === at.teamId)!.channels.find((c) => c.id === at.channelId)!;
+  const base = `${tenant}/teams/${at.teamId.toLowerCase()}/channels/${at.channelId}/messages`;
+  const chat = state.chats.find((c) => String(c.chat.id) === at.chatId)!;
+  return [
+    ...channel.messages.map((m) => ({ key: `${base}/${String(m.id)}`, item: m })),
+    ...channel.replies.map((m) => ({ key: `${base}/${String(m.replyToId)}/replies/${String(m.id)}`, item: m })),
+    ...chat.messages.map((m) => ({ key: `${tenant}/chats/${at.chatId}/messages/${String(m.id)}`, item: m })),
+  ];
+}
