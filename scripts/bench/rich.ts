@@ -1,7 +1,8 @@
 // `pnpm bench:rich`: rich notifications beside basic ones. The same events, delivered by graph-sim in POSTs of 1
-// and of 20 to the webhook, produced into real Kafka: Graph requests per notification (rich: 0), throughput and
-// the ack latency Graph sees; then the cost of one item's decryption and of one POST's token check (warm keys,
-// and cold: the key set fetched first).
+// and of 20 to the webhook, produced into real Kafka — and, in the same run, rich Teams messages (one chat and
+// one channel per mailbox, subscribed per chat and per channel): Graph requests per notification (rich: 0),
+// throughput and the ack latency Graph sees; then the cost of one item's decryption and of one POST's token
+// check (warm keys, and cold: the key set fetched first).
 //
 //   pnpm bench:rich                       1,000 notifications per phase, 20 mailboxes per mode
 //   pnpm bench:rich --notifications 5000
@@ -25,7 +26,7 @@ import { parseCommandLine } from '../args.ts';
 
 const USAGE = `pnpm bench:rich [options]: rich notifications beside basic ones, into real Kafka
   --notifications N   notifications per phase (default 1000)
-  --mailboxes N       mailboxes per mode, basic and rich (default 20)`;
+  --mailboxes N       mailboxes per mode, basic and rich, and Teams chats and channels (default 20)`;
 const { values: args } = parseCommandLine(USAGE, {
   options: { notifications: { type: 'string', default: '1000' }, mailboxes: { type: 'string', default: '20' } },
 });
@@ -49,6 +50,12 @@ try {
     .map((u) => u.id);
   const basicUsers = users.slice(0, mailboxes);
   const richUsers = users.slice(mailboxes, 2 * mailboxes);
+  const tenantId = sim.defaults.tenantId;
+  const teamId = sim.addTeam(tenantId, { displayName: 'Bench' }).id;
+  const channels = Array.from({ length: mailboxes }, (_, i) => sim.addChannel(teamId, { displayName: `c${i}` }).id);
+  const chats = Array.from({ length: mailboxes }, (_, i) =>
+    String(sim.addChat(tenantId, { chatType: 'group', topic: `bench ${i}` }).id),
+  );
   const cert = await createEncryptionCertificate('bench-rich');
   const file = path.join(tmpdir(), `g2k-bench-rich-${process.pid}.json`);
   writeFileSync(
@@ -57,6 +64,8 @@ try {
       subscriptions: [
         { kind: 'events', users: basicUsers },
         { kind: 'events', users: richUsers, mode: 'rich' },
+        { kind: 'chatMessages', chats, mode: 'rich' },
+        { kind: 'channelMessages', channels: channels.map((c) => `${teamId}/${c}`), mode: 'rich' },
       ],
     }),
   );
@@ -71,26 +80,51 @@ try {
   const app = await createAppFromEnv(setup.env, [], { logger: silentLogger });
   const served = await serveApp(app, port);
   const reader = await TopicReader.start(kafka.brokers, setup.topic);
+  const teamsReaders = await Promise.all(
+    [setup.topics.chatMessages, setup.topics.channelMessages].map((t) => TopicReader.start(kafka.brokers, t)),
+  );
+  const inTeamsTopics = async (): Promise<number> =>
+    (await Promise.all(teamsReaders.map((r) => r.readToEnd()))).reduce((n, records) => n + records.length, 0);
   const report = await app.manager!.reconcile();
   if (report.errors.length) throw new Error(report.errors.join('; '));
   log(
-    `${report.created.length} subscriptions (${mailboxes} basic, ${mailboxes} rich); ${perPhase} notifications per phase`,
+    `${report.created.length} subscriptions (${mailboxes} basic events, ${mailboxes} rich events, ${mailboxes} rich chats, ${mailboxes} rich channels); ${perPhase} notifications per phase`,
   );
+  /** One phase's changes: events in the mode's mailboxes, or Teams messages half in chats, half in channels. */
+  const phases = [
+    {
+      mode: 'basic events',
+      change: (i: number, size: number) =>
+        sim.createEvent(basicUsers[i % mailboxes]!, { subject: `basic ${size} ${i}` }),
+      inKafka: async () => (await reader.readToEnd()).length,
+    },
+    {
+      mode: 'rich events',
+      change: (i: number, size: number) => sim.createEvent(richUsers[i % mailboxes]!, { subject: `rich ${size} ${i}` }),
+      inKafka: async () => (await reader.readToEnd()).length,
+    },
+    {
+      mode: 'rich Teams',
+      change: (i: number, size: number) => {
+        const body = { content: `<p>rich ${size} ${i}</p>` };
+        if (i % 2) sim.postChatMessage(chats[i % mailboxes]!, { body });
+        else sim.postChannelMessage(teamId, channels[i % mailboxes]!, { body });
+      },
+      inKafka: inTeamsTopics,
+    },
+  ];
 
   const delivery = sim.options.delivery as { maxNotificationsPerPost: number };
   for (const size of [1, 20]) {
     delivery.maxNotificationsPerPost = size;
-    for (const [mode, who] of [
-      ['basic', basicUsers],
-      ['rich', richUsers],
-    ] as const) {
+    for (const { mode, change, inKafka } of phases) {
       const requestsBefore = app.fetcher.stats.graphRequests;
       const attemptsBefore = sim.records.attempts.all().length;
-      const inKafkaBefore = (await reader.readToEnd()).length;
+      const inKafkaBefore = await inKafka();
       const started = performance.now();
-      for (let i = 0; i < perPhase; i++) sim.createEvent(who[i % who.length]!, { subject: `${mode} ${size} ${i}` });
+      for (let i = 0; i < perPhase; i++) change(i, size);
       await sim.settled(300_000);
-      const all = await reader.readToEnd();
+      const inKafkaAfter = await inKafka();
       const seconds = (performance.now() - started) / 1000;
       const posts = sim.records.attempts
         .all()
@@ -99,11 +133,12 @@ try {
       const latency = posts.map((a) => a.durationMs).sort((a, b) => a - b);
       const requests = app.fetcher.stats.graphRequests - requestsBefore;
       log(
-        `${mode.padEnd(5)} POSTs of ${String(size).padStart(2)}: ${(requests / perPhase).toFixed(3)} Graph requests per notification, ${(perPhase / seconds).toFixed(0)} notifications/s, ack p50 ${pct(latency, 0.5).toFixed(0)} ms p99 ${pct(latency, 0.99).toFixed(0)} ms (${posts.length} POSTs), in Kafka ${all.length - inKafkaBefore}/${perPhase}`,
+        `${mode.padEnd(12)} POSTs of ${String(size).padStart(2)}: ${(requests / perPhase).toFixed(3)} Graph requests per notification, ${(perPhase / seconds).toFixed(0)} notifications/s, ack p50 ${pct(latency, 0.5).toFixed(0)} ms p99 ${pct(latency, 0.99).toFixed(0)} ms (${posts.length} POSTs), in Kafka ${inKafkaAfter - inKafkaBefore}/${perPhase}`,
       );
     }
   }
   await reader.stop();
+  for (const r of teamsReaders) await r.stop();
   await served.close();
   await app.close();
 
