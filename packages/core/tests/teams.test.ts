@@ -239,6 +239,27 @@ describe('Teams kinds end to end (served app, real Kafka, graph-sim)', () => {
     }
   });
 
+  it('a subscription without a lifecycle URL is renewed for under an hour, never beyond (Graph would refuse it)', async () => {
+    // As if created by an older version or another tool: neither graph2kafka's record nor Graph's has one.
+    const record = (await pipe.app.subscriptions.list()).find((s) => s.resource === `/chats/${chatId}/messages`)!;
+    Object.assign(sim.subscriptions.byId(record.id)!, { lifecycleNotificationUrl: undefined });
+    await pipe.app.subscriptions.put({
+      ...record,
+      lifecycleNotificationUrl: undefined,
+      expirationDateTime: new Date(Date.now() + 10 * 60_000).toISOString(),
+    });
+    const report = await pipe.app.manager!.reconcile();
+    expect(report.errors).toEqual([]);
+    expect(report.renewed).toEqual([record.id]);
+    // graph-sim answers by its own clock, which this suite never moves: the same as this machine's.
+    const renewed = sim.subscriptions.byId(record.id)!.expirationMs - sim.clock.now();
+    expect(renewed).toBeGreaterThan(40 * 60_000);
+    expect(renewed).toBeLessThanOrEqual(55 * 60_000);
+    expect(sim.records.warnings.all().filter((w) => w.code === 'LifecycleNotificationUrlRequired')).toEqual([]);
+    // A second run finds it not yet due: renewed within half its lifetime, not every run.
+    expect((await pipe.app.manager!.reconcile()).renewed).toEqual([]);
+  });
+
   it('a resync of the channel after Graph removed its subscription: the gap comes back by delta, replies with it', async () => {
     const sub = sim.subscriptions.all().find((s) => s.resource.includes(`/channels/`) && s.resource.includes(teamId))!;
     // Graph drops the subscription; what happens meanwhile is heard by no one.
