@@ -1,4 +1,7 @@
 import { parseDesiredState } from '../src/config/desired-state.ts';
+import { EventFetcher } from '../src/graph/event-fetcher.ts';
+import type { BatchItemRequest, GraphClient } from '../src/graph/graph-client.ts';
+import { silentLogger } from '../src/index.ts';
 import { KINDS, kindOfResource } from '../src/kinds/index.ts';
 import { changeRecords, resyncRecords } from '../src/model/record.ts';
 import { parseEnvelope } from '../src/receive/envelope.ts';
@@ -53,6 +56,8 @@ describe('Teams kinds: what a notification names, and whether a subscription cov
       `chats('users/${USER}')/messages('1')`,
       `chats('${CHAT}')/messages('1')/replies('2')`,
       `chats('${CHAT}%2F..')`,
+      // Graph's message ids are milliseconds: no leading zero, so no second spelling of one id.
+      `teams('${TEAM}')/channels('${CHANNEL}')/messages('01612289765949')`,
     ])
       expect(parseItemResource(bad)).toBeUndefined();
   });
@@ -253,15 +258,56 @@ describe('Teams kinds in the desired state', () => {
   it('says what is wrong with a bad reference, a misplaced field, users on a Teams kind, or deleted chats', () => {
     const { problems } = parse([
       { kind: 'channelMessages', channels: [CHANNEL] },
+      { kind: 'channelMessages', channels: [`${TEAM}/${CHANNEL.toUpperCase()}`] },
+      { kind: 'chatMessages', chats: [CHAT], mode: 'rich', select: 'body' },
       { kind: 'chatMessages', channels: [`${TEAM}/${CHANNEL}`] },
       { kind: 'channelMessages', users: [USER] },
       { kind: 'chats', changeTypes: ['deleted'] },
     ]);
     expect(problems).toEqual([
       expect.stringContaining('channels must be a list of "{team id}/{channel id}"'),
+      expect.stringContaining('channels must be a list of "{team id}/{channel id}"'),
+      expect.stringContaining('chatMessages takes no select or richRead'),
       expect.stringContaining('channels apply to channelMessages only'),
-      expect.stringContaining('tenant-wide'),
+      expect.stringContaining('channelMessages has no mailboxes: leave out users, groups and rooms, and name channels'),
       expect.stringContaining('changeTypes must list created, updated'),
     ]);
+  });
+});
+
+describe('Teams kinds: a read must be the message its id named', () => {
+  /** A Graph that answers every read of a `$batch` with `item`. */
+  const answering = (item: Record<string, unknown>) =>
+    ({
+      batch: (_tenant: string, requests: BatchItemRequest[]) =>
+        Promise.resolve(requests.map((r) => ({ id: r.id, status: 200, body: item }))),
+    }) as unknown as GraphClient;
+  const channelIdentity = { teamId: TEAM, channelId: CHANNEL };
+  const read = (item: Record<string, unknown>, itemId: string) =>
+    new EventFetcher(answering(item), { maxInFlight: 1, logger: silentLogger }).fetchItem(
+      TENANT,
+      channelMessages,
+      { folderId: `teams/${TEAM}/channels/${CHANNEL}` },
+      itemId,
+      undefined,
+      Date.now() + 2_000,
+    );
+
+  it('the message itself, read by its own id: found', async () => {
+    const item = { id: '5', replyToId: null, channelIdentity };
+    expect(await read(item, `teams/${TEAM}/channels/${CHANNEL}/messages/5`)).toEqual({ kind: 'found', item });
+  });
+
+  it('a reply read as if it were a top-level message, or a message of another channel: no item under that id', async () => {
+    // Were Graph to answer these, the record would open a second key for one message, never tombstoned.
+    expect(
+      await read({ id: '6', replyToId: '5', channelIdentity }, `teams/${TEAM}/channels/${CHANNEL}/messages/6`),
+    ).toEqual({ kind: 'gone' });
+    expect(
+      await read(
+        { id: '5', replyToId: null, channelIdentity: { teamId: TEAM, channelId: OTHER_CHANNEL } },
+        `teams/${TEAM}/channels/${CHANNEL}/messages/5`,
+      ),
+    ).toEqual({ kind: 'gone' });
   });
 });

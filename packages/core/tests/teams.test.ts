@@ -94,6 +94,16 @@ describe('Teams kinds end to end (served app, real Kafka, graph-sim)', () => {
     expect(sim.records.warnings.all().filter((w) => w.code === 'LifecycleNotificationUrlRequired')).toEqual([]);
   });
 
+  it("the timer's snapshot of the chat ends with its last page: the next runs do not list it again", async () => {
+    const listings = (from: number) => reads(from).filter((p) => decodeURIComponent(p) === `/chats/${chatId}/messages`);
+    // The reconcile that created the subscription ran its snapshot: one listing.
+    expect(listings(0)).toHaveLength(1);
+    const after = sim.records.requests.all().length;
+    await pipe.app.manager!.resyncPending();
+    await pipe.app.manager!.resyncPending();
+    expect(listings(after)).toEqual([]);
+  });
+
   it('a message, its reply and an edit of the reply: records keyed team/channel/message/reply', async () => {
     const from = channelTopic.records.length;
     const root = sim.postChannelMessage(teamId, channelId, { body: { content: 'deploy at 5?' }, subject: 'Release' });

@@ -150,10 +150,14 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     problems.push(`${label}: name the mailboxes with users, groups and/or rooms.`);
   if (kind.scope === 'tenant' && (users.length || groups.length || e.rooms !== undefined))
     problems.push(
-      `${label}: ${kind.name} is tenant-wide: one subscription covers the tenant; leave out users, groups and rooms.`,
+      kind.containers
+        ? `${label}: ${kind.name} has no mailboxes: leave out users, groups and rooms, and name ${kind.containers.field} (or none, for the whole tenant).`
+        : `${label}: ${kind.name} is tenant-wide: one subscription covers the tenant; leave out users, groups and rooms.`,
     );
   const changeTypes = parseChangeTypes(e.changeTypes, kind.changeTypes, kind.defaultChangeTypes, label, problems);
-  if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
+  if (kind.noSelect && (e.select !== undefined || e.richRead !== undefined))
+    problems.push(`${label}: ${kind.name} takes no select or richRead: Graph returns (and sends) whole Teams items.`);
+  else if (e.select !== undefined && (typeof e.select !== 'string' || !SELECT.test(e.select)))
     problems.push(`${label}: select must be property names separated by commas, got ${JSON.stringify(e.select)}.`);
   const expandOccurrences = parseExpansion(e.expandOccurrences, kind.name, label, problems);
   const mode = e.mode ?? 'basic';
@@ -161,7 +165,12 @@ function parseEntry(raw: unknown, at: string, homeTenantId: string, problems: st
     problems.push(`${label}: mode must be "basic" or "rich", got ${JSON.stringify(e.mode)?.slice(0, 40)}.`);
   else if (mode === 'rich' && !kind.rich)
     problems.push(`${label}: Graph sends no rich notifications for ${kind.name}; use mode "basic".`);
-  else if (mode === 'rich' && typeof e.select === 'string' && /(^|,)(body|uniqueBody)(,|$)/i.test(e.select))
+  else if (
+    mode === 'rich' &&
+    !kind.noSelect &&
+    typeof e.select === 'string' &&
+    /(^|,)(body|uniqueBody)(,|$)/i.test(e.select)
+  )
     problems.push(
       `${label}: Graph refuses body and uniqueBody in a rich notification's select; name them in richRead to have them read beside each item.`,
     );

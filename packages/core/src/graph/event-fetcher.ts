@@ -98,6 +98,15 @@ export class EventFetcher {
     relationPages = Infinity,
   ): Promise<FetchOutcome> {
     const outcome = await this.fetch(tenantId, kind, kind.readPath(target, itemId, select), deadline);
+    // Where the item itself says where it is (a Teams message's channel, chat and root), it must be the item the
+    // id named: another spelling of the id (a reply named as a top-level message, another casing) would make a
+    // second key for one message. No item under this id, then: its key ends in a tombstone.
+    if (outcome.kind === 'found' && kind.itemIdOf && kind.itemIdOf(target, outcome.item) !== itemId) {
+      this.logger.warn('a read answered with another item than the one its id named; taken as gone', {
+        kind: kind.name,
+      });
+      return { kind: 'gone' };
+    }
     return this.complete(tenantId, kind, target, outcome, deadline, relationPages);
   }
 

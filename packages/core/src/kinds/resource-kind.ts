@@ -159,6 +159,8 @@ export interface ResourceKind {
    * for every item a resync or snapshot round meets, and produced beside it.
    */
   readonly children?: { path(itemId: string): string; maxItems: number };
+  /** Graph takes no `$select` on the kind's reads or rich subscriptions (Teams): entries may not name `select` or `richRead`. */
+  readonly noSelect?: true;
   /** Whether Graph still has the item but marks it deleted (a Teams message's `deletedDateTime`). */
   readonly softDeleted?: (item: Record<string, unknown>) => boolean;
   /**

@@ -20,7 +20,7 @@ export const CHANNEL_ID = /^19:[A-Za-z0-9_-]{1,200}@thread\.(?:tacv2|skype)$/;
 /** `19:…@thread.v2` (group and meeting chats), `19:{id}_{id}@unq.gbl.spaces` (one-on-one chats). */
 export const CHAT_ID = /^19:[A-Za-z0-9_.-]{1,200}@(?:thread\.v2|thread\.skype|unq\.gbl\.spaces)$/;
 /** Teams message ids are the creation time in milliseconds. */
-const MESSAGE_ID = /^[0-9]{1,20}$/;
+const MESSAGE_ID = /^[1-9][0-9]{0,19}$/;
 const TEAMS_LIFETIME_MINUTES = 4_320;
 
 /** A key written as a path segment (`/x`) or as an OData key segment (`('x')`). */
@@ -76,6 +76,7 @@ const TEAMS = {
   goneCodes: ['NotFound'],
   removalMeansGone: true,
   defaultSelect: undefined,
+  noSelect: true,
   recordKey: (tenantId: string, _t: Target, itemId: string) => `${tenantId.toLowerCase()}/${itemId}`,
   itemResource: (_t: Target, itemId: string) => odataOf(itemId),
   readPath: (_t: Target, itemId: string, select: string | undefined) => `${urlOf(itemId)}${selectQuery(select)}`,
@@ -102,8 +103,9 @@ export const channelMessages: ResourceKind = {
   reducible: ['reactions', 'attachments', 'body'],
   containers: {
     field: 'channels',
+    // The team id in any case (a GUID); the channel id exactly as Graph issues it, as notifications name it.
     shape:
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/19:[A-Za-z0-9_-]{1,200}@thread\.(?:tacv2|skype)$/i,
+      /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\/19:[A-Za-z0-9_-]{1,200}@thread\.(?:tacv2|skype)$/,
     what: '"{team id}/{channel id}" references (19:…@thread.tacv2)',
     folderOf: (ref) => {
       const at = ref.indexOf('/');

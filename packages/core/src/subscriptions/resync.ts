@@ -248,6 +248,12 @@ export class Resyncer {
         link = scope.initialPath;
         continue;
       }
+      if (res.status === 404)
+        throw new GraphRequestError(
+          `delta of ${describe(t)}: Graph no longer has it (404 ${graphErrorCode(res.body) ?? ''}); remove it from the desired state`,
+          404,
+          graphErrorCode(res.body),
+        );
       const page = res.body as Page;
       const own = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
       const items = produce ? await this.withChildren(t, own, deadline) : own;
@@ -257,7 +263,8 @@ export class Resyncer {
         if (mode === 'snapshot') snapshotItems += n;
       }
       const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
-      const done = page['@odata.deltaLink'] !== undefined;
+      // A listing ends with its last page (Graph gives it no deltaLink); the next round reads it all again.
+      const done = page['@odata.deltaLink'] !== undefined || (scope.listing === true && !page['@odata.nextLink']);
       const snapshotting = mode === 'snapshot' && scope.scope === '' && !done;
       await this.syncStates.put({
         ...at,
