@@ -21,7 +21,7 @@ describe('Azure handlers: Teams messages end to end (graph-sim, real Kafka)', ()
   let app: Graph2Kafka;
   let channel: TopicReader;
   let chat: TopicReader;
-  let place: TeamsPlace;
+  let places: TeamsPlace[];
   let servers: Array<Awaited<ReturnType<typeof serveAzureHandler>>>;
 
   beforeAll(async () => {
@@ -36,9 +36,10 @@ describe('Azure handlers: Teams messages end to end (graph-sim, real Kafka)', ()
         httpHandler(() => Promise.resolve(app)),
       ),
     ];
-    place = teamsPlace(sim);
+    // Each of the four ways in: a channel basic and a chat rich, a channel rich and a chat basic.
+    places = [teamsPlace(sim), teamsPlace(sim, { channel: 'rich', chat: 'basic' })];
     const file = join(tmpdir(), `g2k-azure-teams-${process.pid}-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify({ subscriptions: place.entries }));
+    writeFileSync(file, JSON.stringify({ subscriptions: places.flatMap((p) => p.entries) }));
     const setup = pipelineEnv(sim, {
       G2K_SUBSCRIPTIONS_FILE: file,
       G2K_NOTIFICATION_URL: servers[0]!.url,
@@ -51,7 +52,7 @@ describe('Azure handlers: Teams messages end to end (graph-sim, real Kafka)', ()
     chat = await TopicReader.start(brokers, setup.topics.chatMessages);
     expect(await app.manager!.reconcile()).toMatchObject({
       errors: [],
-      created: [expect.any(String), expect.any(String)],
+      created: Array.from({ length: 4 }, () => expect.any(String)),
     });
   }, 60_000);
 
@@ -66,8 +67,10 @@ describe('Azure handlers: Teams messages end to end (graph-sim, real Kafka)', ()
     await sim?.stop();
   });
 
-  it('messages, a reply, edits, soft deletes and a purge land as documented', async () => {
-    const outcome = await runTeamsScenario(sim, place, { channel, chat });
-    expect(teamsProblems(outcome)).toEqual([]);
+  it('messages, a reply, edits, soft deletes and a purge land as documented, basic and rich', async () => {
+    for (const place of places) {
+      const outcome = await runTeamsScenario(sim, place, { channel, chat });
+      expect({ modes: place.modes, problems: teamsProblems(outcome) }).toEqual({ modes: place.modes, problems: [] });
+    }
   });
 });

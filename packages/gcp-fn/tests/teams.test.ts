@@ -17,15 +17,16 @@ import { startPipeline, type Pipeline } from './pipeline.ts';
 describe('GCP function: Teams messages end to end (graph-sim → functions-framework → real Kafka)', () => {
   let sim: GraphSim;
   let pipe: Pipeline;
-  let place: TeamsPlace;
+  let places: TeamsPlace[];
   let channel: TopicReader;
   let chat: TopicReader;
 
   beforeAll(async () => {
     sim = await GraphSim.start({ delivery: { batchWindowMs: 20 } });
-    place = teamsPlace(sim);
+    // Each of the four ways in: a channel basic and a chat rich, a channel rich and a chat basic.
+    places = [teamsPlace(sim), teamsPlace(sim, { channel: 'rich', chat: 'basic' })];
     const file = join(tmpdir(), `g2k-gcp-teams-${process.pid}-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify({ subscriptions: place.entries }));
+    writeFileSync(file, JSON.stringify({ subscriptions: places.flatMap((p) => p.entries) }));
     const cert = await createEncryptionCertificate('g2k-gcp-teams');
     pipe = await startPipeline(sim, { G2K_SUBSCRIPTIONS_FILE: file, ...richEnv(sim, cert) }, {}, { subscribe: true });
     const brokers = pipe.env.KAFKA_BROKERS!.split(',');
@@ -33,7 +34,7 @@ describe('GCP function: Teams messages end to end (graph-sim → functions-frame
     chat = await TopicReader.start(brokers, pipe.topics.chatMessages);
     expect(await pipe.app.manager!.reconcile()).toMatchObject({
       errors: [],
-      created: [expect.any(String), expect.any(String)],
+      created: Array.from({ length: 4 }, () => expect.any(String)),
     });
   }, 60_000);
 
@@ -44,8 +45,10 @@ describe('GCP function: Teams messages end to end (graph-sim → functions-frame
     await sim?.stop();
   });
 
-  it('messages, a reply, edits, soft deletes and a purge land as documented', async () => {
-    const outcome = await runTeamsScenario(sim, place, { channel, chat });
-    expect(teamsProblems(outcome)).toEqual([]);
+  it('messages, a reply, edits, soft deletes and a purge land as documented, basic and rich', async () => {
+    for (const place of places) {
+      const outcome = await runTeamsScenario(sim, place, { channel, chat });
+      expect({ modes: place.modes, problems: teamsProblems(outcome) }).toEqual({ modes: place.modes, problems: [] });
+    }
   });
 });

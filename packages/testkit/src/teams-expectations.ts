@@ -4,8 +4,8 @@ import type { TeamsOutcome } from './teams-scenario.ts';
 
 /**
  * What the Teams scenario must leave on the topics, whichever adapter served it: each change as a record of its
- * key, the soft deletes marked and kept, the purged reply tombstoned, the rich chat messages from their
- * notifications. Returns the problems found (empty: as documented).
+ * key, the soft deletes marked and kept, the purged reply tombstoned, rich messages from their notifications and
+ * basic ones read. Returns the problems found (empty: as documented).
  */
 export function teamsProblems(outcome: TeamsOutcome): string[] {
   const problems: string[] = [];
@@ -27,8 +27,15 @@ export function teamsProblems(outcome: TeamsOutcome): string[] {
     { body?: { content?: string } } | undefined;
   if (edited?.body?.content !== 'ok, at 5') problems.push(`the reply's edit holds ${JSON.stringify(edited?.body)}`);
   if (value(reply[0]).replyToId !== outcome.keys.root.split('/').pop()) problems.push('the reply names no root');
-  if (!chatMessage.slice(0, 2).every((r) => value(r).fromNotification === true))
-    problems.push('the rich chat message was read instead of taken from its notification');
+  // A rich subscription's created and updated come from their notifications; a basic one's from a read.
+  const carried = (records: ReadRecord[], mode: 'basic' | 'rich', what: string): void => {
+    if (!records.slice(0, 2).every((r) => (value(r).fromNotification === true) === (mode === 'rich')))
+      problems.push(
+        `the ${mode} ${what} was ${mode === 'rich' ? 'read instead of taken from its notification' : 'not read'}`,
+      );
+  };
+  carried(chatMessage, outcome.modes.chat, 'chat message');
+  carried(root.slice(0, 1), outcome.modes.channel, 'channel message');
   if (root.at(-1)?.headers['g2k-soft-deleted'] !== 'true')
     problems.push('the soft delete has no g2k-soft-deleted header');
   return problems;

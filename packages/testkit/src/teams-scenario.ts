@@ -7,11 +7,14 @@ export interface TeamsPlace {
   teamId: string;
   channelId: string;
   chatId: string;
-  /** Desired-state entries: the channel basic, the chat rich. */
+  /** How each is subscribed. */
+  modes: { channel: 'basic' | 'rich'; chat: 'basic' | 'rich' };
+  /** Desired-state entries: the channel and the chat, each in its mode. */
   entries: Array<Record<string, unknown>>;
 }
 
-export function teamsPlace(sim: GraphSim): TeamsPlace {
+/** A new team with a channel, and a chat; by default the channel basic and the chat rich. */
+export function teamsPlace(sim: GraphSim, modes: TeamsPlace['modes'] = { channel: 'basic', chat: 'rich' }): TeamsPlace {
   const tenantId = sim.defaults.tenantId;
   const teamId = sim.addTeam(tenantId, { displayName: 'Engineering' }).id;
   const channelId = sim.addChannel(teamId, { displayName: 'General' }).id;
@@ -21,15 +24,17 @@ export function teamsPlace(sim: GraphSim): TeamsPlace {
     teamId,
     channelId,
     chatId,
+    modes,
     entries: [
-      { kind: 'channelMessages', channels: [`${teamId}/${channelId}`] },
-      { kind: 'chatMessages', chats: [chatId], mode: 'rich' },
+      { kind: 'channelMessages', channels: [`${teamId}/${channelId}`], mode: modes.channel },
+      { kind: 'chatMessages', chats: [chatId], mode: modes.chat },
     ],
   };
 }
 
 /** What the scenario did, and the last record of each key it touched once they arrived. */
 export interface TeamsOutcome {
+  modes: TeamsPlace['modes'];
   keys: { root: string; reply: string; chatMessage: string };
   /** Every record of each key, in order. */
   records: Record<'root' | 'reply' | 'chatMessage', ReadRecord[]>;
@@ -68,6 +73,7 @@ export async function runTeamsScenario(
   await topics.channel.waitForMatch((r) => r.key === keys.root && !!r.value?.includes('"softDeleted":true'));
   await topics.chat.waitForMatch((r) => r.key === keys.chatMessage && !!r.value?.includes('"softDeleted":true'));
   return {
+    modes: place.modes,
     keys,
     records: {
       root: topics.channel.records.filter((r) => r.key === keys.root),
