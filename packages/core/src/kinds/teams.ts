@@ -82,25 +82,31 @@ const TEAMS = {
   readPath: (_t: Target, itemId: string, select: string | undefined) => `${urlOf(itemId)}${selectQuery(select)}`,
 } as const satisfies Partial<ResourceKind>;
 
+/** What channel and chat messages share: all three change types, rich, soft deletes, the message's size rule. */
+const MESSAGES = {
+  ...TEAMS,
+  changeTypes: ['created', 'updated', 'deleted'],
+  defaultChangeTypes: ['created', 'updated', 'deleted'],
+  rich: { maxLifetimeMinutes: TEAMS_LIFETIME_MINUTES, defaultSelect: '' },
+  lifecycleEvents: LIFECYCLE,
+  idField: 'messageId',
+  itemField: 'message',
+  reducible: ['reactions', 'attachments', 'body'],
+  softDeleted,
+} as const satisfies Partial<ResourceKind>;
+
 /**
  * Messages and replies in channels: every channel of the tenant (`/teams/getAllMessages`) or named channels
  * (`/teams/{id}/channels/{id}/messages`). Delta exists per channel and returns top-level messages only; the
  * replies of each message it returns are listed beside it.
  */
 export const channelMessages: ResourceKind = {
-  ...TEAMS,
+  ...MESSAGES,
   name: 'channelMessages',
   collection: 'channelmessages',
   permission: 'ChannelMessage.Read.All',
-  changeTypes: ['created', 'updated', 'deleted'],
-  defaultChangeTypes: ['created', 'updated', 'deleted'],
-  rich: { maxLifetimeMinutes: TEAMS_LIFETIME_MINUTES, defaultSelect: '' },
-  lifecycleEvents: LIFECYCLE,
   defaultTopic: 'graph.teams.channel-messages',
   topicSetting: 'G2K_CHANNEL_MESSAGES_TOPIC',
-  idField: 'messageId',
-  itemField: 'message',
-  reducible: ['reactions', 'attachments', 'body'],
   containers: {
     field: 'channels',
     // The team id in any case (a GUID); the channel id exactly as Graph issues it, as notifications name it.
@@ -113,7 +119,6 @@ export const channelMessages: ResourceKind = {
     },
   },
   children: { path: (itemId) => `${urlOf(itemId)}/replies?$top=50`, maxItems: 1_000 },
-  softDeleted,
   namedItem(path): NamedItem | undefined {
     const m = CHANNEL_ITEM.exec(path);
     if (!m) return undefined;
@@ -169,21 +174,13 @@ export const channelMessages: ResourceKind = {
  * see a purged one); a tenant-wide subscription has neither (docs/teams.md).
  */
 export const chatMessages: ResourceKind = {
-  ...TEAMS,
+  ...MESSAGES,
   name: 'chatMessages',
   collection: 'chatmessages',
   permission: 'Chat.Read.All',
-  changeTypes: ['created', 'updated', 'deleted'],
-  defaultChangeTypes: ['created', 'updated', 'deleted'],
-  rich: { maxLifetimeMinutes: TEAMS_LIFETIME_MINUTES, defaultSelect: '' },
-  lifecycleEvents: LIFECYCLE,
   defaultTopic: 'graph.teams.chat-messages',
   topicSetting: 'G2K_CHAT_MESSAGES_TOPIC',
-  idField: 'messageId',
-  itemField: 'message',
-  reducible: ['reactions', 'attachments', 'body'],
   containers: { field: 'chats', shape: CHAT_ID, what: 'chat ids (19:…@thread.v2)', folderOf: (ref) => `chats/${ref}` },
-  softDeleted,
   namedItem(path): NamedItem | undefined {
     const m = CHAT_ITEM.exec(path);
     if (!m) return undefined;
