@@ -264,6 +264,44 @@ describe('Teams reads', () => {
     expect((await get(`/chats/${enc(chat.id)}/messages/${ids[1]}`)).body.body.content).toBe('c1');
   });
 
+  it("filters a chat's messages and a team's messages of every channel by lastModifiedDateTime; refuses other filters", async () => {
+    const chatId = String(sim.addChat(tenant, { chatType: 'group', topic: 'filters' }).id);
+    const old = String(sim.postChatMessage(chatId, { body: { content: 'old' } }).id);
+    const { teamId, channelId } = channel('Filters');
+    const second = sim.addChannel(teamId, { displayName: 'Second' }).id;
+    const root = String(sim.postChannelMessage(teamId, channelId, { body: { content: 'root' } }).id);
+    const cut = new Date(sim.clock.now() + 5).toISOString();
+    sim.clock.advance(10);
+    const fresh = String(sim.postChatMessage(chatId, { body: { content: 'fresh' } }).id);
+    sim.editTeamsMessage({ chatId, messageId: old }, { body: { content: 'old, edited' } });
+    const reply = String(sim.replyToChannelMessage(teamId, channelId, root, { body: { content: 'reply' } }).id);
+    const elsewhere = String(sim.postChannelMessage(teamId, second, { body: { content: 'other channel' } }).id);
+    const since = enc(`lastModifiedDateTime gt ${cut}`);
+    const chatPage = await get(`/chats/${enc(chatId)}/messages?$filter=${since}&$orderby=lastModifiedDateTime desc`);
+    expect(chatPage.status).toBe(200);
+    expect((chatPage.body.value as Array<{ id: string }>).map((m) => m.id)).toEqual([old, fresh]);
+    const before = await get(`/chats/${enc(chatId)}/messages?$filter=${enc(`lastModifiedDateTime lt ${cut}`)}`);
+    expect(before.body.value).toEqual([]);
+    const team = await get(`/teams/${teamId}/channels/getAllMessages?$filter=${since}`);
+    expect(team.status).toBe(200);
+    // Two channels keep their own id counters: the two may share an id and a time, so their order is Graph's to pick.
+    const listed = team.body.value as Array<{
+      id: string;
+      replyToId: string | null;
+      channelIdentity: { channelId: string };
+    }>;
+    expect(listed.map((m) => [m.id, m.replyToId, m.channelIdentity.channelId]).sort()).toEqual(
+      [
+        [elsewhere, null, second],
+        [reply, root, channelId],
+      ].sort(),
+    );
+    expect((await get(`/teams/${teamId}/channels/getAllMessages`)).body.value).toHaveLength(3);
+    for (const bad of [`subject eq 'x'`, `lastModifiedDateTime ge ${cut}`, `lastModifiedDateTime gt yesterday`])
+      expect((await get(`/chats/${enc(chatId)}/messages?$filter=${enc(bad)}`)).status).toBe(400);
+    expect((await get(`/chats/${enc(chatId)}/messages?$orderby=subject`)).status).toBe(400);
+  });
+
   it('answers 404 NotFound for a deleted chat, team or channel and their messages', async () => {
     const chat = sim.addChat(tenant, { chatType: 'group', topic: 'bye' });
     const cm = sim.postChatMessage(chat.id, { body: { content: 'x' } });

@@ -45,6 +45,32 @@ function top(req: SimRequest): number {
   return n;
 }
 
+const MODIFIED = /^lastModifiedDateTime (gt|lt) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)$/i;
+
+/**
+ * `$filter` on a Teams listing, as Graph takes it there: `lastModifiedDateTime gt {time}`, `… lt {time}`, or both
+ * joined by `and`. Anything else is refused, so a client cannot believe a filter was applied when it was not.
+ */
+function modifiedWindow(req: SimRequest): (m: StoredMessage) => boolean {
+  const raw = req.query.get('$filter');
+  if (raw === null) return () => true;
+  const bounds = raw.split(/ and /i).map((part) => MODIFIED.exec(part.trim()));
+  if (!bounds.length || bounds.length > 2 || bounds.some((b) => !b || Number.isNaN(Date.parse(b[2]!))))
+    throw badRequest(`Invalid $filter '${raw}': only lastModifiedDateTime gt/lt {UTC time}, joined by 'and'.`);
+  return (m) =>
+    bounds.every((b) =>
+      b![1]!.toLowerCase() === 'gt' ? m.modifiedMs > Date.parse(b![2]!) : m.modifiedMs < Date.parse(b![2]!),
+    );
+}
+
+/** `$orderby` on a chat's messages: newest change first (the default) or newest created first. */
+function chatOrder(req: SimRequest): (a: StoredMessage, b: StoredMessage) => number {
+  const raw = req.query.get('$orderby');
+  if (raw === null || /^lastModifiedDateTime desc$/i.test(raw)) return byModifiedDesc;
+  if (/^createdDateTime desc$/i.test(raw)) return byIdDesc;
+  throw badRequest(`Invalid $orderby '${raw}': lastModifiedDateTime desc or createdDateTime desc.`);
+}
+
 function skip(req: SimRequest): number {
   const raw = req.query.get('$skiptoken');
   if (raw === null) return 0;
@@ -106,8 +132,25 @@ export class TeamsRoutes {
       });
     });
     router.add('GET', chat, (req, p, ctx) =>
-      this.list(req, ctx, p, `chats('${p.chatId}')/messages`, () => true, byModifiedDesc),
+      this.list(req, ctx, p, `chats('${p.chatId}')/messages`, modifiedWindow(req), chatOrder(req)),
     );
+    // Every channel's messages and replies of a team, newest change first (Graph's export API; `model` ignored).
+    router.add('GET', '/teams/:teamId/channels/getAllMessages', (req, p, ctx) => {
+      if (!this.store.team(ctx.principal.tenantId, p.teamId!)) throw notFound('Team');
+      const within = modifiedWindow(req);
+      const fields = select(req, CHAT_MESSAGE_PROPERTIES, 'chatMessage');
+      const all = this.store
+        .teamChannels(p.teamId!)
+        .flatMap((c) => this.store.allMessages({ kind: 'channel', teamId: p.teamId!, channelId: c.id }))
+        .filter((m) => !m.purged && within(m))
+        .sort(byModifiedDesc);
+      return this.page(
+        req,
+        ctx,
+        'Collection(chatMessage)',
+        all.map((m) => project(this.store.render(m), fields)),
+      );
+    });
     router.add('GET', `${chat}/:messageId`, (req, p, ctx) => this.read(req, ctx, this.chatMessageOf(p, ctx)));
     const hosted: Array<[string, (p: Params, ctx: GraphContext) => StoredMessage]> = [
       [`${channel}/:messageId`, (p, ctx) => this.rootOf(p, ctx)],
