@@ -227,14 +227,34 @@ describe('Teams kinds: subscriptions, reads, keys and records', () => {
       expect(kind.lifecycleEvents).not.toContain('missed');
     }
     expect(chats.changeTypes).toEqual(['created', 'updated']);
-    // Delta: per channel only; chats list their messages; the tenant-wide ones have none.
-    expect(channelMessages.deltaScopes({}, { pastDays: 0, futureDays: 0, now: 0, select: undefined })).toEqual([]);
-    expect(
-      chatMessages.deltaScopes(
-        { folderId: `chats/${CHAT}` },
-        { pastDays: 0, futureDays: 0, now: 0, select: undefined },
-      ),
-    ).toEqual([{ scope: '', initialPath: `/chats/${encodeURIComponent(CHAT)}/messages?$top=50`, listing: true }]);
+    // Delta: per channel only, with the team's listing of changed messages for its replies; chats list their
+    // messages, from the last round on; the tenant-wide ones have none.
+    const options = { pastDays: 0, futureDays: 0, now: Date.parse('2026-12-04T12:00:00Z'), select: undefined };
+    expect(channelMessages.deltaScopes({}, options)).toEqual([]);
+    const channelScopes = channelMessages.deltaScopes({ folderId: `teams/${TEAM}/channels/${CHANNEL}` }, options);
+    expect(channelScopes).toEqual([
+      { scope: 'messages', initialPath: `/teams/${TEAM}/channels/${encodeURIComponent(CHANNEL)}/messages/delta` },
+      expect.objectContaining({
+        scope: 'replies',
+        listing: true,
+        initialPath: `/teams/${TEAM}/channels/getAllMessages?$top=50&$filter=lastModifiedDateTime%20gt%202026-12-04T11%3A50%3A00.000Z`,
+      }),
+    ]);
+    const replies = (channelScopes as Array<{ keep?: (item: Record<string, unknown>) => boolean }>)[1]!.keep!;
+    expect(replies({ id: '2', replyToId: '1', channelIdentity: { teamId: TEAM, channelId: CHANNEL } })).toBe(true);
+    expect(replies({ id: '1', replyToId: null, channelIdentity: { teamId: TEAM, channelId: CHANNEL } })).toBe(false);
+    expect(replies({ id: '2', replyToId: '1', channelIdentity: { teamId: TEAM, channelId: OTHER_CHANNEL } })).toBe(
+      false,
+    );
+    const [chat] = chatMessages.deltaScopes({ folderId: `chats/${CHAT}` }, options) as Array<{
+      initialPath: string;
+      listing?: boolean;
+      since?: (from: string) => string;
+    }>;
+    expect(chat).toMatchObject({ initialPath: `/chats/${encodeURIComponent(CHAT)}/messages?$top=50`, listing: true });
+    expect(decodeURIComponent(chat!.since!('2026-12-04T11:50:00.000Z'))).toBe(
+      `/chats/${CHAT}/messages?$top=50&$filter=lastModifiedDateTime gt 2026-12-04T11:50:00.000Z&$orderby=lastModifiedDateTime desc`,
+    );
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphSim } from '@graph2kafka/graph-sim';
 import { recordValue as value, richEnv, TopicReader, type ReadRecord } from '@graph2kafka/testkit';
-import { createEncryptionCertificate } from '../src/index.ts';
+import { Collection, createEncryptionCertificate, syncCollection } from '../src/index.ts';
 import { startPipeline, type Pipeline } from './served-pipeline.ts';
 
 /**
@@ -247,6 +247,56 @@ describe('Teams kinds end to end (served app, real Kafka, graph-sim)', () => {
       expect(reader.records.some((r) => r.value?.includes('board only') || r.value?.includes('private'))).toBe(false);
       expect(reader.records.some((r) => r.key?.includes(otherChannelId) || r.key?.includes(otherChatId))).toBe(false);
     }
+  });
+
+  it('a reply and a chat message edited while Graph dropped their notifications silently: the sweep heals both', async () => {
+    const root = String(sim.postChannelMessage(teamId, channelId, { body: { content: 'thread' } }).id);
+    const reply = String(sim.replyToChannelMessage(teamId, channelId, root, { body: { content: 'first' } }).id);
+    const chatMessage = String(sim.postChatMessage(chatId, { body: { content: 'draft' } }).id);
+    const replyKey = channelKey(reply, root);
+    const chatKey = `${tenantId}/chats/${chatId}/messages/${chatMessage}`;
+    await next(channelTopic, replyKey, 0);
+    await next(chatTopic, chatKey, 0);
+    // The sweep is due once a target's last round is sweepHours old: every round moved back past that.
+    const states = new Collection(pipe.app.documents, syncCollection);
+    const sweep = async (): Promise<void> => {
+      for (const state of await states.list())
+        await states.put({ ...state, updatedAt: new Date(Date.now() - 7 * 3_600_000).toISOString() });
+      await pipe.app.manager!.resyncPending();
+    };
+    // A first sweep: channel delta now knows the thread, so the thread's next round shows it only if it changes.
+    await sweep();
+    // Graph loses these two edits without a word (Teams has no `missed`); the thread's top message is unchanged.
+    sim.setFaults({ silentDropRate: 1 });
+    sim.editTeamsMessage({ teamId, channelId, messageId: reply }, { body: { content: 'second' } });
+    sim.editTeamsMessage({ chatId, messageId: chatMessage }, { body: { content: 'final' } });
+    await sim.settled();
+    sim.setFaults({ silentDropRate: 0 });
+    const [channelFrom, chatFrom] = [channelTopic.records.length, chatTopic.records.length];
+    const before = sim.records.requests.all().length;
+    await sweep();
+    // Delta had nothing: the thread's top message did not change (and so no replies were listed under it).
+    expect(reads(before).some((p) => decodeURIComponent(p).endsWith(`/messages/${root}/replies`))).toBe(false);
+    expect(value(await next(channelTopic, replyKey, channelFrom))).toMatchObject({
+      source: 'resync',
+      message: { body: { content: 'second' } },
+    });
+    expect(value(await next(chatTopic, chatKey, chatFrom))).toMatchObject({
+      source: 'resync',
+      message: { body: { content: 'final' } },
+    });
+    // Both listings read only what changed since their last round, not the whole team or chat.
+    const listings = sim.records.requests
+      .all()
+      .slice(before)
+      .filter((r) => /\/(getAllMessages|messages)$/.test(r.path) && !r.path.includes('/replies'));
+    expect(listings.map((r) => new URLSearchParams(r.query).get('$filter'))).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^lastModifiedDateTime gt /),
+        expect.stringMatching(/^lastModifiedDateTime gt /),
+      ]),
+    );
+    expect(listings.every((r) => new URLSearchParams(r.query).get('$filter') !== null)).toBe(true);
   });
 
   it('a subscription without a lifecycle URL is renewed for under an hour, never beyond (Graph would refuse it)', async () => {

@@ -6,6 +6,7 @@ import { channelMessages, chatMessages, chats } from './teams.ts';
 import type { KindName, ResourceKind, Target } from './resource-kind.ts';
 
 export type { ChangeType, DeltaScope, KindName, NamedItem, ResourceKind, Target } from './resource-kind.ts';
+export { LISTING_MARGIN_MS } from './resource-kind.ts';
 
 /** Every kind graph2kafka handles. A new kind is one module, listed here. */
 export const KINDS: Readonly<Record<KindName, ResourceKind>> = {

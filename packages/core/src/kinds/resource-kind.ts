@@ -4,6 +4,9 @@
  * module beside this one and listing it in `kinds/index.ts` (see the README, "Adding a resource kind").
  */
 
+/** How far before a listing round's start the next round reads back (`DeltaScope.since`): replicas lag, clocks differ. */
+export const LISTING_MARGIN_MS = 10 * 60_000;
+
 export type KindName =
   'events' | 'messages' | 'contacts' | 'users' | 'groups' | 'channelMessages' | 'chatMessages' | 'chats';
 export type ChangeType = 'created' | 'updated' | 'deleted';
@@ -37,10 +40,18 @@ export interface DeltaScope {
   /** The first request of a full round (no token yet). */
   initialPath: string;
   /**
-   * A plain listing where Graph has no delta (a chat's messages): every round reads it all and ends without a
-   * deltaLink, so there is nothing for a baseline to keep and a removal cannot be seen.
+   * A plain listing where Graph has no delta (a chat's messages): a round ends with its last page (Graph gives it
+   * no deltaLink), and a removal cannot be seen.
    */
   listing?: boolean;
+  /**
+   * A listing that can be limited to what changed after a time (`$filter=lastModifiedDateTime gt …`): its path
+   * from `fromIso`. A baseline stores it from now, and each round ends by storing it from when the round began
+   * (less a margin), so the next round reads only the changes; without it, every round reads the whole listing.
+   */
+  since?: (fromIso: string) => string;
+  /** Of a listing that holds more than the target's items (a team's every channel), the target's. */
+  keep?: (item: Record<string, unknown>) => boolean;
 }
 
 export interface DeltaOptions {
@@ -158,7 +169,7 @@ export interface ResourceKind {
    * Items that delta does not return but that live under each item it does (a channel message's replies): listed
    * for every item a resync or snapshot round meets, and produced beside it.
    */
-  readonly children?: { path(itemId: string): string; maxItems: number };
+  readonly children?: { path(itemId: string): string | undefined; maxItems: number };
   /** Graph takes no `$select` on the kind's reads or rich subscriptions (Teams): entries may not name `select` or `richRead`. */
   readonly noSelect?: true;
   /** Whether Graph still has the item but marks it deleted (a Teams message's `deletedDateTime`). */

@@ -1,5 +1,5 @@
 import { seg, selectQuery, withoutQuery } from './mailbox-paths.ts';
-import type { NamedItem, ResourceKind, Target } from './resource-kind.ts';
+import { LISTING_MARGIN_MS, type NamedItem, type ResourceKind, type Target } from './resource-kind.ts';
 
 /**
  * Microsoft Teams: channel messages and their replies, chat messages, and chats. Graph's rules for them:
@@ -68,6 +68,8 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v
 
 const LIFECYCLE = ['reauthorizationRequired', 'subscriptionRemoved'] as const;
 
+const changedAfter = (fromIso: string): string => encodeURIComponent(`lastModifiedDateTime gt ${fromIso}`);
+
 /** What the three Teams kinds share. */
 const TEAMS = {
   scope: 'tenant',
@@ -118,7 +120,11 @@ export const channelMessages: ResourceKind = {
       return channelFolder(ref.slice(0, at), ref.slice(at + 1));
     },
   },
-  children: { path: (itemId) => `${urlOf(itemId)}/replies?$top=50`, maxItems: 1_000 },
+  // A reply has none (only top-level messages have replies).
+  children: {
+    path: (itemId) => (itemId.includes('/replies/') ? undefined : `${urlOf(itemId)}/replies?$top=50`),
+    maxItems: 1_000,
+  },
   namedItem(path): NamedItem | undefined {
     const m = CHANNEL_ITEM.exec(path);
     if (!m) return undefined;
@@ -165,7 +171,26 @@ export const channelMessages: ResourceKind = {
     const [team, channel] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
     return TEAM_ID.test(team) && CHANNEL_ID.test(channel) ? { folderId: channelFolder(team, channel) } : undefined;
   },
-  deltaScopes: (t) => (t.folderId ? [{ scope: '', initialPath: `${urlOf(t.folderId)}/messages/delta` }] : []),
+  // Delta for the top-level messages; for replies, whose changes delta never shows, the team's messages of every
+  // channel changed since the last round (Graph's getAllMessages), of which this channel's replies are kept.
+  deltaScopes(t, options) {
+    if (!t.folderId) return [];
+    const [, teamId, , channelId] = t.folderId.split('/');
+    const since = (fromIso: string): string =>
+      `/teams/${teamId}/channels/getAllMessages?$top=50&$filter=${changedAfter(fromIso)}`;
+    return [
+      { scope: 'messages', initialPath: `${urlOf(t.folderId)}/messages/delta` },
+      {
+        scope: 'replies',
+        initialPath: since(new Date(options.now - LISTING_MARGIN_MS).toISOString()),
+        listing: true,
+        since,
+        keep: (item) =>
+          text(item.replyToId) !== undefined &&
+          (item.channelIdentity as { channelId?: unknown } | null | undefined)?.channelId === channelId,
+      },
+    ];
+  },
 };
 
 /**
@@ -214,8 +239,18 @@ export const chatMessages: ResourceKind = {
     const chat = decodeURIComponent(m[1]!);
     return CHAT_ID.test(chat) ? { folderId: `chats/${chat}` } : undefined;
   },
-  deltaScopes: (t) =>
-    t.folderId ? [{ scope: '', initialPath: `${urlOf(t.folderId)}/messages?$top=50`, listing: true }] : [],
+  deltaScopes: (t) => {
+    if (!t.folderId) return [];
+    const messages = `${urlOf(t.folderId)}/messages?$top=50`;
+    return [
+      {
+        scope: '',
+        initialPath: messages,
+        listing: true,
+        since: (fromIso) => `${messages}&$filter=${changedAfter(fromIso)}&$orderby=lastModifiedDateTime%20desc`,
+      },
+    ];
+  },
 };
 
 /**

@@ -6,7 +6,7 @@ import { graphErrorCode, judgeNotFound } from '../graph/gone-rule.ts';
 import { graphRequest, RETRYABLE_STATUSES } from '../graph/graph-reader.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
-import type { DeltaScope, ResourceKind, Target } from '../kinds/index.ts';
+import { LISTING_MARGIN_MS, type DeltaScope, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../model/record.ts';
 import type { SeriesRef, SeriesState } from '../series/series-types.ts';
@@ -223,11 +223,12 @@ export class Resyncer {
     const produce = mode !== 'baseline';
     const at = { ...ref(t), ...(scope.scope ? { scope: scope.scope } : {}) };
     if (scope.listing && !produce) {
-      // A listing keeps no token: a baseline has nothing to read, and the first resync reads it all.
+      // A listing keeps no token: a baseline reads nothing, and keeps where the next round starts (the changes
+      // from now, where the listing can be limited to them; else all of it).
       await this.syncStates.put({
         ...at,
         baselined: true,
-        deltaLink: undefined,
+        deltaLink: scope.since?.(listingFrom(this.now())),
         resyncPending: false,
         updatedAt: new Date().toISOString(),
       });
@@ -235,6 +236,8 @@ export class Resyncer {
     }
     const state = await this.syncStates.get(at);
     let link = state?.deltaLink ?? scope.initialPath;
+    // Where the next listing round starts: from this round's beginning (kept while the round spans runs).
+    const listedFrom = scope.since ? (state?.listedFrom ?? listingFrom(this.now())) : undefined;
     let produced = 0;
     let snapshotItems = state?.snapshotItems ?? 0;
     for (;;) {
@@ -255,6 +258,7 @@ export class Resyncer {
           graphErrorCode(res.body),
         );
       const page = res.body as Page;
+      if (scope.keep) page.value = page.value.filter(scope.keep);
       const own = produce && series ? await this.toMasters(t, page.value, series, deadline) : page.value;
       const items = produce ? await this.withChildren(t, own, deadline) : own;
       if (produce && items.length) {
@@ -262,9 +266,11 @@ export class Resyncer {
         produced += n;
         if (mode === 'snapshot') snapshotItems += n;
       }
-      const next = page['@odata.nextLink'] ?? page['@odata.deltaLink'];
-      // A listing ends with its last page (Graph gives it no deltaLink); the next round reads it all again.
+      // A listing ends with its last page (Graph gives it no deltaLink); the next round starts where `since` says,
+      // or reads it all again.
       const done = page['@odata.deltaLink'] !== undefined || (scope.listing === true && !page['@odata.nextLink']);
+      const next =
+        page['@odata.nextLink'] ?? page['@odata.deltaLink'] ?? (listedFrom ? scope.since!(listedFrom) : undefined);
       const snapshotting = mode === 'snapshot' && scope.scope === '' && !done;
       await this.syncStates.put({
         ...at,
@@ -272,6 +278,7 @@ export class Resyncer {
         resyncPending: scope.scope === '' && mode === 'resync' && !done,
         ...(snapshotting ? { snapshotPending: true } : {}),
         ...(mode === 'snapshot' ? { snapshotItems } : {}),
+        ...(listedFrom && !done ? { listedFrom } : {}),
         updatedAt: new Date().toISOString(),
       } satisfies MailboxSyncState);
       if (done || !next) return { produced, complete: true };
@@ -507,6 +514,9 @@ export class Resyncer {
 }
 
 const withoutScope = ({ scope: _scope, ...target }: SyncRef): SyncRef => target;
+
+/** The time a listing's next round reads the changes from: `at`, less the margin. */
+const listingFrom = (at: number): string => new Date(at - LISTING_MARGIN_MS).toISOString();
 
 const describe = (t: SyncTarget): string =>
   t.kind.scope === 'tenant'

@@ -24,6 +24,11 @@ export interface MailboxSyncState extends SyncRef {
    * the stored link (the target's own state only).
    */
   snapshotPending?: boolean;
+  /**
+   * A listing round with a `since` (see DeltaScope): when the round began, less a margin; the next round reads
+   * what changed after it. Kept page by page, since a round may span timer runs.
+   */
+  listedFrom?: string;
   /** Items the snapshot of this scope produced so far. */
   snapshotItems?: number;
   updatedAt: string;
