@@ -37,10 +37,8 @@ import { httpHandler } from '../src/handlers.ts';
  * SIGKILLed and restarted; one subscription hears `missed`. Once the world is quiet and the timer has run,
  * every key's last record must be Graph's current item, and every item Graph no longer has must be tombstoned:
  * right after the timer, except items whose last edit Graph lost without a word (nothing but a delta round
- * can know of those), and once the anti-entropy sweep has run (an hour later) with one exception only, the
- * documented limit of Teams channels: a reply whose last change was lost silently under a thread that did not
- * change (channel delta lists top-level messages only). Teams runs beside Outlook: one channel (basic), one
- * chat (rich), posts, replies, edits, soft deletes and undos.
+ * can know of those), and with no exception once the anti-entropy sweep has run (an hour later). Teams runs
+ * beside Outlook: one channel (basic), one chat (rich), posts, replies, edits, soft deletes and undos.
  * CI size: 40 s at 8 changes/s (G2K_CONVERGE_SECONDS, G2K_CONVERGE_RATE, G2K_CONVERGE_SEED for other runs).
  */
 const SECONDS = Number(process.env.G2K_CONVERGE_SECONDS ?? 40);
@@ -473,14 +471,6 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     const itemOfKey = (key: string) => key.split('/').pop()!;
     const mismatches = (r: typeof live.report) => [...r.missing, ...r.extra, ...r.stale, ...r.unenriched];
     const unexcused = mismatches(live.report).filter((m) => !lostLast.has(itemOfKey(m.key)));
-    // The documented limit of the channel sweep (docs/teams.md): delta lists top-level messages only, so a reply
-    // whose last change Graph lost silently is healed only if its thread changed later.
-    const replyLimit = (list: Mismatch[]) =>
-      list.filter((m) => m.key.includes('/replies/') && lostLast.has(itemOfKey(m.key)));
-    const beyondLimit = (list: Mismatch[]) => {
-      const excused = new Set(replyLimit(list));
-      return list.filter((m) => !excused.has(m));
-    };
 
     const attempts = sim.records.attempts.all().filter((x) => x.kind === 'change');
     const dropped: Record<string, number> = {};
@@ -513,7 +503,7 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
       `-- checkpoint 2, after ${rewound} targets' last delta round moved back ${QUIET_MINUTES} min: ${runs(timerRuns.slice(3))}`,
       `   ${totalRecords} records (${totalRecords - liveRecords} more); duplicates: ${swept.report.duplicates.exact} byte-identical consecutive, ${swept.report.duplicates.sameState} same item state consecutive`,
       ...swept.report.lines.map((l) => `   ${l}`),
-      `   Teams: ${JSON.stringify(teams.counts)}; replies whose last change was lost silently under an unchanged thread (the documented limit): ${replyLimit(mismatches(swept.report)).length}`,
+      `   Teams: ${JSON.stringify(teams.counts)}`,
     ];
     console.log(lines.map((l) => `[converge] ${l}`).join('\n'));
 
@@ -521,13 +511,13 @@ it(`converges: every key ends as Graph's item or a tombstone (${SECONDS} s at ${
     expect({
       beforeSweep: { unexplained: unexcused.length, first: first10(unexcused) },
       afterSweep: {
-        missing: { count: beyondLimit(swept.report.missing).length, first: first10(beyondLimit(swept.report.missing)) },
+        missing: { count: swept.report.missing.length, first: first10(swept.report.missing) },
         extra: {
           count: swept.report.extra.length,
           gone: swept.report.extraGone.length,
           first: first10(swept.report.extra),
         },
-        stale: { count: beyondLimit(swept.report.stale).length, first: first10(beyondLimit(swept.report.stale)) },
+        stale: { count: swept.report.stale.length, first: first10(swept.report.stale) },
         unenriched: { count: swept.report.unenriched.length, first: first10(swept.report.unenriched) },
       },
       timerErrors: timerRuns.flatMap((t) => t.report.errors),
