@@ -100,7 +100,8 @@ const MESSAGES = {
 /**
  * Messages and replies in channels: every channel of the tenant (`/teams/getAllMessages`) or named channels
  * (`/teams/{id}/channels/{id}/messages`). Delta exists per channel and returns top-level messages only; the
- * replies of each message it returns are listed beside it.
+ * replies of each message it returns are listed beside it, and replies changed under an unchanged thread come
+ * from the team's listing of changed messages.
  */
 export const channelMessages: ResourceKind = {
   ...MESSAGES,
@@ -195,8 +196,8 @@ export const channelMessages: ResourceKind = {
 
 /**
  * Messages in chats: every chat of the tenant (`/chats/getAllMessages`) or named chats (`/chats/{id}/messages`).
- * Graph has no delta for chat messages: a named chat's resync and sweep list all its messages again (and cannot
- * see a purged one); a tenant-wide subscription has neither (docs/teams.md).
+ * Graph has no delta for one chat's messages: a named chat's snapshot lists them all, later rounds the ones
+ * changed since the last (a purged one is not seen); a tenant-wide subscription has no rounds (docs/teams.md).
  */
 export const chatMessages: ResourceKind = {
   ...MESSAGES,
