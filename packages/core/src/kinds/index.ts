@@ -38,6 +38,10 @@ export function kindOfResource(resource: string): { kind: ResourceKind; target: 
   return undefined;
 }
 
+/** The id of an item Graph sent or listed: placed by the item itself where the kind says so (a Teams reply). */
+export const itemIdOf = (kind: ResourceKind, target: Target, item: Record<string, unknown>): string =>
+  kind.itemIdOf ? kind.itemIdOf(target, item) : String(item.id);
+
 /**
  * The target a stored subscription watches: its mailbox and folder, or for a tenant-wide kind its container
  * (a Teams channel or chat) or the whole tenant.

@@ -1,4 +1,4 @@
-import { KINDS, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
+import { itemIdOf, KINDS, type KindName, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { LifecycleNotification, VerifiedChange } from './change.ts';
 import type { FetchOutcome } from './item-read.ts';
 
@@ -279,7 +279,7 @@ export function resyncRecords(
   source: 'resync' | 'snapshot' = 'resync',
 ): ChangeRecords {
   const kind = KINDS[change.kind];
-  const itemId = kind.itemIdOf ? kind.itemIdOf(change.target, item) : String(item.id);
+  const itemId = itemIdOf(kind, change.target, item);
   const removed = item['@removed'] !== undefined;
   const outcome: FetchOutcome = confirmed ?? (removed ? { kind: 'gone' } : { kind: 'found', item });
   return changeRecords(

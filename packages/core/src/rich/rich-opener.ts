@@ -1,5 +1,5 @@
 import type { RichSettings } from '../config/rich-config.ts';
-import { KINDS } from '../kinds/index.ts';
+import { itemIdOf, KINDS } from '../kinds/index.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -94,9 +94,7 @@ export class RichOpener {
         return 'read';
       }
       // A genuine encrypted blob attached to another item's notification must not become that item's record.
-      const kind = KINDS[c.n.kind];
-      const id = kind.itemIdOf ? kind.itemIdOf(c.n.target, opened.resource) : opened.resource.id;
-      if (id !== c.n.itemId) {
+      if (itemIdOf(KINDS[c.n.kind], c.n.target, opened.resource) !== c.n.itemId) {
         results.push('id_mismatch');
         return { verdict: { status: 'rejected', reason: 'resource_mismatch' } };
       }

@@ -6,7 +6,7 @@ import { graphErrorCode, judgeNotFound } from '../graph/gone-rule.ts';
 import { graphRequest, RETRYABLE_STATUSES } from '../graph/graph-reader.ts';
 import type { FetchOutcome } from '../model/item-read.ts';
 import type { EventProducer } from '../kafka/event-producer.ts';
-import { LISTING_MARGIN_MS, type DeltaScope, type ResourceKind, type Target } from '../kinds/index.ts';
+import { itemIdOf, LISTING_MARGIN_MS, type DeltaScope, type ResourceKind, type Target } from '../kinds/index.ts';
 import type { Logger } from '../logger.ts';
 import { resyncRecords } from '../model/record.ts';
 import type { SeriesRef, SeriesState } from '../series/series-types.ts';
@@ -344,7 +344,7 @@ export class Resyncer {
     const under: Record<string, unknown>[][] = [];
     await forEachLimited([...items.entries()], CHILD_LISTINGS_AT_ONCE, async ([i, item]) => {
       if (item['@removed'] !== undefined) return;
-      const id = t.kind.itemIdOf ? t.kind.itemIdOf(t.target, item) : String(item.id);
+      const id = itemIdOf(t.kind, t.target, item);
       const found: Record<string, unknown>[] = [];
       for (let link: string | undefined = children.path(id); link && found.length < children.maxItems;) {
         const res = await this.get(t, link, deadline, true);
@@ -518,7 +518,8 @@ const withoutScope = ({ scope: _scope, ...target }: SyncRef): SyncRef => target;
 /** The time a listing's next round reads the changes from: `at`, less the margin. */
 const listingFrom = (at: number): string => new Date(at - LISTING_MARGIN_MS).toISOString();
 
-const describe = (t: SyncTarget): string =>
+/** A target as reports and errors name it: a mailbox (and folder), or a tenant (and channel or chat). */
+export const describe = (t: SyncTarget): string =>
   t.kind.scope === 'tenant'
     ? `${t.kind.name} of tenant ${t.tenantId}${t.target.folderId ? ` (${t.target.folderId})` : ''}`
     : `${t.kind.name} of ${t.target.userId ?? t.tenantId}${t.target.folderId ? ` (folder ${t.target.folderId})` : ''}`;

@@ -3,7 +3,7 @@ import { KINDS } from '../kinds/index.ts';
 import type { MailboxSyncState } from './sync-types.ts';
 import type { SubscriptionRecord } from '../model/subscription.ts';
 import { forEachLimited, type ReconcileReport } from './report.ts';
-import type { SyncTarget } from './resync.ts';
+import { describe, type SyncTarget } from './resync.ts';
 import { sameTarget } from './want.ts';
 
 /** Delta rounds run at once by one timer run (each is a few sequential Graph requests). */
@@ -54,8 +54,8 @@ export class DeltaRounds {
       if (Date.now() >= deadline) return;
       const kind = KINDS[state.kind ?? 'events'];
       const target = { userId: state.userId, ...(state.folderId ? { folderId: state.folderId } : {}) };
-      const label = `${kind.name} of ${state.userId}${state.folderId ? ` (folder ${state.folderId})` : ''}`;
       const t: SyncTarget = { tenantId: state.tenantId, kind, target, select: sub?.select, expand: sub?.expand };
+      const label = describe(t);
       try {
         const id = sub?.id ?? '';
         const result =
